@@ -1,0 +1,1 @@
+"""qleads: lead distribution for installer networks."""
