@@ -1,0 +1,132 @@
+"""The ports qleads needs from the world: storage, the people, the time.
+
+Each is a ``typing.Protocol``; a portal plugs in its own implementations. The contract
+suite in ``qleads.testing.contract`` states what a storage adapter must do, and every
+adapter shipped here runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+import attrs
+
+from qleads.model import (
+    Admin,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadSource,
+    Notification,
+    SalesRep,
+    Territory,
+)
+from qleads.tabs import LeadQuery
+
+__all__ = ["Clock", "Directory", "LeadRepository", "Page", "UnitOfWork"]
+
+
+class Clock(Protocol):
+    """Where "now" comes from; the domain never asks the system directly."""
+
+    def now(self) -> dt.datetime:
+        """An aware UTC datetime."""
+        ...
+
+
+@attrs.frozen
+class Page:
+    """One page of a query: the leads in order and the total across all pages."""
+
+    leads: tuple[Lead, ...]
+    total: int
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back,
+    so an exception anywhere stores nothing — lead, history and outbox alike (R10).
+
+    Writes are conditional: :meth:`update` changes a lead only if its stored version is
+    still ``expected_version`` and raises :class:`~qleads.errors.StaleUpdate` otherwise.
+    That single rule is what makes claims (R3) and sweeps (R11) safe under concurrency.
+    """
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def add(self, draft: Lead) -> Lead:
+        """Store a new lead; the returned copy carries its assigned ``id`` (the ``id``
+        of the draft is ignored). A known ``source_id`` raises
+        :class:`~qleads.errors.IntakeConflict`."""
+        ...
+
+    def get(self, lead_id: int) -> Lead:
+        """Raises :class:`~qleads.errors.LeadNotFound`."""
+        ...
+
+    def get_by_source(self, source_id: str) -> Lead | None: ...
+
+    def update(self, lead: Lead, *, expected_version: int) -> None:
+        """Replace the stored lead if its version is ``expected_version``; the new
+        lead's version must be ``expected_version + 1``."""
+        ...
+
+    def append(self, events: Sequence[HistoryEvent]) -> None: ...
+
+    def history(self, lead_id: int) -> list[HistoryEvent]:
+        """Oldest first."""
+        ...
+
+    def enqueue(self, notifications: Sequence[Notification]) -> None:
+        """Write outbox records; a record whose ``key`` exists already is ignored."""
+        ...
+
+    def find(self, query: LeadQuery) -> Page: ...
+
+    def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
+        """The total of each query (offset and limit ignored), in one round trip
+        where the backend allows."""
+        ...
+
+    def due(self, now: dt.datetime, limit: int) -> list[Lead]:
+        """Up to ``limit`` leads whose ``deadline.at <= now``, earliest first. A backend
+        with row locks locks them and skips rows another transaction holds, so that
+        parallel sweeps share the work instead of queueing (R11)."""
+        ...
+
+
+class LeadRepository(Protocol):
+    """The storage of leads, their history and the notification outbox."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+
+class Directory(Protocol):
+    """The people and territories. A portal plugs in its own user store here."""
+
+    def installer(self, installer_id: str) -> Installer | None: ...
+
+    def rep(self, rep_id: str) -> SalesRep | None: ...
+
+    def admin(self, admin_id: str) -> Admin | None: ...
+
+    def source(self, source_id: str) -> LeadSource | None: ...
+
+    def installers_of(self, rep_id: str) -> Sequence[Installer]: ...
+
+    def territory(self, territory_id: str) -> Territory | None: ...
+
+    def territories(self) -> Sequence[Territory]: ...

@@ -1,0 +1,196 @@
+"""Tabs and lead queries as data (R2, R8).
+
+A :class:`LeadQuery` says *which* leads and in *what order*, as a disjunction of
+:class:`Clause` s; it never says *how*. :func:`matches` and :func:`sort_key` are the pure
+rule; every repository turns the same clauses into its own query, and the contract
+tests check that both agree on every lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+from qleads.lifecycle import OPEN_WORK_STATUSES, TERMINAL_STATUSES, Status
+from qleads.model import Lead
+
+__all__ = [
+    "INSTALLER_TABS",
+    "STAFF_TABS",
+    "Clause",
+    "LeadQuery",
+    "Order",
+    "Scope",
+    "Tab",
+    "matches",
+    "query_for",
+    "sort_key",
+    "tab_of",
+]
+
+
+class Tab(enum.Enum):
+    """The manual's tabs (Anlage 1) plus the two lists of the start page."""
+
+    ALL = "all"
+    AVAILABLE = "available"
+    MINE = "mine"
+    NEW = "new"
+    FOLLOW_UP = "follow_up"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+    #: Admins only: leads no territory matched (R1).
+    UNROUTED = "unrouted"
+
+    @property
+    def label_de(self) -> str:
+        return _LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _LABELS[self][1]
+
+
+_LABELS: Mapping[Tab, tuple[str, str]] = MappingProxyType(
+    {
+        Tab.ALL: ("Alle Einträge anzeigen", "Show all entries"),
+        Tab.AVAILABLE: ("Verfügbare Anfragen", "Available requests"),
+        Tab.MINE: ("Meine Anfragen", "My requests"),
+        Tab.NEW: ("Neue Anfragen", "New requests"),
+        Tab.FOLLOW_UP: ("Wiedervorlage", "Follow-up"),
+        Tab.IN_PROGRESS: ("In Bearbeitung", "In progress"),
+        Tab.CLOSED: ("Abgeschlossene Projekte", "Closed projects"),
+        Tab.UNROUTED: ("Nicht zugeordnet", "Unrouted"),
+    }
+)
+
+#: Which statuses belong to which work tab (the table in DOMAIN.md).
+_TAB_STATUSES: Mapping[Tab, frozenset[Status]] = MappingProxyType(
+    {
+        Tab.NEW: frozenset({Status.CLAIMED, Status.ASSIGNED}),
+        Tab.IN_PROGRESS: OPEN_WORK_STATUSES - {Status.FOLLOW_UP},
+        Tab.FOLLOW_UP: frozenset({Status.FOLLOW_UP}),
+        Tab.CLOSED: TERMINAL_STATUSES,
+    }
+)
+
+INSTALLER_TABS = (
+    Tab.ALL,
+    Tab.AVAILABLE,
+    Tab.MINE,
+    Tab.NEW,
+    Tab.FOLLOW_UP,
+    Tab.IN_PROGRESS,
+    Tab.CLOSED,
+)
+STAFF_TABS = INSTALLER_TABS
+
+
+def tab_of(status: Status) -> Tab | None:
+    """The work tab a held lead in ``status`` belongs to; ``None`` for the pool."""
+    for tab, statuses in _TAB_STATUSES.items():
+        if status in statuses:
+            return tab
+    return None
+
+
+class Order(enum.Enum):
+    #: Newest ``received_at`` first, then highest id (R8's default).
+    RECEIVED_DESC = "received_desc"
+    #: Earliest follow-up date first, then lowest id (R8, *follow_up*).
+    DUE_ASC = "due_asc"
+
+
+@attrs.frozen
+class Clause:
+    """A conjunction: every field that is not ``None``/``False`` must hold."""
+
+    statuses: frozenset[Status] | None = None
+    territory_ids: frozenset[str] | None = None
+    holder_id: str | None = None
+    held: bool = False
+    unrouted: bool = False
+
+    def holds_for(self, lead: Lead) -> bool:
+        if self.statuses is not None and lead.status not in self.statuses:
+            return False
+        if self.territory_ids is not None and lead.territory_id not in self.territory_ids:
+            return False
+        if self.holder_id is not None and lead.holder_id != self.holder_id:
+            return False
+        if self.held and lead.holder_id is None:
+            return False
+        return not (self.unrouted and lead.territory_id is not None)
+
+
+@attrs.frozen
+class Scope:
+    """Who is looking: an installer (his id and his rep's territories), a rep (his
+    territories) or an admin (``territory_ids=None``: everything)."""
+
+    territory_ids: frozenset[str] | None
+    installer_id: str | None = None
+
+
+@attrs.frozen
+class LeadQuery:
+    """One page of one tab, as data."""
+
+    clauses: tuple[Clause, ...]
+    order: Order = Order.RECEIVED_DESC
+    offset: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    limit: int = attrs.field(
+        default=50, validator=[attrs.validators.ge(1), attrs.validators.le(500)]
+    )
+
+
+def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> LeadQuery:
+    """The query of ``tab`` as seen by ``scope`` (R2, R8)."""
+    order = Order.DUE_ASC if tab is Tab.FOLLOW_UP else Order.RECEIVED_DESC
+    return LeadQuery(_clauses(scope, tab), order=order, offset=offset, limit=limit)
+
+
+def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
+    terr = scope.territory_ids
+    if tab is Tab.UNROUTED:
+        # Only an admin (no territory restriction) sees unrouted leads.
+        return (Clause(unrouted=True),) if scope.installer_id is None and terr is None else ()
+    pool = Clause(statuses=frozenset({Status.NEW}), territory_ids=terr)
+    if scope.installer_id is not None:
+        me = scope.installer_id
+        mine = Clause(holder_id=me)
+        if tab is Tab.AVAILABLE:
+            return (pool,)
+        if tab is Tab.MINE:
+            return (mine,)
+        if tab is Tab.ALL:
+            return (pool, mine)
+        return (Clause(statuses=_TAB_STATUSES[tab], holder_id=me),)
+    # Staff: every lead of the territories (all of them for an admin).
+    if tab is Tab.AVAILABLE:
+        return (pool,)
+    if tab is Tab.MINE:
+        return (Clause(territory_ids=terr, held=True),)
+    if tab is Tab.ALL:
+        return (Clause(territory_ids=terr),)
+    return (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),)
+
+
+def matches(query: LeadQuery, lead: Lead) -> bool:
+    """The pure rule every repository's query must agree with."""
+    return any(clause.holds_for(lead) for clause in query.clauses)
+
+
+_FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def sort_key(order: Order, lead: Lead) -> tuple[float, int]:
+    """Sorting ``sorted(leads, key=...)`` by this gives the query's order."""
+    if order is Order.DUE_ASC:
+        due = lead.due_at or _FAR_FUTURE
+        return (due.timestamp(), lead.id)
+    return (-lead.received_at.timestamp(), -lead.id)
