@@ -1,1 +1,78 @@
-"""qleads: lead distribution for installer networks."""
+"""qleads: lead distribution for installer networks.
+
+Leads arrive from a lead source, installers claim them or get them assigned by their
+sales rep, record their progress or release them, and deadlines on business-day
+calendars fire by themselves. ``LeadDesk`` is the one entry point for all of it; storage,
+the user directory and the clock are ports (``qleads.ports``) with adapters in
+``qleads.adapters``. The rules are numbered R1–R16 in the docs.
+"""
+
+from qleads.calendar import Calendar
+from qleads.desk import IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.errors import (
+    FieldError,
+    IntakeConflict,
+    InvalidDocument,
+    InvalidInput,
+    InvalidTransition,
+    LeadNoLongerAvailable,
+    LeadNotFound,
+    NotPermitted,
+    QleadsError,
+    StaleUpdate,
+    StorageError,
+)
+from qleads.lifecycle import Action, Status
+from qleads.model import (
+    Admin,
+    Channel,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadDocument,
+    LeadSource,
+    Notification,
+    NotificationKind,
+    Policy,
+    ReleaseReason,
+    SalesRep,
+    Territory,
+)
+from qleads.tabs import Tab
+from qleads.visibility import LeadView
+
+__all__ = [
+    "Action",
+    "Admin",
+    "Calendar",
+    "Channel",
+    "FieldError",
+    "HistoryEvent",
+    "Installer",
+    "IntakeConflict",
+    "IntakeResult",
+    "InvalidDocument",
+    "InvalidInput",
+    "InvalidTransition",
+    "Lead",
+    "LeadDesk",
+    "LeadDocument",
+    "LeadNoLongerAvailable",
+    "LeadNotFound",
+    "LeadSource",
+    "LeadView",
+    "NotPermitted",
+    "Notification",
+    "NotificationKind",
+    "Policy",
+    "QleadsError",
+    "ReleaseReason",
+    "SalesRep",
+    "StaleUpdate",
+    "Status",
+    "StorageError",
+    "SweepReport",
+    "Tab",
+    "TabPage",
+    "Territory",
+]

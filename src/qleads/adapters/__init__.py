@@ -1,0 +1,1 @@
+"""Adapters: one flat module per technology (``memory``, ``sqlalchemy``, ``smtp``, ``clock``)."""

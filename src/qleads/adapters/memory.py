@@ -1,0 +1,253 @@
+"""In-memory adapters: real implementations of the ports, for tests and for embedding.
+
+The repository is serialisable in the strictest sense: a unit of work holds the store's
+lock from ``__enter__`` to ``__exit__``, buffers its writes and applies them only on
+commit. Its writes are conditional exactly like the SQL adapter's, and it raises the same
+errors (``StaleUpdate``, ``IntakeConflict``, ``LeadNotFound``), so code tested against it
+behaves the same on a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from qleads.errors import IntakeConflict, LeadNotFound, StaleUpdate
+from qleads.model import (
+    Admin,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadSource,
+    Notification,
+    SalesRep,
+    Territory,
+)
+from qleads.ports import Page
+from qleads.tabs import LeadQuery, matches, sort_key
+
+__all__ = ["InMemoryDirectory", "InMemoryLeadRepository", "InMemoryUnitOfWork"]
+
+
+class InMemoryLeadRepository:
+    """Leads, history and outbox in dictionaries behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._leads: dict[int, Lead] = {}
+        self._by_source: dict[str, int] = {}
+        self._events: dict[int, list[HistoryEvent]] = {}
+        self._outbox: dict[str, Notification] = {}
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    def notifications(self) -> list[Notification]:
+        """Every committed outbox record, oldest first (what a dispatcher delivers)."""
+        with self._lock:
+            return list(self._outbox.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._leads)
+
+
+class InMemoryUnitOfWork:
+    """One transaction over an :class:`InMemoryLeadRepository`; rolls back unless
+    committed."""
+
+    def __init__(self, store: InMemoryLeadRepository) -> None:
+        self._store = store
+        self._open = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._leads: dict[int, Lead] = {}
+        self._events: list[HistoryEvent] = []
+        self._outbox: dict[str, Notification] = {}
+
+    def __enter__(self) -> Self:
+        self._store._lock.acquire()
+        self._open = True
+        self._reset()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._open = False
+            self._store._lock.release()
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("use the unit of work inside a 'with' block")
+
+    def commit(self) -> None:
+        self._require_open()
+        store = self._store
+        for lead in self._leads.values():
+            store._leads[lead.id] = lead
+            store._by_source.setdefault(lead.source_id, lead.id)
+        for event in self._events:
+            store._events.setdefault(event.lead_id, []).append(event)
+        for key, notification in self._outbox.items():
+            store._outbox.setdefault(key, notification)
+        self._reset()
+
+    def rollback(self) -> None:
+        self._reset()
+
+    # --- reads see committed state plus this unit's own writes --------------------------
+
+    def _lead(self, lead_id: int) -> Lead | None:
+        return self._leads.get(lead_id) or self._store._leads.get(lead_id)
+
+    def _all(self) -> Iterable[Lead]:
+        merged = dict(self._store._leads)
+        merged.update(self._leads)
+        return merged.values()
+
+    def add(self, draft: Lead) -> Lead:
+        self._require_open()
+        known = self.get_by_source(draft.source_id)
+        if known is not None:
+            raise IntakeConflict(draft.source_id, known.id)
+        lead = attrs.evolve(draft, id=next(self._store._ids))
+        self._leads[lead.id] = lead
+        return lead
+
+    def get(self, lead_id: int) -> Lead:
+        self._require_open()
+        lead = self._lead(lead_id)
+        if lead is None:
+            raise LeadNotFound(lead_id)
+        return lead
+
+    def get_by_source(self, source_id: str) -> Lead | None:
+        self._require_open()
+        lead_id = self._store._by_source.get(source_id)
+        if lead_id is not None:
+            return self._lead(lead_id)
+        for lead in self._leads.values():
+            if lead.source_id == source_id:
+                return lead
+        return None
+
+    def update(self, lead: Lead, *, expected_version: int) -> None:
+        self._require_open()
+        current = self._lead(lead.id)
+        if current is None:
+            raise LeadNotFound(lead.id)
+        if current.version != expected_version or lead.version != expected_version + 1:
+            raise StaleUpdate(lead.id, expected_version)
+        self._leads[lead.id] = lead
+
+    def append(self, events: Sequence[HistoryEvent]) -> None:
+        self._require_open()
+        self._events.extend(events)
+
+    def history(self, lead_id: int) -> list[HistoryEvent]:
+        self._require_open()
+        stored = self._store._events.get(lead_id, [])
+        return [*stored, *(e for e in self._events if e.lead_id == lead_id)]
+
+    def enqueue(self, notifications: Sequence[Notification]) -> None:
+        self._require_open()
+        for notification in notifications:
+            if notification.key not in self._store._outbox:
+                self._outbox.setdefault(notification.key, notification)
+
+    def find(self, query: LeadQuery) -> Page:
+        self._require_open()
+        selected = sorted(
+            (lead for lead in self._all() if matches(query, lead)),
+            key=lambda lead: sort_key(query.order, lead),
+        )
+        window = selected[query.offset : query.offset + query.limit]
+        return Page(leads=tuple(window), total=len(selected))
+
+    def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
+        self._require_open()
+        leads = list(self._all())
+        return [sum(1 for lead in leads if matches(q, lead)) for q in queries]
+
+    def due(self, now: dt.datetime, limit: int) -> list[Lead]:
+        self._require_open()
+        due = [
+            lead for lead in self._all() if lead.deadline is not None and lead.deadline.at <= now
+        ]
+        due.sort(key=lambda lead: (lead.deadline.at if lead.deadline else now, lead.id))
+        return due[:limit]
+
+
+class InMemoryDirectory:
+    """People and territories in dictionaries; what an embedding portal starts with."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._installers: dict[str, Installer] = {}
+        self._reps: dict[str, SalesRep] = {}
+        self._admins: dict[str, Admin] = {}
+        self._sources: dict[str, LeadSource] = {}
+        self._territories: dict[str, Territory] = {}
+
+    def add_installer(self, installer: Installer) -> Installer:
+        with self._lock:
+            self._installers[installer.id] = installer
+        return installer
+
+    def add_rep(self, rep: SalesRep) -> SalesRep:
+        with self._lock:
+            self._reps[rep.id] = rep
+        return rep
+
+    def add_admin(self, admin: Admin) -> Admin:
+        with self._lock:
+            self._admins[admin.id] = admin
+        return admin
+
+    def add_source(self, source: LeadSource) -> LeadSource:
+        with self._lock:
+            self._sources[source.id] = source
+        return source
+
+    def add_territory(self, territory: Territory) -> Territory:
+        with self._lock:
+            self._territories[territory.id] = territory
+        return territory
+
+    def installer(self, installer_id: str) -> Installer | None:
+        return self._installers.get(installer_id)
+
+    def rep(self, rep_id: str) -> SalesRep | None:
+        return self._reps.get(rep_id)
+
+    def admin(self, admin_id: str) -> Admin | None:
+        return self._admins.get(admin_id)
+
+    def source(self, source_id: str) -> LeadSource | None:
+        return self._sources.get(source_id)
+
+    def installers_of(self, rep_id: str) -> Sequence[Installer]:
+        with self._lock:
+            return [i for i in self._installers.values() if i.rep_id == rep_id]
+
+    def territory(self, territory_id: str) -> Territory | None:
+        return self._territories.get(territory_id)
+
+    def territories(self) -> Sequence[Territory]:
+        with self._lock:
+            return list(self._territories.values())

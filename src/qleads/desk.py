@@ -1,0 +1,670 @@
+"""``LeadDesk``: every use case of the product, one method each.
+
+The desk is the only place that changes leads. Each method takes the acting user and
+checks R12 itself, so a portal cannot forget a permission check; each change is one unit
+of work holding the new lead, its history event (R13) and its outbox notifications (R10),
+so they are stored together or not at all. The rules themselves live in pure modules
+(``lifecycle``, ``visibility``, ``tabs``, ``calendar``, ``intake``); the desk composes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from qleads.calendar import Calendar
+from qleads.errors import (
+    IntakeConflict,
+    InvalidInput,
+    InvalidTransition,
+    LeadNoLongerAvailable,
+    LeadNotFound,
+    NotPermitted,
+    StaleUpdate,
+)
+from qleads.intake import document_fingerprint, parse_document, route
+from qleads.lifecycle import WORK_STATUSES, Action, Status, check
+from qleads.model import (
+    Actor,
+    Admin,
+    Channel,
+    Deadline,
+    DeadlineKind,
+    EventKind,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadDocument,
+    LeadSource,
+    Notification,
+    NotificationKind,
+    Policy,
+    ReleaseReason,
+    SalesRep,
+)
+from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
+from qleads.tabs import INSTALLER_TABS, Scope, Tab, query_for
+from qleads.visibility import LeadView, can_see, view
+
+__all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
+
+#: The actor id of changes made by the sweep (R4, R5, R6).
+SYSTEM_ACTOR = "system"
+_NOTE_LIMIT = 2000
+_SWEEP_RETRIES = 5
+
+
+@attrs.frozen
+class IntakeResult:
+    """``created`` is false when the same document arrived before (R1 idempotency)."""
+
+    lead: Lead
+    created: bool
+
+
+@attrs.frozen
+class TabPage:
+    """One page of one tab, with every tab's count for the tab bar (R8)."""
+
+    tab: Tab
+    items: tuple[LeadView, ...]
+    total: int
+    page: int
+    per_page: int
+    counts: Mapping[Tab, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@attrs.frozen
+class SweepReport:
+    """What one sweep fired (R11)."""
+
+    expired: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    follow_ups_due: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.expired + self.reminded + self.escalated + self.follow_ups_due
+
+
+@attrs.frozen
+class _Change:
+    lead: Lead
+    event: HistoryEvent
+    notifications: tuple[Notification, ...] = ()
+
+
+class LeadDesk:
+    """The service object of qleads: construct it once with its ports, share it freely
+    (it holds no per-request state)."""
+
+    def __init__(
+        self,
+        repository: LeadRepository,
+        directory: Directory,
+        clock: Clock,
+        policy: Policy | None = None,
+    ) -> None:
+        self.repository = repository
+        self.directory = directory
+        self.clock = clock
+        self.policy = policy if policy is not None else Policy()
+
+    # --- intake (R1) -----------------------------------------------------------------
+
+    def intake(self, source: Actor, document: Mapping[str, object] | LeadDocument) -> IntakeResult:
+        """Validate, store and route a new lead, and notify the installers who can see it.
+
+        Raises :class:`~qleads.errors.InvalidDocument` with every field error and stores
+        nothing; the same document twice returns the first lead with ``created=False``;
+        another document under a known ``source_id`` raises
+        :class:`~qleads.errors.IntakeConflict`.
+        """
+        if not isinstance(source, LeadSource | Admin):
+            raise NotPermitted(source.id, "submit leads")
+        doc = document if isinstance(document, LeadDocument) else parse_document(document)
+        fingerprint = document_fingerprint(doc)
+        now = self._now()
+        received = doc.received_at or now
+        territory = route(
+            doc.contact.country, doc.contact.postal_code, self.directory.territories()
+        )
+        draft = Lead(
+            id=0,
+            document=doc,
+            received_at=received,
+            territory_id=territory.id if territory is not None else None,
+            status=Status.NEW,
+            status_at=received,
+        )
+        try:
+            with self.repository.unit_of_work() as uow:
+                known = uow.get_by_source(doc.source_id)
+                if known is not None:
+                    return self._replay(known, fingerprint)
+                lead = uow.add(draft)
+                uow.append([self._event(lead, EventKind.RECEIVED, source.id, None, now, received)])
+                uow.enqueue(self._new_lead_notices(lead, now))
+                uow.commit()
+        except IntakeConflict:
+            # A concurrent intake of the same source_id won the insert: answer as a replay.
+            with self.repository.unit_of_work() as uow:
+                known = uow.get_by_source(doc.source_id)
+            if known is None:
+                raise
+            return self._replay(known, fingerprint)
+        return IntakeResult(lead, created=True)
+
+    @staticmethod
+    def _replay(known: Lead, fingerprint: str) -> IntakeResult:
+        if document_fingerprint(known.document) != fingerprint:
+            raise IntakeConflict(known.source_id, known.id)
+        return IntakeResult(known, created=False)
+
+    # --- the installer's actions (R3, R6, R7) ----------------------------------------
+
+    def claim(self, installer: Actor, lead_id: int) -> LeadView:
+        """R3: take a ``new`` lead of one's territory; held for the claim hold (R9).
+
+        Of concurrent claims exactly one wins; the others get
+        :class:`~qleads.errors.LeadNoLongerAvailable`.
+        """
+        actor = self._installer(installer, "claim leads")
+        scope = self._scope(actor)
+        now = self._now()
+        try:
+            with self.repository.unit_of_work() as uow:
+                lead = uow.get(lead_id)
+                if lead.holder_id == actor.id:
+                    raise InvalidTransition(lead.id, lead.status.value, Action.CLAIM.value)
+                if not can_see(scope, lead):
+                    if lead.territory_id is not None and lead.territory_id in (
+                        scope.territory_ids or ()
+                    ):
+                        raise LeadNoLongerAvailable(lead.id)
+                    raise LeadNotFound(lead_id)
+                check(lead.id, lead.status, Action.CLAIM)
+                hold = actor.calendar.add_business_days(now, self.policy.claim_hold_days)
+                new = self._bump(
+                    lead,
+                    status=Status.CLAIMED,
+                    status_at=now,
+                    holder_id=actor.id,
+                    hold_until=hold,
+                    due_at=None,
+                    deadline=Deadline(DeadlineKind.CLAIM_EXPIRY, hold),
+                )
+                event = self._event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
+                self._write(uow, lead, _Change(new, event))
+                uow.commit()
+        except StaleUpdate:
+            raise LeadNoLongerAvailable(lead_id) from None
+        return view(scope, new, self.policy)
+
+    def record(
+        self,
+        actor: Actor,
+        lead_id: int,
+        status: Status,
+        *,
+        effective_at: dt.datetime | None = None,
+        channel: Channel | None = None,
+        note: str = "",
+        due_at: dt.datetime | None = None,
+    ) -> LeadView:
+        """R6: the holder (or an admin for him) records a work status.
+
+        ``effective_at`` defaults to now and may lie neither in the future nor before the
+        lead was received. ``follow_up`` needs ``due_at`` in the future. Any record ends
+        the claim hold (R4) and the assignment reminder (R5).
+        """
+        if not isinstance(actor, Installer | Admin):
+            raise NotPermitted(actor.id, "record progress", lead_id)
+        if status not in WORK_STATUSES:
+            raise InvalidInput("status", f"{status.value!r} is not a work status")
+        now = self._now()
+        effective = now if effective_at is None else _aware("effective_at", effective_at)
+        if effective > now:
+            raise InvalidInput("effective_at", "lies in the future")
+        if status is Status.FOLLOW_UP:
+            if due_at is None:
+                raise InvalidInput("due_at", "a follow-up needs a due date")
+            due_at = _aware("due_at", due_at)
+            if due_at <= now:
+                raise InvalidInput("due_at", "must lie in the future")
+        elif due_at is not None:
+            raise InvalidInput("due_at", "only a follow-up has a due date")
+        text = _clean_note(note)
+        scope = self._scope(actor)
+        with self.repository.unit_of_work() as uow:
+            lead = self._held_by(uow, actor, scope, lead_id)
+            check(lead.id, lead.status, Action.RECORD, status)
+            if effective < lead.received_at:
+                raise InvalidInput("effective_at", "lies before the lead was received")
+            new = self._bump(
+                lead,
+                status=status,
+                status_at=effective,
+                hold_until=None,
+                due_at=due_at,
+                deadline=Deadline(DeadlineKind.FOLLOW_UP_DUE, due_at) if due_at else None,
+            )
+            event = attrs.evolve(
+                self._event(new, EventKind.RECORDED, actor.id, lead.status, effective, now),
+                channel=channel,
+                note=text,
+                due_at=due_at,
+            )
+            self._write(uow, lead, _Change(new, event))
+            uow.commit()
+        return view(scope, new, self.policy)
+
+    def release(
+        self,
+        actor: Actor,
+        lead_id: int,
+        *,
+        reason: ReleaseReason | None = None,
+        note: str = "",
+    ) -> LeadView:
+        """R7: give a non-terminal lead back to the pool; the releaser keeps the
+        *previously handled* marker and the territory is told it is available again."""
+        if not isinstance(actor, Installer | Admin):
+            raise NotPermitted(actor.id, "release leads", lead_id)
+        text = _clean_note(note)
+        scope = self._scope(actor)
+        now = self._now()
+        with self.repository.unit_of_work() as uow:
+            lead = self._held_by(uow, actor, scope, lead_id)
+            check(lead.id, lead.status, Action.RELEASE)
+            new = self._to_pool(lead, now)
+            event = attrs.evolve(
+                self._event(new, EventKind.RELEASED, actor.id, lead.status, now, now),
+                reason=reason,
+                note=text,
+                holder_id=lead.holder_id,
+            )
+            notices = self._new_lead_notices(new, now, exclude=lead.holder_id)
+            self._write(uow, lead, _Change(new, event, notices))
+            uow.commit()
+        return view(scope, new, self.policy)
+
+    # --- the sales rep's and admin's actions (R5, R12) -------------------------------
+
+    def assign(self, actor: Actor, lead_id: int, installer_id: str) -> LeadView:
+        """R5: a rep gives a lead of his territory to one of his installers; a held
+        lead is reassigned. The installer gets a mail and, after the reminder period
+        without a work status, one reminder."""
+        if not isinstance(actor, SalesRep | Admin):
+            raise NotPermitted(actor.id, "assign leads", lead_id)
+        target = self.directory.installer(installer_id)
+        if target is None or not target.active:
+            raise InvalidInput("installer_id", f"no active installer {installer_id!r}")
+        if isinstance(actor, SalesRep) and target.rep_id != actor.id:
+            raise NotPermitted(actor.id, f"assign to {installer_id}, who is not his installer")
+        scope = self._scope(actor)
+        now = self._now()
+        try:
+            with self.repository.unit_of_work() as uow:
+                lead = uow.get(lead_id)
+                if not can_see(scope, lead):
+                    raise LeadNotFound(lead_id)
+                action = Action.ASSIGN if lead.status is Status.NEW else Action.REASSIGN
+                if lead.holder_id == target.id:
+                    raise InvalidTransition(lead.id, lead.status.value, action.value)
+                check(lead.id, lead.status, action)
+                remind_at = target.calendar.add_business_days(
+                    now, self.policy.assignment_reminder_days
+                )
+                previous = lead.previous_holders
+                if lead.holder_id is not None:
+                    previous = previous | {lead.holder_id}
+                new = self._bump(
+                    lead,
+                    status=Status.ASSIGNED,
+                    status_at=now,
+                    holder_id=target.id,
+                    hold_until=None,
+                    due_at=None,
+                    deadline=Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind_at),
+                    previous_holders=previous,
+                )
+                kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
+                event = attrs.evolve(
+                    self._event(new, kind, actor.id, lead.status, now, now), holder_id=target.id
+                )
+                notice = Notification.for_lead(
+                    NotificationKind.ASSIGNED, new, target.id, now, deadline_at=remind_at
+                )
+                self._write(uow, lead, _Change(new, event, (notice,)))
+                uow.commit()
+        except StaleUpdate:
+            raise LeadNoLongerAvailable(lead_id) from None
+        return view(scope, new, self.policy)
+
+    def reopen(self, actor: Actor, lead_id: int, *, note: str = "") -> LeadView:
+        """R12: only an admin may bring a closed lead back; it returns to the pool and
+        the reopening is in the history with his note."""
+        if not isinstance(actor, Admin):
+            raise NotPermitted(actor.id, "reopen leads", lead_id)
+        text = _clean_note(note)
+        scope = self._scope(actor)
+        now = self._now()
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+            check(lead.id, lead.status, Action.REOPEN)
+            new = self._to_pool(lead, now)
+            event = attrs.evolve(
+                self._event(new, EventKind.REOPENED, actor.id, lead.status, now, now),
+                note=text,
+                holder_id=lead.holder_id,
+            )
+            self._write(uow, lead, _Change(new, event, self._new_lead_notices(new, now)))
+            uow.commit()
+        return view(scope, new, self.policy)
+
+    # --- reading (R2, R8, R13, R16) ---------------------------------------------------
+
+    def get(self, actor: Actor, lead_id: int) -> LeadView:
+        """The lead as ``actor`` may see it; :class:`LeadNotFound` if R2 hides it."""
+        scope = self._scope(actor)
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+        if not can_see(scope, lead):
+            raise LeadNotFound(lead_id)
+        return view(scope, lead, self.policy)
+
+    def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
+        """R13, oldest first, for whoever may see the lead."""
+        scope = self._scope(actor)
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+            if not can_see(scope, lead):
+                raise LeadNotFound(lead_id)
+            return uow.history(lead_id)
+
+    def tab(self, actor: Actor, tab: Tab, *, page: int = 1, per_page: int = 50) -> TabPage:
+        """R8: one page of a tab plus every tab's count."""
+        if page < 1:
+            raise InvalidInput("page", "starts at 1")
+        if not 1 <= per_page <= 500:
+            raise InvalidInput("per_page", "must be between 1 and 500")
+        scope = self._scope(actor)
+        tabs = self._tabs_for(actor)
+        if tab not in tabs:
+            raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
+        query = query_for(scope, tab, offset=(page - 1) * per_page, limit=per_page)
+        with self.repository.unit_of_work() as uow:
+            found = uow.find(query)
+            totals = uow.counts([query_for(scope, t) for t in tabs])
+        return TabPage(
+            tab=tab,
+            items=tuple(view(scope, lead, self.policy) for lead in found.leads),
+            total=found.total,
+            page=page,
+            per_page=per_page,
+            counts=dict(zip(tabs, totals, strict=True)),
+        )
+
+    def counts(self, actor: Actor) -> dict[Tab, int]:
+        """Every tab's count, as the tab bar shows it ("Neue Anfragen (2)")."""
+        scope = self._scope(actor)
+        tabs = self._tabs_for(actor)
+        with self.repository.unit_of_work() as uow:
+            totals = uow.counts([query_for(scope, t) for t in tabs])
+        return dict(zip(tabs, totals, strict=True))
+
+    # --- the clock (R4, R5, R6, R11) --------------------------------------------------
+
+    def sweep(self, now: dt.datetime | None = None, *, batch_size: int = 500) -> SweepReport:
+        """Fire every deadline that has passed by ``now``: claim expiry, assignment
+        reminders, escalations, follow-up reminders.
+
+        Idempotent: a fired deadline is cleared (or replaced by the next one) in the same
+        conditional update that writes its event and notices, so a second run, or a
+        parallel one in another process, finds nothing left to fire. Work is read in
+        batches of due leads only, so the cost follows the number of due deadlines.
+        """
+        at = self._now() if now is None else _aware("now", now)
+        totals = dict.fromkeys(DeadlineKind, 0)
+        retries = 0
+        while True:
+            try:
+                with self.repository.unit_of_work() as uow:
+                    due = uow.due(at, batch_size)
+                    fired: list[DeadlineKind] = []
+                    for lead in due:
+                        assert lead.deadline is not None
+                        change = self._fire(lead, lead.deadline, at)
+                        self._write(uow, lead, change)
+                        fired.append(lead.deadline.kind)
+                    uow.commit()
+            except StaleUpdate:
+                # A record or another sweep changed a due lead under us: nothing of this
+                # batch was written; read the batch again.
+                retries += 1
+                if retries > _SWEEP_RETRIES:
+                    raise
+                continue
+            for kind in fired:
+                totals[kind] += 1
+            if len(due) < batch_size:
+                break
+        return SweepReport(
+            expired=totals[DeadlineKind.CLAIM_EXPIRY],
+            reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER],
+            escalated=totals[DeadlineKind.ESCALATION],
+            follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
+        )
+
+    def _fire(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+        fire = {
+            DeadlineKind.CLAIM_EXPIRY: self._expire,
+            DeadlineKind.ASSIGNMENT_REMINDER: self._remind,
+            DeadlineKind.ESCALATION: self._escalate,
+            DeadlineKind.FOLLOW_UP_DUE: self._follow_up_due,
+        }[deadline.kind]
+        return fire(lead, deadline, now)
+
+    def _expire(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+        """R4: the claim hold passed without a work status; back to the pool."""
+        check(lead.id, lead.status, Action.EXPIRE)
+        new = self._to_pool(lead, deadline.at)
+        event = attrs.evolve(
+            self._event(new, EventKind.EXPIRED, SYSTEM_ACTOR, lead.status, deadline.at, now),
+            holder_id=lead.holder_id,
+        )
+        notices = self._new_lead_notices(new, now, exclude=lead.holder_id)
+        if lead.holder_id is not None:
+            expired = Notification.for_lead(
+                NotificationKind.CLAIM_EXPIRED, new, lead.holder_id, now
+            )
+            notices = (expired, *notices)
+        return _Change(new, event, notices)
+
+    def _remind(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+        """R5: one reminder to the assignee; then the escalation, if the policy has one."""
+        check(lead.id, lead.status, Action.REMIND)
+        following = None
+        if self.policy.escalation_days is not None:
+            holder = self.directory.installer(lead.holder_id) if lead.holder_id else None
+            calendar = holder.calendar if holder is not None else Calendar()
+            escalate_at = calendar.add_business_days(deadline.at, self.policy.escalation_days)
+            following = Deadline(DeadlineKind.ESCALATION, escalate_at)
+        new = self._bump(lead, deadline=following)
+        event = self._event(new, EventKind.REMINDED, SYSTEM_ACTOR, lead.status, deadline.at, now)
+        at = following.at if following is not None else None
+        return _Change(
+            new, event, self._notify_holder(NotificationKind.ASSIGNMENT_REMINDER, new, now, at)
+        )
+
+    def _escalate(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+        """R5 (beyond the manual): tell the installer's rep the assignment is untouched."""
+        check(lead.id, lead.status, Action.ESCALATE)
+        new = self._bump(lead, deadline=None)
+        event = self._event(new, EventKind.ESCALATED, SYSTEM_ACTOR, lead.status, deadline.at, now)
+        holder = self.directory.installer(lead.holder_id) if lead.holder_id else None
+        notices: tuple[Notification, ...] = ()
+        if holder is not None:
+            notices = (Notification.for_lead(NotificationKind.ESCALATION, new, holder.rep_id, now),)
+        return _Change(new, event, notices)
+
+    def _follow_up_due(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+        """R6: the follow-up date came; one reminder, the lead stays in Wiedervorlage."""
+        check(lead.id, lead.status, Action.FOLLOW_UP_DUE)
+        new = self._bump(lead, deadline=None)
+        event = self._event(
+            new, EventKind.FOLLOW_UP_DUE, SYSTEM_ACTOR, lead.status, deadline.at, now
+        )
+        return _Change(
+            new, event, self._notify_holder(NotificationKind.FOLLOW_UP_DUE, new, now, lead.due_at)
+        )
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return _aware("clock.now()", self.clock.now())
+
+    def _installer(self, actor: Actor, action: str) -> Installer:
+        if not isinstance(actor, Installer):
+            raise NotPermitted(actor.id, action)
+        if not actor.active:
+            raise NotPermitted(actor.id, f"{action} (account inactive)")
+        return actor
+
+    def _scope(self, actor: Actor) -> Scope:
+        """What an actor may see (R2, R12); a lead source sees nothing."""
+        if isinstance(actor, Admin):
+            return Scope(territory_ids=None)
+        if isinstance(actor, Installer):
+            return Scope(territory_ids=self._territories_of(actor.rep_id), installer_id=actor.id)
+        if isinstance(actor, SalesRep):
+            return Scope(territory_ids=self._territories_of(actor.id))
+        raise NotPermitted(actor.id, "read leads")
+
+    def _territories_of(self, rep_id: str) -> frozenset[str]:
+        return frozenset(t.id for t in self.directory.territories() if t.rep_id == rep_id)
+
+    @staticmethod
+    def _tabs_for(actor: Actor) -> tuple[Tab, ...]:
+        if isinstance(actor, Admin):
+            return (*INSTALLER_TABS, Tab.UNROUTED)
+        return INSTALLER_TABS
+
+    def _held_by(self, uow: UnitOfWork, actor: Actor, scope: Scope, lead_id: int) -> Lead:
+        """The lead, if ``actor`` holds it (or is an admin); else R2's not-found or R12's
+        not-permitted."""
+        lead = uow.get(lead_id)
+        if isinstance(actor, Admin):
+            if lead.holder_id is None:
+                check(lead.id, lead.status, Action.RECORD)
+            return lead
+        if lead.holder_id == actor.id:
+            return lead
+        if can_see(scope, lead):
+            raise NotPermitted(actor.id, "change a lead he does not hold", lead_id)
+        raise LeadNotFound(lead_id)
+
+    @staticmethod
+    def _bump(lead: Lead, **changes: Any) -> Lead:
+        return attrs.evolve(lead, version=lead.version + 1, **changes)
+
+    def _to_pool(self, lead: Lead, at: dt.datetime) -> Lead:
+        previous = lead.previous_holders
+        if lead.holder_id is not None:
+            previous = previous | {lead.holder_id}
+        return self._bump(
+            lead,
+            status=Status.NEW,
+            status_at=at,
+            holder_id=None,
+            hold_until=None,
+            due_at=None,
+            deadline=None,
+            previous_holders=previous,
+        )
+
+    @staticmethod
+    def _event(
+        lead: Lead,
+        kind: EventKind,
+        actor_id: str,
+        from_status: Status | None,
+        effective_at: dt.datetime,
+        recorded_at: dt.datetime,
+    ) -> HistoryEvent:
+        return HistoryEvent(
+            lead_id=lead.id,
+            version=lead.version,
+            kind=kind,
+            actor_id=actor_id,
+            from_status=from_status,
+            to_status=lead.status,
+            effective_at=effective_at,
+            recorded_at=recorded_at,
+            holder_id=lead.holder_id,
+        )
+
+    @staticmethod
+    def _write(uow: UnitOfWork, old: Lead, change: _Change) -> None:
+        uow.update(change.lead, expected_version=old.version)
+        uow.append([change.event])
+        if change.notifications:
+            uow.enqueue(change.notifications)
+
+    def _new_lead_notices(
+        self, lead: Lead, now: dt.datetime, exclude: str | None = None
+    ) -> tuple[Notification, ...]:
+        """R10: every installer who can now see the lead is told, but not the one who
+        just gave it back."""
+        if lead.territory_id is None:
+            return ()
+        territory = self.directory.territory(lead.territory_id)
+        if territory is None:
+            return ()
+        return tuple(
+            Notification.for_lead(NotificationKind.NEW_LEAD, lead, installer.id, now)
+            for installer in _active(self.directory.installers_of(territory.rep_id))
+            if installer.id != exclude
+        )
+
+    @staticmethod
+    def _notify_holder(
+        kind: NotificationKind, lead: Lead, now: dt.datetime, deadline_at: dt.datetime | None
+    ) -> tuple[Notification, ...]:
+        if lead.holder_id is None:
+            return ()
+        return (Notification.for_lead(kind, lead, lead.holder_id, now, deadline_at=deadline_at),)
+
+
+def _active(installers: Iterable[Installer]) -> Sequence[Installer]:
+    return [i for i in installers if i.active]
+
+
+def _aware(name: str, instant: dt.datetime) -> dt.datetime:
+    if not isinstance(instant, dt.datetime):
+        raise InvalidInput(name, f"needs a datetime, got {type(instant).__name__}")
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise InvalidInput(name, "needs a timezone-aware datetime")
+    return instant.astimezone(dt.UTC)
+
+
+def _clean_note(note: str) -> str:
+    if not isinstance(note, str):
+        raise InvalidInput("note", "must be text")
+    text = note.strip()
+    if len(text) > _NOTE_LIMIT:
+        raise InvalidInput("note", f"is longer than {_NOTE_LIMIT} characters")
+    for ch in text:
+        if ch not in "\n\t" and unicodedata.category(ch) == "Cc":
+            raise InvalidInput("note", "contains a control character")
+    return text
