@@ -1,0 +1,1 @@
+"""Test support shipped with qleads: contract suite, strategies, state machine."""

@@ -1,0 +1,394 @@
+"""Hypothesis strategies for lead documents, shared by every test layer.
+
+They produce the *raw* JSON-like dicts the solar calculator sends (the wire format of
+``qleads.intake``), because that is what R1 validates: :func:`lead_documents` only valid
+ones, in every spelling the format allows (money as number or string, optional fields left
+out or ``null``, received times in any offset); :func:`invalid_mutations` breaks exactly one
+field and names the path the error must carry.
+
+Like ``cattrs``' ``tests/strategies.py``, one module so that the unit tests, the adapter
+contract suite and the state machine draw from the same documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+__all__ = [
+    "GERMAN_PLACES",
+    "INVALID_MUTATIONS",
+    "PLACES",
+    "Mutator",
+    "invalid_mutations",
+    "lead_documents",
+    "manual_example_document",
+    "source_ids",
+]
+
+#: Real German postal codes with their cities, for documents that route like real ones.
+GERMAN_PLACES: tuple[tuple[str, str], ...] = (
+    ("04107", "Leipzig"),
+    ("01067", "Dresden"),
+    ("10115", "Berlin"),
+    ("20095", "Hamburg"),
+    ("80331", "München"),
+    ("50667", "Köln"),
+    ("60311", "Frankfurt am Main"),
+    ("70173", "Stuttgart"),
+    ("40213", "Düsseldorf"),
+    ("44135", "Dortmund"),
+    ("45127", "Essen"),
+    ("28195", "Bremen"),
+    ("30159", "Hannover"),
+    ("90402", "Nürnberg"),
+    ("33602", "Bielefeld"),
+    ("53111", "Bonn"),
+    ("48143", "Münster"),
+    ("76133", "Karlsruhe"),
+    ("68159", "Mannheim"),
+    ("86150", "Augsburg"),
+    ("99084", "Erfurt"),
+    ("39104", "Magdeburg"),
+    ("14467", "Potsdam"),
+    ("24103", "Kiel"),
+    ("18055", "Rostock"),
+    ("06108", "Halle (Saale)"),
+    ("09111", "Chemnitz"),
+    ("07743", "Jena"),
+    ("93047", "Regensburg"),
+    ("79098", "Freiburg im Breisgau"),
+)
+
+#: Places per country for documents outside Germany (each in its country's format).
+PLACES: dict[str, tuple[tuple[str, str], ...]] = {
+    "DE": GERMAN_PLACES,
+    "AT": (("1010", "Wien"), ("8010", "Graz"), ("4020", "Linz"), ("5020", "Salzburg")),
+    "CH": (("8001", "Zürich"), ("3011", "Bern"), ("1201", "Genève"), ("4051", "Basel")),
+    "NL": (
+        ("1012 JS", "Amsterdam"),
+        ("3011 AD", "Rotterdam"),
+        ("2511 CV", "Den Haag"),
+        ("3511 LX", "Utrecht"),
+    ),
+}
+
+_NAMES = ("Test3 DEipzig", "Anna Müller", "Jürgen Weiß", "Zoë O'Brien", "Łukasz Nowak")
+_STREETS = ("Härtelstraße 32", "Hauptstraße 1a", "Am Markt 5", "Karl-Liebknecht-Str. 100")
+_MODULES = ("Q.PEAK DUO BLK-G5 und Q.PEAK DUO-G5", "Q.PEAK DUO-G5", "Q.TRON BLK M-G2+")
+_USAGES = ("Wochentags", "Wochenende", "abends", "ganztägig")
+_ZONES: tuple[dt.tzinfo, ...] = (
+    dt.UTC,
+    ZoneInfo("Europe/Berlin"),
+    dt.timezone(dt.timedelta(hours=2)),
+    dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
+)
+
+Mutator = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def source_ids() -> st.SearchStrategy[str]:
+    """Valid ``source_id`` values: 1-64 characters of ``[A-Za-z0-9._:-]``."""
+    return st.one_of(
+        st.integers(min_value=1, max_value=10**9).map(lambda n: f"solarrechner-{n}"),
+        st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
+    )
+
+
+def _free_text(max_size: int, *, multiline: bool = False) -> st.SearchStrategy[str]:
+    """Any letters, digits, punctuation and spaces, never empty after stripping."""
+    alphabet = st.characters(
+        categories=("L", "N", "P", "Zs"), include_characters="\n" if multiline else ""
+    )
+    return st.text(alphabet, min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
+
+
+def _emails() -> st.SearchStrategy[str]:
+    local = st.from_regex(r"[a-z0-9]{1,10}([._+-][a-z0-9]{1,10}){0,2}", fullmatch=True)
+    label = st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,10})?", fullmatch=True)
+    tld = st.sampled_from(("de", "com", "org", "info", "eu", "net", "co.uk"))
+    return st.builds(
+        lambda user, labels, top: f"{user}@{'.'.join(labels)}.{top}",
+        local,
+        st.lists(label, min_size=1, max_size=3),
+        tld,
+    )
+
+
+def _phones() -> st.SearchStrategy[str]:
+    return st.from_regex(r"(\+49 ?|0)[1-9][0-9]{2,4}[ /-]?[0-9]{4,8}", fullmatch=True)
+
+
+def _amount(cents: int) -> st.SearchStrategy[object]:
+    """One amount of money in each spelling the wire format allows."""
+    exact = Decimal(cents) / 100
+    choices: list[object] = [f"{exact:.2f}", format(exact, "f"), cents / 100]
+    if cents % 100 == 0:
+        choices.append(cents // 100)
+    return st.sampled_from(choices)
+
+
+@st.composite
+def _decimal_value(draw: st.DrawFn, maximum: int) -> object:
+    return draw(_amount(draw(st.integers(min_value=0, max_value=maximum * 100))))
+
+
+@st.composite
+def _cost_row(draw: st.DrawFn) -> dict[str, object]:
+    with_cents = draw(st.integers(min_value=0, max_value=10**8))
+    without_cents = draw(st.integers(min_value=0, max_value=10**8))
+    row: dict[str, object] = {
+        "with_pv": draw(_amount(with_cents)),
+        "without_pv": draw(_amount(without_cents)),
+    }
+    if draw(st.booleans()):
+        row["savings"] = draw(_amount(without_cents - with_cents))
+    return row
+
+
+def _received_at() -> st.SearchStrategy[object]:
+    # Hypothesis wants naive bounds and adds the zone itself.
+    instants = st.datetimes(
+        min_value=dt.datetime(2015, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2035, 12, 31),  # noqa: DTZ001
+        timezones=st.sampled_from(_ZONES),
+    )
+    return st.one_of(
+        instants.map(lambda d: d.isoformat()),
+        instants.map(lambda d: d.astimezone(dt.UTC).replace(tzinfo=None).isoformat() + "Z"),
+        st.none(),
+    )
+
+
+def _maybe(
+    draw: st.DrawFn, target: dict[str, object], key: str, values: st.SearchStrategy[object]
+) -> None:
+    """Optional fields: left out, ``null``, or a value."""
+    choice = draw(st.sampled_from(("absent", "null", "value")))
+    if choice == "null":
+        target[key] = None
+    elif choice == "value":
+        target[key] = draw(values)
+
+
+@st.composite
+def _documents(draw: st.DrawFn, countries: tuple[str, ...]) -> dict[str, Any]:
+    country = draw(st.sampled_from(countries))
+    postal_code, city = draw(st.sampled_from(PLACES[country]))
+    contact: dict[str, object] = {
+        "name": draw(st.one_of(st.sampled_from(_NAMES), _free_text(60))),
+        "street": draw(st.one_of(st.sampled_from(_STREETS), _free_text(60))),
+        "postal_code": postal_code,
+        "city": city,
+        "country": country,
+        "email": draw(_emails()),
+    }
+    _maybe(draw, contact, "phone", _phones())
+    _maybe(draw, contact, "reachability", st.sampled_from(("immer", "abends", "")))
+    _maybe(draw, contact, "comment", _free_text(300, multiline=True))
+    consumption: dict[str, object] = {
+        "persons": draw(st.integers(min_value=1, max_value=50)),
+        "annual_kwh": draw(st.integers(min_value=1, max_value=1_000_000)),
+        "price_ct_per_kwh": draw(_decimal_value(500)),
+    }
+    _maybe(draw, consumption, "main_usage", st.sampled_from(_USAGES))
+    document: dict[str, Any] = {
+        "source_id": draw(source_ids()),
+        "contact": contact,
+        "consumption": consumption,
+        "roof": {
+            "area_m2": draw(_decimal_value(100_000)),
+            "tilt_deg": draw(st.integers(min_value=0, max_value=90)),
+            "azimuth_deg": draw(st.integers(min_value=0, max_value=360)),
+            "modules": draw(st.one_of(st.sampled_from(_MODULES), _free_text(100))),
+            "module_count": draw(st.integers(min_value=1, max_value=10_000)),
+            "storage_interest": draw(st.booleans()),
+        },
+        "costs": {
+            "per_month": draw(_cost_row()),
+            "per_year": draw(_cost_row()),
+            "after_20_years": draw(_cost_row()),
+        },
+        "eco_balance": {
+            "co2_saving_kg": draw(st.integers(min_value=0, max_value=10**8)),
+            "trees_planted": draw(st.integers(min_value=0, max_value=10**6)),
+        },
+    }
+    _maybe(draw, document, "received_at", _received_at())
+    return document
+
+
+def lead_documents(*, countries: Sequence[str] = ("DE",)) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid raw lead documents (R1): every value passes ``qleads.intake.parse_document``.
+
+    ``countries`` picks from ``PLACES`` (DE, AT, CH, NL); German postal codes and cities
+    are real ones, so routing by prefix behaves as it would in production.
+    """
+    unknown = set(countries) - PLACES.keys()
+    if unknown:
+        raise ValueError(f"no places known for {sorted(unknown)}; choose from {sorted(PLACES)}")
+    return _documents(tuple(countries))
+
+
+def manual_example_document() -> dict[str, Any]:
+    """The lead of the manual's Anlage 2 (ID 279) as the calculator would send it.
+
+    The manual shows only the date of receipt (27.07.2018); the time of day is assumed.
+    """
+    return {
+        "source_id": "solarrechner-279",
+        "received_at": "2018-07-27T09:00:00+02:00",
+        "contact": {
+            "name": "Test3 DEipzig",
+            "street": "Härtelstraße 32",
+            "postal_code": "04107",
+            "city": "Leipzig",
+            "country": "DE",
+            "email": "q-cells@mellowmessage.de",
+            "phone": "034114065515",
+            "reachability": "immer",
+            "comment": "",
+        },
+        "consumption": {
+            "persons": 3,
+            "annual_kwh": 3800,
+            "price_ct_per_kwh": 29,
+            "main_usage": "Wochentags",
+        },
+        "roof": {
+            "area_m2": 99,
+            "tilt_deg": 30,
+            "azimuth_deg": 180,
+            "modules": "Q.PEAK DUO BLK-G5 und Q.PEAK DUO-G5",
+            "module_count": 16,
+            "storage_interest": False,
+        },
+        "costs": {
+            "per_month": {"with_pv": "15.00", "without_pv": "92.00", "savings": "77.00"},
+            "per_year": {"with_pv": "174.00", "without_pv": "1102.00", "savings": "928.00"},
+            "after_20_years": {
+                "with_pv": "9132.00",
+                "without_pv": "29611.00",
+                "savings": "20479.00",
+            },
+        },
+        "eco_balance": {"co2_saving_kg": 14365, "trees_planted": 195},
+    }
+
+
+# --- one broken field at a time ----------------------------------------------------------
+
+_DELETE = object()
+
+
+def _parent(document: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    *parents, key = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    return target, key
+
+
+def _setting(path: str, value: object) -> Mutator:
+    """A mutator that sets (or, with ``_DELETE``, removes) the field at ``path``."""
+
+    def mutate(document: dict[str, Any]) -> dict[str, Any]:
+        broken = copy.deepcopy(document)
+        target, key = _parent(broken, path)
+        if value is _DELETE:
+            target.pop(key, None)
+        else:
+            target[key] = copy.deepcopy(value)
+        return broken
+
+    return mutate
+
+
+def _wrong_savings(row: str) -> Mutator:
+    def mutate(document: dict[str, Any]) -> dict[str, Any]:
+        broken = copy.deepcopy(document)
+        broken["costs"][row] = {"with_pv": "10.00", "without_pv": "20.00", "savings": "5.00"}
+        return broken
+
+    return mutate
+
+
+#: Every (mutator, path) pair :func:`invalid_mutations` draws from, for parametrised tests.
+INVALID_MUTATIONS: tuple[tuple[Mutator, str], ...] = (
+    (_setting("source_id", ""), "source_id"),
+    (_setting("source_id", "has space"), "source_id"),
+    (_setting("source_id", 279), "source_id"),
+    (_setting("source_id", "x" * 65), "source_id"),
+    (_setting("source_id", _DELETE), "source_id"),
+    (_setting("received_at", "2018-07-27T09:00:00"), "received_at"),
+    (_setting("received_at", "27.07.2018"), "received_at"),
+    (_setting("received_at", 1532674800), "received_at"),
+    (_setting("contact", "Test3 DEipzig"), "contact"),
+    (_setting("contact.name", 123), "contact.name"),
+    (_setting("contact.name", "Max\r\nBcc: x"), "contact.name"),
+    (_setting("contact.name", "   "), "contact.name"),
+    (_setting("contact.name", "x" * 201), "contact.name"),
+    (_setting("contact.street", None), "contact.street"),
+    (_setting("contact.street", "Am Markt\t5"), "contact.street"),
+    (_setting("contact.postal_code", "12"), "contact.postal_code"),
+    (_setting("contact.postal_code", 4107), "contact.postal_code"),
+    (_setting("contact.city", _DELETE), "contact.city"),
+    (_setting("contact.city", "Leipzig\u202e"), "contact.city"),
+    (_setting("contact.country", "de"), "contact.country"),
+    (_setting("contact.country", "XX"), "contact.country"),
+    (_setting("contact.country", "DEU"), "contact.country"),
+    (_setting("contact.email", "not-an-email"), "contact.email"),
+    (_setting("contact.email", "a b@example.org"), "contact.email"),
+    (_setting("contact.email", "max@localhost"), "contact.email"),
+    (_setting("contact.phone", "call me maybe"), "contact.phone"),
+    (_setting("contact.comment", "x" * 2001), "contact.comment"),
+    (_setting("contact.comment", "bell\x07"), "contact.comment"),
+    (_setting("contact.fax", "0341 123456"), "contact.fax"),
+    (_setting("consumption.persons", "3"), "consumption.persons"),
+    (_setting("consumption.persons", 0), "consumption.persons"),
+    (_setting("consumption.persons", 51), "consumption.persons"),
+    (_setting("consumption.persons", True), "consumption.persons"),
+    (_setting("consumption.persons", 3.0), "consumption.persons"),
+    (_setting("consumption.annual_kwh", 0), "consumption.annual_kwh"),
+    (_setting("consumption.annual_kwh", 1_000_001), "consumption.annual_kwh"),
+    (_setting("consumption.price_ct_per_kwh", "29,5"), "consumption.price_ct_per_kwh"),
+    (_setting("consumption.price_ct_per_kwh", float("nan")), "consumption.price_ct_per_kwh"),
+    (_setting("consumption.price_ct_per_kwh", 500.01), "consumption.price_ct_per_kwh"),
+    (_setting("consumption.price_ct_per_kwh", False), "consumption.price_ct_per_kwh"),
+    (_setting("consumption.main_usage", 7), "consumption.main_usage"),
+    (_setting("roof.area_m2", "Infinity"), "roof.area_m2"),
+    (_setting("roof.area_m2", -1), "roof.area_m2"),
+    (_setting("roof.tilt_deg", 91), "roof.tilt_deg"),
+    (_setting("roof.tilt_deg", -1), "roof.tilt_deg"),
+    (_setting("roof.azimuth_deg", 361), "roof.azimuth_deg"),
+    (_setting("roof.modules", ""), "roof.modules"),
+    (_setting("roof.module_count", 0), "roof.module_count"),
+    (_setting("roof.storage_interest", "false"), "roof.storage_interest"),
+    (_setting("roof.storage_interest", 0), "roof.storage_interest"),
+    (_setting("roof.color", "red"), "roof.color"),
+    (_setting("roof", _DELETE), "roof"),
+    (_setting("costs.per_month.with_pv", -1), "costs.per_month.with_pv"),
+    (_setting("costs.per_month.with_pv", float("inf")), "costs.per_month.with_pv"),
+    (_setting("costs.per_month.with_pv", "15.001"), "costs.per_month.with_pv"),
+    (_setting("costs.per_year.without_pv", 10**9), "costs.per_year.without_pv"),
+    (_setting("costs.per_year.without_pv", True), "costs.per_year.without_pv"),
+    (_setting("costs.per_year.savings", "viel"), "costs.per_year.savings"),
+    (_wrong_savings("after_20_years"), "costs.after_20_years.savings"),
+    (_setting("costs.after_20_years", [1, 2]), "costs.after_20_years"),
+    (_setting("eco_balance.co2_saving_kg", "14365"), "eco_balance.co2_saving_kg"),
+    (_setting("eco_balance.trees_planted", -1), "eco_balance.trees_planted"),
+    (_setting("eco_balance", []), "eco_balance"),
+    (_setting("extra", "surprise"), "extra"),
+)
+
+
+def invalid_mutations() -> st.SearchStrategy[tuple[Mutator, str]]:
+    """Pairs of (mutator, path): the mutator returns a copy of a valid raw document with
+    exactly that one field broken, and R1 must reject it with exactly one error at path."""
+    return st.sampled_from(INVALID_MUTATIONS)
