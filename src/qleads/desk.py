@@ -152,7 +152,7 @@ class LeadDesk:
                 if known is not None:
                     return self._replay(known, fingerprint)
                 lead = uow.add(draft)
-                uow.append([self._event(lead, EventKind.RECEIVED, source.id, None, now, received)])
+                uow.append([self._event(lead, EventKind.RECEIVED, source.id, None, received, now)])
                 uow.enqueue(self._new_lead_notices(lead, now))
                 uow.commit()
         except IntakeConflict:
@@ -246,7 +246,7 @@ class LeadDesk:
         text = _clean_note(note)
         scope = self._scope(actor)
         with self.repository.unit_of_work() as uow:
-            lead = self._held_by(uow, actor, scope, lead_id)
+            lead = self._held_by(uow, actor, scope, lead_id, Action.RECORD)
             check(lead.id, lead.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
@@ -284,7 +284,7 @@ class LeadDesk:
         scope = self._scope(actor)
         now = self._now()
         with self.repository.unit_of_work() as uow:
-            lead = self._held_by(uow, actor, scope, lead_id)
+            lead = self._held_by(uow, actor, scope, lead_id, Action.RELEASE)
             check(lead.id, lead.status, Action.RELEASE)
             new = self._to_pool(lead, now)
             event = attrs.evolve(
@@ -457,7 +457,7 @@ class LeadDesk:
                 continue
             for kind in fired:
                 totals[kind] += 1
-            if len(due) < batch_size:
+            if not due:
                 break
         return SweepReport(
             expired=totals[DeadlineKind.CLAIM_EXPIRY],
@@ -560,13 +560,15 @@ class LeadDesk:
             return (*INSTALLER_TABS, Tab.UNROUTED)
         return INSTALLER_TABS
 
-    def _held_by(self, uow: UnitOfWork, actor: Actor, scope: Scope, lead_id: int) -> Lead:
+    def _held_by(
+        self, uow: UnitOfWork, actor: Actor, scope: Scope, lead_id: int, action: Action
+    ) -> Lead:
         """The lead, if ``actor`` holds it (or is an admin); else R2's not-found or R12's
         not-permitted."""
         lead = uow.get(lead_id)
         if isinstance(actor, Admin):
             if lead.holder_id is None:
-                check(lead.id, lead.status, Action.RECORD)
+                check(lead.id, lead.status, action)
             return lead
         if lead.holder_id == actor.id:
             return lead
