@@ -1,0 +1,708 @@
+"""A Hypothesis state machine that drives :class:`~qleads.desk.LeadDesk` like a busy week.
+
+Shipped in the package (like zarr-python's ``zarr/testing/stateful.py``) so that every
+storage adapter can run it: :func:`make_machine` takes a repository factory and returns a
+``RuleBasedStateMachine`` class. Three installers (two under the rep of Leipzig and
+Dresden, one under the rep of Munich), two reps, an admin and the calculator take turns
+with the clock: intake, claims, assignments and reassignments, records of every work
+status (follow-ups with due dates), releases, reopening, clock advances from minutes to
+days, and sweeps.
+
+The machine keeps a deliberately simple model of every lead (status, holder, next
+deadline, due date, previous holders) and predicts the outcome of each action — success
+or the exact error of R15 — from the rules alone. After every step the invariants check
+what the issue asks for:
+
+* the stored lead equals the model, and its history replays to it (:func:`replay`, R13);
+* at most one installer holds a lead, and no other installer can see it (R2);
+* a terminal lead never changes until an admin reopens it (R6, R12);
+* every deadline fires exactly once, and after a sweep nothing is left due (R4, R5, R11);
+* every lead an installer holds is in exactly one of his tabs new / follow-up /
+  in progress / closed, the pool tab shows exactly his territories' ``new`` leads, contact
+  details are masked per R16, and every tab's count equals its list (R8).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+import attrs
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from qleads.adapters.clock import FrozenClock
+from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
+from qleads.calendar import Calendar
+from qleads.desk import SYSTEM_ACTOR, LeadDesk, TabPage
+from qleads.errors import (
+    IntakeConflict,
+    InvalidInput,
+    InvalidTransition,
+    LeadNoLongerAvailable,
+    LeadNotFound,
+    NotPermitted,
+    QleadsError,
+)
+from qleads.intake import document_fingerprint, parse_document
+from qleads.lifecycle import WORK_STATUSES, Status
+from qleads.model import (
+    Actor,
+    Admin,
+    Channel,
+    Deadline,
+    DeadlineKind,
+    EventKind,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadSource,
+    Policy,
+    ReleaseReason,
+    SalesRep,
+    Territory,
+)
+from qleads.ports import LeadRepository
+from qleads.tabs import Tab, tab_of
+from qleads.testing.strategies import lead_documents
+
+__all__ = ["DEFAULT_POLICY", "LeadDeskMachine", "make_machine", "replay"]
+
+#: Escalation on, so that the sweep's reminder → escalation chain is exercised (R5).
+DEFAULT_POLICY = Policy(escalation_days=1)
+
+#: Monday 2026-11-16, 08:00 in Berlin: Buß- und Bettag (Wed 18, Saxony only) is close.
+START = dt.datetime(2026, 11, 16, 7, 0, tzinfo=dt.UTC)
+
+_SAXONY = Calendar("DE", "SN")
+_SAXONY_WERKTAGE = Calendar("DE", "SN", workdays=frozenset(range(6)))
+_BAVARIA = Calendar("DE", "BY")
+
+REP_EAST = SalesRep("r-east", "Rita Ost", "rita@example.org", calendar=_SAXONY)
+REP_SOUTH = SalesRep("r-south", "Sepp Süd", "sepp@example.org", calendar=_BAVARIA)
+ANNA = Installer("i-anna", "Anna Solar", "anna@example.org", "r-east", calendar=_SAXONY)
+BEN = Installer("i-ben", "Ben Dach", "ben@example.org", "r-east", calendar=_SAXONY_WERKTAGE)
+CARL = Installer("i-carl", "Carl Modul", "carl@example.org", "r-south", calendar=_BAVARIA)
+ADMIN = Admin("a-root", "Root")
+SOURCE = LeadSource("solarrechner", "Solarrechner")
+INSTALLERS = (ANNA, BEN, CARL)
+REPS = (REP_EAST, REP_SOUTH)
+TERRITORIES = (
+    Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), REP_EAST.id),
+    Territory("t-dresden", "Dresden", "DE", frozenset({"01", "09"}), REP_EAST.id),
+    Territory("t-munich", "München", "DE", frozenset({"80", "81", "86"}), REP_SOUTH.id),
+)
+#: Postal code, city and the territory the model expects (``None``: unrouted, R1).
+PLACES: tuple[tuple[str, str, str | None], ...] = (
+    ("04107", "Leipzig", "t-leipzig"),
+    ("01067", "Dresden", "t-dresden"),
+    ("09111", "Chemnitz", "t-dresden"),
+    ("80331", "München", "t-munich"),
+    ("86150", "Augsburg", "t-munich"),
+    ("20095", "Hamburg", None),
+)
+_FIRED_KINDS = frozenset(
+    {EventKind.EXPIRED, EventKind.REMINDED, EventKind.ESCALATED, EventKind.FOLLOW_UP_DUE}
+)
+_WORK_TABS = (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
+_PER_PAGE = 500
+
+
+def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
+    """Fold a lead's history (R13) into its current ``(status, holder_id)``.
+
+    Every event must start where the previous one ended and carry the next version;
+    a history that does not raises :class:`ValueError` naming the first bad event.
+    Claims and (re)assignments set the holder, releases, expiries and reopening clear
+    it; records, reminders, escalations and follow-up notices keep it.
+    """
+    status: Status | None = None
+    holder: str | None = None
+    version = 0
+    for event in events:
+        if event.version != version + 1:
+            raise ValueError(
+                f"event {event.kind.value} has version {event.version}, not {version + 1}"
+            )
+        if event.from_status is not status:
+            raise ValueError(
+                f"event {event.kind.value} (v{event.version}) starts from "
+                f"{event.from_status}, but the lead was {status}"
+            )
+        if event.kind in (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED):
+            holder = event.holder_id
+        elif event.kind in (
+            EventKind.RECEIVED,
+            EventKind.RELEASED,
+            EventKind.EXPIRED,
+            EventKind.REOPENED,
+        ):
+            holder = None
+        status = event.to_status
+        version = event.version
+    if status is None:
+        raise ValueError("an empty history replays to nothing")
+    return status, holder
+
+
+@attrs.define
+class _Expected:
+    """The model of one lead: what the rules say it must be now."""
+
+    lead_id: int
+    source_id: str
+    fingerprint: str
+    raw: dict[str, Any]
+    territory_id: str | None
+    received_at: dt.datetime
+    status: Status = Status.NEW
+    holder_id: str | None = None
+    deadline: Deadline | None = None
+    due_at: dt.datetime | None = None
+    previous: frozenset[str] = frozenset()
+
+    def to_pool(self) -> None:
+        if self.holder_id is not None:
+            self.previous = self.previous | {self.holder_id}
+        self.status = Status.NEW
+        self.holder_id = None
+        self.deadline = None
+        self.due_at = None
+
+
+def _territories_of(rep_id: str) -> frozenset[str]:
+    return frozenset(t.id for t in TERRITORIES if t.rep_id == rep_id)
+
+
+def _installer(installer_id: str) -> Installer:
+    return next(i for i in INSTALLERS if i.id == installer_id)
+
+
+class LeadDeskMachine(RuleBasedStateMachine):
+    """Drives a :class:`LeadDesk` on a fresh repository; see the module docstring.
+
+    Subclasses (made by :func:`make_machine`) override :meth:`make_repository` and
+    :meth:`dispose_repository`; this class runs on :class:`InMemoryLeadRepository`.
+    """
+
+    policy: ClassVar[Policy] = DEFAULT_POLICY
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repository = self.make_repository()
+        directory = InMemoryDirectory()
+        for rep in REPS:
+            directory.add_rep(rep)
+        for installer in INSTALLERS:
+            directory.add_installer(installer)
+        for territory in TERRITORIES:
+            directory.add_territory(territory)
+        directory.add_admin(ADMIN)
+        directory.add_source(SOURCE)
+        self.clock = FrozenClock(START)
+        self.desk = LeadDesk(self.repository, directory, self.clock, self.policy)
+        self.expected: dict[int, _Expected] = {}
+        self.by_source: dict[str, int] = {}
+        self.closed: dict[int, Lead] = {}
+        self.fired = 0
+
+    def make_repository(self) -> LeadRepository:
+        return InMemoryLeadRepository()
+
+    def dispose_repository(self, repository: LeadRepository) -> None:
+        """Release what :meth:`make_repository` acquired (an engine, a file)."""
+
+    def teardown(self) -> None:
+        self.dispose_repository(self.repository)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def _lead(self, lead_id: int) -> Lead:
+        return self.desk.get(ADMIN, lead_id).lead
+
+    def _draw_lead(self, data: st.DataObject, prefer: Callable[[_Expected], bool]) -> _Expected:
+        """A lead, most often one the action can succeed on (so that the interesting
+        paths are taken), sometimes any lead (so that the refusals are too)."""
+        everything = sorted(self.expected)
+        good = [i for i in everything if prefer(self.expected[i])]
+        pool = st.sampled_from(everything)
+        if good:
+            pool = st.sampled_from(good) | pool
+        return self.expected[data.draw(pool, label="lead")]
+
+    def _draw_actor(
+        self, data: st.DataObject, expected: _Expected, others: Sequence[Actor]
+    ) -> Actor:
+        """The holder most of the time; sometimes someone else (R12's refusals)."""
+        actors: st.SearchStrategy[Actor] = st.sampled_from(others)
+        if expected.holder_id is not None:
+            actors = st.just(_installer(expected.holder_id)) | actors
+        return data.draw(actors, label="actor")
+
+    def _expect_error(
+        self, error: type[QleadsError], action: Callable[[], object], what: str
+    ) -> None:
+        try:
+            action()
+        except QleadsError as exc:
+            note(f"  -> {type(exc).__name__}: {exc}")
+            if not isinstance(exc, error):
+                raise AssertionError(f"{what}: expected {error.__name__}, got {exc!r}") from exc
+            return
+        raise AssertionError(f"{what}: expected {error.__name__}, but it succeeded")
+
+    def _close_if_terminal(self, expected: _Expected) -> None:
+        if expected.status.is_terminal:
+            self.closed[expected.lead_id] = self._lead(expected.lead_id)
+
+    # --- rules: the calculator (R1) -----------------------------------------------------
+
+    @rule(
+        document=lead_documents(),
+        place=st.sampled_from(PLACES),
+        hours_ago=st.none() | st.integers(min_value=0, max_value=24 * 30),
+    )
+    def intake(
+        self, document: dict[str, Any], place: tuple[str, str, str | None], hours_ago: int | None
+    ) -> None:
+        raw = copy.deepcopy(document)
+        raw["contact"]["postal_code"], raw["contact"]["city"], territory = place
+        received = self.now if hours_ago is None else self.now - dt.timedelta(hours=hours_ago)
+        raw["received_at"] = None if hours_ago is None else received.isoformat()
+        source_id = raw["source_id"]
+        fingerprint = document_fingerprint(parse_document(raw))
+        note(f"intake {source_id!r} from {place[1]} (territory {territory})")
+        known = self.by_source.get(source_id)
+        if known is not None and self.expected[known].fingerprint != fingerprint:
+            self._expect_error(
+                IntakeConflict, lambda: self.desk.intake(SOURCE, raw), "intake of a known id"
+            )
+            return
+        result = self.desk.intake(SOURCE, raw)
+        note(f"  -> lead {result.lead.id}, created={result.created}")
+        if known is not None:
+            assert not result.created
+            assert result.lead.id == known
+            return
+        assert result.created
+        assert result.lead.id not in self.expected
+        assert result.lead.status is Status.NEW
+        self.expected[result.lead.id] = _Expected(
+            lead_id=result.lead.id,
+            source_id=source_id,
+            fingerprint=fingerprint,
+            raw=raw,
+            territory_id=territory,
+            received_at=received,
+        )
+        self.by_source[source_id] = result.lead.id
+
+    @precondition(lambda self: self.expected)
+    @rule(data=st.data())
+    def intake_again(self, data: st.DataObject) -> None:
+        """R1: the same document twice is the same lead and changes nothing."""
+        expected = self._draw_lead(data, lambda e: True)
+        before = self._lead(expected.lead_id)
+        note(f"intake {expected.source_id!r} again")
+        result = self.desk.intake(SOURCE, expected.raw)
+        assert not result.created
+        assert result.lead.id == expected.lead_id
+        assert self._lead(expected.lead_id) == before
+
+    # --- rules: installers (R3, R6, R7) -------------------------------------------------
+
+    @precondition(lambda self: self.expected)
+    @rule(data=st.data(), installer=st.sampled_from(INSTALLERS))
+    def claim(self, data: st.DataObject, installer: Installer) -> None:
+        territories = _territories_of(installer.rep_id)
+        expected = self._draw_lead(
+            data, lambda e: e.status is Status.NEW and e.territory_id in territories
+        )
+        lead_id = expected.lead_id
+        note(f"{installer.id} claims lead {lead_id} ({expected.status.value})")
+        if expected.holder_id == installer.id:
+            error: type[QleadsError] | None = InvalidTransition
+        elif expected.territory_id not in territories:
+            error = LeadNotFound
+        elif expected.status is not Status.NEW:
+            error = LeadNoLongerAvailable
+        else:
+            error = None
+        if error is not None:
+            self._expect_error(error, lambda: self.desk.claim(installer, lead_id), "claim")
+            return
+        shown = self.desk.claim(installer, lead_id)
+        hold = installer.calendar.add_business_days(self.now, self.policy.claim_hold_days)
+        assert shown.lead.hold_until == hold
+        assert not shown.contact_hidden
+        expected.status = Status.CLAIMED
+        expected.holder_id = installer.id
+        expected.deadline = Deadline(DeadlineKind.CLAIM_EXPIRY, hold)
+        expected.due_at = None
+
+    @precondition(lambda self: self.expected)
+    @rule(
+        data=st.data(),
+        status=st.sampled_from(sorted(WORK_STATUSES, key=lambda s: s.value)),
+        channel=st.none() | st.sampled_from(Channel),
+        hours_ago=st.none() | st.integers(min_value=0, max_value=24 * 10),
+        due_in_hours=st.integers(min_value=-6, max_value=24 * 14),
+    )
+    def record(
+        self,
+        data: st.DataObject,
+        status: Status,
+        channel: Channel | None,
+        hours_ago: int | None,
+        due_in_hours: int,
+    ) -> None:
+        expected = self._draw_lead(
+            data, lambda e: e.holder_id is not None and not e.status.is_terminal
+        )
+        actor = self._draw_actor(data, expected, (*INSTALLERS, ADMIN, REP_EAST))
+        effective = None if hours_ago is None else self.now - dt.timedelta(hours=hours_ago)
+        due = self.now + dt.timedelta(hours=due_in_hours) if status is Status.FOLLOW_UP else None
+        lead_id = expected.lead_id
+        note(
+            f"{actor.id} records {status.value} on lead {lead_id} ({expected.status.value}), "
+            f"effective {effective}, due {due}"
+        )
+        error = self._record_error(actor, expected, due, effective)
+
+        def act() -> object:
+            return self.desk.record(
+                actor, lead_id, status, effective_at=effective, channel=channel, due_at=due
+            )
+
+        if error is not None:
+            self._expect_error(error, act, "record")
+            return
+        act()
+        expected.status = status
+        expected.due_at = due
+        expected.deadline = Deadline(DeadlineKind.FOLLOW_UP_DUE, due) if due else None
+        self._close_if_terminal(expected)
+
+    def _record_error(
+        self,
+        actor: Actor,
+        expected: _Expected,
+        due: dt.datetime | None,
+        effective: dt.datetime | None,
+    ) -> type[QleadsError] | None:
+        if not isinstance(actor, Installer | Admin):
+            return NotPermitted
+        if due is not None and due <= self.now:
+            return InvalidInput
+        refused = self._holder_error(actor, expected)
+        if refused is not None:
+            return refused
+        if expected.status.is_terminal:
+            return InvalidTransition
+        if effective is not None and effective < expected.received_at:
+            return InvalidInput
+        return None
+
+    def _holder_error(
+        self, actor: Installer | Admin, expected: _Expected
+    ) -> type[QleadsError] | None:
+        """What R2/R12 answer an actor who changes a lead he may not hold."""
+        if isinstance(actor, Admin):
+            return InvalidTransition if expected.holder_id is None else None
+        if expected.holder_id == actor.id:
+            return None
+        visible = expected.status is Status.NEW and expected.territory_id in _territories_of(
+            actor.rep_id
+        )
+        return NotPermitted if visible else LeadNotFound
+
+    @precondition(lambda self: self.expected)
+    @rule(data=st.data(), reason=st.none() | st.sampled_from(ReleaseReason))
+    def release(self, data: st.DataObject, reason: ReleaseReason | None) -> None:
+        expected = self._draw_lead(
+            data, lambda e: e.holder_id is not None and not e.status.is_terminal
+        )
+        actor = self._draw_actor(data, expected, (*INSTALLERS, ADMIN, REP_SOUTH))
+        lead_id = expected.lead_id
+        note(f"{actor.id} releases lead {lead_id} ({expected.status.value}), reason {reason}")
+        if not isinstance(actor, Installer | Admin):
+            error: type[QleadsError] | None = NotPermitted
+        else:
+            error = self._holder_error(actor, expected)
+            if error is None and expected.status.is_terminal:
+                error = InvalidTransition
+        if error is not None:
+            self._expect_error(
+                error, lambda: self.desk.release(actor, lead_id, reason=reason), "release"
+            )
+            return
+        shown = self.desk.release(actor, lead_id, reason=reason, note="keine Zeit")
+        if isinstance(actor, Installer):
+            assert shown.previously_handled
+        expected.to_pool()
+
+    # --- rules: reps and the admin (R5, R12) --------------------------------------------
+
+    @precondition(lambda self: self.expected)
+    @rule(
+        data=st.data(),
+        actor=st.sampled_from((*REPS, ADMIN)),
+        installer=st.sampled_from(INSTALLERS),
+    )
+    def assign(self, data: st.DataObject, actor: SalesRep | Admin, installer: Installer) -> None:
+        target = installer
+        mine = None if isinstance(actor, Admin) else _territories_of(actor.id)
+        expected = self._draw_lead(
+            data,
+            lambda e: (mine is None or e.territory_id in mine) and not e.status.is_terminal,
+        )
+        lead_id = expected.lead_id
+        note(
+            f"{actor.id} assigns lead {lead_id} ({expected.status.value}, "
+            f"held by {expected.holder_id}) to {target.id}"
+        )
+        if isinstance(actor, SalesRep) and target.rep_id != actor.id:
+            error: type[QleadsError] | None = NotPermitted
+        elif mine is not None and expected.territory_id not in mine:
+            error = LeadNotFound
+        elif expected.holder_id == target.id or expected.status.is_terminal:
+            error = InvalidTransition
+        else:
+            error = None
+        if error is not None:
+            self._expect_error(error, lambda: self.desk.assign(actor, lead_id, target.id), "assign")
+            return
+        self.desk.assign(actor, lead_id, target.id)
+        remind = target.calendar.add_business_days(self.now, self.policy.assignment_reminder_days)
+        if expected.holder_id is not None:
+            expected.previous = expected.previous | {expected.holder_id}
+        expected.status = Status.ASSIGNED
+        expected.holder_id = target.id
+        expected.deadline = Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind)
+        expected.due_at = None
+
+    @precondition(lambda self: self.closed)
+    @rule(data=st.data(), actor=st.sampled_from((ADMIN, ADMIN, REP_EAST, ANNA)))
+    def reopen(self, data: st.DataObject, actor: Actor) -> None:
+        expected = self._draw_lead(data, lambda e: e.status.is_terminal)
+        lead_id = expected.lead_id
+        note(f"{actor.id} reopens lead {lead_id} ({expected.status.value})")
+        if not isinstance(actor, Admin):
+            error: type[QleadsError] | None = NotPermitted
+        elif not expected.status.is_terminal:
+            error = InvalidTransition
+        else:
+            error = None
+        if error is not None:
+            self._expect_error(
+                error, lambda: self.desk.reopen(actor, lead_id, note="Kunde meldet sich"), "reopen"
+            )
+            return
+        self.desk.reopen(actor, lead_id, note="Kunde meldet sich wieder")
+        expected.to_pool()
+        del self.closed[lead_id]
+
+    # --- rules: the clock (R4, R5, R6, R11) ---------------------------------------------
+
+    @rule(
+        minutes=st.one_of(
+            st.integers(min_value=1, max_value=12 * 60),
+            st.integers(min_value=1, max_value=6).map(lambda d: d * 24 * 60),
+        )
+    )
+    def advance_clock(self, minutes: int) -> None:
+        now = self.clock.advance(dt.timedelta(minutes=minutes))
+        note(f"clock + {minutes} min -> {now.isoformat()}")
+
+    @rule(batch_size=st.sampled_from((1, 2, 3, 500)))
+    def sweep(self, batch_size: int) -> None:
+        now = self.now
+        note(f"sweep at {now.isoformat()} in batches of {batch_size}")
+        fired: Counter[DeadlineKind] = Counter()
+        while True:
+            due = sorted(
+                (e for e in self.expected.values() if e.deadline and e.deadline.at <= now),
+                key=lambda e: (e.deadline.at if e.deadline else now, e.lead_id),
+            )
+            if not due:
+                break
+            for expected in due:
+                assert expected.deadline is not None
+                fired[expected.deadline.kind] += 1
+                self._fire(expected, expected.deadline)
+        report = self.desk.sweep(batch_size=batch_size)
+        note(f"  -> {report}")
+        assert report.expired == fired[DeadlineKind.CLAIM_EXPIRY]
+        assert report.reminded == fired[DeadlineKind.ASSIGNMENT_REMINDER]
+        assert report.escalated == fired[DeadlineKind.ESCALATION]
+        assert report.follow_ups_due == fired[DeadlineKind.FOLLOW_UP_DUE]
+        self.fired += report.total
+        for lead_id in self.expected:
+            deadline = self._lead(lead_id).deadline
+            assert deadline is None or deadline.at > now, (
+                f"lead {lead_id} still due after the sweep: {deadline}"
+            )
+        assert self.desk.sweep(batch_size=batch_size).total == 0, "a second sweep fired again"
+
+    def _fire(self, expected: _Expected, deadline: Deadline) -> None:
+        if deadline.kind is DeadlineKind.CLAIM_EXPIRY:
+            expected.to_pool()
+        elif deadline.kind is DeadlineKind.ASSIGNMENT_REMINDER:
+            days = self.policy.escalation_days
+            assert expected.holder_id is not None
+            calendar = _installer(expected.holder_id).calendar
+            expected.deadline = (
+                Deadline(DeadlineKind.ESCALATION, calendar.add_business_days(deadline.at, days))
+                if days is not None
+                else None
+            )
+        else:
+            expected.deadline = None
+
+    # --- invariants ---------------------------------------------------------------------
+
+    @invariant()
+    def leads_match_the_model(self) -> None:
+        for lead_id, expected in self.expected.items():
+            lead = self._lead(lead_id)
+            assert lead.status is expected.status, (lead_id, lead.status, expected.status)
+            assert lead.holder_id == expected.holder_id, (lead_id, lead.holder_id)
+            assert lead.deadline == expected.deadline, (lead_id, lead.deadline, expected.deadline)
+            assert lead.due_at == expected.due_at, (lead_id, lead.due_at, expected.due_at)
+            assert lead.previous_holders == expected.previous, (lead_id, lead.previous_holders)
+            assert lead.territory_id == expected.territory_id, (lead_id, lead.territory_id)
+            assert (lead.holder_id is None) == (lead.status is Status.NEW), lead
+            if lead.status is Status.CLAIMED:
+                assert lead.deadline is not None
+                assert lead.hold_until == lead.deadline.at
+            else:
+                assert lead.hold_until is None, lead
+
+    @invariant()
+    def terminal_leads_never_change(self) -> None:
+        for lead_id, snapshot in self.closed.items():
+            assert self._lead(lead_id) == snapshot, f"closed lead {lead_id} changed"
+
+    @invariant()
+    def history_replays_to_the_current_state(self) -> None:
+        fired: Counter[tuple[int, EventKind, dt.datetime]] = Counter()
+        for lead_id in self.expected:
+            lead = self._lead(lead_id)
+            events = self.desk.history(ADMIN, lead_id)
+            assert events[0].kind is EventKind.RECEIVED
+            assert events[0].effective_at == lead.received_at, events[0]
+            assert replay(events) == (lead.status, lead.holder_id)
+            assert events[-1].version == lead.version
+            for event in events:
+                if event.kind in _FIRED_KINDS:
+                    assert event.actor_id == SYSTEM_ACTOR
+                    fired[(lead_id, event.kind, event.effective_at)] += 1
+        twice = [key for key, n in fired.items() if n > 1]
+        assert not twice, f"deadlines fired more than once: {twice}"
+        assert sum(fired.values()) == self.fired
+
+    @invariant()
+    def installers_see_their_own_and_the_pool_only(self) -> None:
+        holders: Counter[int] = Counter()
+        for installer in INSTALLERS:
+            pages: dict[Tab, TabPage] = {
+                tab: self.desk.tab(installer, tab, per_page=_PER_PAGE)
+                for tab in Tab
+                if tab is not Tab.UNROUTED
+            }
+            ids = {tab: [view.lead.id for view in page.items] for tab, page in pages.items()}
+            _check_counts(installer, pages)
+            territories = _territories_of(installer.rep_id)
+            held = {i for i, e in self.expected.items() if e.holder_id == installer.id}
+            pool = {
+                i
+                for i, e in self.expected.items()
+                if e.status is Status.NEW and e.territory_id in territories
+            }
+            assert set(ids[Tab.MINE]) == held, (installer.id, ids[Tab.MINE], held)
+            assert set(ids[Tab.AVAILABLE]) == pool, (installer.id, ids[Tab.AVAILABLE], pool)
+            assert set(ids[Tab.ALL]) == held | pool
+            holders.update(held)
+            for lead_id in held:
+                tabs = [tab for tab in _WORK_TABS if lead_id in ids[tab]]
+                assert tabs == [tab_of(self.expected[lead_id].status)], (lead_id, tabs)
+            for view in pages[Tab.AVAILABLE].items:
+                assert view.contact_hidden
+                assert view.lead.document.contact.name == ""
+                assert view.previously_handled == (
+                    installer.id in self.expected[view.lead.id].previous
+                )
+            for view in pages[Tab.MINE].items:
+                assert not view.contact_hidden
+                assert view.lead.document.contact.name != ""
+            for lead_id, expected in self.expected.items():
+                if expected.holder_id not in (None, installer.id):
+                    assert all(lead_id not in found for found in ids.values())
+                    try:
+                        self.desk.get(installer, lead_id)
+                    except LeadNotFound:
+                        continue
+                    raise AssertionError(f"{installer.id} sees lead {lead_id} held by another")
+        assert all(n == 1 for n in holders.values()), f"leads with two holders: {holders}"
+
+    @invariant()
+    def staff_counts_equal_their_lists(self) -> None:
+        for actor in (*REPS, ADMIN):
+            tabs = [tab for tab in Tab if tab is not Tab.UNROUTED or isinstance(actor, Admin)]
+            pages: dict[Tab, TabPage] = {
+                tab: self.desk.tab(actor, tab, per_page=_PER_PAGE) for tab in tabs
+            }
+            _check_counts(actor, pages)
+            everything = {view.lead.id for view in pages[Tab.ALL].items}
+            mine = None if isinstance(actor, Admin) else _territories_of(actor.id)
+            assert everything == {
+                i for i, e in self.expected.items() if mine is None or e.territory_id in mine
+            }
+        unrouted = self.desk.tab(ADMIN, Tab.UNROUTED, per_page=_PER_PAGE)
+        assert {v.lead.id for v in unrouted.items} == {
+            i for i, e in self.expected.items() if e.territory_id is None
+        }
+
+
+def _check_counts(actor: Actor, pages: dict[Tab, TabPage]) -> None:
+    """R8: a tab's total equals its count in the tab bar and the rows it lists, and the
+    order is the tab's order."""
+    for tab, page in pages.items():
+        assert page.total == page.counts[tab] == len(page.items), (actor.id, tab, page.total)
+        leads: Sequence[Lead] = [view.lead for view in page.items]
+        if tab is Tab.FOLLOW_UP:
+            keys: list[tuple[Any, ...]] = [(lead.due_at, lead.id) for lead in leads]
+        else:
+            keys = [(-lead.received_at.timestamp(), -lead.id) for lead in leads]
+        assert keys == sorted(keys), (actor.id, tab, keys)
+
+
+def make_machine(
+    repository_factory: Callable[[], LeadRepository],
+    *,
+    dispose: Callable[[LeadRepository], None] | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> type[LeadDeskMachine]:
+    """A :class:`LeadDeskMachine` class that runs on ``repository_factory()``, a fresh,
+    empty repository per example; ``dispose`` releases it after the example. Run it with
+    ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``."""
+
+    class Machine(LeadDeskMachine):
+        def make_repository(self) -> LeadRepository:
+            return repository_factory()
+
+        def dispose_repository(self, repository: LeadRepository) -> None:
+            if dispose is not None:
+                dispose(repository)
+
+    Machine.policy = policy
+    Machine.__name__ = Machine.__qualname__ = "LeadDeskMachine"
+    return Machine

@@ -1,0 +1,240 @@
+"""Who sees what, how it is masked, and which tab lists it (R2, R8, R16) — the pure rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+
+from qleads.lifecycle import Status
+from qleads.model import Lead, Policy
+from qleads.tabs import INSTALLER_TABS, Order, Scope, Tab, matches, query_for, sort_key, tab_of
+from qleads.testing.contract import make_lead
+from qleads.visibility import can_see, contact_hidden, previously_handled, view
+
+UTC = dt.UTC
+T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
+EAST = frozenset({"t-leipzig", "t-dresden"})
+ANNA = Scope(EAST, installer_id="i-anna")
+BEN = Scope(EAST, installer_id="i-ben")
+CARL = Scope(frozenset({"t-munich"}), installer_id="i-carl")
+REP_EAST = Scope(EAST)
+REP_SOUTH = Scope(frozenset({"t-munich"}))
+ADMIN = Scope(None)
+
+
+def lead(
+    n: int,
+    status: Status = Status.NEW,
+    *,
+    territory: str | None = "t-leipzig",
+    holder: str | None = None,
+    previous: frozenset[str] = frozenset(),
+    received: dt.datetime = T0,
+    due: dt.datetime | None = None,
+) -> Lead:
+    return attrs.evolve(
+        make_lead(
+            f"l-{n}",
+            received_at=received,
+            territory_id=territory,
+            status=status,
+            holder_id=holder,
+            due_at=due,
+            previous_holders=previous,
+        ),
+        id=n,
+    )
+
+
+class TestVisibility:
+    def test_installer_sees_the_pool_of_his_reps_territories(self) -> None:
+        """R2a: a new lead of his rep's territories, not of another rep's."""
+        assert can_see(ANNA, lead(1))
+        assert can_see(ANNA, lead(2, territory="t-dresden"))
+        assert not can_see(ANNA, lead(3, territory="t-munich"))
+        assert not can_see(ANNA, lead(4, territory=None))
+
+    @pytest.mark.parametrize("status", [s for s in Status if s is not Status.NEW])
+    def test_installer_sees_what_he_holds_in_any_status(self, status: Status) -> None:
+        """R2b: his own leads, whatever their status or territory."""
+        assert can_see(ANNA, lead(1, status, holder="i-anna"))
+        assert can_see(ANNA, lead(2, status, territory="t-munich", holder="i-anna"))
+
+    @pytest.mark.parametrize("status", [s for s in Status if s is not Status.NEW])
+    def test_held_lead_is_invisible_to_other_installers(self, status: Status) -> None:
+        """R2: once claimed or assigned, no other installer sees it."""
+        held = lead(1, status, holder="i-anna")
+        assert not can_see(BEN, held)
+        assert not can_see(CARL, held)
+
+    @pytest.mark.parametrize("status", list(Status))
+    def test_rep_sees_every_lead_of_his_territories(self, status: Status) -> None:
+        """R2: a rep sees his territories in any status, and no other territory."""
+        holder = None if status is Status.NEW else "i-anna"
+        assert can_see(REP_EAST, lead(1, status, holder=holder))
+        assert not can_see(REP_SOUTH, lead(1, status, holder=holder))
+
+    def test_admin_sees_everything(self) -> None:
+        """R2: an admin sees all leads, unrouted ones included."""
+        assert can_see(ADMIN, lead(1, territory=None))
+        assert can_see(ADMIN, lead(2, Status.UNSUCCESSFUL, territory="t-munich", holder="i-c"))
+
+
+class TestPreviouslyHandledMarker:
+    def test_marker_on_a_new_lead_he_held_before(self) -> None:
+        """R2c: the green icon: a new lead this installer released or let expire."""
+        returned = lead(1, previous=frozenset({"i-anna"}))
+        assert previously_handled(ANNA, returned)
+        assert not previously_handled(BEN, returned)
+        assert view(ANNA, returned, Policy()).previously_handled
+
+    def test_no_marker_once_held_again_or_for_staff(self) -> None:
+        """R2c: the marker belongs to the pool, and to installers only."""
+        held = lead(1, Status.CLAIMED, holder="i-anna", previous=frozenset({"i-anna"}))
+        assert not previously_handled(ANNA, held)
+        assert not previously_handled(REP_EAST, lead(2, previous=frozenset({"i-anna"})))
+
+
+class TestContactDetails:
+    def test_hidden_before_the_claim(self) -> None:
+        """R16: by default an installer sees postal code, city and the project data of
+        a new lead, not name, street, e-mail or phone."""
+        pooled = lead(1)
+        shown = view(ANNA, pooled, Policy())
+        contact = shown.lead.document.contact
+        assert shown.contact_hidden
+        assert (contact.name, contact.street, contact.email, contact.phone) == ("", "", "", "")
+        assert (contact.postal_code, contact.city) == ("04107", "Leipzig")
+        assert shown.lead.document.costs == pooled.document.costs
+        assert shown.lead.document.roof == pooled.document.roof
+        assert shown.lead.document.consumption == pooled.document.consumption
+
+    def test_revealed_to_the_holder(self) -> None:
+        """R16: once the lead is his, the holder sees who the customer is."""
+        mine = lead(1, Status.CLAIMED, holder="i-anna")
+        shown = view(ANNA, mine, Policy())
+        assert not shown.contact_hidden
+        assert shown.lead.document == mine.document
+
+    def test_shown_policy_is_the_manuals_behaviour(self) -> None:
+        """R16: ``shown`` reveals contact details before the claim (Anlage 2)."""
+        policy = Policy(contact_before_claim="shown")
+        assert not contact_hidden(ANNA, lead(1), policy)
+        assert view(ANNA, lead(1), policy).lead.document == lead(1).document
+
+    @pytest.mark.parametrize("scope", [REP_EAST, ADMIN], ids=["rep", "admin"])
+    def test_staff_always_see_contact_details(self, scope: Scope) -> None:
+        """R16: reps and admins always see them."""
+        shown = view(scope, lead(1), Policy())
+        assert not shown.contact_hidden
+        assert shown.lead.document == lead(1).document
+
+    def test_installer_does_not_learn_other_installers(self) -> None:
+        """R2: who held a lead before is none of another installer's business."""
+        returned = lead(1, previous=frozenset({"i-ben"}))
+        assert view(ANNA, returned, Policy()).lead.previous_holders == frozenset()
+        assert view(REP_EAST, returned, Policy()).lead.previous_holders == {"i-ben"}
+
+
+class TestTabs:
+    @pytest.mark.parametrize(
+        ("status", "tab"),
+        [
+            (Status.NEW, None),
+            (Status.CLAIMED, Tab.NEW),
+            (Status.ASSIGNED, Tab.NEW),
+            (Status.CONTACT_ATTEMPTED, Tab.IN_PROGRESS),
+            (Status.FIRST_CONTACT, Tab.IN_PROGRESS),
+            (Status.OFFER_SENT, Tab.IN_PROGRESS),
+            (Status.FOLLOW_UP, Tab.FOLLOW_UP),
+            (Status.ORDER_PLACED, Tab.CLOSED),
+            (Status.UNSUCCESSFUL, Tab.CLOSED),
+        ],
+    )
+    def test_each_status_has_its_tab(self, status: Status, tab: Tab | None) -> None:
+        """R8: the table of DOMAIN.md, status by status."""
+        assert tab_of(status) is tab
+
+    @pytest.mark.parametrize("status", [s for s in Status if s is not Status.NEW])
+    def test_held_lead_is_in_exactly_one_work_tab(self, status: Status) -> None:
+        """R8: a lead he holds is in exactly one of new / follow-up / in progress /
+        closed, and in mine and all."""
+        held = lead(1, status, holder="i-anna")
+        work = [
+            t
+            for t in (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
+            if matches(query_for(ANNA, t), held)
+        ]
+        assert work == [tab_of(status)]
+        assert matches(query_for(ANNA, Tab.MINE), held)
+        assert matches(query_for(ANNA, Tab.ALL), held)
+        assert not matches(query_for(ANNA, Tab.AVAILABLE), held)
+        assert not any(matches(query_for(BEN, t), held) for t in INSTALLER_TABS)
+
+    def test_available_is_the_visible_pool(self) -> None:
+        """R8: available = visible new leads; all = available ∪ mine."""
+        pooled = lead(1)
+        foreign = lead(2, territory="t-munich")
+        assert matches(query_for(ANNA, Tab.AVAILABLE), pooled)
+        assert matches(query_for(ANNA, Tab.ALL), pooled)
+        assert not matches(query_for(ANNA, Tab.MINE), pooled)
+        assert not matches(query_for(ANNA, Tab.AVAILABLE), foreign)
+        assert not matches(query_for(ANNA, Tab.ALL), foreign)
+
+    def test_unrouted_tab_is_for_admins(self) -> None:
+        """R1: an unrouted lead is listed for admins, never for installers or reps."""
+        unrouted = lead(1, territory=None)
+        assert matches(query_for(ADMIN, Tab.UNROUTED), unrouted)
+        assert not matches(query_for(ADMIN, Tab.UNROUTED), lead(2))
+        assert not matches(query_for(REP_EAST, Tab.UNROUTED), unrouted)
+        assert not matches(query_for(ANNA, Tab.UNROUTED), unrouted)
+
+    def test_staff_tabs_cover_their_territories(self) -> None:
+        """R2/R8: a rep's tabs list every lead of his territories by status."""
+        held = lead(1, Status.OFFER_SENT, holder="i-anna")
+        assert matches(query_for(REP_EAST, Tab.IN_PROGRESS), held)
+        assert matches(query_for(REP_EAST, Tab.MINE), held)
+        assert not matches(query_for(REP_SOUTH, Tab.ALL), held)
+        assert matches(query_for(ADMIN, Tab.ALL), held)
+
+    def test_default_order_is_newest_first(self) -> None:
+        """R8: newest received_at first; ties: the higher id first."""
+        leads = [
+            lead(1, received=T0),
+            lead(2, received=T0 + dt.timedelta(hours=1)),
+            lead(3, received=T0),
+            lead(4, received=T0 - dt.timedelta(days=1)),
+        ]
+        ordered = sorted(leads, key=lambda x: sort_key(Order.RECEIVED_DESC, x))
+        assert [x.id for x in ordered] == [2, 3, 1, 4]
+        assert query_for(ANNA, Tab.ALL).order is Order.RECEIVED_DESC
+
+    def test_follow_up_order_is_by_due_date(self) -> None:
+        """R8: the follow-up tab lists the earliest due date first."""
+        leads = [
+            lead(1, Status.FOLLOW_UP, holder="i-anna", due=T0 + dt.timedelta(days=3)),
+            lead(2, Status.FOLLOW_UP, holder="i-anna", due=T0 + dt.timedelta(hours=1)),
+            lead(3, Status.FOLLOW_UP, holder="i-anna", due=T0 + dt.timedelta(days=3)),
+        ]
+        query = query_for(ANNA, Tab.FOLLOW_UP)
+        assert query.order is Order.DUE_ASC
+        ordered = sorted(leads, key=lambda x: sort_key(query.order, x))
+        assert [x.id for x in ordered] == [2, 1, 3]
+
+    def test_paging_parameters(self) -> None:
+        """R8: each tab is paged; a page holds 1 to 500 rows."""
+        query = query_for(ANNA, Tab.ALL, offset=50, limit=25)
+        assert (query.offset, query.limit) == (50, 25)
+        with pytest.raises(ValueError, match="limit"):
+            query_for(ANNA, Tab.ALL, limit=0)
+        with pytest.raises(ValueError, match="offset"):
+            query_for(ANNA, Tab.ALL, offset=-1)
+
+    def test_tab_labels_are_the_manuals(self) -> None:
+        """Anlage 1: the German tab names."""
+        assert Tab.AVAILABLE.label_de == "Verfügbare Anfragen"
+        assert Tab.MINE.label_de == "Meine Anfragen"
+        assert Tab.CLOSED.label_de == "Abgeschlossene Projekte"
+        assert all(tab.label_en for tab in Tab)
