@@ -1,0 +1,385 @@
+"""The repository contract (``qleads.testing.contract``) on SQLite and PostgreSQL, plus
+what only the SQL adapter promises: the directory tables, driver errors translated into
+qleads errors, instants that always come back aware UTC, and the SQLite set-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from qleads.adapters.sqlalchemy import (
+    SqlAlchemyDirectory,
+    SqlAlchemyLeadRepository,
+    hash_token,
+    lead_table,
+    make_engine,
+    metadata,
+    source_table,
+)
+from qleads.calendar import Calendar
+from qleads.errors import (
+    ConfigurationError,
+    InvalidInput,
+    LeadNotFound,
+    StaleUpdate,
+    StorageError,
+)
+from qleads.lifecycle import Status
+from qleads.model import Admin, EventKind, HistoryEvent, Installer, LeadSource, SalesRep, Territory
+from qleads.testing.contract import T0, RepositoryContract, make_lead
+
+_TRUNCATE = ", ".join(t.name for t in metadata.sorted_tables)
+
+
+def _sqlite_repository(path: Path) -> SqlAlchemyLeadRepository:
+    repository = SqlAlchemyLeadRepository.from_url(f"sqlite:///{path}")
+    repository.upgrade_schema()
+    return repository
+
+
+@pytest.fixture(scope="module")
+def postgres_repository(postgres_module_url: str) -> Iterator[SqlAlchemyLeadRepository]:
+    repository = SqlAlchemyLeadRepository.from_url(postgres_module_url)
+    repository.upgrade_schema()
+    yield repository
+    repository.close()
+
+
+def _emptied(repository: SqlAlchemyLeadRepository) -> SqlAlchemyLeadRepository:
+    with repository.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {_TRUNCATE} RESTART IDENTITY CASCADE")
+    return repository
+
+
+class TestSqliteRepository(RepositoryContract):
+    """The contract on a SQLite file (WAL, foreign keys, BEGIN IMMEDIATE)."""
+
+    @pytest.fixture
+    def repository(self, tmp_path: Path) -> Iterator[SqlAlchemyLeadRepository]:
+        repository = _sqlite_repository(tmp_path / "qleads.db")
+        yield repository
+        repository.close()
+
+
+@pytest.mark.postgres
+class TestPostgresRepository(RepositoryContract):
+    """The contract on PostgreSQL through psycopg 3 (one database per module, emptied
+    before each test)."""
+
+    @pytest.fixture
+    def repository(self, postgres_repository: SqlAlchemyLeadRepository) -> SqlAlchemyLeadRepository:
+        return _emptied(postgres_repository)
+
+
+# --- what only the SQL adapter promises ----------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def repository(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[SqlAlchemyLeadRepository]:
+    if request.param == "sqlite":
+        repository = _sqlite_repository(tmp_path / "qleads.db")
+        yield repository
+        repository.close()
+    else:
+        yield _emptied(request.getfixturevalue("postgres_repository"))
+
+
+@pytest.fixture
+def directory(repository: SqlAlchemyLeadRepository) -> SqlAlchemyDirectory:
+    return SqlAlchemyDirectory(repository.engine)
+
+
+class TestSqliteSetUp:
+    def test_wal_foreign_keys_and_busy_timeout(self, tmp_path: Path) -> None:
+        """Concurrent writers wait instead of failing (R3, R11): WAL, foreign keys and a
+        busy timeout are set on every connection."""
+        repository = _sqlite_repository(tmp_path / "wal.db")
+        with repository.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert (conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
+        repository.close()
+
+    def test_a_writer_takes_the_write_lock_at_begin(self, tmp_path: Path) -> None:
+        """BEGIN IMMEDIATE: while one unit writes, a plain sqlite3 writer is refused
+        at once (with no busy timeout) — the lock is taken up front, not on upgrade."""
+        path = tmp_path / "lock.db"
+        repository = _sqlite_repository(path)
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            with repository.unit_of_work() as uow:
+                uow.add(make_lead("locked"))
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+            repository.close()
+
+    def test_readers_do_not_take_the_write_lock(self, tmp_path: Path) -> None:
+        """Reading units (tab pages, R8) run beside a writer instead of queueing."""
+        path = tmp_path / "read.db"
+        repository = _sqlite_repository(path)
+        with repository.unit_of_work() as uow:
+            uow.add(make_lead("r"))
+            uow.commit()
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            with repository.unit_of_work() as uow:
+                assert uow.get_by_source("r") is not None
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+        finally:
+            other.close()
+            repository.close()
+
+    def test_a_locked_database_is_a_storage_error(self, tmp_path: Path) -> None:
+        """R15: a lock held past the busy timeout is a StorageError, not a driver error."""
+        path = tmp_path / "busy.db"
+        _sqlite_repository(path).close()
+        repository = SqlAlchemyLeadRepository.from_url(
+            f"sqlite:///{path}", connect_args={"timeout": 0.05}
+        )
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with repository.unit_of_work() as uow, pytest.raises(StorageError) as raised:
+                uow.add(make_lead("busy"))
+            assert raised.value.code == "storage_error"
+            assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+        finally:
+            other.close()
+            repository.close()
+
+
+class TestEngines:
+    @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "oracle://x"])
+    def test_unsupported_urls_are_configuration_errors(self, url: str) -> None:
+        """R15: a database qleads cannot run on is refused up front."""
+        with pytest.raises(ConfigurationError):
+            make_engine(url)
+
+    def test_plain_postgresql_urls_use_psycopg_3(self) -> None:
+        engine = make_engine("postgresql://u@127.0.0.1/db")
+        assert engine.dialect.driver == "psycopg"
+        engine.dispose()
+
+
+class TestInstants:
+    def test_naive_datetimes_are_refused(self, repository: SqlAlchemyLeadRepository) -> None:
+        """R9: every instant is stored in UTC; a naive one has no meaning and is refused
+        with InvalidInput rather than stored as a guess."""
+        naive = make_lead("naive", received_at=dt.datetime(2026, 1, 1, 12, 0))
+        with repository.unit_of_work() as uow, pytest.raises(InvalidInput):
+            uow.add(naive)
+
+    def test_other_offsets_are_stored_as_utc(self, repository: SqlAlchemyLeadRepository) -> None:
+        berlin = dt.timezone(dt.timedelta(hours=2))
+        received = dt.datetime(2026, 7, 1, 12, 0, tzinfo=berlin)
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("offset", received_at=received))
+            uow.commit()
+        with repository.unit_of_work() as uow:
+            back = uow.get(lead.id)
+        assert back.received_at == received
+        assert back.received_at.tzinfo is dt.UTC
+        assert back.received_at.hour == 10
+
+
+class TestStorageDetails:
+    def test_unknown_lead_update_is_not_found(self, repository: SqlAlchemyLeadRepository) -> None:
+        ghost = attrs.evolve(make_lead("ghost"), id=999, version=2)
+        with repository.unit_of_work() as uow, pytest.raises(LeadNotFound):
+            uow.update(ghost, expected_version=1)
+
+    def test_a_second_event_for_one_version_is_stale(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R13: one event per lead version; a second writer of that version lost."""
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("ev"))
+            uow.commit()
+        event = HistoryEvent(
+            lead_id=lead.id,
+            version=2,
+            kind=EventKind.CLAIMED,
+            actor_id="i-anna",
+            from_status=Status.NEW,
+            to_status=Status.CLAIMED,
+            effective_at=T0,
+            recorded_at=T0,
+        )
+        with repository.unit_of_work() as uow:
+            uow.append([event])
+            uow.commit()
+        with repository.unit_of_work() as uow, pytest.raises(StaleUpdate):
+            uow.append([event])
+
+    def test_history_of_an_unknown_lead_is_refused(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        event = HistoryEvent(
+            lead_id=4711,
+            version=1,
+            kind=EventKind.RECEIVED,
+            actor_id="src",
+            from_status=None,
+            to_status=Status.NEW,
+            effective_at=T0,
+            recorded_at=T0,
+        )
+        with repository.unit_of_work() as uow, pytest.raises(LeadNotFound):
+            uow.append([event])
+
+    def test_listing_columns_follow_the_document(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R8 rows: name, postal code and city are kept beside the document for
+        listings, and the handled table mirrors the R2c marker."""
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("cols", previous_holders=frozenset({"i-anna"})))
+            uow.commit()
+        with repository.unit_of_work() as uow:
+            current = uow.get(lead.id)
+            uow.update(
+                attrs.evolve(
+                    current,
+                    previous_holders=frozenset({"i-ben", "i-carl"}),
+                    version=current.version + 1,
+                ),
+                expected_version=current.version,
+            )
+            uow.commit()
+        with repository.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(lead_table.c.name, lead_table.c.postal_code, lead_table.c.city)
+            ).one()
+            handled = conn.exec_driver_sql(
+                "SELECT installer_id FROM qleads_lead_handled ORDER BY installer_id"
+            ).all()
+        assert tuple(row) == ("Erika Mustermann", "04107", "Leipzig")
+        assert [h[0] for h in handled] == ["i-ben", "i-carl"]
+
+
+class TestDirectory:
+    @pytest.fixture
+    def people(self, directory: SqlAlchemyDirectory) -> SqlAlchemyDirectory:
+        directory.add_rep(SalesRep("r-ost", "Rita Ost", "rita@example.org"))
+        directory.add_rep(
+            SalesRep("r-sued", "Sepp Süd", "sepp@example.org", calendar=Calendar("DE", "BY"))
+        )
+        directory.add_territory(
+            Territory("t-leipzig", "Leipzig", "DE", frozenset({"04", "041"}), "r-ost")
+        )
+        directory.add_territory(Territory("t-empty", "Nowhere", "DE", frozenset(), "r-ost"))
+        directory.add_installer(
+            Installer(
+                "i-anna",
+                "Anna",
+                "anna@example.org",
+                "r-ost",
+                language="en",
+                calendar=Calendar("DE", "SN", workdays=frozenset(range(6))),
+                digest_hour=7,
+            )
+        )
+        directory.add_installer(Installer("i-ben", "Ben", "ben@example.org", "r-ost"))
+        directory.add_admin(Admin("a-root", "Root", "root@example.org", language="en"))
+        directory.add_source(LeadSource("solarrechner", "Solarrechner"), token="s3cret-token")
+        return directory
+
+    def test_people_round_trip(self, people: SqlAlchemyDirectory) -> None:
+        """R9/R10/R12: calendars, languages and digest hours come back as stored."""
+        anna = people.installer("i-anna")
+        assert anna == Installer(
+            "i-anna",
+            "Anna",
+            "anna@example.org",
+            "r-ost",
+            language="en",
+            calendar=Calendar("DE", "SN", workdays=frozenset(range(6))),
+            digest_hour=7,
+        )
+        assert people.rep("r-sued") == SalesRep(
+            "r-sued", "Sepp Süd", "sepp@example.org", calendar=Calendar("DE", "BY")
+        )
+        assert people.admin("a-root") == Admin("a-root", "Root", "root@example.org", "en")
+        assert people.source("solarrechner") == LeadSource("solarrechner", "Solarrechner")
+        assert people.installer("nobody") is None
+        assert people.rep("nobody") is None
+        assert people.admin("nobody") is None
+        assert people.source("nobody") is None
+
+    def test_territories_with_their_prefixes(self, people: SqlAlchemyDirectory) -> None:
+        """R1 routing reads every territory with its prefixes in one query."""
+        assert people.territory("t-leipzig") == Territory(
+            "t-leipzig", "Leipzig", "DE", frozenset({"04", "041"}), "r-ost"
+        )
+        assert people.territory("t-empty") == Territory(
+            "t-empty", "Nowhere", "DE", frozenset(), "r-ost"
+        )
+        assert people.territory("nowhere") is None
+        assert sorted(t.id for t in people.territories()) == ["t-empty", "t-leipzig"]
+
+    def test_installers_of_a_rep(self, people: SqlAlchemyDirectory) -> None:
+        assert [i.id for i in people.installers_of("r-ost")] == ["i-anna", "i-ben"]
+        assert people.installers_of("r-sued") == []
+
+    def test_source_by_token_stores_only_the_hash(
+        self, people: SqlAlchemyDirectory, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R12: the intake API authenticates a source by token; the token itself is
+        never stored."""
+        assert people.source_by_token("s3cret-token") == LeadSource("solarrechner", "Solarrechner")
+        assert people.source_by_token("wrong") is None
+        with repository.engine.connect() as conn:
+            stored = conn.execute(sa.select(source_table.c.token_hash)).scalar()
+        assert stored == hash_token("s3cret-token") != "s3cret-token"
+        people.set_source_token("solarrechner", "rotated")
+        assert people.source_by_token("s3cret-token") is None
+        assert people.source_by_token("rotated") is not None
+        people.set_source_token("solarrechner", None)
+        assert people.source_by_token("rotated") is None
+
+    def test_updates_replace_records(self, people: SqlAlchemyDirectory) -> None:
+        ben = people.installer("i-ben")
+        assert ben is not None
+        people.update_installer(attrs.evolve(ben, active=False, rep_id="r-sued"))
+        assert people.installer("i-ben") == attrs.evolve(ben, active=False, rep_id="r-sued")
+        people.update_territory(
+            Territory("t-leipzig", "Leipzig-Land", "DE", frozenset({"041", "042"}), "r-sued")
+        )
+        assert people.territory("t-leipzig") == Territory(
+            "t-leipzig", "Leipzig-Land", "DE", frozenset({"041", "042"}), "r-sued"
+        )
+        people.update_rep(SalesRep("r-ost", "Rita Ost-West", "rita@example.org"))
+        assert people.rep("r-ost") == SalesRep("r-ost", "Rita Ost-West", "rita@example.org")
+        people.update_admin(Admin("a-root", "Root", "root@example.org"))
+        assert [a.language for a in people.admins()] == ["de"]
+        people.update_source(LeadSource("solarrechner", "Solarrechner 2"))
+        assert [s.name for s in people.sources()] == ["Solarrechner 2"]
+        assert [r.id for r in people.reps()] == ["r-ost", "r-sued"]
+        assert [i.id for i in people.installers()] == ["i-anna", "i-ben"]
+
+    def test_duplicates_unknowns_and_dangling_reps_are_invalid_input(
+        self, people: SqlAlchemyDirectory
+    ) -> None:
+        """R15: a portal's form errors come back as InvalidInput, never a driver error."""
+        with pytest.raises(InvalidInput, match="exists already"):
+            people.add_rep(SalesRep("r-ost", "Again", "x@example.org"))
+        with pytest.raises(InvalidInput, match="unknown sales rep"):
+            people.add_installer(Installer("i-x", "X", "x@example.org", "r-nobody"))
+        with pytest.raises(InvalidInput, match="no installer"):
+            people.update_installer(Installer("i-x", "X", "x@example.org", "r-ost"))
+        with pytest.raises(InvalidInput, match="no lead source"):
+            people.set_source_token("nobody", "t")
+        assert people.installer("i-x") is None

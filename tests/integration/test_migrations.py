@@ -1,0 +1,206 @@
+"""The migrations shipped in the package and ``qleads db upgrade URL``: an empty database
+upgraded to head has exactly the tables the code declares, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+import qleads.adapters.sqlalchemy_outbox  # noqa: F401  (declares qleads_mail_digest)
+from qleads.adapters.migrations import (
+    Upgrade,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from qleads.adapters.sqlalchemy import ALEMBIC_VERSION_TABLE, make_engine, metadata
+from qleads.cli import DATABASE_URL_ENV, main
+
+
+def _differences(url: str) -> list[object]:
+    """What Alembic's autogenerate would change to make the database match the code."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "version_table": ALEMBIC_VERSION_TABLE,
+                    "include_object": lambda obj, name, type_, reflected, other: (
+                        not (type_ == "table" and name == ALEMBIC_VERSION_TABLE)
+                    ),
+                },
+            )
+            diffs: list[object] = list(compare_metadata(context, metadata))
+    finally:
+        engine.dispose()
+    if url.startswith("sqlite"):
+        # SQLite has no IDENTITY: INTEGER PRIMARY KEY is its rowid alias and numbers rows
+        # itself, so the Identity() the metadata declares for PostgreSQL cannot show up.
+        diffs = [d for d in diffs if not _is_sqlite_identity(d)]
+    return diffs
+
+
+def _is_sqlite_identity(diff: object) -> bool:
+    changes = diff if isinstance(diff, list) else [diff]
+    return all(
+        isinstance(c, tuple) and c[0] == "modify_default" and isinstance(c[-1], sa.Identity)
+        for c in changes
+    )
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+class TestUpgrade:
+    def test_empty_database_matches_the_metadata(self, empty_url: str) -> None:
+        """An empty database upgraded to head has exactly the declared tables, columns,
+        types, defaults, indexes and constraints."""
+        assert upgrade(empty_url) == Upgrade(None, head_revision())
+        assert _differences(empty_url) == []
+        assert {t.name for t in metadata.sorted_tables} | {ALEMBIC_VERSION_TABLE} == _tables(
+            empty_url
+        )
+
+    def test_upgrading_twice_changes_nothing(self, empty_url: str) -> None:
+        upgrade(empty_url)
+        again = upgrade(empty_url)
+        assert again == Upgrade(head_revision(), head_revision())
+        assert not again.changed
+        assert current_revision(empty_url) == head_revision()
+
+    def test_an_untouched_database_has_no_revision(self, empty_url: str) -> None:
+        assert current_revision(empty_url) is None
+
+    def test_downgrade_removes_only_qleads_tables(self, empty_url: str) -> None:
+        """The portal's own tables in the same database are not qleads' business."""
+        engine = make_engine(empty_url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE portal_user (id INTEGER PRIMARY KEY)")
+        upgrade(engine)
+        with engine.connect() as conn:
+            conn.execution_options(qleads_write=True)
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+            conn.commit()
+        engine.dispose()
+        assert _tables(empty_url) == {"portal_user", ALEMBIC_VERSION_TABLE}
+        assert current_revision(empty_url) is None
+
+    @pytest.mark.postgres
+    def test_concurrent_upgrades_on_postgres_both_succeed(self, postgres_url: str) -> None:
+        """Several app instances may run ``qleads db upgrade`` at deploy time at once."""
+        results: list[str | None] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                results.append(upgrade(postgres_url).after)
+            except BaseException as e:  # collected and asserted below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert results == [head_revision()] * 3
+        assert _differences(postgres_url) == []
+
+    @pytest.mark.postgres
+    def test_concurrent_deployments_on_postgres_all_succeed(self, postgres_url: str) -> None:
+        """Three hosts run the console command at once: the advisory lock lets one
+        create the schema, the others find it current."""
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "qleads.cli", "db", "upgrade", postgres_url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outcomes = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+        assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
+        assert sum("upgraded" in out for _, out, _ in outcomes) == 1
+        assert _differences(postgres_url) == []
+
+
+class TestCommandLine:
+    def test_db_upgrade_creates_and_reports_one_line(
+        self, empty_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["db", "upgrade", empty_url]) == 0
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1
+        assert "upgraded" in out
+        assert head_revision() in out
+        assert _differences(empty_url) == []
+        assert main(["db", "upgrade", empty_url]) == 0
+        assert "up to date" in capsys.readouterr().out
+
+    def test_url_from_the_environment(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'env.db'}"
+        monkeypatch.setenv(DATABASE_URL_ENV, url)
+        assert main(["db", "upgrade"]) == 0
+        assert current_revision(url) == head_revision()
+
+    def test_the_password_is_not_printed(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["db", "upgrade", "postgresql://qleads:hunter2@127.0.0.1:1/none"]) == 1
+        captured = capsys.readouterr()
+        assert "hunter2" not in captured.out + captured.err
+
+    def test_no_url_is_a_usage_error(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+        assert main(["db", "upgrade"]) == 2
+        assert DATABASE_URL_ENV in capsys.readouterr().err
+
+    @pytest.mark.parametrize("url", ["mysql://u@h/db", "::not a url::"])
+    def test_an_unsupported_url_is_a_usage_error(
+        self, url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["db", "upgrade", url]) == 2
+        assert capsys.readouterr().err.startswith("qleads: ")
+
+    def test_an_unreachable_database_is_a_failure(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["db", "upgrade", "postgresql://postgres@127.0.0.1:1/none"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("qleads: ")
+        assert err.count("\n") == 1
+
+    @pytest.mark.parametrize(
+        ("argv", "code"), [([], 2), (["db"], 2), (["bogus"], 2), (["--help"], 0)]
+    )
+    def test_usage(self, argv: list[str], code: int, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(argv) == code
+        capsys.readouterr()
