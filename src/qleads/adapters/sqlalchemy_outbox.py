@@ -1,0 +1,307 @@
+"""The outbox delivery state (R10) and the digest log on the SQL tables.
+
+Rows are the ``qleads_outbox`` rows that ``SqlAlchemyUnitOfWork.enqueue`` writes in the
+same transaction as each change. Leasing is one short transaction:
+
+* on **PostgreSQL** the due rows are selected ``FOR UPDATE SKIP LOCKED``, so parallel
+  dispatchers (threads or processes) take disjoint rows without waiting for each other;
+* on **SQLite** the transaction starts with ``BEGIN IMMEDIATE``, so leasing dispatchers
+  take turns on the database's write lock.
+
+A row is due when it is pending, its ``next_attempt_at`` has come, and it has no lease
+or one that ran out, which is how a dead dispatcher's rows are taken over. The daily
+digest's once-per-day record is the table ``qleads_mail_digest`` defined here, on the
+same ``MetaData`` as the other tables (migration ``0002_mail_digest``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from qleads.adapters.sqlalchemy import (
+    _WRITE_OPTION,
+    UtcDateTime,
+    _prepare,
+    _storage_error,
+    metadata,
+    outbox_table,
+)
+from qleads.errors import InvalidInput
+from qleads.mail.outbox import DeliveryState, OutboxEntry
+from qleads.model import Notification, NotificationKind
+
+__all__ = ["SqlAlchemyOutbox", "digest_table"]
+
+#: One row per installer and local day that a digest was reserved or sent for.
+digest_table = sa.Table(
+    "qleads_mail_digest",
+    metadata,
+    sa.Column("installer_id", sa.String(100), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("state", sa.String(10), nullable=False, server_default="pending"),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("message_id", sa.String(300), nullable=True),
+    sa.Column("lead_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.CheckConstraint("state IN ('pending', 'sent')", name="state"),
+)
+
+_O = outbox_table.c
+_D = digest_table.c
+_KIND: Final = {k.value: k for k in NotificationKind}
+_STATE: Final = {s.value: s for s in DeliveryState}
+_COLUMNS: Final = (
+    _O.key,
+    _O.kind,
+    _O.lead_id,
+    _O.recipient_id,
+    _O.created_at,
+    _O.deadline_at,
+    _O.state,
+    _O.attempts,
+    _O.next_attempt_at,
+    _O.lease_owner,
+    _O.lease_until,
+    _O.last_error,
+    _O.sent_at,
+    _O.message_id,
+)
+
+
+def _entry(row: Sequence[Any]) -> OutboxEntry:
+    return OutboxEntry(
+        notification=Notification(
+            key=row[0],
+            kind=_KIND[row[1]],
+            lead_id=row[2],
+            recipient_id=row[3],
+            created_at=row[4],
+            deadline_at=row[5],
+        ),
+        state=_STATE[row[6]],
+        attempts=row[7],
+        next_attempt_at=row[8],
+        lease_owner=row[9],
+        lease_until=row[10],
+        last_error=row[11],
+        sent_at=row[12],
+        message_id=row[13],
+    )
+
+
+class SqlAlchemyOutbox:
+    """Implements :class:`~qleads.mail.outbox.Outbox` and
+    :class:`~qleads.mail.ports.DigestLog` over ``engine`` (made by
+    :func:`qleads.adapters.sqlalchemy.make_engine`); thread-safe, and safe to use from
+    several processes at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        _prepare(engine)
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except sa_exc.SQLAlchemyError as e:
+            raise _storage_error(e) from e
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError as e:
+            raise _storage_error(e) from e
+
+    # --- Outbox -------------------------------------------------------------------------
+
+    def lease(
+        self, now: dt.datetime, limit: int, owner: str, lease_for: dt.timedelta
+    ) -> list[OutboxEntry]:
+        if limit <= 0:
+            return []
+        until = now + lease_for
+        due = (
+            sa.select(*_COLUMNS, _O.id)
+            .where(
+                _O.state == "pending",
+                _O.next_attempt_at <= now,
+                sa.or_(_O.lease_until.is_(None), _O.lease_until < now),
+            )
+            .order_by(_O.next_attempt_at, _O.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        with self._writing() as conn:
+            rows = conn.execute(due).all()
+            if not rows:
+                return []
+            conn.execute(
+                sa.update(outbox_table)
+                .where(_O.id.in_([r[-1] for r in rows]))
+                .values(attempts=_O.attempts + 1, lease_owner=owner, lease_until=until)
+            )
+        leased = []
+        for row in rows:
+            entry = _entry(row)
+            leased.append(
+                OutboxEntry(
+                    notification=entry.notification,
+                    state=entry.state,
+                    attempts=entry.attempts + 1,
+                    next_attempt_at=entry.next_attempt_at,
+                    lease_owner=owner,
+                    lease_until=until,
+                    last_error=entry.last_error,
+                    taken_over=entry.lease_owner is not None,
+                )
+            )
+        return leased
+
+    def mark_sent(self, key: str, message_id: str, now: dt.datetime) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(outbox_table)
+                .where(_O.key == key, _O.state != "sent")
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    message_id=message_id,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    def mark_retry(self, key: str, error: str, next_attempt_at: dt.datetime) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(outbox_table)
+                .where(_O.key == key, _O.state == "pending")
+                .values(
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    def mark_failed(self, key: str, error: str) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(outbox_table)
+                .where(_O.key == key, _O.state != "sent")
+                .values(state="failed", last_error=error, lease_owner=None, lease_until=None)
+            )
+
+    def failed(self) -> list[OutboxEntry]:
+        statement = sa.select(*_COLUMNS).where(_O.state == "failed").order_by(_O.id)
+        with self._reading() as conn:
+            return [_entry(r) for r in conn.execute(statement)]
+
+    def retry(self, key: str) -> None:
+        with self._writing() as conn:
+            known = conn.execute(sa.select(_O.state).where(_O.key == key)).scalar_one_or_none()
+            if known is None:
+                raise InvalidInput("key", f"no outbox row {key!r}")
+            conn.execute(
+                sa.update(outbox_table)
+                .where(_O.key == key, _O.state == "failed")
+                .values(
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=_O.created_at,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    def pending_count(self) -> int:
+        statement = sa.select(sa.func.count()).where(_O.state == "pending")
+        with self._reading() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every row with its state, oldest first (for tests and an admin view)."""
+        with self._reading() as conn:
+            return [_entry(r) for r in conn.execute(sa.select(*_COLUMNS).order_by(_O.id))]
+
+    # --- DigestLog ----------------------------------------------------------------------
+
+    def reserve_digest(
+        self, installer_id: str, day: dt.date, now: dt.datetime, lease_until: dt.datetime
+    ) -> bool:
+        values = {
+            "installer_id": installer_id,
+            "day": day,
+            "state": "pending",
+            "lease_until": lease_until,
+        }
+        insert = (
+            postgresql.insert(digest_table) if self._postgres else sqlite.insert(digest_table)
+        ).on_conflict_do_nothing()
+        with self._writing() as conn:
+            # RETURNING, not rowcount: psycopg reports -1 for a single-row insert here.
+            if conn.execute(insert.returning(_D.installer_id), values).first() is not None:
+                return True
+            taken = conn.execute(
+                sa.update(digest_table)
+                .where(
+                    _D.installer_id == installer_id,
+                    _D.day == day,
+                    _D.state == "pending",
+                    sa.or_(_D.lease_until.is_(None), _D.lease_until < now),
+                )
+                .values(lease_until=lease_until)
+            )
+            return taken.rowcount == 1
+
+    def digest_sent(
+        self,
+        installer_id: str,
+        day: dt.date,
+        *,
+        message_id: str | None,
+        lead_count: int,
+        now: dt.datetime,
+    ) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(digest_table)
+                .where(_D.installer_id == installer_id, _D.day == day)
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    message_id=message_id,
+                    lead_count=lead_count,
+                    lease_until=None,
+                )
+            )
+
+    def digest_retry(self, installer_id: str, day: dt.date, error: str) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(digest_table)
+                .where(_D.installer_id == installer_id, _D.day == day, _D.state == "pending")
+                .values(lease_until=None, last_error=error[:1000])
+            )
+
+    def last_digest(self, installer_id: str) -> dt.datetime | None:
+        statement = sa.select(sa.func.max(_D.sent_at)).where(_D.installer_id == installer_id)
+        with self._reading() as conn:
+            value: dt.datetime | None = conn.execute(statement).scalar_one_or_none()
+        return value

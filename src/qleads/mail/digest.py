@@ -1,0 +1,140 @@
+"""The daily digest (R10, digest option): one mail a day instead of one per new lead.
+
+An installer with ``digest_hour`` set gets, once his local clock has passed that hour,
+one mail listing the leads of his territory that became available since his previous
+digest and are still available. The dispatcher marks his single new-lead notices as
+digested instead of mailing them. The :class:`~qleads.mail.ports.DigestLog` makes the
+digest go out once per installer and local day, however often and from however many
+processes :meth:`DigestSender.send_digests` runs; its ``Message-ID`` is derived from
+(installer, day), so a re-send after a crash is recognisably the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import attrs
+
+from qleads.mail.errors import MailError
+from qleads.mail.ports import DigestLog, Mailer
+from qleads.mail.render import Renderer, compose, message_id_for, zone_of
+from qleads.model import Installer, Lead
+from qleads.ports import Clock, Directory, LeadRepository
+from qleads.tabs import Scope, Tab, query_for
+
+__all__ = ["DigestReport", "DigestSender", "digest_installers"]
+
+_PAGE = 200
+
+
+@attrs.frozen
+class DigestReport:
+    """``empty`` digests had nothing to list and sent no mail; ``retried`` ones failed
+    and stay open for the next run."""
+
+    sent: int = 0
+    empty: int = 0
+    retried: int = 0
+
+
+def digest_installers(directory: Directory) -> Iterator[Installer]:
+    """Every active installer who chose the digest, found through the reps that own
+    territories (an installer of a rep without territories has no leads to list)."""
+    seen: set[str] = set()
+    for rep_id in sorted({t.rep_id for t in directory.territories()}):
+        for installer in directory.installers_of(rep_id):
+            if installer.active and installer.digest_hour is not None and installer.id not in seen:
+                seen.add(installer.id)
+                yield installer
+
+
+class DigestSender:
+    """Sends the due digests; run it from the same cron job as the dispatcher."""
+
+    def __init__(
+        self,
+        log: DigestLog,
+        mailer: Mailer,
+        renderer: Renderer,
+        directory: Directory,
+        leads: LeadRepository,
+        clock: Clock,
+        *,
+        message_id_domain: str = "qleads",
+        sender: str | None = None,
+        lease_for: dt.timedelta = dt.timedelta(minutes=10),
+    ) -> None:
+        self.log = log
+        self.mailer = mailer
+        self.renderer = renderer
+        self.directory = directory
+        self.leads = leads
+        self.clock = clock
+        self.message_id_domain = message_id_domain
+        self.sender = sender
+        self.lease_for = lease_for
+
+    def send_digests(self, now: dt.datetime | None = None) -> DigestReport:
+        """Send every digest that is due at ``now`` (default: the clock) and not yet
+        sent for the installer's local day."""
+        at = self.clock.now() if now is None else now
+        report = DigestReport()
+        for installer in digest_installers(self.directory):
+            local = at.astimezone(zone_of(installer))
+            assert installer.digest_hour is not None
+            if local.hour < installer.digest_hour:
+                continue
+            day = local.date()
+            if not self.log.reserve_digest(installer.id, day, at, at + self.lease_for):
+                continue
+            report = self._send(installer, day, at, report)
+        return report
+
+    def _send(
+        self, installer: Installer, day: dt.date, now: dt.datetime, report: DigestReport
+    ) -> DigestReport:
+        since = self.log.last_digest(installer.id) or now - dt.timedelta(days=1)
+        leads = self.available_since(installer, since, now)
+        if not leads:
+            self.log.digest_sent(installer.id, day, message_id=None, lead_count=0, now=now)
+            return attrs.evolve(report, empty=report.empty + 1)
+        message_id = message_id_for(
+            f"digest:{installer.id}:{day.isoformat()}", self.message_id_domain
+        )
+        try:
+            message = compose(
+                self.renderer.render_digest(installer, leads, day),
+                to_name=installer.name,
+                to_address=installer.email,
+                message_id=message_id,
+                date=now,
+                sender=self.sender,
+            )
+            self.mailer.send(message)
+        except MailError as exc:
+            self.log.digest_retry(installer.id, day, exc.message)
+            return attrs.evolve(report, retried=report.retried + 1)
+        self.log.digest_sent(
+            installer.id, day, message_id=message_id, lead_count=len(leads), now=now
+        )
+        return attrs.evolve(report, sent=report.sent + 1)
+
+    def available_since(
+        self, installer: Installer, since: dt.datetime, until: dt.datetime
+    ) -> list[Lead]:
+        """The leads he can take now (R2) that became available in ``(since, until]``,
+        newest first."""
+        territories = frozenset(
+            t.id for t in self.directory.territories() if t.rep_id == installer.rep_id
+        )
+        scope = Scope(territory_ids=territories, installer_id=installer.id)
+        found: list[Lead] = []
+        offset = 0
+        with self.leads.unit_of_work() as uow:
+            while True:
+                page = uow.find(query_for(scope, Tab.AVAILABLE, offset=offset, limit=_PAGE))
+                found += [lead for lead in page.leads if since < lead.status_at <= until]
+                offset += _PAGE
+                if offset >= page.total or not page.leads:
+                    return found

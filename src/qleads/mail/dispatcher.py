@@ -1,0 +1,224 @@
+"""Delivery of the outbox (R10): lease due rows, render, send, mark.
+
+The dispatcher is what turns "stored in the same transaction as the change" into "mailed
+exactly once". Each row is leased before it is sent, so parallel dispatchers never send
+the same row; a dispatcher that dies leaves a lease that runs out and is taken over.
+Every mail carries a ``Message-ID`` derived from the notification key alone, so a
+re-send after a crash between the server's 250 and the "sent" mark is the same message.
+
+Transient failures (server unreachable, timeouts, 4xx) back off exponentially, up to
+``max_attempts``; permanent ones (5xx) fail the row after one attempt and block nothing
+else. New-lead notices for installers who chose the daily digest are not mailed one by
+one: they are marked sent as :data:`~qleads.mail.outbox.DIGESTED` and the digest lists
+the leads (:mod:`qleads.mail.digest`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from qleads.errors import LeadNotFound
+from qleads.lifecycle import Status
+from qleads.mail.errors import MailError, PermanentMailError, TransientMailError
+from qleads.mail.outbox import DIGESTED, Outbox, OutboxEntry
+from qleads.mail.ports import Mailer
+from qleads.mail.render import Recipient, Renderer, compose, message_id_for
+from qleads.model import Installer, Lead, NotificationKind
+from qleads.ports import Clock, Directory, LeadRepository
+
+__all__ = ["OBSOLETE", "DispatchReport", "Dispatcher", "find_recipient"]
+
+#: The ``message_id`` recorded for a new-lead notice whose lead was claimed or assigned
+#: before the notice could go out: nobody else can take it any more (R2), so no mail.
+OBSOLETE = "obsolete"
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one dispatch round did. ``digested`` and ``skipped`` rows are done without
+    a mail of their own."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    digested: int = 0
+    skipped: int = 0
+    #: Rows leased from a dispatcher whose lease had run out.
+    taken_over: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.digested + self.skipped
+
+    def __add__(self, other: DispatchReport) -> DispatchReport:
+        return DispatchReport(
+            sent=self.sent + other.sent,
+            retried=self.retried + other.retried,
+            failed=self.failed + other.failed,
+            digested=self.digested + other.digested,
+            skipped=self.skipped + other.skipped,
+            taken_over=self.taken_over + other.taken_over,
+        )
+
+
+def find_recipient(directory: Directory, person_id: str) -> Recipient | None:
+    """Whoever a notification is addressed to: installer, rep or admin."""
+    return directory.installer(person_id) or directory.rep(person_id) or directory.admin(person_id)
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Sends what the outbox holds. Safe to run in several threads or processes at once
+    over the same outbox; each instance has its own lease ``owner`` name.
+
+    ``leads`` is where the lead of a notification is read from (for its key data).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        mailer: Mailer,
+        renderer: Renderer,
+        directory: Directory,
+        clock: Clock,
+        *,
+        leads: LeadRepository,
+        max_attempts: int = 8,
+        base_backoff: dt.timedelta = dt.timedelta(minutes=1),
+        max_backoff: dt.timedelta = dt.timedelta(hours=6),
+        lease_for: dt.timedelta = dt.timedelta(minutes=5),
+        message_id_domain: str = "qleads",
+        sender: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.outbox = outbox
+        self.mailer = mailer
+        self.renderer = renderer
+        self.directory = directory
+        self.clock = clock
+        self.leads = leads
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.lease_for = lease_for
+        self.message_id_domain = message_id_domain
+        self.sender = sender
+        self.owner = owner if owner is not None else _default_owner()
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """The wait after the ``attempts``-th failed attempt: base, 2×base, 4×base … capped."""
+        wait = self.base_backoff * (1 << min(max(attempts - 1, 0), 30))
+        return min(wait, self.max_backoff)
+
+    def dispatch_once(self, limit: int = 100) -> DispatchReport:
+        """Lease up to ``limit`` due rows and deliver them. A server that cannot be
+        reached fails the whole batch for a later retry at once, instead of waiting for
+        a timeout per row."""
+        now = self.clock.now()
+        entries = self.outbox.lease(now, limit, self.owner, self.lease_for)
+        report = DispatchReport(taken_over=sum(1 for e in entries if e.taken_over))
+        for index, entry in enumerate(entries):
+            try:
+                report += self._deliver(entry, now)
+            except TransientMailError as exc:
+                if not exc.unreachable:
+                    report += self._transient(entry, exc, now)
+                    continue
+                for rest in entries[index:]:
+                    report += self._transient(rest, exc, now)
+                break
+        return report
+
+    def dispatch_all(
+        self,
+        limit: int = 100,
+        progress: Callable[[DispatchReport], None] | None = None,
+    ) -> DispatchReport:
+        """Rounds of :meth:`dispatch_once` until nothing due is left (rows that were
+        retried wait for their next attempt and end the run)."""
+        total = DispatchReport()
+        while True:
+            report = self.dispatch_once(limit)
+            total += report
+            if progress is not None and report.handled:
+                progress(total)
+            if report.handled < limit or report.retried:
+                return total
+
+    # --- one row ----------------------------------------------------------------------
+
+    def _deliver(self, entry: OutboxEntry, now: dt.datetime) -> DispatchReport:
+        notification = entry.notification
+        if entry.attempts > self.max_attempts:
+            # Leased again after dispatchers died on it: give up instead of circling.
+            self.outbox.mark_failed(entry.key, f"gave up after {entry.attempts - 1} attempts")
+            return DispatchReport(failed=1)
+        recipient = find_recipient(self.directory, notification.recipient_id)
+        if recipient is None or not recipient.email:
+            self.outbox.mark_failed(
+                entry.key, f"no recipient address for {notification.recipient_id!r}"
+            )
+            return DispatchReport(failed=1)
+        if (
+            notification.kind is NotificationKind.NEW_LEAD
+            and isinstance(recipient, Installer)
+            and recipient.digest_hour is not None
+        ):
+            self.outbox.mark_sent(entry.key, DIGESTED, now)
+            return DispatchReport(digested=1)
+        lead = self._lead(notification.lead_id)
+        if lead is None:
+            self.outbox.mark_failed(entry.key, f"lead {notification.lead_id} not found")
+            return DispatchReport(failed=1)
+        if notification.kind is NotificationKind.NEW_LEAD and lead.status is not Status.NEW:
+            self.outbox.mark_sent(entry.key, OBSOLETE, now)
+            return DispatchReport(skipped=1)
+        message_id = message_id_for(notification.key, self.message_id_domain)
+        try:
+            message = compose(
+                self.renderer.render(notification, lead, recipient),
+                to_name=recipient.name,
+                to_address=recipient.email,
+                message_id=message_id,
+                date=now,
+                sender=self.sender,
+            )
+            self.mailer.send(message)
+        except PermanentMailError as exc:
+            self.outbox.mark_failed(entry.key, _describe(exc))
+            return DispatchReport(failed=1)
+        self.outbox.mark_sent(entry.key, message_id, now)
+        return DispatchReport(sent=1)
+
+    def _transient(
+        self, entry: OutboxEntry, exc: TransientMailError, now: dt.datetime
+    ) -> DispatchReport:
+        error = _describe(exc)
+        if entry.attempts >= self.max_attempts:
+            self.outbox.mark_failed(entry.key, f"{error} (after {entry.attempts} attempts)")
+            return DispatchReport(failed=1)
+        self.outbox.mark_retry(entry.key, error, now + self.backoff(entry.attempts))
+        return DispatchReport(retried=1)
+
+    def _lead(self, lead_id: int) -> Lead | None:
+        try:
+            with self.leads.unit_of_work() as uow:
+                return uow.get(lead_id)
+        except LeadNotFound:
+            return None
+
+
+def _describe(exc: MailError) -> str:
+    code = f"{exc.reply_code} " if exc.reply_code is not None else ""
+    return f"{code}{exc.message}"[:1000]

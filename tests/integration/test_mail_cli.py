@@ -1,0 +1,143 @@
+"""The cron commands ``qleads sweep`` and ``qleads mail dispatch``: one summary line,
+and exit codes that tell success (0), partial failure (1) and bad configuration (2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from mail_support import SmtpServer, document, free_port
+
+from qleads.adapters.clock import FrozenClock
+from qleads.adapters.migrations import upgrade
+from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.calendar import Calendar
+from qleads.desk import LeadDesk
+from qleads.mail.cli import main
+from qleads.model import Installer, LeadSource, SalesRep, Territory
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    smtp = SmtpServer()
+    smtp.start()
+    yield smtp
+    smtp.stop()
+
+
+@pytest.fixture
+def url(tmp_path) -> Iterator[str]:
+    """A migrated SQLite database with one territory, two installers and two leads,
+    one of them assigned long ago (its reminder is due)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    directory = SqlAlchemyDirectory(engine)
+    directory.add_rep(SalesRep("rep", "Rita", "rita@example.org"))
+    directory.add_territory(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"))
+    saxony = Calendar("DE", "SN")
+    directory.add_installer(Installer("anna", "Anna", "anna@example.org", "rep", calendar=saxony))
+    directory.add_installer(
+        Installer("bob", "Bob", "bob@example.org", "rep", language="en", calendar=saxony)
+    )
+    source = directory.add_source(LeadSource("calc", "Solarrechner"))
+    clock = FrozenClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
+    desk = LeadDesk(SqlAlchemyLeadRepository(engine), directory, clock)
+    lead = desk.intake(source, document("s-1")).lead
+    desk.intake(source, document("s-2"))
+    rep = directory.rep("rep")
+    assert rep is not None
+    desk.assign(rep, lead.id, "anna")
+    engine.dispose()
+    return url
+
+
+def dispatch(url: str, port: int, *extra: str) -> int:
+    return main(
+        ["mail", "dispatch", url, "--smtp", f"127.0.0.1:{port}",
+         "--base-url", "https://leads.example.com", "--sender", "leads@example.com", *extra]
+    )  # fmt: skip
+
+
+class TestSweepCommand:
+    def test_sweep_prints_one_line_and_is_idempotent(self, url: str, capsys) -> None:
+        """R11: the due reminder fires once; the second run finds nothing."""
+        assert main(["sweep", url]) == 0
+        assert capsys.readouterr().out == (
+            "qleads sweep: 0 expired, 1 reminded, 0 escalated, 0 follow-ups due\n"
+        )
+        assert main(["sweep", url]) == 0
+        assert "0 reminded" in capsys.readouterr().out
+
+    def test_bad_url_is_a_configuration_error(self, capsys) -> None:
+        assert main(["sweep", "mysql://x/y"]) == 2
+        assert "unsupported database" in capsys.readouterr().err
+
+
+class TestDispatchCommand:
+    def test_sends_everything_and_exits_0(self, url: str, server: SmtpServer, capsys) -> None:
+        """R10: the new lead to both installers, the assignment and its reminder; the
+        assigned lead's new-lead notices are dropped (nobody else can take it, R2)."""
+        assert main(["sweep", url]) == 0
+        capsys.readouterr()
+        assert dispatch(url, server.port) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(
+            "qleads mail dispatch: 4 sent, 0 retried, 0 failed, 0 digested, 2 skipped"
+        )
+        assert out.rstrip().endswith("0 pending")
+        envelopes = server.wait_for(4)
+        assert len(envelopes) == 4
+        assert all(e.message["Message-ID"].endswith("@example.com>") for e in envelopes)
+        assert dispatch(url, server.port) == 0
+        assert len(server.envelopes) == 4
+
+    def test_server_down_is_a_partial_failure(self, url: str, capsys) -> None:
+        """R10: nothing sent, everything kept for later: exit 1."""
+        assert dispatch(url, free_port(), "--timeout", "2") == 1
+        assert "0 sent, 3 retried" in capsys.readouterr().out
+
+    def test_a_refused_mailbox_is_a_partial_failure(
+        self, url: str, server: SmtpServer, capsys
+    ) -> None:
+        """R10: the 550 row fails, the rest go out, the exit code says so."""
+        server.handler.reject.add("bob@example.org")
+        assert dispatch(url, server.port) == 1
+        assert "2 sent, 0 retried, 1 failed" in capsys.readouterr().out
+        assert main(["mail", "failed", url]) == 0
+        listed = capsys.readouterr().out.strip().splitlines()
+        assert len(listed) == 1
+        assert all("\tbob\t" in line and "550" in line for line in listed)
+        server.handler.reject.clear()
+        key = listed[0].split("\t")[0]
+        assert main(["mail", "retry", url, key]) == 0
+        assert dispatch(url, server.port) == 0
+        engine = make_engine(url)
+        assert SqlAlchemyOutbox(engine).failed() == []
+        engine.dispose()
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--base-url", "https://x"], "--smtp HOST:PORT is required"),
+            (["--smtp", "localhost", "--base-url", "https://x"], "needs HOST:PORT"),
+            (["--smtp", "h:25"], "--base-url"),
+            (["--smtp", "h:25", "--base-url", "https://x", "--user", "u"], "go together"),
+            (
+                ["--smtp", "h:25", "--base-url", "https://x", "--user", "u",
+                 "--password-env", "QLEADS_TEST_UNSET_PASSWORD"],
+                "is not set",
+            ),
+            (["--smtp", "h:25", "--base-url", "https://x", "--sender", "nobody"], "sender"),
+        ],
+    )  # fmt: skip
+    def test_bad_configuration_exits_2(self, url: str, argv, message, capsys, monkeypatch):
+        monkeypatch.delenv("QLEADS_BASE_URL", raising=False)
+        monkeypatch.delenv("QLEADS_TEST_UNSET_PASSWORD", raising=False)
+        assert main(["mail", "dispatch", url, *argv]) == 2
+        assert message in capsys.readouterr().err
+
+    def test_unknown_option_exits_2(self, url: str) -> None:
+        assert main(["mail", "dispatch", url, "--smtp", "h:1", "--bogus"]) == 2
