@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -45,6 +45,7 @@ from qleads.model import (
     Policy,
     ReleaseReason,
     SalesRep,
+    Territory,
 )
 from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
 from qleads.tabs import INSTALLER_TABS, Scope, Tab, query_for
@@ -436,17 +437,27 @@ class LeadDesk:
         """
         at = self._now() if now is None else _aware("now", now)
         totals = dict.fromkeys(DeadlineKind, 0)
+        people = _Memo(self.directory)
         retries = 0
         while True:
             try:
                 with self.repository.unit_of_work() as uow:
                     due = uow.due(at, batch_size)
                     fired: list[DeadlineKind] = []
+                    events: list[HistoryEvent] = []
+                    notices: list[Notification] = []
                     for lead in due:
                         assert lead.deadline is not None
-                        change = self._fire(lead, lead.deadline, at)
-                        self._write(uow, lead, change)
+                        change = self._fire(lead, lead.deadline, at, people)
+                        uow.update(change.lead, expected_version=lead.version)
+                        events.append(change.event)
+                        notices.extend(change.notifications)
                         fired.append(lead.deadline.kind)
+                    # One insert each per batch: the cost stays with the due leads (R11).
+                    if events:
+                        uow.append(events)
+                    if notices:
+                        uow.enqueue(notices)
                     uow.commit()
             except StaleUpdate:
                 # A record or another sweep changed a due lead under us: nothing of this
@@ -466,16 +477,16 @@ class LeadDesk:
             follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
         )
 
-    def _fire(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+    def _fire(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
         fire = {
             DeadlineKind.CLAIM_EXPIRY: self._expire,
             DeadlineKind.ASSIGNMENT_REMINDER: self._remind,
             DeadlineKind.ESCALATION: self._escalate,
             DeadlineKind.FOLLOW_UP_DUE: self._follow_up_due,
         }[deadline.kind]
-        return fire(lead, deadline, now)
+        return fire(lead, deadline, now, people)
 
-    def _expire(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+    def _expire(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
         """R4: the claim hold passed without a work status; back to the pool."""
         check(lead.id, lead.status, Action.EXPIRE)
         new = self._to_pool(lead, deadline.at)
@@ -483,7 +494,7 @@ class LeadDesk:
             self._event(new, EventKind.EXPIRED, SYSTEM_ACTOR, lead.status, deadline.at, now),
             holder_id=lead.holder_id,
         )
-        notices = self._new_lead_notices(new, now, exclude=lead.holder_id)
+        notices = self._new_lead_notices(new, now, exclude=lead.holder_id, people=people)
         if lead.holder_id is not None:
             expired = Notification.for_lead(
                 NotificationKind.CLAIM_EXPIRED, new, lead.holder_id, now
@@ -491,12 +502,12 @@ class LeadDesk:
             notices = (expired, *notices)
         return _Change(new, event, notices)
 
-    def _remind(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+    def _remind(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
         """R5: one reminder to the assignee; then the escalation, if the policy has one."""
         check(lead.id, lead.status, Action.REMIND)
         following = None
         if self.policy.escalation_days is not None:
-            holder = self.directory.installer(lead.holder_id) if lead.holder_id else None
+            holder = people.installer(lead.holder_id) if lead.holder_id else None
             calendar = holder.calendar if holder is not None else Calendar()
             escalate_at = calendar.add_business_days(deadline.at, self.policy.escalation_days)
             following = Deadline(DeadlineKind.ESCALATION, escalate_at)
@@ -507,18 +518,20 @@ class LeadDesk:
             new, event, self._notify_holder(NotificationKind.ASSIGNMENT_REMINDER, new, now, at)
         )
 
-    def _escalate(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+    def _escalate(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
         """R5 (beyond the manual): tell the installer's rep the assignment is untouched."""
         check(lead.id, lead.status, Action.ESCALATE)
         new = self._bump(lead, deadline=None)
         event = self._event(new, EventKind.ESCALATED, SYSTEM_ACTOR, lead.status, deadline.at, now)
-        holder = self.directory.installer(lead.holder_id) if lead.holder_id else None
+        holder = people.installer(lead.holder_id) if lead.holder_id else None
         notices: tuple[Notification, ...] = ()
         if holder is not None:
             notices = (Notification.for_lead(NotificationKind.ESCALATION, new, holder.rep_id, now),)
         return _Change(new, event, notices)
 
-    def _follow_up_due(self, lead: Lead, deadline: Deadline, now: dt.datetime) -> _Change:
+    def _follow_up_due(
+        self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo
+    ) -> _Change:
         """R6: the follow-up date came; one reminder, the lead stays in Wiedervorlage."""
         check(lead.id, lead.status, Action.FOLLOW_UP_DUE)
         new = self._bump(lead, deadline=None)
@@ -552,7 +565,7 @@ class LeadDesk:
         raise NotPermitted(actor.id, "read leads")
 
     def _territories_of(self, rep_id: str) -> frozenset[str]:
-        return frozenset(t.id for t in self.directory.territories() if t.rep_id == rep_id)
+        return self.directory.territory_ids_of(rep_id)
 
     @staticmethod
     def _tabs_for(actor: Actor) -> tuple[Tab, ...]:
@@ -624,18 +637,23 @@ class LeadDesk:
             uow.enqueue(change.notifications)
 
     def _new_lead_notices(
-        self, lead: Lead, now: dt.datetime, exclude: str | None = None
+        self,
+        lead: Lead,
+        now: dt.datetime,
+        exclude: str | None = None,
+        people: _People | None = None,
     ) -> tuple[Notification, ...]:
         """R10: every installer who can now see the lead is told, but not the one who
         just gave it back."""
         if lead.territory_id is None:
             return ()
-        territory = self.directory.territory(lead.territory_id)
+        directory = people if people is not None else self.directory
+        territory = directory.territory(lead.territory_id)
         if territory is None:
             return ()
         return tuple(
             Notification.for_lead(NotificationKind.NEW_LEAD, lead, installer.id, now)
-            for installer in _active(self.directory.installers_of(territory.rep_id))
+            for installer in _active(directory.installers_of(territory.rep_id))
             if installer.id != exclude
         )
 
@@ -646,6 +664,42 @@ class LeadDesk:
         if lead.holder_id is None:
             return ()
         return (Notification.for_lead(kind, lead, lead.holder_id, now, deadline_at=deadline_at),)
+
+
+class _People(Protocol):
+    """The part of the directory the sweep reads."""
+
+    def installer(self, installer_id: str) -> Installer | None: ...
+
+    def territory(self, territory_id: str) -> Territory | None: ...
+
+    def installers_of(self, rep_id: str) -> Sequence[Installer]: ...
+
+
+class _Memo:
+    """The directory seen through one sweep: each person and territory is read once,
+    however many of their leads fall due (R11: cost follows the due deadlines)."""
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+        self._installers: dict[str, Installer | None] = {}
+        self._territories: dict[str, Territory | None] = {}
+        self._teams: dict[str, Sequence[Installer]] = {}
+
+    def installer(self, installer_id: str) -> Installer | None:
+        if installer_id not in self._installers:
+            self._installers[installer_id] = self._directory.installer(installer_id)
+        return self._installers[installer_id]
+
+    def territory(self, territory_id: str) -> Territory | None:
+        if territory_id not in self._territories:
+            self._territories[territory_id] = self._directory.territory(territory_id)
+        return self._territories[territory_id]
+
+    def installers_of(self, rep_id: str) -> Sequence[Installer]:
+        if rep_id not in self._teams:
+            self._teams[rep_id] = self._directory.installers_of(rep_id)
+        return self._teams[rep_id]
 
 
 def _active(installers: Iterable[Installer]) -> Sequence[Installer]:

@@ -251,3 +251,7 @@ class InMemoryDirectory:
     def territories(self) -> Sequence[Territory]:
         with self._lock:
             return list(self._territories.values())
+
+    def territory_ids_of(self, rep_id: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(t.id for t in self._territories.values() if t.rep_id == rep_id)
