@@ -1,0 +1,54 @@
+"""Render a ``bench/run.py --json`` file as the Markdown tables of bench/RESULTS.md.
+
+python bench/report.py bench/out/full.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+_TARGETS = (
+    ("claim_ratio_{db}", ">=", 0.8, "claims/s, 1 thread, qleads ÷ raw"),
+    ("claim_ratio_4t_{db}", ">=", 0.8, "claims/s, 4 threads, qleads ÷ raw"),
+    ("tab_page_ratio_{db}", "<=", 1.5, "tab page p50, qleads ÷ raw"),
+    ("tab_page_growth_{db}", "<=", 1.2, "tab page p50, largest ÷ 10k (qleads)"),
+    ("tab_page_growth_{db}_raw", "", 0.0, "tab page p50, largest ÷ 10k (raw, for comparison)"),
+    ("sweep_growth_{db}", "<=", 1.2, "1,000-deadline sweep, largest ÷ 10k (qleads)"),
+    ("sweep_growth_{db}_raw", "", 0.0, "1,000-deadline sweep, largest ÷ 10k (raw)"),
+)
+
+
+def render(metrics: dict[str, float]) -> str:
+    dbs = [db for db in ("sqlite", "postgres") if f"claim_ratio_{db}" in metrics]
+    lines = ["| target | database | value | bound | met |", "|---|---|---:|---:|---|"]
+    for db in dbs:
+        for key, op, bound, text in _TARGETS:
+            value = metrics[key.format(db=db)]
+            if not op:
+                lines.append(f"| {text} | {db} | {value:.2f} | – | – |")
+                continue
+            ok = value >= bound if op == ">=" else value <= bound
+            lines.append(
+                f"| {text} | {db} | {value:.2f} | {op} {bound} | {'yes' if ok else 'no'} |"
+            )
+    speed = metrics["deadline_speedup"]
+    lines.append(
+        f"| `Calendar.add_business_days` ÷ pendulum loop | – | {speed:.1f} | >= 10 | "
+        f"{'yes' if speed >= 10 else 'no'} |"
+    )
+    lines += ["", "| metric | qleads | raw SQL | qleads ÷ raw |", "|---|---:|---:|---:|"]
+    for key in sorted(k for k in metrics if k.endswith("_qleads")):
+        base = key.removesuffix("_qleads")
+        q, r = metrics[key], metrics.get(f"{base}_raw", 0.0)
+        unit = "ms" if "_ms_" in base else "s" if "sweep_" in base else "1/s"
+        lines.append(f"| `{base}` ({unit}) | {q:,.2f} | {r:,.2f} | {q / r if r else 0:.2f} |")
+    lines += ["", "| load | seconds |", "|---|---:|"]
+    for key in sorted(k for k in metrics if k.startswith("load_s_")):
+        lines.append(f"| `{key.removeprefix('load_s_')}` | {metrics[key]:.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))

@@ -1,0 +1,608 @@
+"""qleads against hand-written SQL, side by side, on SQLite and PostgreSQL (issue 3, item 7).
+
+    python bench/run.py [--quick] [--smoke] [--json PATH] [--postgres-url URL] [--keep]
+
+Builds data sets (full: 10k and 1M leads; --quick: 10k and 100k; --smoke: a tiny network
+for the test suite) in the adapter's own tables, then measures in the same run, each
+qleads operation next to hand-written SQL doing the same work through the same driver
+(``bench/raw.py``): claims per second with 1 and 4 threads (R3), p50/p95 of a tab page
+and of the tab counts for installers and reps (R8), a sweep of N due deadlines (R11),
+intakes per second (R1), and ``Calendar.add_business_days`` beside a pendulum loop (R9).
+
+Prints a table (metric, qleads, raw, ratio) and writes a flat JSON object metric → number.
+The targets of the issue are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import data  # noqa: E402
+import raw as rawsql  # noqa: E402
+
+from qleads import LeadDesk  # noqa: E402
+from qleads.adapters.clock import FrozenClock  # noqa: E402
+from qleads.adapters.sqlalchemy import (  # noqa: E402
+    SqlAlchemyDirectory,
+    SqlAlchemyLeadRepository,
+    make_engine,
+)
+from qleads.model import Installer, LeadSource, SalesRep  # noqa: E402
+from qleads.tabs import Tab  # noqa: E402
+
+DEFAULT_POSTGRES_URL = os.environ.get(
+    "QLEADS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+OUT = HERE / "out"
+
+
+@attrs.frozen
+class Plan:
+    name: str
+    sizes: tuple[int, ...]
+    reps: int = 200
+    installers: int = 5000
+    tab_samples: int = 300
+    claims: int = 300
+    sweep_due: int = 1000
+    sweep_runs: int = 3
+    intakes: int = 300
+    calendar_n: int = 20000
+
+
+PLANS = {
+    "full": Plan("full", (10_000, 1_000_000)),
+    "quick": Plan(
+        "quick", (10_000, 100_000), tab_samples=200, claims=200, sweep_runs=1, intakes=150,
+        calendar_n=10000,
+    ),
+    "smoke": Plan(
+        "smoke", (500, 1000), reps=10, installers=50, tab_samples=20, claims=10, sweep_due=20,
+        sweep_runs=1, intakes=10, calendar_n=500,
+    ),
+}  # fmt: skip
+
+
+def label(size: int) -> str:
+    if size >= 1_000_000 and size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size >= 1000 and size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class Results:
+    """The flat metric → number map, plus the rows of the printed table."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, float] = {}
+        self.rows: list[tuple[str, float, float | None, str]] = []
+
+    def pair(
+        self, metric: str, qleads: float, raw: float, unit: str, *, higher_is_better: bool
+    ) -> None:
+        """Record a qleads/raw pair; ``ratio`` is qleads ÷ raw."""
+        self.metrics[f"{metric}_qleads"] = qleads
+        self.metrics[f"{metric}_raw"] = raw
+        self.metrics[f"{metric}_ratio"] = qleads / raw if raw else 0.0
+        self.rows.append(
+            (f"{metric} [{unit}]", qleads, raw, "higher" if higher_is_better else "lower")
+        )
+
+    def single(self, metric: str, value: float) -> None:
+        self.metrics[metric] = value
+
+    def table(self) -> str:
+        lines = [f"{'metric':<58} {'qleads':>12} {'raw':>12} {'ratio':>7}", "-" * 92]
+        for name, q, r, _ in self.rows:
+            ratio = f"{q / r:7.2f}" if r else "      -"
+            lines.append(f"{name:<58} {q:12.3f} {(r or 0):12.3f} {ratio}")
+        return "\n".join(lines)
+
+
+# --- one database, one size ---------------------------------------------------------------
+
+
+@attrs.define
+class Target:
+    """A loaded data set and the two ways of working on it."""
+
+    db: str  # "sqlite" | "postgres"
+    size: int
+    url: str
+    net: data.Network
+    desk: LeadDesk
+    repository: SqlAlchemyLeadRepository
+    connect: Callable[[], Any]
+    raw: rawsql.RawSql
+
+    @property
+    def tag(self) -> str:
+        return f"{self.db}_{label(self.size)}"
+
+
+def installer(net: data.Network, installer_id: str) -> Installer:
+    return Installer(
+        installer_id, f"Solar {installer_id} GmbH", f"{installer_id}@example.de",
+        net.rep_of_installer[installer_id],
+    )  # fmt: skip
+
+
+def rep(rep_id: str) -> SalesRep:
+    return SalesRep(rep_id, f"Vertrieb {rep_id}", f"{rep_id}@example.de")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_tabs(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
+    """R8: page 1 (50 rows, with every tab's count, as a portal renders it) and the
+    counts alone, for installers and reps, qleads and raw interleaved."""
+    conn = t.connect()
+    tabs = list(rawsql.TABS)
+    samples = []
+    installers = list(t.net.rep_of_installer)
+    for n in range(plan.tab_samples + 10):
+        tab = tabs[n % len(tabs)]
+        if n % 2 == 0:
+            iid = rng.choice(installers)
+            samples.append(
+                ("installer", installer(t.net, iid), t.net.rep_of_installer[iid], iid, tab)
+            )
+        else:
+            rid = rng.choice(t.net.reps)
+            samples.append(("rep", rep(rid), rid, None, tab))
+    lat: dict[tuple[str, str, str], list[float]] = {}
+    for n, (kind, actor, rep_id, iid, tab) in enumerate(samples):
+        page_q = timed(lambda a=actor, tb=tab: t.desk.tab(a, Tab(tb)))
+        page_r = timed(lambda r=rep_id, i=iid, tb=tab: t.raw.tab_page(conn, r, i, tb))
+        count_q = timed(lambda a=actor: t.desk.counts(a))
+        count_r = timed(lambda r=rep_id, i=iid: t.raw.counts(conn, r, i))
+        if n < 10:
+            continue  # warm-up: caches, prepared statements
+        for metric, impl, value in (
+            ("tab_page", "qleads", page_q),
+            ("tab_page", "raw", page_r),
+            ("tab_counts", "qleads", count_q),
+            ("tab_counts", "raw", count_r),
+        ):
+            lat.setdefault((metric, impl, kind), []).append(value * 1000)
+            lat.setdefault((metric, impl, "all"), []).append(value * 1000)
+    conn.close()
+    for metric in ("tab_page", "tab_counts"):
+        for kind in ("all", "installer", "rep"):
+            q, r = lat[(metric, "qleads", kind)], lat[(metric, "raw", kind)]
+            who = "" if kind == "all" else f"_{kind}"
+            for stat, p in (("p50", 0.5), ("p95", 0.95)):
+                res.pair(
+                    f"{metric}{who}_{stat}_ms_{t.tag}", pct(q, p), pct(r, p), "ms",
+                    higher_is_better=False,
+                )  # fmt: skip
+
+
+def _pool(t: Target, count: int) -> list[tuple[int, str]]:
+    """``count`` new leads and, for each, an installer who may claim it (R2)."""
+    conn = t.connect()
+    rows = conn.execute(
+        "SELECT id, territory_id FROM qleads_lead WHERE status = 'new' ORDER BY id"
+    ).fetchall()
+    conn.rollback() if t.db == "postgres" else None
+    conn.close()
+    rng = random.Random(11)
+    picked = rng.sample(rows, min(count, len(rows)))
+    return [
+        (lid, rng.choice(t.net.installers_of[t.net.territories[tid][0]])) for lid, tid in picked
+    ]
+
+
+def _reset_claims(t: Target, ids: Sequence[int]) -> None:
+    """Put claimed leads back into the pool (setup, not measured)."""
+    conn = t.connect()
+    p = t.raw.p
+    t.raw.begin_write(conn)
+    conn.cursor().executemany(
+        f"UPDATE qleads_lead SET status = 'new', holder_id = NULL, hold_until = NULL, "
+        f"deadline_kind = NULL, deadline_at = NULL WHERE id = {p}",
+        [(i,) for i in ids],
+    )
+    conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
+    conn.close()
+
+
+def bench_claims(t: Target, plan: Plan, res: Results) -> None:
+    """R3: claims per second of distinct pool leads, 1 and 4 threads."""
+    work = _pool(t, plan.claims)
+    ids = [lid for lid, _ in work]
+    now = data.NOW
+
+    def q_claim(items: Sequence[tuple[int, str]]) -> None:
+        for lid, iid in items:
+            t.desk.claim(installer(t.net, iid), lid)
+
+    def r_claim(items: Sequence[tuple[int, str]]) -> None:
+        conn = t.connect()
+        try:
+            for lid, iid in items:
+                t.raw.claim(conn, iid, t.net.rep_of_installer[iid], lid, now)
+        finally:
+            conn.close()
+
+    def run(fn: Callable[[Sequence[tuple[int, str]]], None], threads: int) -> float:
+        parts = [work[k::threads] for k in range(threads)]
+        start = time.perf_counter()
+        if threads == 1:
+            fn(work)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(fn, parts))
+        elapsed = time.perf_counter() - start
+        _reset_claims(t, ids)
+        return len(work) / elapsed
+
+    # warm-up round (not recorded)
+    run(q_claim, 1)
+    run(r_claim, 1)
+    for threads in (1, 4):
+        q = run(q_claim, threads)
+        r = run(r_claim, threads)
+        res.pair(f"claims_per_s_{threads}t_{t.tag}", q, r, "1/s", higher_is_better=True)
+
+
+def _arm_deadlines(t: Target, ids: Sequence[tuple[int, str]]) -> None:
+    """Give ``ids`` (closed leads) a running deadline that has passed: 60 % claim
+    expiries, 20 % assignment reminders, 20 % follow-ups due (setup, not measured)."""
+    conn = t.connect()
+    p = t.raw.p
+    rows = []
+    for n, (lid, tid) in enumerate(ids):
+        at = data.NOW - dt.timedelta(minutes=1 + (n * 7) % 120)
+        team = t.net.installers_of[t.net.territories[tid][0]]
+        holder = team[n % len(team)]
+        k = n % 5
+        if k < 3:
+            status, kind, hold, due = "claimed", "claim_expiry", at, None
+        elif k == 3:
+            status, kind, hold, due = "assigned", "assignment_reminder", None, None
+        else:
+            status, kind, hold, due = "follow_up", "follow_up_due", None, at
+        rows.append((status, holder, t.raw.t(hold), t.raw.t(due), kind, t.raw.t(at), lid))
+    t.raw.begin_write(conn)
+    conn.cursor().executemany(
+        f"UPDATE qleads_lead SET status = {p}, holder_id = {p}, hold_until = {p}, due_at = {p}, "
+        f"deadline_kind = {p}, deadline_at = {p} WHERE id = {p}",
+        rows,
+    )
+    conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
+    conn.close()
+
+
+def bench_sweep(t: Target, plan: Plan, res: Results) -> None:
+    """R11: the time to fire ``sweep_due`` due deadlines (and nothing else is due)."""
+    conn = t.connect()
+    closed = conn.execute(
+        "SELECT id, territory_id FROM qleads_lead WHERE status = 'unsuccessful' ORDER BY id"
+    ).fetchall()
+    conn.rollback() if t.db == "postgres" else None
+    rng = random.Random(13)
+    needed = plan.sweep_due * plan.sweep_runs * 2
+    chosen = rng.sample(closed, min(needed, len(closed)))
+    batches = [
+        chosen[k * plan.sweep_due : (k + 1) * plan.sweep_due]
+        for k in range(needed // plan.sweep_due)
+    ]
+    q_times: list[float] = []
+    r_times: list[float] = []
+    for run_no in range(plan.sweep_runs):
+        _arm_deadlines(t, batches[2 * run_no])
+        start = time.perf_counter()
+        report = t.desk.sweep(data.NOW)
+        q_times.append(time.perf_counter() - start)
+        if report.total != len(batches[2 * run_no]):
+            raise RuntimeError(f"qleads sweep fired {report.total}, expected {plan.sweep_due}")
+        _arm_deadlines(t, batches[2 * run_no + 1])
+        start = time.perf_counter()
+        fired = t.raw.sweep(conn, data.NOW)
+        r_times.append(time.perf_counter() - start)
+        if fired != len(batches[2 * run_no + 1]):
+            raise RuntimeError(f"raw sweep fired {fired}, expected {plan.sweep_due}")
+    conn.close()
+    res.pair(
+        f"sweep_{plan.sweep_due}_s_{t.tag}", statistics.median(q_times), statistics.median(r_times),
+        "s", higher_is_better=False,
+    )  # fmt: skip
+
+
+def bench_intake(t: Target, plan: Plan, res: Results) -> None:
+    """R1: validated, routed, stored leads per second with their new-lead notices."""
+    rng = random.Random(17)
+    regions, weights = data.region_weights()
+    source = LeadSource("solarrechner", "Solarrechner")
+    received = data.NOW - dt.timedelta(minutes=5)
+
+    def docs(prefix: str) -> list[dict[str, Any]]:
+        return [
+            data.document(rng, f"{prefix}-{n}", data.postal_code(rng, regions, weights), received)
+            for n in range(plan.intakes)
+        ]
+
+    q_docs, r_docs = docs(f"bq-{t.tag}"), docs(f"br-{t.tag}")
+    start = time.perf_counter()
+    for d in q_docs:
+        t.desk.intake(source, d)
+    q = len(q_docs) / (time.perf_counter() - start)
+    conn = t.connect()
+    start = time.perf_counter()
+    for d in r_docs:
+        t.raw.intake(conn, d, source.id, data.NOW)
+    r = len(r_docs) / (time.perf_counter() - start)
+    conn.close()
+    res.pair(f"intake_per_s_{t.tag}", q, r, "1/s", higher_is_better=True)
+
+
+# --- data sets ----------------------------------------------------------------------------
+
+
+def _pg_admin(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        with _pg_admin(url) as conn:
+            conn.execute("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def prepare(
+    db: str,
+    size: int,
+    plan: Plan,
+    net: data.Network,
+    pg_url: str,
+    res: Results,
+    workdir: Path = OUT,
+    run_tag: str = "",
+) -> Target:
+    tag = f"{db}_{label(size)}"
+    suffix = f"_{run_tag}" if run_tag else ""
+    if db == "sqlite":
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / f"bench-{plan.name}-{label(size)}{suffix}.db"
+        for ext in ("", "-wal", "-shm"):
+            Path(f"{path}{ext}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        report = data.load_sqlite(str(path), make_engine(url), net, size)
+
+        def connect() -> Any:
+            return rawsql.connect_sqlite(str(path))
+
+        engine = make_engine(url, pool_size=8, max_overflow=8)
+    else:
+        name = f"qleads_bench_{plan.name}_{label(size)}{suffix}"
+        with _pg_admin(pg_url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
+        report = data.load_postgres(make_engine(url), net, size)
+
+        def connect() -> Any:
+            return rawsql.connect_postgres(url)
+
+        engine = make_engine(url, pool_size=8, max_overflow=8)
+    print(
+        f"  loaded {tag}: {report.leads} leads, {report.events} events in "
+        f"{report.seconds:.1f}s (schema: {report.schema})",
+        flush=True,
+    )
+    res.single(f"load_s_{tag}", report.seconds)
+    repository = SqlAlchemyLeadRepository(engine)
+    desk = LeadDesk(repository, SqlAlchemyDirectory(engine), FrozenClock(data.NOW))
+    return Target(db, size, url, net, desk, repository, connect, rawsql.RawSql(
+        "postgresql" if db == "postgres" else "sqlite"
+    ))  # fmt: skip
+
+
+def finish(t: Target, pg_url: str, keep: bool) -> None:
+    t.repository.engine.dispose()
+    if keep:
+        return
+    if t.db == "sqlite":
+        path = t.url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        name = t.url.rsplit("/", 1)[1]
+        with _pg_admin(pg_url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- R9 -----------------------------------------------------------------------------------
+
+
+def pendulum_add_business_days(
+    instant: dt.datetime, n: int, days_off: Any, workdays: frozenset[int], tz: str
+) -> dt.datetime:
+    """R9 the plain way: step day by day with pendulum, skipping weekends and holidays."""
+    import pendulum
+
+    local = pendulum.instance(instant).in_timezone(tz)
+    day = local.date()
+    wall = (local.hour, local.minute, local.second, local.microsecond)
+    if day.weekday() not in workdays or day in days_off:
+        wall = (0, 0, 0, 0)
+        day = day.add(days=1)
+        while day.weekday() not in workdays or day in days_off:
+            day = day.add(days=1)
+    counted = 0
+    while counted < n:
+        day = day.add(days=1)
+        if day.weekday() in workdays and day not in days_off:
+            counted += 1
+    # Rebuild the wall time on the target day (a DST gap moves it forward, R9).
+    return pendulum.datetime(day.year, day.month, day.day, *wall, tz=tz).in_timezone("UTC")
+
+
+def bench_calendar(plan: Plan, res: Results) -> None:
+    import holidays
+
+    from qleads.calendar import Calendar
+
+    calendar = Calendar("DE", "SN")
+    days_off = holidays.country_holidays("DE", subdiv="SN", years=range(2025, 2030))
+    rng = random.Random(19)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    instants = [
+        start + dt.timedelta(minutes=rng.randint(0, 2 * 365 * 1440)) for _ in range(plan.calendar_n)
+    ]
+    ns = [rng.choice((2, 2, 2, 5, 10)) for _ in instants]
+    calendar.add_business_days(start, 2)  # warm the year cache
+    t0 = time.perf_counter()
+    ours = [calendar.add_business_days(i, n) for i, n in zip(instants, ns, strict=True)]
+    q = len(instants) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    theirs = [
+        pendulum_add_business_days(i, n, days_off, calendar.workdays, "Europe/Berlin")
+        for i, n in zip(instants, ns, strict=True)
+    ]
+    p = len(instants) / (time.perf_counter() - t0)
+    differ = sum(1 for a, b in zip(ours, theirs, strict=True) if a != b)
+    if differ:
+        raise RuntimeError(f"Calendar and the pendulum loop disagree on {differ} instants")
+    res.pair("deadlines_per_s", q, p, "1/s", higher_is_better=True)
+    res.single("deadline_speedup", q / p)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def summarise(res: Results, plan: Plan, dbs: Iterable[str]) -> None:
+    """The issue's named metrics, from the largest and the smallest data set."""
+    m = res.metrics
+    small, large = label(plan.sizes[0]), label(plan.sizes[-1])
+    for db in dbs:
+        m[f"claim_ratio_{db}"] = m[f"claims_per_s_1t_{db}_{large}_ratio"]
+        m[f"claim_ratio_4t_{db}"] = m[f"claims_per_s_4t_{db}_{large}_ratio"]
+        m[f"tab_page_ratio_{db}"] = m[f"tab_page_p50_ms_{db}_{large}_ratio"]
+        m[f"tab_counts_ratio_{db}"] = m[f"tab_counts_p50_ms_{db}_{large}_ratio"]
+        m[f"intake_ratio_{db}"] = m[f"intake_per_s_{db}_{large}_ratio"]
+        m[f"sweep_ratio_{db}"] = m[f"sweep_{plan.sweep_due}_s_{db}_{large}_ratio"]
+        for impl in ("qleads", "raw"):
+            suffix = "" if impl == "qleads" else "_raw"
+            m[f"tab_page_growth_{db}{suffix}"] = (
+                m[f"tab_page_p50_ms_{db}_{large}_{impl}"]
+                / m[f"tab_page_p50_ms_{db}_{small}_{impl}"]
+            )
+            m[f"sweep_growth_{db}{suffix}"] = (
+                m[f"sweep_{plan.sweep_due}_s_{db}_{large}_{impl}"]
+                / m[f"sweep_{plan.sweep_due}_s_{db}_{small}_{impl}"]
+            )
+
+
+def targets(res: Results, dbs: Iterable[str]) -> list[str]:
+    m = res.metrics
+    lines = []
+    for db in dbs:
+        checks = (
+            (f"claim_ratio_{db}", ">=", 0.8),
+            (f"claim_ratio_4t_{db}", ">=", 0.8),
+            (f"tab_page_ratio_{db}", "<=", 1.5),
+            (f"tab_page_growth_{db}", "<=", 1.2),
+            (f"sweep_growth_{db}", "<=", 1.2),
+        )
+        for key, op, bound in checks:
+            value = m[key]
+            ok = value >= bound if op == ">=" else value <= bound
+            lines.append(
+                f"{key:<28} {value:8.3f}  target {op} {bound:<4}  {'met' if ok else 'NOT met'}"
+            )
+    value = m["deadline_speedup"]
+    verdict = "met" if value >= 10 else "NOT met"
+    lines.append(f"{'deadline_speedup':<28} {value:8.3f}  target >= 10    {verdict}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="10k and 100k leads (< 5 minutes)")
+    mode.add_argument("--smoke", action="store_true", help="a tiny data set, for the tests")
+    parser.add_argument("--json", type=Path, help="write the metrics here")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--workdir", type=Path, default=OUT, help="where the SQLite files go")
+    parser.add_argument("--tag", default="", help="added to database names (parallel runs)")
+    args = parser.parse_args(argv)
+    plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
+    dbs = ["sqlite"]
+    if not args.no_postgres:
+        if postgres_reachable(args.postgres_url):
+            dbs.append("postgres")
+        else:
+            print(f"PostgreSQL not reachable at {args.postgres_url}: SQLite only", file=sys.stderr)
+    started = time.perf_counter()
+    res = Results()
+    net = data.network(plan.reps, plan.installers)
+    print(f"plan {plan.name}: sizes {[label(s) for s in plan.sizes]}, databases {dbs}", flush=True)
+    bench_calendar(plan, res)
+    for db in dbs:
+        for size in plan.sizes:
+            t = prepare(db, size, plan, net, args.postgres_url, res, args.workdir, args.tag)
+            try:
+                bench_tabs(t, plan, res, random.Random(size))
+                bench_claims(t, plan, res)
+                bench_intake(t, plan, res)
+                bench_sweep(t, plan, res)
+                print(
+                    f"  measured {t.tag} ({time.perf_counter() - started:.0f}s so far)", flush=True
+                )
+            finally:
+                finish(t, args.postgres_url, args.keep)
+    summarise(res, plan, dbs)
+    res.single("total_s", time.perf_counter() - started)
+    print()
+    print(res.table())
+    print()
+    print("\n".join(targets(res, dbs)))
+    print(f"\ntotal {res.metrics['total_s']:.0f}s")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(res.metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
