@@ -1,0 +1,59 @@
+"""The reference portal of qleads (issue 5): installers, sales reps and admins.
+
+``create_app(config)`` builds everything — database, services, blueprints, the admin and
+the intake API — and nothing is built at import time, so every test (and every worker)
+gets an app of its own. Run the demo with ``python -m examples.admin_app --demo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """A portal app. ``config`` overrides the defaults and the ``QLEADS_*`` environment
+    (see ``config.py``); ``QLEADS_DATABASE_URL`` names the database, which is created or
+    upgraded on the way. With ``QLEADS_DEMO`` an empty database gets the demo data; with
+    ``QLEADS_BACKGROUND`` a thread sweeps deadlines and sends mail."""
+    from .admin import init_admin
+    from .api import register_api
+    from .auth import init_auth
+    from .background import BackgroundWorker
+    from .config import load_config
+    from .errors import init_errors
+    from .i18n import init_i18n
+    from .installer import bp as installer_bp
+    from .leads import bp as leads_bp
+    from .mails import bp as mails_bp
+    from .rep import bp as rep_bp
+    from .security import init_security
+    from .services import EXTENSION_KEY, build_services
+
+    app = Flask(__name__)
+    app.config.update(load_config(config))
+    services = build_services(app.config)
+    app.extensions[EXTENSION_KEY] = services
+    if app.config["QLEADS_DEMO"]:
+        from .demo import load_demo_if_empty
+
+        app.extensions["qleads.demo"] = load_demo_if_empty(services)
+    CSRFProtect(app)
+    init_security(app)
+    init_i18n(app)
+    init_auth(app)
+    init_errors(app)
+    for blueprint in (installer_bp, leads_bp, rep_bp, mails_bp):
+        app.register_blueprint(blueprint)
+    init_admin(app)
+    register_api(app)
+    if app.config["QLEADS_BACKGROUND"]:
+        worker = BackgroundWorker(services, float(app.config["QLEADS_SWEEP_INTERVAL"]))
+        app.extensions["qleads.background"] = worker
+        worker.start()
+    return app

@@ -1,0 +1,76 @@
+"""``python -m examples.admin_app --demo [--port N] [--db URL] [--host H]``
+
+Brings the portal up with Flask's threaded server: creates or upgrades the database,
+loads the demo data into an empty one, starts the sweeper/dispatcher thread and prints
+the URL and the demo logins. Without ``--demo`` it serves the configured database
+(``QLEADS_*`` environment, ``QLEADS_SECRET_KEY`` required).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qleads.errors import ConfigurationError
+
+from . import create_app
+from .demo import DEMO_LOGINS, DEMO_PASSWORD
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.admin_app", description="The qleads reference portal."
+    )
+    parser.add_argument("--demo", action="store_true", help="demo data, mails kept in the DB")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    parser.add_argument("--db", help="database URL (sqlite:///file or postgresql://…)")
+    parser.add_argument(
+        "--interval", type=float, help="seconds between sweeps/dispatches (default 30)"
+    )
+    parser.add_argument("--no-background", action="store_true", help="no sweeper/dispatcher")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    url = f"http://{args.host}:{args.port}"
+    config: dict[str, Any] = {
+        "QLEADS_BACKGROUND": not args.no_background,
+        "QLEADS_BASE_URL": url,
+    }
+    if args.demo:
+        config["QLEADS_DEMO"] = True
+    if args.db:
+        config["QLEADS_DATABASE_URL"] = args.db
+    if args.interval is not None:
+        config["QLEADS_SWEEP_INTERVAL"] = args.interval
+    try:
+        if args.demo:
+            print("Preparing the database (the demo data takes a few seconds) …", flush=True)
+        app = create_app(config)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nqleads portal: {url}/")
+    print(f"database:      {app.config['QLEADS_DATABASE_URL']}")
+    if app.config["QLEADS_DEMO"]:
+        print(f"demo logins:   {', '.join(DEMO_LOGINS)} (password: {DEMO_PASSWORD})")
+        print("               installer1 and installer2 share Saxony, installer3 is in Bavaria")
+        summary = app.extensions.get("qleads.demo")
+        if summary is not None:
+            print(f"demo leads:    {summary.leads} created")
+            print(
+                f"intake API:    POST {url}/api/v1/leads with 'Authorization: Bearer "
+                f"{summary.source_token}' (shown once)"
+            )
+        print(f"mails:         {url}/mails/")
+    print(flush=True)
+    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

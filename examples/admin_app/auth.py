@@ -1,0 +1,158 @@
+"""Logging in and out, the language switch, and role checks (issue 5, item 2).
+
+Flask-Login keeps the user id in the session; a :class:`~.models.PortalUser` is loaded per
+request and acts as a qleads actor (``current_user.actor``). Every view says which roles
+may use it (:func:`role_required`); the library checks again (R12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .i18n import LANGUAGES
+from .models import PortalUser
+from .security import safe_next
+from .services import current_services
+
+__all__ = ["LanguageForm", "LoginForm", "PostForm", "bp", "home_for", "init_auth", "role_required"]
+
+bp = Blueprint("auth", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Benutzername", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Passwort", validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class PostForm(FlaskForm):
+    """A form that carries nothing but its CSRF token (logout, claim)."""
+
+
+class LanguageForm(FlaskForm):
+    language = HiddenField(validators=[DataRequired()])
+    next = HiddenField()
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Logged in, and with one of ``roles``; anyone else gets 403."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def home_for(user: PortalUser) -> str:
+    if user.role == "installer":
+        return url_for("installer.start")
+    return url_for("rep.leads")
+
+
+def _load_user(user_id: str) -> PortalUser | None:
+    if not user_id.isdigit():
+        return None
+    with current_services().read_sessions() as db:
+        user = db.get(PortalUser, int(user_id))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+@bp.route("/")
+def index() -> Response:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        with current_services().read_sessions() as db:
+            user = db.scalar(select(PortalUser).where(PortalUser.username == form.username.data))
+        if user is not None and user.active and user.check_password(form.password.data or ""):
+            session.clear()
+            login_user(user)
+            return redirect(safe_next(form.next.data) or home_for(user))
+        flash(_("Benutzername oder Passwort ist falsch."), "error")
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    form = PostForm()
+    if form.validate_on_submit():
+        language = session.get("language")
+        logout_user()
+        session.clear()
+        if language:
+            session["language"] = language
+        flash(_("Sie wurden abgemeldet."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    """Switch between German and English; a logged-in user keeps his choice."""
+    form = LanguageForm()
+    if not form.validate_on_submit() or form.language.data not in LANGUAGES:
+        abort(400)
+    chosen = str(form.language.data)
+    session["language"] = chosen
+    if current_user.is_authenticated:
+        with current_services().sessions() as db, db.begin():
+            user = db.get(PortalUser, current_user.id)
+            if user is not None:
+                user.language = chosen
+        current_user.language = chosen
+    return redirect(safe_next(form.next.data) or url_for("auth.index"))
+
+
+def init_auth(app: Flask) -> None:
+    manager = LoginManager()
+    manager.login_view = "auth.login"
+    manager.login_message = "Bitte melden Sie sich an."
+    manager.localize_callback = _
+    manager.login_message_category = "info"
+    manager.session_protection = "strong"
+    manager.user_loader(_load_user)
+    manager.init_app(app)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _forms() -> dict[str, Any]:
+        return {"post_form": PostForm(), "language_form": LanguageForm()}

@@ -1,0 +1,104 @@
+"""qleads' errors as friendly pages and messages (R15).
+
+A portal must never show a stack trace for something the rules refuse: a lead one may not
+see is a 404 page (R2 says never reveal which), a forbidden action a 403 page, and the
+rest (a lost claim race, a date in the future, a lead that changed meanwhile) a flash
+message on the page the user came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from qleads.errors import (
+    InvalidInput,
+    InvalidTransition,
+    LeadNoLongerAvailable,
+    LeadNotFound,
+    NotPermitted,
+    QleadsError,
+    StaleUpdate,
+)
+
+__all__ = ["init_errors", "message_for"]
+
+
+def message_for(error: QleadsError) -> str:
+    """The sentence a user reads for ``error``, in his language."""
+    if isinstance(error, LeadNoLongerAvailable):
+        return _("Diese Anfrage ist nicht mehr verfügbar. Ein anderer Partner war schneller.")
+    if isinstance(error, StaleUpdate):
+        return _(
+            "Die Anfrage wurde inzwischen geändert. "
+            "Bitte prüfen Sie den Stand und versuchen Sie es erneut."
+        )
+    if isinstance(error, InvalidTransition):
+        return _("Diese Änderung ist im aktuellen Status der Anfrage nicht möglich.")
+    if isinstance(error, InvalidInput):
+        return _("Bitte prüfen Sie Ihre Eingabe: %(detail)s", detail=_input_detail(error))
+    if isinstance(error, NotPermitted):
+        return _("Dazu sind Sie nicht berechtigt.")
+    return _("Die Aktion konnte nicht ausgeführt werden.")
+
+
+def _input_detail(error: InvalidInput) -> str:
+    texts = {
+        "effective_at": _("Das Datum darf weder in der Zukunft noch vor dem Eingang liegen."),
+        "due_at": _("Eine Wiedervorlage braucht einen Termin in der Zukunft."),
+        "note": _("Die Notiz ist zu lang oder enthält ungültige Zeichen."),
+        "installer_id": _("Bitte wählen Sie einen aktiven Partner."),
+        "status": _("Bitte wählen Sie einen Status."),
+    }
+    return texts.get(error.field, error.message)
+
+
+def _back() -> Response:
+    lead_id = (request.view_args or {}).get("lead_id")
+    if lead_id is not None:
+        return redirect(url_for("leads.status", lead_id=lead_id))
+    return redirect(url_for("auth.index"))
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(LeadNotFound)
+    def _not_found(error: LeadNotFound) -> Any:
+        if _wants_json():
+            return error.to_dict(), 404
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(NotPermitted)
+    def _forbidden(error: NotPermitted) -> Any:
+        if _wants_json():
+            return error.to_dict(), 403
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(LeadNoLongerAvailable)
+    def _gone(error: LeadNoLongerAvailable) -> Any:
+        if _wants_json():
+            return error.to_dict(), 409
+        flash(message_for(error), "error")
+        return redirect(url_for("auth.index"))
+
+    @app.errorhandler(QleadsError)
+    def _refused(error: QleadsError) -> Any:
+        if _wants_json():
+            return error.to_dict(), 422
+        flash(message_for(error), "error")
+        return _back()
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        if _wants_json() or error.code is None or error.code < 400:
+            return error
+        if error.code in {403, 404}:
+            return render_template(f"errors/{error.code}.html"), error.code
+        return render_template("errors/generic.html", error=error), error.code

@@ -1,0 +1,99 @@
+"""The portal's forms. Every one is a Flask-WTF form, so every POST carries a CSRF token
+(the app-wide ``CSRFProtect`` refuses one without it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Length, Optional
+
+from qleads.lifecycle import Status
+from qleads.model import Channel, ReleaseReason
+
+__all__ = ["RELEASE", "AssignForm", "StatusForm", "channel_label", "reason_label"]
+
+#: The dropdown entry that is an action, not a status (Anlage 3: "Lead wieder verfügbar").
+RELEASE = "release"
+
+#: The order of Anlage 3's dropdown.
+_STATUS_CHOICES = (
+    Status.CONTACT_ATTEMPTED,
+    Status.FIRST_CONTACT,
+    Status.OFFER_SENT,
+    Status.ORDER_PLACED,
+    Status.UNSUCCESSFUL,
+    Status.FOLLOW_UP,
+)
+
+_CHANNELS = {
+    Channel.PHONE: _l("Telefon"),
+    Channel.EMAIL: _l("E-Mail"),
+    Channel.ON_SITE: _l("Vor Ort"),
+    Channel.LETTER: _l("Brief"),
+    Channel.OTHER: _l("Sonstiges"),
+}
+
+_REASONS = {
+    ReleaseReason.NO_TIME: _l("Keine Zeit für die Bearbeitung"),
+    ReleaseReason.NO_CAPACITY: _l("Keine Kapazitäten für die Umsetzung"),
+    ReleaseReason.OUT_OF_AREA: _l("Außerhalb meines Gebiets"),
+    ReleaseReason.OTHER: _l("Sonstiger Grund"),
+}
+
+
+def channel_label(channel: Channel) -> str:
+    return str(_CHANNELS[channel])
+
+
+def reason_label(reason: ReleaseReason) -> str:
+    return str(_REASONS[reason])
+
+
+class StatusForm(FlaskForm):
+    """Anlage 3: Status ändern, Datum, Kontaktart, Notiz, Wiedervorlage."""
+
+    status = SelectField(_l("Status ändern"), validators=[DataRequired()])
+    date = DateField(_l("Datum"), validators=[Optional()])
+    channel = SelectField(_l("Kontaktart"), validators=[Optional()])
+    note = TextAreaField(_l("Notiz"), validators=[Optional(), Length(max=2000)])
+    due_date = DateField(_l("Wiedervorlage am"), validators=[Optional()])
+    due_time = TimeField(_l("um"), validators=[Optional()])
+    reason = SelectField(_l("Grund der Freigabe"), validators=[Optional()])
+
+    def __init__(self, *args: Any, language: str = "de", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = [(s.value, s.label(language)) for s in _STATUS_CHOICES] + [
+            (RELEASE, str(_l("Lead wieder verfügbar")))
+        ]
+        self.channel.choices = [("", str(_l("– bitte wählen –")))] + [
+            (c.value, str(label)) for c, label in _CHANNELS.items()
+        ]
+        self.reason.choices = [("", str(_l("– ohne Angabe –")))] + [
+            (r.value, str(label)) for r, label in _REASONS.items()
+        ]
+
+    def chosen_status(self) -> Status | None:
+        """The work status, or ``None`` for a release."""
+        value = self.status.data
+        return None if value == RELEASE else Status(value)
+
+    def chosen_channel(self) -> Channel | None:
+        return Channel(self.channel.data) if self.channel.data else None
+
+    def chosen_reason(self) -> ReleaseReason | None:
+        return ReleaseReason(self.reason.data) if self.reason.data else None
+
+    def due_local(self) -> tuple[dt.date, dt.time] | None:
+        if self.due_date.data is None:
+            return None
+        return self.due_date.data, self.due_time.data or dt.time(9, 0)
+
+
+class AssignForm(FlaskForm):
+    """Issue 5, item 4: a rep gives a lead to one of his installers (R5)."""
+
+    installer_id = SelectField(_l("Partner"), validators=[DataRequired()])

@@ -1,0 +1,86 @@
+"""The installer's pages (Anlage 1): the start page with "Verfügbare Anfragen" and "Meine
+Anfragen", and the five tabs. Lists come from ``LeadDesk.tab`` (R2, R8): the desk decides
+what he sees, masks what R16 withholds and marks what he handled before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from qleads.tabs import Tab
+
+from .auth import role_required
+from .services import current_services
+
+__all__ = ["TAB_BAR", "bp"]
+
+bp = Blueprint("installer", __name__, url_prefix="/installer")
+
+#: The manual's tab bar, in its order.
+TAB_BAR = (Tab.ALL, Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
+
+
+def _page_arg(name: str) -> int:
+    value = request.args.get(name, "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
+def _per_page() -> int:
+    return int(current_app.config["QLEADS_PER_PAGE"])
+
+
+@bp.app_context_processor
+def _tab_bar() -> dict[str, Any]:
+    """Every page of an installer shows the tab bar with its counts (Anlage 1)."""
+
+    def installer_nav() -> tuple[tuple[Tab, ...], Mapping[Tab, int]]:
+        if not current_user.is_authenticated or current_user.role != "installer":
+            return (), {}
+        return TAB_BAR, current_services().desk.counts(current_user.actor)
+
+    return {"installer_nav": installer_nav}
+
+
+@bp.route("/")
+@role_required("installer")
+def start() -> str:
+    """Anlage 1: the pool he may claim from, and the leads he holds."""
+    desk = current_services().desk
+    actor = current_user.actor
+    available = desk.tab(actor, Tab.AVAILABLE, page=_page_arg("available"), per_page=_per_page())
+    mine = desk.tab(actor, Tab.MINE, page=_page_arg("mine"), per_page=_per_page())
+    return render_template(
+        "installer/start.html",
+        available=available,
+        mine=mine,
+        counts=mine.counts,
+        tab_bar=TAB_BAR,
+        now=current_services().clock.now(),
+    )
+
+
+@bp.route("/tab/<name>")
+@role_required("installer")
+def tab(name: str) -> str:
+    """One of the five tabs, paged (R8)."""
+    try:
+        chosen = Tab(name)
+    except ValueError:
+        abort(404)
+    if chosen not in TAB_BAR:
+        abort(404)
+    page = current_services().desk.tab(
+        current_user.actor, chosen, page=_page_arg("page"), per_page=_per_page()
+    )
+    return render_template(
+        "installer/tab.html",
+        page=page,
+        counts=page.counts,
+        tab_bar=TAB_BAR,
+        active_tab=chosen,
+        now=current_services().clock.now(),
+    )

@@ -1,0 +1,62 @@
+"""The demo's mailbox (issue 5, item 7): the mails the portal sent, as their recipients
+got them.
+
+Only with ``QLEADS_MAILER = "database"``; with SMTP the mails are in real mailboxes and
+this page says so. Installers and reps read the mails addressed to them, admins all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from .auth import role_required
+from .models import PortalMail
+from .services import current_services
+
+__all__ = ["bp"]
+
+bp = Blueprint("mails", __name__, url_prefix="/mails")
+
+_PER_PAGE = 25
+
+
+def _mine(statement: Select[Any]) -> Select[Any]:
+    if current_user.role == "admin":
+        return statement
+    address = str(current_user.actor.email).lower()
+    return statement.where(PortalMail.recipients == address)
+
+
+@bp.route("/")
+@role_required("installer", "rep", "admin")
+def inbox() -> str:
+    if current_app.config["QLEADS_MAILER"] != "database":
+        return render_template("mails/inbox.html", mails=[], total=0, page=1, pages=1, smtp=True)
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    with current_services().read_sessions() as db:
+        total = db.scalar(_mine(select(func.count(PortalMail.id)))) or 0
+        mails = db.scalars(
+            _mine(select(PortalMail))
+            .order_by(PortalMail.sent_at.desc(), PortalMail.id.desc())
+            .offset((page - 1) * _PER_PAGE)
+            .limit(_PER_PAGE)
+        ).all()
+    pages = max(1, -(-total // _PER_PAGE))
+    return render_template(
+        "mails/inbox.html", mails=mails, total=total, page=page, pages=pages, smtp=False
+    )
+
+
+@bp.route("/<int:mail_id>")
+@role_required("installer", "rep", "admin")
+def show(mail_id: int) -> str:
+    with current_services().read_sessions() as db:
+        mail = db.scalar(_mine(select(PortalMail).where(PortalMail.id == mail_id)))
+    if mail is None:
+        abort(404)
+    return render_template("mails/show.html", mail=mail)

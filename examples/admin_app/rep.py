@@ -1,0 +1,157 @@
+"""The sales rep's pages (issue 5, item 4); admins use them too, over every territory.
+
+All leads of his territories with holder, status and deadline (R2: a rep sees them all),
+assignment from the lead page (``leads.assign``, R5), and the installer overview with a
+chart (``metrics.py``, ``charts.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from qleads.model import Admin, HistoryEvent, Installer, Lead
+from qleads.tabs import Tab
+
+from .auth import role_required
+from .charts import Bar, bar_chart
+from .metrics import installer_stats
+from .services import current_services
+
+__all__ = ["STAFF_TABS", "bp"]
+
+bp = Blueprint("rep", __name__, url_prefix="/rep")
+
+STAFF_TABS = (Tab.ALL, Tab.AVAILABLE, Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
+
+
+def _tabs_for_user() -> tuple[Tab, ...]:
+    if current_user.role == "admin":
+        return (*STAFF_TABS, Tab.UNROUTED)
+    return STAFF_TABS
+
+
+@bp.route("/")
+@role_required("rep", "admin")
+def leads() -> str:
+    tabs = _tabs_for_user()
+    try:
+        chosen = Tab(request.args.get("tab", Tab.ALL.value))
+    except ValueError:
+        abort(404)
+    if chosen not in tabs:
+        abort(404)
+    raw_page = request.args.get("page", "1")
+    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1
+    services = current_services()
+    page = services.desk.tab(
+        current_user.actor,
+        chosen,
+        page=number,
+        per_page=int(current_app.config["QLEADS_PER_PAGE"]),
+    )
+    names = {
+        lead.holder_id: _installer_name(lead.holder_id)
+        for lead in (v.lead for v in page.items)
+        if lead.holder_id
+    }
+    return render_template(
+        "rep/leads.html",
+        page=page,
+        counts=page.counts,
+        tabs=tabs,
+        active_tab=chosen,
+        holder_names=names,
+        now=services.clock.now(),
+    )
+
+
+def _installer_name(installer_id: str) -> str:
+    installer = current_services().directory.installer(installer_id)
+    return installer.name if installer is not None else installer_id
+
+
+def _all_leads() -> list[Lead]:
+    desk = current_services().desk
+    actor = current_user.actor
+    found: list[Lead] = []
+    number = 1
+    while True:
+        page = desk.tab(actor, Tab.ALL, page=number, per_page=500)
+        found += [v.lead for v in page.items]
+        if number >= page.pages:
+            return found
+        number += 1
+
+
+def _installers() -> list[Installer]:
+    services = current_services()
+    actor = current_user.actor
+    if isinstance(actor, Admin):
+        return sorted(
+            (
+                i
+                for rep in services.directory.reps()
+                for i in services.directory.installers_of(rep.id)
+            ),
+            key=lambda i: i.name,
+        )
+    return sorted(services.directory.installers_of(actor.id), key=lambda i: i.name)
+
+
+def _hours(delay: dt.timedelta | None) -> str:
+    if delay is None:
+        return "–"
+    return _("%(hours)s Std.", hours=format_decimal(delay.total_seconds() / 3600, "#,##0.0"))
+
+
+@bp.route("/installers")
+@role_required("rep", "admin")
+def installers() -> str:
+    """Open leads, median time to first contact and order share per installer."""
+    desk = current_services().desk
+    actor = current_user.actor
+    leads = _all_leads()
+    histories: dict[int, list[HistoryEvent]] = {
+        lead.id: desk.history(actor, lead.id)
+        for lead in leads
+        if lead.holder_id is not None or lead.previous_holders
+    }
+    rows = installer_stats(_installers(), leads, histories)
+    share_chart = bar_chart(
+        _("Anteil Bestellungen an abgeschlossenen Anfragen"),
+        [
+            Bar(
+                row.installer.name,
+                100 * (row.order_share or 0.0),
+                format_percent(row.order_share) if row.order_share is not None else "–",
+            )
+            for row in rows
+        ],
+        maximum=100,
+    )
+    open_chart = bar_chart(
+        _("Offene Anfragen"),
+        [Bar(row.installer.name, row.open_leads, str(row.open_leads)) for row in rows],
+    )
+    contact_chart = bar_chart(
+        _("Median bis zum Erstkontakt"),
+        [
+            Bar(
+                row.installer.name,
+                row.median_first_contact.total_seconds() / 3600 if row.median_first_contact else 0,
+                _hours(row.median_first_contact),
+            )
+            for row in rows
+        ],
+    )
+    return render_template(
+        "rep/installers.html",
+        rows=rows,
+        hours=_hours,
+        charts=(open_chart, contact_chart, share_chart),
+    )

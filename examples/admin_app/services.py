@@ -1,0 +1,118 @@
+"""The per-app service objects: storage, directory, desk, outbox, mail.
+
+``create_app`` builds one :class:`Services` and keeps it in ``app.extensions``; request
+code reaches it through :func:`current_services`. Nothing here runs at import time, so two
+apps (two tests) never share a database, a clock or a mailer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from qleads.adapters.clock import SystemClock
+from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository
+from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.desk import LeadDesk
+from qleads.mail import Dispatcher, Mailer, Renderer
+from qleads.model import Policy
+from qleads.ports import Clock
+
+from .models import PortalBase, load_policy, save_policy
+
+__all__ = ["EXTENSION_KEY", "Services", "Settings", "build_services", "current_services"]
+
+EXTENSION_KEY = "qleads"
+
+
+@attrs.define
+class Settings:
+    """The editable settings. Saving the policy takes effect at once: the desk reads its
+    ``policy`` attribute on every use case."""
+
+    sessions: sessionmaker[Any]
+    desk: LeadDesk
+    renderer: Renderer
+    config: Mapping[str, Any]
+
+    @property
+    def policy(self) -> Policy:
+        return self.desk.policy
+
+    def save_policy(self, policy: Policy) -> None:
+        save_policy(self.sessions, policy)
+        self.desk.policy = policy
+        self.renderer.policy = policy
+
+    def reload(self) -> None:
+        self.desk.policy = self.renderer.policy = load_policy(self.sessions)
+
+
+@attrs.define
+class Services:
+    """Everything a request needs. ``outbox`` and ``dispatcher`` deliver the mails (R10).
+
+    ``sessions`` opens ORM sessions on the portal's own tables (``models.py``) that may
+    write: on SQLite they take the write lock up front (``BEGIN IMMEDIATE``) so that they
+    queue behind other writers instead of failing; ``read_sessions`` are for reading only.
+    """
+
+    engine: Engine
+    sessions: sessionmaker[Any]
+    read_sessions: sessionmaker[Any]
+    repository: SqlAlchemyLeadRepository
+    directory: SqlAlchemyDirectory
+    desk: LeadDesk
+    outbox: SqlAlchemyOutbox
+    dispatcher: Dispatcher
+    mailer: Mailer
+    clock: Clock
+    settings: Settings
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def current_services() -> Services:
+    """The services of the app handling the current request (or app context)."""
+    services = current_app.extensions[EXTENSION_KEY]
+    assert isinstance(services, Services)
+    return services
+
+
+def build_services(config: Mapping[str, Any]) -> Services:
+    """Open the database named by ``QLEADS_DATABASE_URL``, create or upgrade its schema
+    (qleads' migrations, then the portal tables) and wire the desk, outbox and mailer."""
+    from qleads.adapters.sqlalchemy import make_engine
+
+    from .mailing import build_delivery
+    from .storage import open_storage
+
+    clock: Clock = config.get("QLEADS_CLOCK") or SystemClock()
+    engine = make_engine(str(config["QLEADS_DATABASE_URL"]))
+    storage = open_storage(engine)
+    PortalBase.metadata.create_all(engine)
+    sessions = sessionmaker(engine.execution_options(qleads_write=True), expire_on_commit=False)
+    read_sessions = sessionmaker(engine, expire_on_commit=False)
+    desk = LeadDesk(storage.repository, storage.directory, clock, load_policy(read_sessions))
+    mailer, dispatcher = build_delivery(config, storage, desk, sessions, clock)
+    return Services(
+        engine=engine,
+        sessions=sessions,
+        read_sessions=read_sessions,
+        repository=storage.repository,
+        directory=storage.directory,
+        desk=desk,
+        outbox=storage.outbox,
+        dispatcher=dispatcher,
+        mailer=mailer,
+        clock=clock,
+        settings=Settings(
+            sessions=sessions, desk=desk, renderer=dispatcher.renderer, config=config
+        ),
+    )

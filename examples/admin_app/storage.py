@@ -1,0 +1,36 @@
+"""The portal's storage: qleads' SQL adapters on one engine, schema created or upgraded.
+
+One engine serves the lead repository, the directory, the outbox and the portal's own
+tables, so an SQLite file or a PostgreSQL database holds the whole portal.
+"""
+
+from __future__ import annotations
+
+import attrs
+from sqlalchemy import Engine
+
+from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository
+from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+
+__all__ = ["Storage", "open_storage"]
+
+
+@attrs.frozen
+class Storage:
+    engine: Engine
+    repository: SqlAlchemyLeadRepository
+    directory: SqlAlchemyDirectory
+    outbox: SqlAlchemyOutbox
+
+
+def open_storage(engine: Engine) -> Storage:
+    """Wrap ``engine`` (from ``qleads.adapters.sqlalchemy.make_engine``) and bring the
+    schema up to date with qleads' migrations."""
+    repository = SqlAlchemyLeadRepository(engine)
+    repository.upgrade_schema()
+    return Storage(
+        engine=engine,
+        repository=repository,
+        directory=SqlAlchemyDirectory(engine),
+        outbox=SqlAlchemyOutbox(engine),
+    )

@@ -1,0 +1,66 @@
+"""Helpers of the portal tests, importable from test modules (``conftest`` is not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``examples`` is a top-level package of the repository
+    sys.path.insert(0, str(ROOT))
+
+from qleads.adapters.clock import FrozenClock  # noqa: E402
+
+#: "Now" for the portal tests: a Friday morning in Leipzig.
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def portal_config(database: Path, clock: FrozenClock, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "QLEADS_DATABASE_URL": f"sqlite:///{database}",
+        "QLEADS_DEMO": True,
+        "QLEADS_BACKGROUND": False,
+        "QLEADS_CLOCK": clock,
+        "QLEADS_BASE_URL": "http://portal.test",
+        "WTF_CSRF_ENABLED": True,
+        **extra,
+    }
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a WAL-mode SQLite file (the backup API, not a file copy)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page's form."""
+    page = client.get(url).get_data(as_text=True)
+    found = _CSRF.search(page)
+    assert found is not None, f"no CSRF token on {url}"
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, username: str, password: str = "demo") -> Any:
+    """Log in through the form, as a browser does; returns the response (a redirect)."""
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """POST a form with the (logged-in) session's CSRF token."""
+    token = csrf_token(client, "/mails/")
+    return client.post(url, data={"csrf_token": token, **(data or {})}, **kw)
