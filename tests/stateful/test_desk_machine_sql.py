@@ -37,7 +37,9 @@ def _close(repository: LeadRepository) -> None:
 def test_desk_keeps_every_invariant_on_sqlite(tmp_path: Path) -> None:
     """R2–R8, R11, R13 on a SQLite file: the same invariants as in memory."""
     template = tmp_path / "template.db"
-    SqlAlchemyLeadRepository.from_url(f"sqlite:///{template}").upgrade_schema()
+    migrated = SqlAlchemyLeadRepository.from_url(f"sqlite:///{template}")
+    migrated.upgrade_schema()
+    migrated.close()  # checkpoints the WAL: the copy must hold the whole schema
     numbers = itertools.count()
 
     def fresh() -> LeadRepository:
