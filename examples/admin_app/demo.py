@@ -560,7 +560,7 @@ def _rep_of(territory: str) -> str:
 def load_demo(services: Services, now: dt.datetime | None = None) -> DemoSummary:
     """Fill an empty database with the demo directory, logins and leads, as of ``now``
     (default: the services' clock)."""
-    from qleads.testing.strategies import manual_example_document
+    from qleads.testing.documents import manual_example_document
 
     end = (now or services.clock.now()).astimezone(dt.UTC).replace(microsecond=0)
     token = _build_directory(services)
