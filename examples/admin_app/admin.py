@@ -353,7 +353,7 @@ class ReadOnlyView(ScopedModelView):
 
     def scaffold_form(self) -> Any:
         class Empty(AdminForm):
-            pass
+            """No fields: this view never edits rows."""
 
         return Empty
 

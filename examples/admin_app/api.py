@@ -156,7 +156,7 @@ def _too_large() -> Response:
 
 
 class _Malformed(ValueError):
-    pass
+    """The body is not the JSON object the endpoint takes (answered with 400)."""
 
 
 def _reject_constant(name: str) -> object:

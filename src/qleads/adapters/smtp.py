@@ -12,6 +12,7 @@ is safe to share between threads, which then take turns on that connection.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import threading
@@ -201,9 +202,9 @@ class SmtpMailer:
         if smtp is None:
             return
         try:
-            if quit:
-                smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+            # A polite QUIT is best effort: the connection is dropped either way.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                if quit:
+                    smtp.quit()
         finally:
             smtp.close()
