@@ -177,12 +177,12 @@ class TestTwoDispatchersOnPostgres:
 class TestMigration:
     def test_migrations_create_the_digest_log(self, tmp_path) -> None:
         """The digest log is part of the migrated schema (0002_mail_digest)."""
-        from qleads.adapters.migrations import current_revision, upgrade
+        from qleads.adapters.migrations import current_revision, head_revision, upgrade
 
         engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
         try:
             upgrade(engine)
-            assert current_revision(engine) == "0002"
+            assert current_revision(engine) == head_revision()
             outbox = SqlAlchemyOutbox(engine)
             now = dt.datetime(2026, 11, 13, 7, 0, tzinfo=dt.UTC)
             assert outbox.reserve_digest("anna", now.date(), now, now + dt.timedelta(1))

@@ -21,6 +21,12 @@ racing for the same lead cannot both apply (R4, R11). On top of that:
   :meth:`SqlAlchemyUnitOfWork.due` locks the due leads ``FOR UPDATE SKIP LOCKED`` so that
   several sweeping processes share the work instead of queueing (R11).
 
+Tab pages and counts (R8) cost the same at 10k and 1M leads: totals come from the
+counter table ``qleads_lead_count`` (leads per territory, status and held-or-not), which
+every unit of work updates in its own transaction just before ``COMMIT``, in one global
+lock order; a page of a territory/status tab reads the top rows of each (territory,
+status) pair through the index and merges them (see :meth:`_Statements._page`).
+
 Driver errors become qleads errors (``raise StorageError(...) from e``): a duplicate
 ``source_id`` is :class:`~qleads.errors.IntakeConflict`, a lost version check
 :class:`~qleads.errors.StaleUpdate`, anything the database reports otherwise
@@ -87,6 +93,8 @@ from qleads.tabs import Clause, LeadQuery, Order
 
 __all__ = [
     "ALEMBIC_VERSION_TABLE",
+    "RECOUNT_SQL",
+    "UNROUTED",
     "SqlAlchemyDirectory",
     "SqlAlchemyLeadRepository",
     "SqlAlchemyUnitOfWork",
@@ -96,6 +104,7 @@ __all__ = [
     "handled_table",
     "hash_token",
     "installer_table",
+    "lead_count_table",
     "lead_table",
     "make_engine",
     "metadata",
@@ -242,6 +251,29 @@ handled_table = sa.Table(
     ),
     sa.Column("installer_id", _ID, primary_key=True),
     sa.Index("ix_qleads_lead_handled_installer_id", "installer_id"),
+)
+
+#: R8 counts without counting: the number of leads per (territory, status, held) cell.
+#: The unit of work adds its deltas just before ``COMMIT``, in one statement, cells in
+#: sorted order (:meth:`SqlAlchemyUnitOfWork.commit`); unrouted leads are counted under
+#: :data:`UNROUTED`. Deleting leads (which qleads never does; cleanups and tests do) is
+#: kept right by triggers of migration 0003.
+lead_count_table = sa.Table(
+    "qleads_lead_count",
+    metadata,
+    sa.Column("territory_id", _ID, primary_key=True),
+    sa.Column("status", sa.String(20), primary_key=True),
+    sa.Column("held", sa.SmallInteger(), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)
+
+#: Fill an empty ``qleads_lead_count`` from the leads (migration 0003,
+#: :meth:`SqlAlchemyLeadRepository.recount`).
+RECOUNT_SQL: Final = (
+    "INSERT INTO qleads_lead_count (territory_id, status, held, n) "
+    "SELECT COALESCE(territory_id, ''), status, "
+    "CASE WHEN holder_id IS NULL THEN 0 ELSE 1 END, count(*) "
+    "FROM qleads_lead GROUP BY 1, 2, 3"
 )
 
 event_table = sa.Table(
@@ -592,10 +624,91 @@ _OUTBOX_COLUMNS: Final = (
     "deadline_at",
     "next_attempt_at",
 )
+#: The sort column of each order (besides the id), all a merged page needs.
+_ORDER_KEY: Final = {Order.RECEIVED_DESC: "received_at", Order.DUE_ASC: "due_at"}
+_NO_CONDITION: Final = Clause()
 _ORDER_BY: Final = {
     Order.RECEIVED_DESC: "received_at DESC, id DESC",
     Order.DUE_ASC: "due_at ASC NULLS LAST, id ASC",
 }
+
+
+#: ``qleads_lead_count.territory_id`` of unrouted leads (R1); the directory refuses it
+#: as a territory id.
+UNROUTED: Final = ""
+_ALL_STATUS_VALUES: Final = sorted(s.value for s in Status)
+#: Above this many (territory, status) pairs a clause is read by one ordered scan
+#: instead (SQLite allows 500 terms in a compound ``SELECT``; a rep has a handful).
+_MAX_PAIRS: Final = 64
+
+
+@functools.lru_cache(maxsize=256)
+def _status_in(statuses: frozenset[Status]) -> str:
+    quoted = ", ".join("'" + s.value + "'" for s in sorted(statuses, key=lambda s: s.value))
+    return f"status IN ({quoted})" if quoted else "1 = 0"
+
+
+def _by_pairs(clause: Clause) -> str | None:
+    """The column a page reads ``clause`` by, pair by pair with the status (see
+    :meth:`_Statements._page`): ``holder_id`` for an installer's own leads,
+    ``territory_id`` for a territory tab; ``None`` for one ordered scan."""
+    statuses = clause.statuses
+    if statuses is not None and not statuses:
+        return None
+    per_value = len(statuses) if statuses is not None else len(Status)
+    if clause.holder_id is not None:
+        return "holder_id" if per_value <= _MAX_PAIRS else None
+    territories = clause.territory_ids
+    if not territories or clause.unrouted:
+        return None
+    return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
+
+
+class _Sql:
+    """SQL text and its DB-API parameters, written together; with ``emit=False`` only
+    the parameters are collected (the text is cached)."""
+
+    __slots__ = ("emit", "mark", "params", "parts")
+
+    def __init__(self, mark: str, *, emit: bool) -> None:
+        self.mark = mark
+        self.emit = emit
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def text(self, text: str) -> None:
+        if self.emit:
+            self.parts.append(text)
+
+    def arg(self, value: Any) -> None:
+        self.params.append(value)
+        if self.emit:
+            self.parts.append(self.mark)
+
+
+def _cell(lead: Lead) -> tuple[str, str, int]:
+    """The ``qleads_lead_count`` row a lead is counted in."""
+    territory = lead.territory_id
+    return (
+        UNROUTED if territory is None else territory,
+        lead.status.value,
+        0 if lead.holder_id is None else 1,
+    )
+
+
+def _counts_cell(clause: Clause, cell: tuple[str, str, int]) -> bool:
+    """Whether a clause without a holder selects the leads of a counter cell (the
+    counter-table reading of ``qleads.tabs.Clause.holds_for``)."""
+    territory, status, held = cell
+    if clause.statuses is not None and _STATUS[status] not in clause.statuses:
+        return False
+    if clause.territory_ids is not None and (
+        territory == UNROUTED or territory not in clause.territory_ids
+    ):
+        return False
+    if clause.held and not held:
+        return False
+    return not (clause.unrouted and territory != UNROUTED)
 
 
 def _clause_shape(clause: Clause) -> _ClauseShape:
@@ -662,8 +775,12 @@ class _Statements:
             f"INSERT INTO qleads_outbox ({', '.join(_OUTBOX_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join(p for _ in _OUTBOX_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
         )
-        self._finds: dict[tuple[tuple[_ClauseShape, ...], Order, tuple[int, ...]], str] = {}
-        self._counts: dict[tuple[tuple[tuple[_ClauseShape, ...], tuple[int, ...]], ...], str] = {}
+        self._tabs: dict[tuple[Any, ...], str] = {}
+        self._bumps: dict[int, str] = {}
+        self.cell_of = (
+            f"SELECT territory_id, status, holder_id FROM qleads_lead "  # noqa: S608
+            f"WHERE id = {p} AND version = {p}" + (" FOR UPDATE" if postgres else "")
+        )
         self._lock = threading.Lock()
 
     def update_of(self, columns: tuple[str, ...]) -> str:
@@ -694,77 +811,236 @@ class _Statements:
         return [list(values)] if self.postgres else list(values)
 
     # --- R8 tab queries ------------------------------------------------------------------
+    #
+    # A tab query and its totals are written by one routine that both emits the text and
+    # collects the parameters (:class:`_Sql`); once a text is cached, the routine runs
+    # again only to collect the parameters, so text and parameters cannot drift apart.
 
-    def _condition(self, shapes: Sequence[_ClauseShape], sizes: Sequence[int]) -> str:
-        """The SQL of a disjunction of clauses (``qleads.tabs.Clause.holds_for``); its
-        parameters come from :meth:`condition_params` in the same order."""
-        p = self.p
-        terms: list[str] = []
-        for (statuses, territories, holder, held, unrouted), size in zip(
-            shapes, sizes, strict=True
-        ):
-            parts: list[str] = []
-            if statuses is not None:
-                values = sorted(s.value for s in statuses)
-                quoted = ", ".join(f"'{v}'" for v in values)
-                parts.append(f"status IN ({quoted})" if values else "1 = 0")
-            if territories == 1:
-                parts.append(self.among("territory_id", size))
-            elif territories == 2:
-                parts.append("1 = 0")
-            if holder:
-                parts.append(f"holder_id = {p}")
-            if held:
-                parts.append("holder_id IS NOT NULL")
-            if unrouted:
-                parts.append("territory_id IS NULL")
-            terms.append(" AND ".join(parts) if parts else "1 = 1")
-        if len(terms) == 1:
-            return terms[0]
-        return " OR ".join(f"({t})" for t in terms)
+    def tab(self, query: LeadQuery) -> tuple[str, list[Any]]:
+        """A page of ``query`` plus, in the same row, its total (see :meth:`_page`)."""
+        key = ("page", query.order, tuple(self._clause_key(c) for c in query.clauses))
+        cached = self._tabs.get(key)
+        sql = _Sql(self.p, emit=cached is None)
+        self._page(sql, query)
+        if cached is None:
+            cached = "".join(sql.parts)
+            self._remember(self._tabs, key, cached)
+        return cached, sql.params
 
-    def condition_params(self, clauses: Sequence[Clause], params: list[Any]) -> tuple[int, ...]:
-        """Append the parameters of ``clauses`` to ``params``; returns the number of
-        territory ids of each clause (part of the SQLite text)."""
-        sizes: list[int] = []
-        for clause in clauses:
-            size = 0
-            if clause.territory_ids:
-                ordered = sorted(clause.territory_ids)
-                size = len(ordered)
-                params.extend(self.ids(ordered))
-            if clause.holder_id is not None:
-                params.append(clause.holder_id)
-            sizes.append(0 if self.postgres else size)
-        return tuple(sizes)
+    def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
+        """One row, one column per query (each with at least one clause): the total of
+        each, from the counters where its clauses allow (see :meth:`_total`)."""
+        key = ("totals", tuple(tuple(self._clause_key(c) for c in q.clauses) for q in queries))
+        cached = self._tabs.get(key)
+        sql = _Sql(self.p, emit=cached is None)
+        sql.text("SELECT ")
+        for n, query in enumerate(queries):
+            if n:
+                sql.text(", ")
+            self._total(sql, query.clauses)
+            sql.text(f" AS n{n}")
+        if cached is None:
+            cached = "".join(sql.parts)
+            self._remember(self._tabs, key, cached)
+        return cached, sql.params
 
-    def find(self, shapes: tuple[_ClauseShape, ...], order: Order, sizes: tuple[int, ...]) -> str:
-        """A page of leads plus, in the same row, the total (an uncorrelated subquery the
-        databases evaluate once). Parameters: the condition's twice, limit, offset."""
-        key = (shapes, order, sizes)
-        statement = self._finds.get(key)
+    def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
+        """What the text of a clause depends on: its shape, on SQLite the number of its
+        territory ids (one mark each), and whether it is read pair by pair."""
+        size = 0 if self.postgres or not clause.territory_ids else len(clause.territory_ids)
+        return (_clause_shape(clause), size, _by_pairs(clause))
+
+    def _page(self, sql: _Sql, query: LeadQuery) -> None:
+        """``SELECT`` the page, newest (or earliest due) first, with the total.
+
+        A clause of territories and statuses (a pool, a rep's tab, R8) is read as the
+        top ``offset + limit`` rows of each (territory, status) pair — one ordered range
+        each of ``ix_qleads_lead_territory_status_received``, read from the index alone
+        (id and sort key) — and an installer's own leads likewise per (holder, status)
+        on ``ix_qleads_lead_holder_status_received`` (PostgreSQL: a ``LATERAL``
+        subquery per pair of ``unnest`` ed arrays, stable text; SQLite: a ``UNION`` of
+        per-pair subqueries). The candidates are merged, ordered and cut, and only the
+        page's rows are fetched. The union of every pair's top rows holds the query's
+        top rows, so the page is exact, and its cost follows the page and the number of
+        pairs, not the number of leads. Any other clause (an admin's tabs, more than
+        :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
+        The follow-up order (``due_at``, id) is sorted per pair (no index has it)."""
+        order = _ORDER_BY[query.order]
+        clauses = query.clauses
+        sql.text(f"SELECT {self.columns}, ")
+        self._total(sql, clauses)
+        sql.text(" AS total FROM qleads_lead WHERE ")
+        paired = [c for c in clauses if _by_pairs(c) is not None]
+        if not paired:
+            self._any(sql, clauses, counter=False)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(query.limit)
+            sql.text(" OFFSET ")
+            sql.arg(query.offset)
+            return
+        top = query.offset + query.limit
+        # Only the id and the sort key: the pair ranges are read from the index alone.
+        key = _ORDER_KEY[query.order]
+        sql.text("id IN (SELECT id FROM (")
+        first = True
+        for clause in paired:
+            first = self._pair_sources(sql, clause, order, key, top, first)
+        rest = [c for c in clauses if _by_pairs(c) is None]
+        if rest:
+            sql.text(f" UNION SELECT id, {key} FROM (SELECT id, {key} FROM qleads_lead WHERE ")  # noqa: S608
+            self._any(sql, rest, counter=False)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(top)
+            sql.text(") AS w")
+        sql.text(f") AS u ORDER BY {order} LIMIT ")
+        sql.arg(query.limit)
+        sql.text(" OFFSET ")
+        sql.arg(query.offset)
+        sql.text(f") ORDER BY {order}")
+
+    def _pair_sources(
+        self, sql: _Sql, clause: Clause, order: str, key: str, top: int, first: bool
+    ) -> bool:
+        """The top ``top`` rows of every (value, status) pair of ``clause``, by the
+        column :func:`_by_pairs` names; the clause's other conditions filter each pair."""
+        column = _by_pairs(clause)
+        values: list[str]
+        if clause.holder_id is not None:
+            values = [clause.holder_id]
+            residual = attrs.evolve(clause, statuses=None, holder_id=None, held=False)
+        else:
+            values = sorted(clause.territory_ids or ())
+            residual = attrs.evolve(clause, statuses=None, territory_ids=None)
+        statuses = (
+            sorted(s.value for s in clause.statuses)
+            if clause.statuses is not None
+            else _ALL_STATUS_VALUES
+        )
+        rest = residual != _NO_CONDITION
+        inner = f"SELECT id, {key} FROM qleads_lead WHERE {column} = "  # noqa: S608
+        if self.postgres:
+            sql.text("" if first else " UNION ")
+            sql.text(f"SELECT c.id, c.{key} FROM unnest(")  # noqa: S608
+            sql.arg(values)
+            sql.text("::text[]) AS pv(v) CROSS JOIN unnest(")
+            sql.arg(list(statuses))
+            sql.text(f"::text[]) AS ps(s) CROSS JOIN LATERAL ({inner}pv.v AND status = ps.s")
+            if rest:
+                sql.text(" AND ")
+                self._clause(sql, residual, counter=False)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(top)
+            sql.text(") AS c")
+            return False
+        for value in values:
+            for status in statuses:
+                sql.text("" if first else " UNION ")
+                first = False
+                sql.text(f"SELECT id, {key} FROM ({inner}")  # noqa: S608
+                sql.arg(value)
+                sql.text(f" AND status = '{status}'")
+                if rest:
+                    sql.text(" AND ")
+                    self._clause(sql, residual, counter=False)
+                sql.text(f" ORDER BY {order} LIMIT ")
+                sql.arg(top)
+                sql.text(")")
+        return first
+
+    def _total(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
+        """The number of leads any of ``clauses`` selects, as a scalar expression.
+
+        Clauses without a holder depend only on (territory, status, held), so their
+        union is a set of cells of ``qleads_lead_count`` and its total a sum over the
+        counter table, whatever the number of leads. Clauses naming a holder (an
+        installer's own leads: few, on ``ix_qleads_lead_holder_status_received``) are
+        counted in the lead table, without the leads the counted clauses already hold
+        (``NOT COALESCE(…, FALSE)``: an unknown comparison with a NULL column means "no
+        match" in the pure rule, and these conditions use no negation)."""
+        counted = [c for c in clauses if c.holder_id is None]
+        scanned = [c for c in clauses if c.holder_id is not None]
+        if not clauses:
+            sql.text("0")
+            return
+        sql.text("(")
+        if counted:
+            sql.text("(SELECT COALESCE(SUM(n), 0) FROM qleads_lead_count WHERE ")
+            self._any(sql, counted, counter=True)
+            sql.text(")")
+        if scanned:
+            sql.text(" + (" if counted else "(")
+            sql.text("SELECT count(*) FROM qleads_lead WHERE (")
+            self._any(sql, scanned, counter=False)
+            sql.text(")")
+            if counted:
+                sql.text(" AND NOT COALESCE((")
+                self._any(sql, counted, counter=False)
+                sql.text("), FALSE)")
+            sql.text(")")
+        sql.text(")")
+
+    def _any(self, sql: _Sql, clauses: Sequence[Clause], *, counter: bool) -> None:
+        """A disjunction of clauses (``qleads.tabs.Clause.holds_for``) on the lead table,
+        or with ``counter`` on ``qleads_lead_count`` (no holder clauses there)."""
+        if len(clauses) == 1:
+            self._clause(sql, clauses[0], counter)
+            return
+        for n, clause in enumerate(clauses):
+            sql.text(") OR (" if n else "(")
+            self._clause(sql, clause, counter)
+        sql.text(")")
+
+    def _clause(self, sql: _Sql, clause: Clause, counter: bool) -> None:
+        terms = 0
+        if clause.statuses is not None:
+            sql.text(_status_in(clause.statuses))
+            terms = 1
+        territories = clause.territory_ids
+        if territories is not None:
+            sql.text(" AND " if terms else "")
+            terms = 1
+            if not territories:
+                sql.text("1 = 0")
+            elif self.postgres:
+                sql.text("territory_id = ANY(")
+                sql.arg(sorted(territories))
+                sql.text(")")
+            else:
+                sql.text("territory_id IN (")
+                for n, territory in enumerate(sorted(territories)):
+                    sql.text(", " if n else "")
+                    sql.arg(territory)
+                sql.text(")")
+        if clause.holder_id is not None:
+            sql.text(" AND holder_id = " if terms else "holder_id = ")
+            sql.arg(clause.holder_id)
+            terms = 1
+        if clause.held:
+            sql.text(" AND " if terms else "")
+            sql.text("held = 1" if counter else "holder_id IS NOT NULL")
+            terms = 1
+        if clause.unrouted:
+            sql.text(" AND " if terms else "")
+            sql.text(f"territory_id = '{UNROUTED}'" if counter else "territory_id IS NULL")
+            terms = 1
+        if not terms:
+            sql.text("1 = 1")
+
+    # --- the counters (qleads_lead_count) --------------------------------------------------
+
+    def bump(self, cells: int) -> str:
+        """Add deltas to ``cells`` counters, in the order given (sorted by the caller:
+        one global lock order)."""
+        statement = self._bumps.get(cells)
         if statement is None:
-            condition = self._condition(shapes, sizes)
+            p = self.p
+            rows = ", ".join(f"({p}, {p}, {p}, {p})" for _ in range(cells))
             statement = (
-                f"SELECT {self.columns}, "  # noqa: S608
-                f"(SELECT count(*) FROM qleads_lead WHERE {condition}) AS total "
-                f"FROM qleads_lead WHERE {condition} ORDER BY {_ORDER_BY[order]} "
-                f"LIMIT {self.p} OFFSET {self.p}"
+                f"INSERT INTO qleads_lead_count (territory_id, status, held, n) VALUES {rows} "  # noqa: S608
+                "ON CONFLICT (territory_id, status, held) "
+                "DO UPDATE SET n = qleads_lead_count.n + excluded.n"
             )
-            self._remember(self._finds, key, statement)
-        return statement
-
-    def counts(self, shapes: tuple[tuple[tuple[_ClauseShape, ...], tuple[int, ...]], ...]) -> str:
-        """One row, one column per query: a scalar ``count(*)`` subquery each, so that
-        every count uses the index that suits it (one round trip, R8)."""
-        statement = self._counts.get(shapes)
-        if statement is None:
-            columns = ", ".join(
-                f"(SELECT count(*) FROM qleads_lead WHERE {self._condition(s, sizes)}) AS n{n}"  # noqa: S608
-                for n, (s, sizes) in enumerate(shapes)
-            )
-            statement = f"SELECT {columns}"
-            self._remember(self._counts, shapes, statement)
+            self._remember(self._bumps, cells, statement)
         return statement
 
     def _remember(self, cache: dict[Any, str], key: Any, value: str) -> None:
@@ -855,28 +1131,31 @@ class SqlAlchemyLeadRepository:
     def tab_statement(self, query: LeadQuery) -> tuple[str, list[Any]]:
         """The SQL text and DB-API parameters :meth:`SqlAlchemyUnitOfWork.find` sends
         for ``query`` (for ``EXPLAIN`` and the docs; datetimes play no part in it)."""
-        statements = self._statements
-        params: list[Any] = []
-        sizes = statements.condition_params(query.clauses, params)
-        shapes = tuple(_clause_shape(c) for c in query.clauses)
-        return (
-            statements.find(shapes, query.order, sizes),
-            [*params, *params, query.limit, query.offset],
-        )
+        return self._statements.tab(query)
 
     def counts_statement(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
         """The SQL text and DB-API parameters :meth:`SqlAlchemyUnitOfWork.counts` sends
         for ``queries`` (each with at least one clause)."""
-        statements = self._statements
-        params: list[Any] = []
-        shapes = tuple(
-            (
-                tuple(_clause_shape(c) for c in q.clauses),
-                statements.condition_params(q.clauses, params),
-            )
-            for q in queries
-        )
-        return statements.counts(shapes), params
+        return self._statements.totals(queries)
+
+    def recount(self) -> None:
+        """Rebuild ``qleads_lead_count`` from the lead table.
+
+        The unit of work keeps the counters itself; this is for leads written around it
+        (a bulk load, hand-written SQL). It holds the write lock while it counts
+        (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: ``SHARE ROW EXCLUSIVE`` on
+        ``qleads_lead``, which waits for and then blocks every writer), so no unit of
+        work commits a change the new counters would miss."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    if self._statements.postgres:
+                        conn.exec_driver_sql("LOCK TABLE qleads_lead IN SHARE ROW EXCLUSIVE MODE")
+                    conn.exec_driver_sql("DELETE FROM qleads_lead_count")
+                    conn.exec_driver_sql(RECOUNT_SQL)
+        except sa_exc.SQLAlchemyError as e:
+            raise _storage_error(e) from e
 
     def notifications(self) -> list[Notification]:
         """Every committed outbox record, oldest first, whatever its delivery state (the
@@ -953,6 +1232,8 @@ class SqlAlchemyUnitOfWork:
         self._state = _IDLE
         #: Leads as this unit read them, to skip rewriting what did not change.
         self._seen: dict[int, Lead] = {}
+        #: Changes of ``qleads_lead_count`` this unit has made so far (cell → delta).
+        self._deltas: dict[tuple[str, str, int], int] = {}
 
     def __enter__(self) -> Self:
         if self._pooled is not None:
@@ -974,6 +1255,7 @@ class SqlAlchemyUnitOfWork:
         self._pooled = pooled
         self._state = _IDLE
         self._seen = {}
+        self._deltas = {}
         return self
 
     def __exit__(
@@ -985,6 +1267,7 @@ class SqlAlchemyUnitOfWork:
         pooled, cursor = self._pooled, self._cursor
         self._pooled = self._cursor = None
         self._seen = {}
+        self._deltas = {}
         if pooled is None:
             return
         self._state = _IDLE
@@ -1001,10 +1284,37 @@ class SqlAlchemyUnitOfWork:
                 raise _storage_error(e) from e
 
     def commit(self) -> None:
+        """Apply the counter deltas, then ``COMMIT``.
+
+        The deltas go in one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``,
+        cells in sorted order, as the last statement of the transaction: every lead row
+        this unit changed is locked before any counter row, and counter rows are always
+        locked in the same global order, so units of work cannot deadlock on them (R3,
+        R11: concurrent claims and sweeps), and a counter row stays locked only for the
+        commit itself."""
+        deltas = self._deltas
+        if deltas:
+            self._deltas = {}
+            cells = sorted(item for item in deltas.items() if item[1])
+            if cells:
+                cursor = self._for_writing()
+                params: list[Any] = []
+                for (territory, status, held), delta in cells:
+                    params += (territory, status, held, delta)
+                self._run(cursor, self._statements.bump(len(cells)), params)
         self._end("COMMIT")
 
     def rollback(self) -> None:
+        self._deltas = {}
         self._end("ROLLBACK")
+
+    def _count(self, before: tuple[str, str, int] | None, after: tuple[str, str, int]) -> None:
+        if before == after:
+            return
+        deltas = self._deltas
+        if before is not None:
+            deltas[before] = deltas.get(before, 0) - 1
+        deltas[after] = deltas.get(after, 0) + 1
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -1208,6 +1518,7 @@ class SqlAlchemyUnitOfWork:
             owner = self._fetchone(self._run(cursor, statements.source_owner, (draft.source_id,)))
             raise IntakeConflict(draft.source_id, int(owner[0]) if owner is not None else 0)
         lead = attrs.evolve(draft, id=int(row[0]))
+        self._count(None, _cell(lead))
         if lead.previous_holders:
             self._run_many(
                 cursor,
@@ -1244,6 +1555,23 @@ class SqlAlchemyUnitOfWork:
         statements = self._statements
         seen = self._seen.get(lead.id)
         known = seen is not None and seen.version == expected_version
+        if known and seen is not None:
+            before = _cell(seen)
+        else:
+            # Not read by this unit (or another version): read the counted cell first,
+            # locking the row on PostgreSQL so that the update below cannot lose.
+            cell = self._fetchone(
+                self._run(cursor, statements.cell_of, (lead.id, expected_version))
+            )
+            if cell is None:
+                if self._fetchone(self._run(cursor, statements.version_of, (lead.id,))) is None:
+                    raise LeadNotFound(lead.id)
+                raise StaleUpdate(lead.id, expected_version)
+            before = (
+                UNROUTED if cell[0] is None else cell[0],
+                cell[1],
+                0 if cell[2] is None else 1,
+            )
         if known and seen is not None and seen.document is lead.document:
             columns, params = self._changes(seen, lead)
             statement = statements.update_of(columns)
@@ -1258,6 +1586,7 @@ class SqlAlchemyUnitOfWork:
                 raise LeadNotFound(lead.id)
             raise StaleUpdate(lead.id, expected_version)
         self._sync_handled(cursor, lead, seen.previous_holders if known and seen else None)
+        self._count(before, _cell(lead))
         self._seen[lead.id] = lead
 
     def _sync_handled(self, cursor: Any, lead: Lead, before: frozenset[str] | None) -> None:
@@ -1372,7 +1701,8 @@ class SqlAlchemyUnitOfWork:
         rows = self._fetchall(self._run(cursor, statement, params))
         lead = self._repository._lead
         if rows:
-            return Page(leads=tuple(lead(row) for row in rows), total=int(rows[0][-1]))
+            total = int(rows[0][-1]) + self._pending(query.clauses)
+            return Page(leads=tuple(lead(row) for row in rows), total=total)
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(cursor, [query])[0])
 
@@ -1387,9 +1717,20 @@ class SqlAlchemyUnitOfWork:
         if asked:
             statement, params = self._repository.counts_statement(asked)
             row = self._fetchone(self._run(cursor, statement, params))
-            totals = [int(v) for v in row]
+            totals = [int(v) + self._pending(q.clauses) for v, q in zip(row, asked, strict=True)]
         found = iter(totals)
         return [next(found) if q.clauses else 0 for q in queries]
+
+    def _pending(self, clauses: Sequence[Clause]) -> int:
+        """This unit's own counter deltas in the cells ``clauses`` count (they reach
+        the table only at commit; a unit reads its own writes)."""
+        deltas = self._deltas
+        if not deltas:
+            return 0
+        counted = [c for c in clauses if c.holder_id is None]
+        return sum(
+            delta for cell, delta in deltas.items() if any(_counts_cell(c, cell) for c in counted)
+        )
 
     def due(self, now: dt.datetime, limit: int) -> list[Lead]:
         """Locks what it returns (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the
@@ -1851,6 +2192,9 @@ class SqlAlchemyDirectory:
             self._changed(result, "lead source", source_id)
 
     def add_territory(self, territory: Territory) -> Territory:
+        if territory.id == UNROUTED:
+            # The counters file unrouted leads (R1) under this id.
+            raise InvalidInput("id", "a territory needs a non-empty id")
         with self._writing("territory", territory.id) as conn:
             conn.execute(
                 territory_table.insert(),
