@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sqlalchemy import RECOUNT_SQL, SqlAlchemyLeadRepository, metadata
 
 #: The benchmark's "now": a Tuesday morning. Every generated instant lies relative to it.
 NOW = dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC)
@@ -501,6 +501,9 @@ def load_sqlite(
         conn.executemany(event_sql, ev)
         events += len(ev)
         conn.executemany(handled_sql, [(r.id, h) for r in chunk for h in r.previous_holders])
+    # The leads came in around the unit of work: fill the tab counters (R8) from them.
+    conn.execute("DELETE FROM qleads_lead_count")
+    conn.execute(RECOUNT_SQL)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -539,6 +542,9 @@ def load_postgres(engine: sa.Engine, net: Network, count: int, seed: int = 7) ->
                     for r in chunk:
                         for h in r.previous_holders:
                             cp.write_row((r.id, h))
+            # The leads came in around the unit of work: fill the tab counters (R8).
+            cur.execute("DELETE FROM qleads_lead_count")
+            cur.execute(RECOUNT_SQL)
             for table in ("qleads_lead", "qleads_event", "qleads_outbox"):
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -4,8 +4,9 @@
 
 Builds the benchmark data set (``bench/data.py``) in a fresh database ``qleads_explain``
 (or uses ``--url`` of one that is loaded already), opens every tab as an installer and as
-a sales rep through ``LeadDesk``, records the SQL the adapter sends (an engine event, so
-these are exactly qleads' statements and parameters), and runs each again under
+a sales rep (the scopes ``LeadDesk`` builds), takes the SQL and parameters the adapter
+sends from ``SqlAlchemyLeadRepository.tab_statement`` / ``counts_statement`` (exactly
+qleads' statements: the unit of work runs that text on the DB-API cursor), and runs each under
 ``EXPLAIN (ANALYZE, BUFFERS)``. The plans are printed, and with ``--write`` they replace
 the block between ``<!-- explain:start -->`` and ``<!-- explain:end -->`` of that file.
 """
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -28,41 +28,22 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import run  # noqa: E402
 
-from qleads import LeadDesk  # noqa: E402
-from qleads.adapters.clock import FrozenClock  # noqa: E402
 from qleads.adapters.sqlalchemy import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     make_engine,
 )
-from qleads.tabs import INSTALLER_TABS  # noqa: E402
+from qleads.tabs import INSTALLER_TABS, Scope, query_for  # noqa: E402
 
 START, END = "<!-- explain:start -->", "<!-- explain:end -->"
-
-
-def capture(engine: sa.Engine, action: Any) -> list[tuple[str, Any]]:
-    """The statements on ``qleads_lead`` that ``action()`` sends."""
-    seen: list[tuple[str, Any]] = []
-
-    def listener(
-        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
-    ) -> None:
-        if "FROM qleads_lead" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
-            seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return seen
 
 
 def explain(engine: sa.Engine, statement: str, params: Any) -> str:
     with engine.connect() as conn:
         sql = "EXPLAIN (ANALYZE, BUFFERS) " + statement
-        conn.exec_driver_sql(sql, params).all()  # warm the cache, then report the second run
-        rows = conn.exec_driver_sql(sql, params).all()
+        # Warm the cache, then report the second run.
+        conn.exec_driver_sql(sql, tuple(params)).all()
+        rows = conn.exec_driver_sql(sql, tuple(params)).all()
         conn.rollback()
     return "\n".join(r[0] for r in rows)
 
@@ -72,11 +53,14 @@ def _compact(statement: str) -> str:
 
 
 def plans(url: str) -> list[tuple[str, str, str]]:
-    """(heading, SQL, plan) for every tab of an installer and of a rep, plus the counts."""
+    """(heading, SQL, plan) for every tab of an installer and of a rep, plus the counts.
+
+    The statements come from the repository itself (``tab_statement`` /
+    ``counts_statement``: exactly the text and parameters its unit of work sends, which
+    talks to the DB-API cursor and so passes no SQLAlchemy event)."""
     engine = make_engine(url)
-    desk = LeadDesk(
-        SqlAlchemyLeadRepository(engine), SqlAlchemyDirectory(engine), FrozenClock(data.NOW)
-    )
+    repository = SqlAlchemyLeadRepository(engine)
+    directory = SqlAlchemyDirectory(engine)
     net = data.network(200, 5000)
     with engine.connect() as conn:
         # A busy installer: the one holding the most leads.
@@ -84,21 +68,23 @@ def plans(url: str) -> list[tuple[str, str, str]]:
             "SELECT holder_id FROM qleads_lead WHERE holder_id IS NOT NULL "
             "GROUP BY holder_id ORDER BY count(*) DESC, holder_id LIMIT 1"
         ).scalar_one()
-    actors = (
-        ("installer", run.installer(net, busiest)),
-        ("rep", run.rep(net.rep_of_installer[busiest])),
+    rep_id = net.rep_of_installer[busiest]
+    territories = directory.territory_ids_of(rep_id)
+    scopes = (
+        ("installer", busiest, Scope(territory_ids=territories, installer_id=busiest)),
+        ("rep", rep_id, Scope(territory_ids=territories)),
     )
     out: list[tuple[str, str, str]] = []
-    for kind, actor in actors:
+    for kind, actor_id, scope in scopes:
         for tab in INSTALLER_TABS:
-            page = capture(engine, lambda a=actor, t=tab: desk.tab(a, t))[0]
+            page = repository.tab_statement(query_for(scope, tab))
             out.append(
-                (f"{kind} `{actor.id}` · tab `{tab.value}` (page 1, 50 rows)", *_pair(engine, page))
+                (f"{kind} `{actor_id}` · tab `{tab.value}` (page 1, 50 rows)", *_pair(engine, page))
             )
-        counts = capture(engine, lambda a=actor: desk.counts(a))[0]
+        counts = repository.counts_statement([query_for(scope, t) for t in INSTALLER_TABS])
         out.append(
             (
-                f"{kind} `{actor.id}` · the counts of all tabs (one statement)",
+                f"{kind} `{actor_id}` · the counts of all tabs (one statement)",
                 *_pair(engine, counts),
             )
         )

@@ -15,6 +15,8 @@ _TARGETS = (
     ("tab_page_ratio_{db}", "<=", 1.5, "tab page p50, qleads ÷ raw"),
     ("tab_page_growth_{db}", "<=", 1.2, "tab page p50, largest ÷ 10k (qleads)"),
     ("tab_page_growth_{db}_raw", "", 0.0, "tab page p50, largest ÷ 10k (raw, for comparison)"),
+    ("tab_page_growth_full_pages_{db}", "", 0.0, "tab page p50, 1M ÷ 100k (qleads, full pages)"),
+    ("tab_page_growth_full_pages_{db}_raw", "", 0.0, "tab page p50, 1M ÷ 100k (raw)"),
     ("sweep_growth_{db}", "<=", 1.2, "1,000-deadline sweep, largest ÷ 10k (qleads)"),
     ("sweep_growth_{db}_raw", "", 0.0, "1,000-deadline sweep, largest ÷ 10k (raw)"),
 )
@@ -25,6 +27,8 @@ def render(metrics: dict[str, float]) -> str:
     lines = ["| target | database | value | bound | met |", "|---|---|---:|---:|---|"]
     for db in dbs:
         for key, op, bound, text in _TARGETS:
+            if key.format(db=db) not in metrics:
+                continue  # a run without that size
             value = metrics[key.format(db=db)]
             if not op:
                 lines.append(f"| {text} | {db} | {value:.2f} | – | – |")
@@ -44,6 +48,14 @@ def render(metrics: dict[str, float]) -> str:
         q, r = metrics[key], metrics.get(f"{base}_raw", 0.0)
         unit = "ms" if "_ms_" in base else "s" if "sweep_" in base else "1/s"
         lines.append(f"| `{base}` ({unit}) | {q:,.2f} | {r:,.2f} | {q / r if r else 0:.2f} |")
+    rows = sorted(k for k in metrics if k.startswith("tab_page_rows_"))
+    if rows:
+        lines += [
+            "",
+            "| data set | rows on a qleads tab page (mean of the samples) |",
+            "|---|---:|",
+        ]
+        lines += [f"| `{k.removeprefix('tab_page_rows_')}` | {metrics[k]:.1f} |" for k in rows]
     lines += ["", "| load | seconds |", "|---|---:|"]
     for key in sorted(k for k in metrics if k.startswith("load_s_")):
         lines.append(f"| `{key.removeprefix('load_s_')}` | {metrics[key]:.0f} |")

@@ -67,7 +67,9 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", (10_000, 1_000_000)),
+    # 100k as well: from there on pages are full, so 100k → 1M shows growth with the
+    # data alone (at 10k an installer holds ~2 leads and many pages are short).
+    "full": Plan("full", (10_000, 100_000, 1_000_000)),
     "quick": Plan(
         "quick", (10_000, 100_000), tab_samples=200, claims=200, sweep_runs=1, intakes=150,
         calendar_n=10000,
@@ -180,8 +182,12 @@ def bench_tabs(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
             rid = rng.choice(t.net.reps)
             samples.append(("rep", rep(rid), rid, None, tab))
     lat: dict[tuple[str, str, str], list[float]] = {}
+    rows: list[int] = []
     for n, (kind, actor, rep_id, iid, tab) in enumerate(samples):
-        page_q = timed(lambda a=actor, tb=tab: t.desk.tab(a, Tab(tb)))
+        started = time.perf_counter()
+        page = t.desk.tab(actor, Tab(tab))
+        page_q = time.perf_counter() - started
+        rows.append(len(page.items))
         page_r = timed(lambda r=rep_id, i=iid, tb=tab: t.raw.tab_page(conn, r, i, tb))
         count_q = timed(lambda a=actor: t.desk.counts(a))
         count_r = timed(lambda r=rep_id, i=iid: t.raw.counts(conn, r, i))
@@ -196,6 +202,7 @@ def bench_tabs(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
             lat.setdefault((metric, impl, kind), []).append(value * 1000)
             lat.setdefault((metric, impl, "all"), []).append(value * 1000)
     conn.close()
+    res.single(f"tab_page_rows_{t.tag}", statistics.mean(rows[10:]))
     for metric in ("tab_page", "tab_counts"):
         for kind in ("all", "installer", "rep"):
             q, r = lat[(metric, "qleads", kind)], lat[(metric, "raw", kind)]
@@ -527,6 +534,12 @@ def summarise(res: Results, plan: Plan, dbs: Iterable[str]) -> None:
                 m[f"sweep_{plan.sweep_due}_s_{db}_{large}_{impl}"]
                 / m[f"sweep_{plan.sweep_due}_s_{db}_{small}_{impl}"]
             )
+            if len(plan.sizes) > 2:
+                middle = label(plan.sizes[-2])
+                m[f"tab_page_growth_full_pages_{db}{suffix}"] = (
+                    m[f"tab_page_p50_ms_{db}_{large}_{impl}"]
+                    / m[f"tab_page_p50_ms_{db}_{middle}_{impl}"]
+                )
 
 
 def targets(res: Results, dbs: Iterable[str]) -> list[str]:
