@@ -737,12 +737,17 @@ def unstructure_document(doc: LeadDocument) -> dict[str, object]:
 
 
 def _stored_decimal(value: Any) -> Decimal:
-    return Decimal(value if isinstance(value, str) else str(value))
+    # Stored decimals are strings (``_decimal_text``); numbers from older rows go through
+    # ``str`` so that a float keeps its written digits rather than its binary expansion.
+    return Decimal(value) if value.__class__ is str else Decimal(str(value))
 
 
 def _stored_row(row: Mapping[str, Any]) -> CostRow:
+    with_pv = row["with_pv"]
+    without_pv = row["without_pv"]
     return CostRow(
-        with_pv=_stored_decimal(row["with_pv"]), without_pv=_stored_decimal(row["without_pv"])
+        Decimal(with_pv) if with_pv.__class__ is str else Decimal(str(with_pv)),
+        Decimal(without_pv) if without_pv.__class__ is str else Decimal(str(without_pv)),
     )
 
 
@@ -750,9 +755,10 @@ def structure_stored_document(data: Mapping[str, Any]) -> LeadDocument:
     """Rebuild a document from :func:`unstructure_document` output, without re-validating.
 
     This is the trusted path for what the library stored itself, called for every row of a
-    tab page (R8), so it is plain code rather than a converter. Data that does not even have
-    the stored shape is a :class:`StorageError`, not an ``InvalidDocument``: the sender is
-    not at fault.
+    tab page (R8), so it is plain code rather than a converter: positional construction,
+    ``Decimal`` straight from the stored text, and ``received_at`` parsed only when present.
+    Data that does not even have the stored shape is a :class:`StorageError`, not an
+    ``InvalidDocument``: the sender is not at fault (R15).
     """
     try:
         contact = data["contact"]
@@ -760,47 +766,44 @@ def structure_stored_document(data: Mapping[str, Any]) -> LeadDocument:
         roof = data["roof"]
         costs = data["costs"]
         eco = data["eco_balance"]
+        get = contact.get
         received_at = data.get("received_at")
+        if received_at is not None and received_at.__class__ is not dt.datetime:
+            received_at = dt.datetime.fromisoformat(received_at)
         return LeadDocument(
-            source_id=data["source_id"],
-            contact=Contact(
-                name=contact["name"],
-                street=contact["street"],
-                postal_code=contact["postal_code"],
-                city=contact["city"],
-                country=contact["country"],
-                email=contact["email"],
-                phone=contact.get("phone", ""),
-                reachability=contact.get("reachability", ""),
-                comment=contact.get("comment", ""),
+            data["source_id"],
+            Contact(
+                contact["name"],
+                contact["street"],
+                contact["postal_code"],
+                contact["city"],
+                contact["country"],
+                contact["email"],
+                get("phone", ""),
+                get("reachability", ""),
+                get("comment", ""),
             ),
-            consumption=Consumption(
-                persons=consumption["persons"],
-                annual_kwh=consumption["annual_kwh"],
-                price_ct_per_kwh=_stored_decimal(consumption["price_ct_per_kwh"]),
-                main_usage=consumption.get("main_usage", ""),
+            Consumption(
+                consumption["persons"],
+                consumption["annual_kwh"],
+                _stored_decimal(consumption["price_ct_per_kwh"]),
+                consumption.get("main_usage", ""),
             ),
-            roof=Roof(
-                area_m2=_stored_decimal(roof["area_m2"]),
-                tilt_deg=roof["tilt_deg"],
-                azimuth_deg=roof["azimuth_deg"],
-                modules=roof["modules"],
-                module_count=roof["module_count"],
-                storage_interest=roof["storage_interest"],
+            Roof(
+                _stored_decimal(roof["area_m2"]),
+                roof["tilt_deg"],
+                roof["azimuth_deg"],
+                roof["modules"],
+                roof["module_count"],
+                roof["storage_interest"],
             ),
-            costs=Costs(
-                per_month=_stored_row(costs["per_month"]),
-                per_year=_stored_row(costs["per_year"]),
-                after_20_years=_stored_row(costs["after_20_years"]),
+            Costs(
+                _stored_row(costs["per_month"]),
+                _stored_row(costs["per_year"]),
+                _stored_row(costs["after_20_years"]),
             ),
-            eco_balance=EcoBalance(
-                co2_saving_kg=eco["co2_saving_kg"], trees_planted=eco["trees_planted"]
-            ),
-            received_at=(
-                received_at
-                if received_at is None or isinstance(received_at, dt.datetime)
-                else dt.datetime.fromisoformat(received_at)
-            ),
+            EcoBalance(eco["co2_saving_kg"], eco["trees_planted"]),
+            received_at,
         )
     except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
         raise StorageError(f"stored lead document is malformed: {exc!r}") from exc
