@@ -185,7 +185,7 @@ _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", 
 @st.composite
 def stored_leads(draw: st.DrawFn) -> Lead:
     """Draft leads with every field varied, for round-trip properties. The ``source_id``
-    is a placeholder: callers make it unique."""
+    is the same for every draw: callers make it unique."""
     received = draw(_instants())
     status = draw(st.sampled_from(Status))
     held = status is not Status.NEW
@@ -194,7 +194,7 @@ def stored_leads(draw: st.DrawFn) -> Lead:
         st.none() | st.builds(Deadline, kind=st.sampled_from(DeadlineKind), at=_instants())
     )
     document = LeadDocument(
-        source_id="placeholder",
+        source_id="drawn-lead",
         contact=Contact(
             name=draw(_TEXT),
             street=draw(_TEXT),
