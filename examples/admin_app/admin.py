@@ -371,6 +371,19 @@ class DirectoryView(ScopedModelView):
 
 # --- directory views ---------------------------------------------------------------------
 
+#: Every person in the directory (reps, installers) has these, labelled and checked alike.
+_PERSON_LABELS = {
+    "id": _l("Kennung"),
+    "name": _l("Name"),
+    "email": _l("E-Mail"),
+    "language": _l("Sprache"),
+}
+_PERSON_ARGS: dict[str, dict[str, Any]] = {
+    "id": {"validators": [DataRequired(), _ID_PATTERN]},
+    "name": {"validators": [DataRequired(), Length(max=200)]},
+    "email": {"validators": [DataRequired(), _EMAIL, Length(max=320)]},
+    "language": {"choices": _LANGUAGES},
+}
 _CALENDAR_LABELS = {
     "country": _l("Land (Feiertage)"),
     "subdivision": _l("Bundesland"),
@@ -392,21 +405,9 @@ class RepView(DirectoryView):
     column_list = ("id", "name", "email", "language", "subdivision")
     column_searchable_list = ("id", "name", "email")
     form_columns = ("id", "name", "email", "language", "country", "subdivision", "workdays", "tz")
-    column_labels: ClassVar[dict[str, Any]] = {
-        "id": _l("Kennung"),
-        "name": _l("Name"),
-        "email": _l("E-Mail"),
-        "language": _l("Sprache"),
-        **_CALENDAR_LABELS,
-    }
+    column_labels: ClassVar[dict[str, Any]] = {**_PERSON_LABELS, **_CALENDAR_LABELS}
     form_overrides: ClassVar[dict[str, Any]] = {"language": SelectField}
-    form_args: ClassVar[dict[str, dict[str, Any]]] = {
-        "id": {"validators": [DataRequired(), _ID_PATTERN]},
-        "name": {"validators": [DataRequired(), Length(max=200)]},
-        "email": {"validators": [DataRequired(), _EMAIL, Length(max=320)]},
-        "language": {"choices": _LANGUAGES},
-        **_CALENDAR_ARGS,
-    }
+    form_args: ClassVar[dict[str, dict[str, Any]]] = {**_PERSON_ARGS, **_CALENDAR_ARGS}
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         _validate_calendar(form)
@@ -436,22 +437,16 @@ class InstallerView(DirectoryView):
     )
     column_export_list = ("id", "name", "email", "rep_id", "language", "active")
     column_labels: ClassVar[dict[str, Any]] = {
-        "id": _l("Kennung"),
-        "name": _l("Name"),
-        "email": _l("E-Mail"),
+        **_PERSON_LABELS,
         "rep": _l("Vertriebsmitarbeiter"),
         "rep_id": _l("Vertriebsmitarbeiter"),
-        "language": _l("Sprache"),
         "digest_hour": _l("Tägliche Sammelmail um (Stunde)"),
         "active": _l("Aktiv"),
         **_CALENDAR_LABELS,
     }
     form_overrides: ClassVar[dict[str, Any]] = {"language": SelectField}
     form_args: ClassVar[dict[str, dict[str, Any]]] = {
-        "id": {"validators": [DataRequired(), _ID_PATTERN]},
-        "name": {"validators": [DataRequired(), Length(max=200)]},
-        "email": {"validators": [DataRequired(), _EMAIL, Length(max=320)]},
-        "language": {"choices": _LANGUAGES},
+        **_PERSON_ARGS,
         "rep": {"validators": [InputRequired()]},
         "digest_hour": {"validators": [Optional(), NumberRange(0, 23)]},
         **_CALENDAR_ARGS,

@@ -351,7 +351,7 @@ class RepositoryContract:
 
     @pytest.fixture
     def repository(self) -> LeadRepository:
-        raise NotImplementedError(
+        pytest.fail(
             "subclass RepositoryContract and provide a 'repository' fixture returning a "
             "fresh, empty LeadRepository"
         )
@@ -360,7 +360,7 @@ class RepositoryContract:
     def outbox(self, repository: LeadRepository) -> Outbox:
         reader = getattr(repository, "notifications", None)
         if reader is None:
-            raise NotImplementedError(
+            pytest.fail(
                 f"{type(repository).__name__} has no notifications(): override the "
                 "'outbox' fixture to read its committed outbox records"
             )
