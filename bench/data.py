@@ -26,6 +26,7 @@ import attrs
 import sqlalchemy as sa
 
 from qleads.adapters.sqlalchemy import RECOUNT_SQL, SqlAlchemyLeadRepository, metadata
+from qleads.testing.documents import FIRST_NAMES, SURNAMES
 
 #: The benchmark's "now": a Tuesday morning. Every generated instant lies relative to it.
 NOW = dt.datetime(2026, 6, 16, 8, 0, tzinfo=dt.UTC)
@@ -73,70 +74,6 @@ STATUS_MIX: tuple[tuple[str, float], ...] = (
 )
 OPEN_STATUSES = ("claimed", "assigned", "contact_attempted", "first_contact", "offer_sent")
 
-_FIRST = [
-    "Anna",
-    "Max",
-    "Lena",
-    "Paul",
-    "Marie",
-    "Felix",
-    "Sophie",
-    "Jonas",
-    "Laura",
-    "Leon",
-    "Julia",
-    "Lukas",
-    "Lea",
-    "Tim",
-    "Sarah",
-    "Jan",
-    "Hannah",
-    "Finn",
-    "Emma",
-    "Ben",
-    "Klara",
-    "Moritz",
-    "Greta",
-    "Noah",
-    "Ida",
-    "Elias",
-    "Mia",
-    "Erik",
-    "Lina",
-    "Karl",
-]
-_LAST = [
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Schäfer",
-    "Koch",
-    "Bauer",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Schröder",
-    "Neumann",
-    "Schwarz",
-    "Zimmermann",
-    "Braun",
-    "Krüger",
-    "Hofmann",
-    "Hartmann",
-    "Lange",
-    "Schmitt",
-    "Werner",
-    "Krause",
-    "Meier",
-    "Lehmann",
-]
 _STREETS = [
     "Hauptstraße",
     "Schulstraße",
@@ -215,7 +152,7 @@ def document(
     rng: random.Random, source_id: str, postal_code: str, received: dt.datetime
 ) -> dict[str, Any]:
     """A lead document in the stored (``unstructure_document``) shape."""
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
     per_month_with = rng.randint(500, 4000)
     per_month_without = per_month_with + rng.randint(2000, 12000)
     with_20 = per_month_with * 12 * 20 + rng.randint(0, 50000)
@@ -229,7 +166,7 @@ def document(
             "postal_code": postal_code,
             "city": REGIONS[postal_code[:2]],
             "country": "DE",
-            "email": f"{first.lower()}.{source_id}@example.de",
+            "email": f"kunde.{source_id}@example.de",
             "phone": f"0{rng.randint(30, 9999)} {rng.randint(100000, 9999999)}",
             "reachability": rng.choice(("immer", "vormittags", "nachmittags", "abends")),
             "comment": "",

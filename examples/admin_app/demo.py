@@ -35,6 +35,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.testing.documents import FIRST_NAMES, SURNAMES
 
 from .models import PortalUser
 from .services import Services
@@ -164,64 +165,6 @@ _REGIONS = (
 #: How often each region comes up (Saxony first: installer1 and installer2 live there).
 _REGION_WEIGHTS = (34, 16, 12, 16, 18, 4)
 
-_FIRST = (
-    "Anna",
-    "Lukas",
-    "Marie",
-    "Jonas",
-    "Sophie",
-    "Felix",
-    "Laura",
-    "Maximilian",
-    "Lea",
-    "Paul",
-    "Katrin",
-    "Stefan",
-    "Sabine",
-    "Thomas",
-    "Petra",
-    "Michael",
-    "Claudia",
-    "Andreas",
-    "Julia",
-    "Frank",
-    "Heike",
-    "Jürgen",
-    "Monika",
-    "Uwe",
-)
-_LAST = (
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Schäfer",
-    "Koch",
-    "Bauer",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Schröder",
-    "Neumann",
-    "Schwarz",
-    "Zimmermann",
-    "Braun",
-    "Krüger",
-    "Hofmann",
-    "Hartmann",
-    "Lange",
-    "Schmitt",
-    "Werner",
-    "Krause",
-    "Lehmann",
-    "Köhler",
-)
 _REACH = (
     "immer",
     "vormittags",
@@ -351,7 +294,7 @@ def _document(
     rng: random.Random, index: int, received: dt.datetime, region: _Region
 ) -> dict[str, Any]:
     postal_code, city = rng.choice(region.places)
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
     persons = rng.randint(1, 6)
     kwh = int(round(1400 + persons * 850 + rng.randint(-400, 900), -1))
     price = rng.choice((27, 28, 29, 30, 31, 32, 33, 35))

@@ -6,7 +6,73 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GERMAN_PLACES", "PLACES", "manual_example_document"]
+__all__ = [
+    "FIRST_NAMES",
+    "GERMAN_PLACES",
+    "PLACES",
+    "SURNAMES",
+    "manual_example_document",
+]
+
+#: Common German first names and surnames, for demo and benchmark customers.
+FIRST_NAMES: tuple[str, ...] = (
+    "Anna",
+    "Lukas",
+    "Marie",
+    "Jonas",
+    "Sophie",
+    "Felix",
+    "Laura",
+    "Maximilian",
+    "Lea",
+    "Paul",
+    "Katrin",
+    "Stefan",
+    "Sabine",
+    "Thomas",
+    "Petra",
+    "Michael",
+    "Claudia",
+    "Andreas",
+    "Julia",
+    "Frank",
+    "Heike",
+    "Jürgen",
+    "Monika",
+    "Uwe",
+)
+SURNAMES: tuple[str, ...] = (
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Krause",
+    "Lehmann",
+    "Köhler",
+)
 
 #: Real German postal codes with their cities, for documents that route like real ones.
 GERMAN_PLACES: tuple[tuple[str, str], ...] = (
