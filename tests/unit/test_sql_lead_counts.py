@@ -1,6 +1,7 @@
 """Property (R8): the maintained tab counters always equal a count of the leads.
 
-``qleads_lead_count`` is written by the unit of work just before ``COMMIT``. Whatever
+``qleads_lead_count`` is written by the unit of work just before ``COMMIT`` on
+PostgreSQL and by triggers on SQLite (migration 0004). Whatever
 mix of intakes, updates (of leads the unit read and of leads it did not), stale updates,
 duplicate intakes, rollbacks and abandoned units runs, after it the counters equal
 ``COUNT(*)`` of the lead table per (territory, status, held) cell — on SQLite under
@@ -183,15 +184,47 @@ class TestCountersEqualTheLeads:
         ]
         _run(postgres_repository, ops)
 
-    def test_recount_rebuilds_them(self, sqlite_repository: SqlAlchemyLeadRepository) -> None:
-        """R8: after leads were written around the unit of work, ``recount`` makes the
-        counters right again."""
+    def test_sqlite_triggers_count_writes_made_around_qleads(
+        self, sqlite_repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R8: on SQLite the triggers of migration 0004 keep the counters, so hand-written
+        inserts and updates leave them right as well."""
+        _reset(sqlite_repository)
         _run(sqlite_repository, [("add", 0, "t-leipzig", Status.NEW, None, "commit")])
         with sqlite_repository.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE qleads_lead SET status = 'ordered', holder_id = 'x'")
-        assert _counters(sqlite_repository) != _counted(sqlite_repository)
-        sqlite_repository.recount()
-        assert _counters(sqlite_repository) == _counted(sqlite_repository)
+            conn.exec_driver_sql(
+                "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
+                "status, status_at, version, document, name, postal_code, city) "
+                "SELECT 'by-hand', fingerprint, received_at, NULL, 'claimed', status_at, 1, "
+                "document, name, postal_code, city FROM qleads_lead LIMIT 1"
+            )
+            conn.exec_driver_sql(
+                "UPDATE qleads_lead SET territory_id = 't-dresden', holder_id = 'i-anna' "
+                "WHERE source_id = 'by-hand'"
+            )
+        counters = _counters(sqlite_repository)
+        assert counters == _counted(sqlite_repository)
+        assert counters[("t-dresden", "claimed", 1)] == 1
+        assert ("t-leipzig", "new", 0) not in counters or counters[("t-leipzig", "new", 0)] == 0
+
+    @pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    )
+    def test_recount_rebuilds_them(self, backend: str, request: pytest.FixtureRequest) -> None:
+        """R8: counters that went wrong (on PostgreSQL: leads written around the unit of
+        work; anywhere: the counter table edited by hand) are made right by ``recount``."""
+        repository: SqlAlchemyLeadRepository = request.getfixturevalue(f"{backend}_repository")
+        _reset(repository)
+        _run(repository, [("add", 0, "t-leipzig", Status.NEW, None, "commit")])
+        with repository.engine.begin() as conn:
+            if backend == "postgres":
+                conn.exec_driver_sql("UPDATE qleads_lead SET status = 'ordered', holder_id = 'x'")
+            else:
+                conn.exec_driver_sql("UPDATE qleads_lead_count SET n = n + 5")
+        assert _counters(repository) != _counted(repository)
+        repository.recount()
+        assert _counters(repository) == _counted(repository)
 
 
 @pytest.mark.postgres
