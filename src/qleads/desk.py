@@ -148,7 +148,7 @@ class LeadDesk:
             status_at=received,
         )
         try:
-            with self.repository.unit_of_work() as uow:
+            with self.repository.unit_of_work(writing=True) as uow:
                 known = uow.get_by_source(doc.source_id)
                 if known is not None:
                     return self._replay(known, fingerprint)
@@ -183,7 +183,7 @@ class LeadDesk:
         scope = self._scope(actor)
         now = self._now()
         try:
-            with self.repository.unit_of_work() as uow:
+            with self.repository.unit_of_work(writing=True) as uow:
                 lead = uow.get(lead_id)
                 if lead.holder_id == actor.id:
                     raise InvalidTransition(lead.id, lead.status.value, Action.CLAIM.value)
@@ -246,7 +246,7 @@ class LeadDesk:
             raise InvalidInput("due_at", "only a follow-up has a due date")
         text = _clean_note(note)
         scope = self._scope(actor)
-        with self.repository.unit_of_work() as uow:
+        with self.repository.unit_of_work(writing=True) as uow:
             lead = self._held_by(uow, actor, scope, lead_id, Action.RECORD)
             check(lead.id, lead.status, Action.RECORD, status)
             if effective < lead.received_at:
@@ -284,7 +284,7 @@ class LeadDesk:
         text = _clean_note(note)
         scope = self._scope(actor)
         now = self._now()
-        with self.repository.unit_of_work() as uow:
+        with self.repository.unit_of_work(writing=True) as uow:
             lead = self._held_by(uow, actor, scope, lead_id, Action.RELEASE)
             check(lead.id, lead.status, Action.RELEASE)
             new = self._to_pool(lead, now)
@@ -315,7 +315,7 @@ class LeadDesk:
         scope = self._scope(actor)
         now = self._now()
         try:
-            with self.repository.unit_of_work() as uow:
+            with self.repository.unit_of_work(writing=True) as uow:
                 lead = uow.get(lead_id)
                 if not can_see(scope, lead):
                     raise LeadNotFound(lead_id)
@@ -360,7 +360,7 @@ class LeadDesk:
         text = _clean_note(note)
         scope = self._scope(actor)
         now = self._now()
-        with self.repository.unit_of_work() as uow:
+        with self.repository.unit_of_work(writing=True) as uow:
             lead = uow.get(lead_id)
             check(lead.id, lead.status, Action.REOPEN)
             new = self._to_pool(lead, now)
@@ -441,7 +441,7 @@ class LeadDesk:
         retries = 0
         while True:
             try:
-                with self.repository.unit_of_work() as uow:
+                with self.repository.unit_of_work(writing=True) as uow:
                     due = uow.due(at, batch_size)
                     fired: list[DeadlineKind] = []
                     events: list[HistoryEvent] = []

@@ -111,7 +111,11 @@ class UnitOfWork(Protocol):
 class LeadRepository(Protocol):
     """The storage of leads, their history and the notification outbox."""
 
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, writing: bool = False) -> UnitOfWork:
+        """A new unit of work. ``writing=True`` says it will write: a backend with one
+        writer at a time (SQLite) then takes the write lock before the first read, so
+        that the read and the write are one transaction instead of two."""
+        ...
 
 
 class Directory(Protocol):

@@ -71,7 +71,7 @@ def view(scope: Scope, lead: Lead, policy: Policy) -> LeadView:
     if hidden:
         document = attrs.evolve(lead.document, contact=mask(lead.document.contact))
         shown = attrs.evolve(lead, document=document, previous_holders=frozenset())
-    elif scope.installer_id is not None:
+    elif scope.installer_id is not None and lead.previous_holders:
         # Other installers' names are none of his business.
         shown = attrs.evolve(lead, previous_holders=frozenset())
     return LeadView(

@@ -160,6 +160,21 @@ class TestSqliteSetUp:
             other.close()
             repository.close()
 
+    def test_a_stored_document_that_is_not_json_is_a_storage_error(self, tmp_path: Path) -> None:
+        """R15: a row whose document was damaged by hand is a StorageError naming the
+        cause, not a JSON decoder's exception."""
+        repository = _sqlite_repository(tmp_path / "damaged.db")
+        try:
+            with repository.unit_of_work() as uow:
+                lead = uow.add(make_lead("damaged"))
+                uow.commit()
+            with repository.engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE qleads_lead SET document = '{\"contact\": '")
+            with repository.unit_of_work() as uow, pytest.raises(StorageError, match="not JSON"):
+                uow.get(lead.id)
+        finally:
+            repository.close()
+
 
 class TestEngines:
     @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "oracle://x"])

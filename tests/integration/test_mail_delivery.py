@@ -230,8 +230,8 @@ class TestReliability:
         class FailingCommit:
             """The repository, with a database that fails at commit time."""
 
-            def unit_of_work(self):  # type: ignore[no-untyped-def]
-                uow = repository.unit_of_work()
+            def unit_of_work(self, *, writing=False):  # type: ignore[no-untyped-def]
+                uow = repository.unit_of_work(writing=writing)
 
                 def commit() -> None:
                     raise StorageError("disk full")

@@ -669,8 +669,10 @@ class _FailingOutboxRepository(InMemoryLeadRepository):
         super().__init__()
         self.failing = False
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        return _FailingUnitOfWork(self) if self.failing else super().unit_of_work()
+    def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
+        if self.failing:
+            return _FailingUnitOfWork(self)
+        return super().unit_of_work(writing=writing)
 
 
 class TestNotifications:

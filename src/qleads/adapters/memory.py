@@ -46,7 +46,8 @@ class InMemoryLeadRepository:
         self._events: dict[int, list[HistoryEvent]] = {}
         self._outbox: dict[str, Notification] = {}
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
+    def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
+        """``writing`` changes nothing here: every unit works on a private copy."""
         return InMemoryUnitOfWork(self)
 
     def notifications(self) -> list[Notification]:

@@ -653,6 +653,28 @@ class RepositoryContract:
                 assert [x.id for x in uow.find(query).leads] == [lead.id]
                 assert uow.counts([query]) == [1]
 
+        def test_a_unit_opened_for_writing_reads_then_writes(
+            self, repository: LeadRepository
+        ) -> None:
+            """R3: ``unit_of_work(writing=True)`` (how LeadDesk opens every change) reads,
+            updates conditionally, commits and rolls back like any other unit."""
+            (lead,) = _add_all(repository, [make_lead("writing")])
+            claimed = attrs.evolve(lead, status=Status.CLAIMED, holder_id="i-anna", version=2)
+            with repository.unit_of_work(writing=True) as uow:
+                assert uow.get(lead.id) == lead
+                uow.update(claimed, expected_version=1)
+                uow.append([_event(claimed, 2, EventKind.CLAIMED)])
+                assert uow.counts([query_for(Scope(None), Tab.ALL)]) == [1]
+                uow.commit()
+            with repository.unit_of_work(writing=True) as uow, pytest.raises(StaleUpdate):
+                uow.update(attrs.evolve(lead, version=2), expected_version=1)
+            with repository.unit_of_work(writing=True) as uow:
+                assert uow.get(lead.id) == claimed
+                uow.update(attrs.evolve(claimed, status=Status.NEW, version=3), expected_version=2)
+            with _uow(repository) as uow:
+                assert uow.get(lead.id) == claimed
+                assert [e.version for e in uow.history(lead.id)] == [2]
+
     class TestOutbox:
         def test_duplicate_key_is_ignored(self, repository: LeadRepository, outbox: Outbox) -> None:
             """R10: a stable key per event and recipient; a second record with the same
