@@ -36,6 +36,17 @@ _TAB_STATUSES = {
 TABS = ("all", "available", "mine", "new", "follow_up", "in_progress", "closed")
 
 
+_NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
+
+
+def _decoded(row: Sequence[Any]) -> dict[str, Any]:
+    """A lead row of ``_COLUMNS`` as a dict, its JSON columns decoded."""
+    lead = dict(zip(_NAMES, row, strict=True))
+    lead["document"] = json.loads(lead["document"])
+    lead["previous_holders"] = json.loads(lead["previous_holders"])
+    return lead
+
+
 class NotAvailable(Exception):
     """The raw claim lost (or the lead was not in the pool)."""
 
@@ -46,6 +57,10 @@ class RawSql:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
         self.p = "%s" if self.pg else "?"
+        document = "document::text" if self.pg else "document"
+        self._claim_columns = ", ".join(
+            f"l.{document}" if name == "document" else f"l.{name}" for name in _NAMES
+        )
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -72,19 +87,21 @@ class RawSql:
 
     def claim(
         self, conn: Any, installer_id: str, rep_id: str, lead_id: int, now: dt.datetime
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Claim the lead and return it as claimed, its document decoded: what
+        ``LeadDesk.claim`` hands back (the portal shows the lead it just claimed)."""
         p = self.p
         hold = _HOLD_CALENDAR.add_business_days(now, 2)
         try:
             self.begin_write(conn)
             row = conn.execute(
-                f"SELECT l.status, l.version, t.rep_id FROM qleads_lead l "
+                f"SELECT {self._claim_columns}, t.rep_id FROM qleads_lead l "
                 f"LEFT JOIN qleads_territory t ON t.id = l.territory_id WHERE l.id = {p}",
                 (lead_id,),
             ).fetchone()
-            if row is None or row[0] != "new" or row[2] != rep_id:
+            if row is None or row[4] != "new" or row[-1] != rep_id:
                 raise NotAvailable(lead_id)
-            version = row[1]
+            version = row[12]
             cur = conn.execute(
                 f"UPDATE qleads_lead SET status = 'claimed', status_at = {p}, holder_id = {p}, "
                 f"hold_until = {p}, due_at = NULL, deadline_kind = 'claim_expiry', "
@@ -103,6 +120,13 @@ class RawSql:
         except BaseException:
             conn.rollback() if self.pg else conn.execute("ROLLBACK")
             raise
+        lead = _decoded(row[:-1])
+        lead.update(
+            status="claimed", status_at=self.t(now), holder_id=installer_id,
+            hold_until=self.t(hold), due_at=None, deadline_kind="claim_expiry",
+            deadline_at=self.t(hold), version=version + 1,
+        )  # fmt: skip
+        return lead
 
     # --- R8 tabs -----------------------------------------------------------------------
 
@@ -179,25 +203,7 @@ class RawSql:
             counts = self._counts(conn, territories, installer_id)
         finally:
             conn.rollback() if self.pg else conn.execute("COMMIT")
-        items = [
-            {
-                "id": r[0],
-                "document": json.loads(r[1]),
-                "received_at": r[2],
-                "territory_id": r[3],
-                "status": r[4],
-                "status_at": r[5],
-                "holder_id": r[6],
-                "hold_until": r[7],
-                "due_at": r[8],
-                "deadline_kind": r[9],
-                "deadline_at": r[10],
-                "previous_holders": json.loads(r[11]),
-                "version": r[12],
-            }
-            for r in rows
-        ]
-        return items, counts[tab], counts
+        return [_decoded(r) for r in rows], counts[tab], counts
 
     # --- R11 sweep ---------------------------------------------------------------------
 
