@@ -182,6 +182,8 @@ class LeadDesk:
         actor = self._installer(installer, "claim leads")
         scope = self._scope(actor)
         now = self._now()
+        # Worked out before the unit of work: on SQLite it holds the write lock.
+        hold = actor.calendar.add_business_days(now, self.policy.claim_hold_days)
         try:
             with self.repository.unit_of_work(writing=True) as uow:
                 lead = uow.get(lead_id)
@@ -194,7 +196,6 @@ class LeadDesk:
                         raise LeadNoLongerAvailable(lead.id)
                     raise LeadNotFound(lead_id)
                 check(lead.id, lead.status, Action.CLAIM)
-                hold = actor.calendar.add_business_days(now, self.policy.claim_hold_days)
                 new = self._bump(
                     lead,
                     status=Status.CLAIMED,
