@@ -1386,7 +1386,11 @@ class SqlAlchemyUnitOfWork:
                     params += (territory, status, held, delta)
                 statement = self._statements.bump(len(cells)) + "; COMMIT"
                 self._state = _IDLE
-                self._run(self._client_cursor(cursor), statement, params)
+                client = self._client_cursor(cursor)
+                try:
+                    self._run(client, statement, params)
+                finally:
+                    client.close()
         self._end("COMMIT")
 
     def _client_cursor(self, cursor: Any) -> Any:
