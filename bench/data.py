@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from qleads.adapters.sqlalchemy import RECOUNT_SQL, SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sqlalchemy import RECOUNT_SQL, SqlAlchemyLeadRepository
 from qleads.testing.documents import FIRST_NAMES, SURNAMES
 
 #: The benchmark's "now": a Tuesday morning. Every generated instant lies relative to it.
@@ -385,16 +385,10 @@ _DIRECTORY_COLUMNS = {
 
 
 def create_schema(engine: sa.Engine) -> str:
-    """The adapter's tables by its own migrations; returns how they were made.
-
-    While the package ships no migration scripts yet, the tables come from the adapter's
-    ``metadata`` (the same definitions the migrations are compared against)."""
-    repository = SqlAlchemyLeadRepository(engine)
-    repository.upgrade_schema()
-    if sa.inspect(engine).has_table("qleads_lead"):
-        return "migrations"
-    metadata.create_all(engine)
-    return "metadata.create_all (no migration scripts shipped yet)"
+    """The adapter's tables by its own migrations (``qleads db upgrade``), with their
+    indexes and, on SQLite, the counter triggers; returns how they were made."""
+    SqlAlchemyLeadRepository(engine).upgrade_schema()
+    return "migrations"
 
 
 @attrs.frozen
