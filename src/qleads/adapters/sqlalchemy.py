@@ -938,10 +938,9 @@ class _Statements:
         else:
             values = sorted(clause.territory_ids or ())
             residual = attrs.evolve(clause, statuses=None, territory_ids=None)
-        rest = residual != _NO_CONDITION
+        filtered = residual if residual != _NO_CONDITION else None
         inner = f"SELECT id, {key} FROM qleads_lead WHERE {column} = "  # noqa: S608
         if whole and clause.statuses is None and clause.holder_id is None:
-            filtered = residual if rest else None
             self._territory_sources(sql, values, filtered, inner, order, top, first)
             return False
         statuses = (
@@ -956,11 +955,7 @@ class _Statements:
             sql.text("::text[]) AS pv(v) CROSS JOIN unnest(")
             sql.arg(list(statuses))
             sql.text(f"::text[]) AS ps(s) CROSS JOIN LATERAL ({inner}pv.v AND status = ps.s")
-            if rest:
-                sql.text(" AND ")
-                self._clause(sql, residual, counter=False)
-            sql.text(f" ORDER BY {order} LIMIT ")
-            sql.arg(top)
+            self._filtered_top(sql, filtered, order, top)
             sql.text(") AS c")
             return False
         for value in values:
@@ -970,11 +965,7 @@ class _Statements:
                 sql.text(f"SELECT id, {key} FROM ({inner}")  # noqa: S608
                 sql.arg(value)
                 sql.text(f" AND status = '{status}'")
-                if rest:
-                    sql.text(" AND ")
-                    self._clause(sql, residual, counter=False)
-                sql.text(f" ORDER BY {order} LIMIT ")
-                sql.arg(top)
+                self._filtered_top(sql, filtered, order, top)
                 sql.text(")")
         return first
 
@@ -994,11 +985,7 @@ class _Statements:
             sql.text("SELECT c.id, c.received_at FROM unnest(")
             sql.arg(territories)
             sql.text(f"::text[]) AS pv(v) CROSS JOIN LATERAL ({inner}pv.v")
-            if residual is not None:
-                sql.text(" AND ")
-                self._clause(sql, residual, counter=False)
-            sql.text(f" ORDER BY {order} LIMIT ")
-            sql.arg(top)
+            self._filtered_top(sql, residual, order, top)
             sql.text(") AS c")
             return
         for territory in territories:
@@ -1006,12 +993,16 @@ class _Statements:
             first = False
             sql.text(f"SELECT id, received_at FROM ({inner}")  # noqa: S608
             sql.arg(territory)
-            if residual is not None:
-                sql.text(" AND ")
-                self._clause(sql, residual, counter=False)
-            sql.text(f" ORDER BY {order} LIMIT ")
-            sql.arg(top)
+            self._filtered_top(sql, residual, order, top)
             sql.text(")")
+
+    def _filtered_top(self, sql: _Sql, residual: Clause | None, order: str, top: int) -> None:
+        """The tail of one range: the clause's other conditions, the order, the limit."""
+        if residual is not None:
+            sql.text(" AND ")
+            self._clause(sql, residual, counter=False)
+        sql.text(f" ORDER BY {order} LIMIT ")
+        sql.arg(top)
 
     def _total(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
         """The number of leads any of ``clauses`` selects, as a scalar expression.
