@@ -151,6 +151,57 @@ class TestUpgrade:
         assert sum("upgraded" in out for _, out, _ in outcomes) == 1
         assert _differences(postgres_url) == []
 
+    def test_sqlite_leads_of_a_0003_database_are_counted_after_the_upgrade(
+        self, tmp_path: Path
+    ) -> None:
+        """R8: leads a 0003 database got around the unit of work are counted by 0004's
+        recount, and from then on its triggers count every write; 0005's index exists.
+        Downgrading to 0003 drops the triggers again."""
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        assert upgrade(url, "0003").after == "0003"
+        engine = make_engine(url)
+        insert = (
+            "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
+            "status, status_at, holder_id, version, document, name, postal_code, city) "
+            "VALUES (?, 'f', '2026-01-05 09:00:00.000000', ?, ?, "
+            "'2026-01-05 09:00:00.000000', ?, 1, '{}', 'n', '04109', 'Leipzig')"
+        )
+        rows = [("a", "t-1", "new", None), ("b", "t-1", "claimed", "i-1"), ("c", None, "new", None)]
+
+        def counters() -> dict[tuple[str, str, int], int]:
+            with engine.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT territory_id, status, held, n FROM qleads_lead_count WHERE n <> 0"
+                )
+                return {(t, s, h): n for t, s, h, n in found}
+
+        with engine.begin() as conn:
+            for row in rows:
+                conn.exec_driver_sql(insert, row)
+        assert counters() == {}  # 0003 counted only what existed when it ran
+        assert upgrade(url).after == head_revision()
+        expected = {("t-1", "new", 0): 1, ("t-1", "claimed", 1): 1, ("", "new", 0): 1}
+        assert counters() == expected
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE qleads_lead SET territory_id = 't-2' WHERE source_id = 'c'"
+            )
+            conn.exec_driver_sql(insert, ("d", "t-2", "new", None))
+        assert counters() == {("t-1", "new", 0): 1, ("t-1", "claimed", 1): 1, ("t-2", "new", 0): 2}
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
+        assert "ix_qleads_lead_territory_received" in indexes
+        with engine.connect() as conn:
+            conn.execution_options(qleads_write=True)
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+            conn.commit()
+            triggers = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).scalars()
+            assert set(triggers) == {"qleads_lead_count_deleted"}
+        engine.dispose()
+
 
 class TestCommandLine:
     def test_db_upgrade_creates_and_reports_one_line(
