@@ -327,9 +327,6 @@ class LeadDesk:
                 remind_at = target.calendar.add_business_days(
                     now, self.policy.assignment_reminder_days
                 )
-                previous = lead.previous_holders
-                if lead.holder_id is not None:
-                    previous = previous | {lead.holder_id}
                 new = self._bump(
                     lead,
                     status=Status.ASSIGNED,
@@ -338,7 +335,7 @@ class LeadDesk:
                     hold_until=None,
                     due_at=None,
                     deadline=Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind_at),
-                    previous_holders=previous,
+                    previous_holders=_handled_by(lead),
                 )
                 kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
                 event = attrs.evolve(
@@ -595,9 +592,6 @@ class LeadDesk:
         return attrs.evolve(lead, version=lead.version + 1, **changes)
 
     def _to_pool(self, lead: Lead, at: dt.datetime) -> Lead:
-        previous = lead.previous_holders
-        if lead.holder_id is not None:
-            previous = previous | {lead.holder_id}
         return self._bump(
             lead,
             status=Status.NEW,
@@ -606,7 +600,7 @@ class LeadDesk:
             hold_until=None,
             due_at=None,
             deadline=None,
-            previous_holders=previous,
+            previous_holders=_handled_by(lead),
         )
 
     @staticmethod
@@ -713,6 +707,14 @@ def _aware(name: str, instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput(name, "needs a timezone-aware datetime")
     return instant.astimezone(dt.UTC)
+
+
+def _handled_by(lead: Lead) -> frozenset[str]:
+    """R2c: the installers who held the lead, its holder included, as the lead passes to
+    the pool or to another installer."""
+    if lead.holder_id is None:
+        return lead.previous_holders
+    return lead.previous_holders | {lead.holder_id}
 
 
 def _clean_note(note: str) -> str:

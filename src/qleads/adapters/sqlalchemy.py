@@ -1644,12 +1644,16 @@ class SqlAlchemyUnitOfWork:
         cursor = self._for_writing()
         statements = self._statements
         seen = self._seen.get(lead.id)
-        known = seen is not None and seen.version == expected_version
-        if known and seen is not None:
+        if seen is not None and seen.version != expected_version:
+            seen = None  # read by this unit, but another version: as good as unread
+        before: tuple[str, str, int] | None = None
+        if self._sqlite:
+            pass  # triggers count (migration 0004); the conditional update decides alone
+        elif seen is not None:
             before = _cell(seen)
         else:
-            # Not read by this unit (or another version): read the counted cell first,
-            # locking the row on PostgreSQL so that the update below cannot lose.
+            # Not read by this unit: read the counted cell first, locking the row so that
+            # the update below cannot lose.
             cell = self._fetchone(
                 self._run(cursor, statements.cell_of, (lead.id, expected_version))
             )
@@ -1662,7 +1666,7 @@ class SqlAlchemyUnitOfWork:
                 cell[1],
                 0 if cell[2] is None else 1,
             )
-        if known and seen is not None and seen.document is lead.document:
+        if seen is not None and seen.document is lead.document:
             columns, params = self._changes(seen, lead)
             statement = statements.update_of(columns)
         else:
@@ -1675,8 +1679,9 @@ class SqlAlchemyUnitOfWork:
             if self._fetchone(self._run(cursor, statements.version_of, (lead.id,))) is None:
                 raise LeadNotFound(lead.id)
             raise StaleUpdate(lead.id, expected_version)
-        self._sync_handled(cursor, lead, seen.previous_holders if known and seen else None)
-        self._count(before, _cell(lead))
+        self._sync_handled(cursor, lead, seen.previous_holders if seen is not None else None)
+        if before is not None:
+            self._count(before, _cell(lead))
         self._seen[lead.id] = lead
 
     def _sync_handled(self, cursor: Any, lead: Lead, before: frozenset[str] | None) -> None:
