@@ -34,6 +34,7 @@ from qleads.model import (
     Actor,
     Admin,
     Channel,
+    DeadlineKind,
     EventKind,
     Installer,
     LeadSource,
@@ -261,9 +262,6 @@ class TestClaim:
     def test_hold_runs_on_the_installers_own_calendar(self, world: World) -> None:
         """R9: Monday 09:30 + 2 business days is Thursday in Saxony (Buß- und Bettag),
         Wednesday in Bavaria."""
-        world.directory.add_territory(
-            Territory("t-munich", "München", "DE", frozenset({"80", "04"}), "r-south")
-        )
         saxon = world.desk.claim(world.anna, world.intake("a", "01067")).lead
         bavarian = world.desk.claim(world.carl, world.intake("b", "80331")).lead
         assert saxon.hold_until == dt.datetime(2026, 11, 19, 8, 30, tzinfo=UTC)
@@ -468,6 +466,10 @@ class TestAssignment:
         assert (moved.status, moved.holder_id) == (Status.ASSIGNED, "i-ben")
         assert "i-anna" in moved.previous_holders
         assert world.desk.history(world.admin, lead_id)[-1].kind is EventKind.REASSIGNED
+        # R10: the new assignee is told, with his own reminder running.
+        assert world.notices(NotificationKind.ASSIGNED) == [("assigned", lead_id, "i-ben")]
+        assert moved.deadline is not None
+        assert moved.deadline.kind is DeadlineKind.ASSIGNMENT_REMINDER
         with pytest.raises(LeadNotFound):
             world.desk.get(world.anna, lead_id)
 
@@ -870,6 +872,10 @@ class TestPermissions:
         )
         with pytest.raises(InvalidTransition):
             world.desk.reopen(world.admin, claimed)
+        # R2c/R10: back in the pool, the territory is told, and the former holder sees it
+        # as one he handled before.
+        assert ("new_lead", claimed, "i-anna") in world.notices(NotificationKind.NEW_LEAD)
+        assert world.desk.get(world.anna, claimed).previously_handled
 
     def test_inactive_installer_cannot_claim(self, world: World) -> None:
         """R12: a deactivated account acts no more."""

@@ -155,5 +155,17 @@ class TestStatuses:
             S.ORDER_PLACED,
             S.UNSUCCESSFUL,
         }
-        assert OPEN_WORK_STATUSES == WORK_STATUSES - TERMINAL_STATUSES
-        assert frozenset(Status) - {S.NEW} == HELD_STATUSES
+        assert {S.CONTACT_ATTEMPTED, S.FIRST_CONTACT, S.OFFER_SENT, S.FOLLOW_UP} == set(
+            OPEN_WORK_STATUSES
+        )
+        assert set(TERMINAL_STATUSES) == {S.ORDER_PLACED, S.UNSUCCESSFUL}
+        assert {
+            S.CLAIMED,
+            S.ASSIGNED,
+            S.CONTACT_ATTEMPTED,
+            S.FIRST_CONTACT,
+            S.OFFER_SENT,
+            S.FOLLOW_UP,
+            S.ORDER_PLACED,
+            S.UNSUCCESSFUL,
+        } == set(HELD_STATUSES)

@@ -107,6 +107,10 @@ class TestContactDetails:
         assert shown.contact_hidden
         assert (contact.name, contact.street, contact.email, contact.phone) == ("", "", "", "")
         assert (contact.postal_code, contact.city) == ("04107", "Leipzig")
+        # The free-text comment may name the customer, so it goes too; when to call stays.
+        assert pooled.document.contact.comment != ""
+        assert contact.comment == ""
+        assert contact.reachability == pooled.document.contact.reachability != ""
         assert shown.lead.document.costs == pooled.document.costs
         assert shown.lead.document.roof == pooled.document.roof
         assert shown.lead.document.consumption == pooled.document.consumption
@@ -136,6 +140,8 @@ class TestContactDetails:
         returned = lead(1, previous=frozenset({"i-ben"}))
         assert view(ANNA, returned, Policy()).lead.previous_holders == frozenset()
         assert view(REP_EAST, returned, Policy()).lead.previous_holders == {"i-ben"}
+        shown = Policy(contact_before_claim="shown")
+        assert view(ANNA, returned, shown).lead.previous_holders == frozenset()
 
 
 class TestTabs:
