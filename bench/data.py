@@ -384,11 +384,10 @@ _DIRECTORY_COLUMNS = {
 }
 
 
-def create_schema(engine: sa.Engine) -> str:
+def create_schema(engine: sa.Engine) -> None:
     """The adapter's tables by its own migrations (``qleads db upgrade``), with their
-    indexes and, on SQLite, the counter triggers; returns how they were made."""
+    indexes and, on SQLite, the counter triggers."""
     SqlAlchemyLeadRepository(engine).upgrade_schema()
-    return "migrations"
 
 
 @attrs.frozen
@@ -396,14 +395,13 @@ class LoadReport:
     leads: int
     events: int
     seconds: float
-    schema: str
 
 
 def load_sqlite(
     path: str, engine: sa.Engine, net: Network, count: int, seed: int = 7
 ) -> LoadReport:
     started = time.perf_counter()
-    schema = create_schema(engine)
+    create_schema(engine)
     engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -432,19 +430,17 @@ def load_sqlite(
         conn.executemany(event_sql, ev)
         events += len(ev)
         conn.executemany(handled_sql, [(r.id, h) for r in chunk for h in r.previous_holders])
-    # The leads came in around the unit of work: fill the tab counters (R8) from them.
-    conn.execute("DELETE FROM qleads_lead_count")
-    conn.execute(RECOUNT_SQL)
+    # The tab counters (R8) were kept by the triggers of migration 0004 as the rows came in.
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return LoadReport(count, events, time.perf_counter() - started, schema)
+    return LoadReport(count, events, time.perf_counter() - started)
 
 
 def load_postgres(engine: sa.Engine, net: Network, count: int, seed: int = 7) -> LoadReport:
     started = time.perf_counter()
-    schema = create_schema(engine)
+    create_schema(engine)
     raw = engine.raw_connection()
     try:
         pg = raw.driver_connection
@@ -487,7 +483,7 @@ def load_postgres(engine: sa.Engine, net: Network, count: int, seed: int = 7) ->
         pg.autocommit = False
     finally:
         raw.close()
-    return LoadReport(count, events, time.perf_counter() - started, schema)
+    return LoadReport(count, events, time.perf_counter() - started)
 
 
 def _same(value: Any) -> Any:

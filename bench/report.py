@@ -9,7 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-_TARGETS = (
+#: The issue's targets (op and bound) and the figures shown beside them (no op).
+TARGETS = (
     ("claim_ratio_{db}", ">=", 0.8, "claims/s, 1 thread, qleads ÷ raw"),
     ("claim_ratio_4t_{db}", ">=", 0.8, "claims/s, 4 threads, qleads ÷ raw"),
     ("tab_page_ratio_{db}", "<=", 1.5, "full tab page p50, qleads ÷ raw"),
@@ -23,25 +24,33 @@ _TARGETS = (
 )
 
 
+#: Deadlines: ``Calendar.add_business_days`` at least this many times the pendulum loop.
+DEADLINE_SPEEDUP = 10.0
+
+
+def met(value: float, op: str, bound: float) -> bool:
+    return value >= bound if op == ">=" else value <= bound
+
+
 def render(metrics: dict[str, float]) -> str:
     dbs = [db for db in ("sqlite", "postgres") if f"claim_ratio_{db}" in metrics]
     lines = ["| target | database | value | bound | met |", "|---|---|---:|---:|---|"]
     for db in dbs:
-        for key, op, bound, text in _TARGETS:
+        for key, op, bound, text in TARGETS:
             if key.format(db=db) not in metrics:
                 continue  # a run without that size
             value = metrics[key.format(db=db)]
             if not op:
                 lines.append(f"| {text} | {db} | {value:.2f} | – | – |")
                 continue
-            ok = value >= bound if op == ">=" else value <= bound
+            ok = met(value, op, bound)
             lines.append(
                 f"| {text} | {db} | {value:.2f} | {op} {bound} | {'yes' if ok else 'no'} |"
             )
     speed = metrics["deadline_speedup"]
     lines.append(
-        f"| `Calendar.add_business_days` ÷ pendulum loop | – | {speed:.1f} | >= 10 | "
-        f"{'yes' if speed >= 10 else 'no'} |"
+        f"| `Calendar.add_business_days` ÷ pendulum loop | – | {speed:.1f} | "
+        f">= {DEADLINE_SPEEDUP:g} | {'yes' if speed >= DEADLINE_SPEEDUP else 'no'} |"
     )
     lines += ["", "| metric | qleads | raw SQL | qleads ÷ raw |", "|---|---:|---:|---:|"]
     for key in sorted(k for k in metrics if k.endswith("_qleads")):

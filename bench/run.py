@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
 import raw as rawsql  # noqa: E402
+import report  # noqa: E402
 
 from qleads import LeadDesk  # noqa: E402
 from qleads.adapters.clock import FrozenClock  # noqa: E402
@@ -417,10 +418,10 @@ def bench_sweep(t: Target, plan: Plan, res: Results) -> None:
     for run_no in range(plan.sweep_runs):
         _arm_deadlines(t, batches[2 * run_no])
         start = time.perf_counter()
-        report = t.desk.sweep(data.NOW)
+        swept = t.desk.sweep(data.NOW)
         q_times.append(time.perf_counter() - start)
-        if report.total != len(batches[2 * run_no]):
-            raise RuntimeError(f"qleads sweep fired {report.total}, expected {plan.sweep_due}")
+        if swept.total != len(batches[2 * run_no]):
+            raise RuntimeError(f"qleads sweep fired {swept.total}, expected {plan.sweep_due}")
         _arm_deadlines(t, batches[2 * run_no + 1])
         start = time.perf_counter()
         fired = t.raw.sweep(conn, data.NOW)
@@ -497,7 +498,7 @@ def prepare(
         for ext in ("", "-wal", "-shm"):
             Path(f"{path}{ext}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
-        report = data.load_sqlite(str(path), make_engine(url), net, size)
+        loaded = data.load_sqlite(str(path), make_engine(url), net, size)
 
         def connect() -> Any:
             return rawsql.connect_sqlite(str(path))
@@ -509,18 +510,17 @@ def prepare(
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
         url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
-        report = data.load_postgres(make_engine(url), net, size)
+        loaded = data.load_postgres(make_engine(url), net, size)
 
         def connect() -> Any:
             return rawsql.connect_postgres(url)
 
         engine = make_engine(url, pool_size=8, max_overflow=8)
     print(
-        f"  loaded {tag}: {report.leads} leads, {report.events} events in "
-        f"{report.seconds:.1f}s (schema: {report.schema})",
+        f"  loaded {tag}: {loaded.leads} leads, {loaded.events} events in {loaded.seconds:.1f}s",
         flush=True,
     )
-    res.single(f"load_s_{tag}", report.seconds)
+    res.single(f"load_s_{tag}", loaded.seconds)
     repository = SqlAlchemyLeadRepository(engine)
     desk = LeadDesk(repository, SqlAlchemyDirectory(engine), FrozenClock(data.NOW))
     return Target(db, size, url, net, desk, repository, connect, rawsql.RawSql(
@@ -627,29 +627,24 @@ def summarise(res: Results, plan: Plan, dbs: Iterable[str]) -> None:
 
 
 def targets(res: Results, dbs: Iterable[str]) -> list[str]:
+    """The console verdicts, from the same table as bench/RESULTS.md (``report.TARGETS``)."""
     m = res.metrics
     lines = []
     for db in dbs:
-        checks = (
-            (f"claim_ratio_{db}", ">=", 0.8),
-            (f"claim_ratio_4t_{db}", ">=", 0.8),
-            (f"tab_page_ratio_{db}", "<=", 1.5),
-            (f"tab_page_growth_{db}", "<=", 1.2),
-            (f"sweep_growth_{db}", "<=", 1.2),
-            (f"tab_page_mixed_growth_{db}", "", 0.0),
-        )
-        for key, op, bound in checks:
+        for template, op, bound, text in report.TARGETS:
+            key = template.format(db=db)
+            if key not in m:
+                continue
             value = m[key]
             if not op:
-                lines.append(f"{key:<28} {value:8.3f}  (mixed samples, for comparison)")
+                lines.append(f"{key:<32} {value:8.3f}  ({text})")
                 continue
-            ok = value >= bound if op == ">=" else value <= bound
-            lines.append(
-                f"{key:<28} {value:8.3f}  target {op} {bound:<4}  {'met' if ok else 'NOT met'}"
-            )
+            verdict = "met" if report.met(value, op, bound) else "NOT met"
+            lines.append(f"{key:<32} {value:8.3f}  target {op} {bound:<4}  {verdict}")
     value = m["deadline_speedup"]
-    verdict = "met" if value >= 10 else "NOT met"
-    lines.append(f"{'deadline_speedup':<28} {value:8.3f}  target >= 10    {verdict}")
+    verdict = "met" if value >= report.DEADLINE_SPEEDUP else "NOT met"
+    bound = f">= {report.DEADLINE_SPEEDUP:g}"
+    lines.append(f"{'deadline_speedup':<32} {value:8.3f}  target {bound:<7} {verdict}")
     return lines
 
 
