@@ -219,6 +219,36 @@ def _sweep_in_process(url: str, barrier: Any, results: Any) -> None:
         world.repository.close()
 
 
+class TestIntakeRace:
+    SENDERS = 20
+
+    def test_the_same_document_sent_at_once_makes_one_lead(self, database_url: str) -> None:
+        """R1: the calculator retries and 20 copies of one document arrive at the same
+        instant. Exactly one intake creates the lead; the others are answered as replays
+        of it (the loser of the insert race included), with one "received" event and one
+        set of new-lead notices."""
+        world = _world(database_url, 5, **_pool(database_url))
+        barrier = threading.Barrier(self.SENDERS, timeout=120)
+        document = make_document("retried-0001")
+
+        def send() -> tuple[int, bool]:
+            barrier.wait()
+            result = world.desk.intake(world.source, document)
+            return result.lead.id, result.created
+
+        try:
+            with ThreadPoolExecutor(max_workers=self.SENDERS) as pool:
+                results = [f.result() for f in [pool.submit(send) for _ in range(self.SENDERS)]]
+            assert len({lead_id for lead_id, _ in results}) == 1
+            assert sum(created for _, created in results) == 1
+            lead_id = results[0][0]
+            assert _events(world.repository, lead_id) == [EventKind.RECEIVED]
+            notices = [n for n in world.repository.notifications() if n.lead_id == lead_id]
+            assert sorted(n.recipient_id for n in notices) == [i.id for i in world.installers]
+        finally:
+            world.repository.close()
+
+
 class TestParallelSweeps:
     DUE = 1000
     WORKERS = 4
