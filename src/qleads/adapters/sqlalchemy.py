@@ -343,6 +343,30 @@ outbox_table = sa.Table(
     ),
 )
 
+#: The columns of an outbox row that make its :class:`~qleads.model.Notification`, in
+#: the order :func:`notification_from_row` reads them.
+NOTIFICATION_COLUMNS: Final = (
+    outbox_table.c.key,
+    outbox_table.c.kind,
+    outbox_table.c.lead_id,
+    outbox_table.c.recipient_id,
+    outbox_table.c.created_at,
+    outbox_table.c.deadline_at,
+)
+
+
+def notification_from_row(row: Sequence[Any]) -> Notification:
+    """The notification of an outbox row that starts with :data:`NOTIFICATION_COLUMNS`."""
+    return Notification(
+        key=row[0],
+        kind=_NOTIFICATION_KIND[row[1]],
+        lead_id=row[2],
+        recipient_id=row[3],
+        created_at=row[4],
+        deadline_at=row[5],
+    )
+
+
 rep_table = sa.Table(
     "qleads_rep",
     metadata,
@@ -448,12 +472,15 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> Engine:
         engine = sa.create_engine(parsed, **engine_kwargs)
     except (sa_exc.ArgumentError, ImportError, TypeError) as e:
         raise ConfigurationError(f"cannot set up the database engine: {e}") from e
-    _prepare(engine)
+    prepare_engine(engine)
     return engine
 
 
-def _prepare(engine: Engine) -> None:
-    """Install the SQLite transaction handling on ``engine`` (once; no-op elsewhere)."""
+def prepare_engine(engine: Engine) -> None:
+    """Install the SQLite transaction handling on ``engine`` (once; no-op elsewhere).
+
+    :func:`make_engine` does it; the adapters call it again for an engine a portal made
+    itself. Public for the adapter modules (the outbox), not part of ``__all__``."""
     if engine.dialect.name != "sqlite":
         if engine.dialect.name != "postgresql":
             raise ConfigurationError(
@@ -543,6 +570,32 @@ def _holders(text: str) -> frozenset[str]:
     if text == "[]":
         return _NO_HOLDERS
     return frozenset(json.loads(text))
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed when the block ends (on SQLite a
+    ``BEGIN IMMEDIATE`` one, waiting for other writers); driver errors become
+    :class:`~qleads.errors.StorageError`. For the writes the adapters make around the
+    unit of work: the outbox's delivery state, recounts."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+    except sa_exc.SQLAlchemyError as e:
+        raise _storage_error(e) from e
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading; driver errors become
+    :class:`~qleads.errors.StorageError`."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except sa_exc.SQLAlchemyError as e:
+        raise _storage_error(e) from e
 
 
 def _holders_text(holders: frozenset[str]) -> str:
@@ -1149,7 +1202,7 @@ class SqlAlchemyLeadRepository:
     """
 
     def __init__(self, engine: Engine, *, document_cache_size: int = 4096) -> None:
-        _prepare(engine)
+        prepare_engine(engine)
         self.engine = engine
         self._owns_engine = False
         self._statements = _Statements(engine.dialect)
@@ -1210,40 +1263,19 @@ class SqlAlchemyLeadRepository:
         ``SHARE ROW EXCLUSIVE`` on ``qleads_lead``, which waits for and then blocks
         every writer), so no unit of work commits a change the new counters would
         miss."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execution_options(**{_WRITE_OPTION: True})
-                with conn.begin():
-                    if self._statements.postgres:
-                        conn.exec_driver_sql("LOCK TABLE qleads_lead IN SHARE ROW EXCLUSIVE MODE")
-                    conn.exec_driver_sql("DELETE FROM qleads_lead_count")
-                    conn.exec_driver_sql(RECOUNT_SQL)
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
+        with write_transaction(self.engine) as conn:
+            if self._statements.postgres:
+                conn.exec_driver_sql("LOCK TABLE qleads_lead IN SHARE ROW EXCLUSIVE MODE")
+            conn.exec_driver_sql("DELETE FROM qleads_lead_count")
+            conn.exec_driver_sql(RECOUNT_SQL)
 
     def notifications(self) -> list[Notification]:
         """Every committed outbox record, oldest first, whatever its delivery state (the
         same reading side as ``InMemoryLeadRepository.notifications``)."""
-        o = outbox_table.c
-        statement = sa.select(
-            o.key, o.kind, o.lead_id, o.recipient_id, o.created_at, o.deadline_at
-        ).order_by(o.id)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(statement).all()
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
-        return [
-            Notification(
-                key=r[0],
-                kind=_NOTIFICATION_KIND[r[1]],
-                lead_id=r[2],
-                recipient_id=r[3],
-                created_at=r[4],
-                deadline_at=r[5],
-            )
-            for r in rows
-        ]
+        statement = sa.select(*NOTIFICATION_COLUMNS).order_by(outbox_table.c.id)
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(statement).all()
+        return [notification_from_row(r) for r in rows]
 
     def _lead(self, row: Sequence[Any]) -> Lead:
         """A lead from a DB-API row of :data:`_LEAD_COLUMNS`."""
@@ -2026,7 +2058,7 @@ class SqlAlchemyDirectory:
     """
 
     def __init__(self, engine: Engine) -> None:
-        _prepare(engine)
+        prepare_engine(engine)
         self.engine = engine
         self._owns_engine = False
         self._postgres = engine.dialect.name == "postgresql"

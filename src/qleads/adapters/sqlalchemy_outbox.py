@@ -17,26 +17,25 @@ same ``MetaData`` as the other tables (migration ``0002_mail_digest``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from qleads.adapters.sqlalchemy import (
-    _WRITE_OPTION,
+    NOTIFICATION_COLUMNS,
     UtcDateTime,
-    _prepare,
-    _storage_error,
     metadata,
+    notification_from_row,
     outbox_table,
+    prepare_engine,
+    read_connection,
+    write_transaction,
 )
 from qleads.errors import InvalidInput
 from qleads.mail.outbox import DeliveryState, OutboxEntry
-from qleads.model import Notification, NotificationKind
 
 __all__ = ["SqlAlchemyOutbox", "digest_table"]
 
@@ -57,15 +56,9 @@ digest_table = sa.Table(
 
 _O = outbox_table.c
 _D = digest_table.c
-_KIND: Final = {k.value: k for k in NotificationKind}
 _STATE: Final = {s.value: s for s in DeliveryState}
 _COLUMNS: Final = (
-    _O.key,
-    _O.kind,
-    _O.lead_id,
-    _O.recipient_id,
-    _O.created_at,
-    _O.deadline_at,
+    *NOTIFICATION_COLUMNS,
     _O.state,
     _O.attempts,
     _O.next_attempt_at,
@@ -79,14 +72,7 @@ _COLUMNS: Final = (
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
     return OutboxEntry(
-        notification=Notification(
-            key=row[0],
-            kind=_KIND[row[1]],
-            lead_id=row[2],
-            recipient_id=row[3],
-            created_at=row[4],
-            deadline_at=row[5],
-        ),
+        notification=notification_from_row(row),
         state=_STATE[row[6]],
         attempts=row[7],
         next_attempt_at=row[8],
@@ -105,27 +91,9 @@ class SqlAlchemyOutbox:
     several processes at once."""
 
     def __init__(self, engine: Engine) -> None:
-        _prepare(engine)
+        prepare_engine(engine)
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(**{_WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
-
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
 
     # --- Outbox -------------------------------------------------------------------------
 
@@ -147,7 +115,7 @@ class SqlAlchemyOutbox:
         )
         if self._postgres:
             due = due.with_for_update(skip_locked=True)
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             rows = conn.execute(due).all()
             if not rows:
                 return []
@@ -174,7 +142,7 @@ class SqlAlchemyOutbox:
         return leased
 
     def mark_sent(self, key: str, message_id: str, now: dt.datetime) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 sa.update(outbox_table)
                 .where(_O.key == key, _O.state != "sent")
@@ -188,7 +156,7 @@ class SqlAlchemyOutbox:
             )
 
     def mark_retry(self, key: str, error: str, next_attempt_at: dt.datetime) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 sa.update(outbox_table)
                 .where(_O.key == key, _O.state == "pending")
@@ -201,7 +169,7 @@ class SqlAlchemyOutbox:
             )
 
     def mark_failed(self, key: str, error: str) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 sa.update(outbox_table)
                 .where(_O.key == key, _O.state != "sent")
@@ -210,11 +178,11 @@ class SqlAlchemyOutbox:
 
     def failed(self) -> list[OutboxEntry]:
         statement = sa.select(*_COLUMNS).where(_O.state == "failed").order_by(_O.id)
-        with self._reading() as conn:
+        with read_connection(self.engine) as conn:
             return [_entry(r) for r in conn.execute(statement)]
 
     def retry(self, key: str) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             known = conn.execute(sa.select(_O.state).where(_O.key == key)).scalar_one_or_none()
             if known is None:
                 raise InvalidInput("key", f"no outbox row {key!r}")
@@ -232,12 +200,12 @@ class SqlAlchemyOutbox:
 
     def pending_count(self) -> int:
         statement = sa.select(sa.func.count()).where(_O.state == "pending")
-        with self._reading() as conn:
+        with read_connection(self.engine) as conn:
             return int(conn.execute(statement).scalar_one())
 
     def entries(self) -> list[OutboxEntry]:
         """Every row with its state, oldest first (for tests and an admin view)."""
-        with self._reading() as conn:
+        with read_connection(self.engine) as conn:
             return [_entry(r) for r in conn.execute(sa.select(*_COLUMNS).order_by(_O.id))]
 
     # --- DigestLog ----------------------------------------------------------------------
@@ -254,7 +222,7 @@ class SqlAlchemyOutbox:
         insert = (
             postgresql.insert(digest_table) if self._postgres else sqlite.insert(digest_table)
         ).on_conflict_do_nothing()
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             # RETURNING, not rowcount: psycopg reports -1 for a single-row insert here.
             if conn.execute(insert.returning(_D.installer_id), values).first() is not None:
                 return True
@@ -279,7 +247,7 @@ class SqlAlchemyOutbox:
         lead_count: int,
         now: dt.datetime,
     ) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 sa.update(digest_table)
                 .where(_D.installer_id == installer_id, _D.day == day)
@@ -293,7 +261,7 @@ class SqlAlchemyOutbox:
             )
 
     def digest_retry(self, installer_id: str, day: dt.date, error: str) -> None:
-        with self._writing() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 sa.update(digest_table)
                 .where(_D.installer_id == installer_id, _D.day == day, _D.state == "pending")
@@ -302,6 +270,6 @@ class SqlAlchemyOutbox:
 
     def last_digest(self, installer_id: str) -> dt.datetime | None:
         statement = sa.select(sa.func.max(_D.sent_at)).where(_D.installer_id == installer_id)
-        with self._reading() as conn:
+        with read_connection(self.engine) as conn:
             value: dt.datetime | None = conn.execute(statement).scalar_one_or_none()
         return value
