@@ -5,7 +5,9 @@ repository: which mail reaches whom, in which language, with which link and dead
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from mail_support import BASE_URL, SmtpServer, World, body, document
@@ -355,3 +357,45 @@ class TestObsoleteNotice:
         assert server.envelopes == []
         assert {e.state for e in outbox.entries()} == {DeliveryState.SENT}
         assert {e.notification.kind for e in outbox.entries()} == {NotificationKind.NEW_LEAD}
+
+
+class Counting:
+    """Passes every call on to ``inner`` and counts them, by method and first argument."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: Counter[tuple[str, Any]] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[(name, args[0] if args else None)] += 1
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class TestOneReadPerRound:
+    def test_each_lead_and_recipient_is_read_once_per_round(
+        self, world, repository, outbox, mailer, server
+    ) -> None:
+        """R10: a round reads each lead and each recipient once, however many of its
+        notices name them (two leads to two installers: four mails, two lead reads)."""
+        world.desk.intake(world.source, document("s-1"))
+        world.desk.intake(world.source, document("s-2"))
+        leads, directory = Counting(repository), Counting(world.directory)
+        dispatcher = Dispatcher(
+            outbox,
+            mailer,
+            Renderer(BASE_URL),
+            directory,
+            world.clock,
+            leads=leads,
+        )
+        report = dispatcher.dispatch_once()
+        assert report.sent == 4
+        assert leads.calls == {("unit_of_work", None): 2}
+        assert directory.calls == {("installer", "anna"): 1, ("installer", "bob"): 1}

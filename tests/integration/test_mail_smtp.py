@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from mail_support import SmtpServer, free_port
+from mail_support import HangUpServer, SmtpServer, free_port
 
 from qleads.adapters.smtp import SmtpMailer, classify_reply
 from qleads.errors import ConfigurationError
@@ -69,6 +69,35 @@ class TestSmtpMailer:
             ["anna@example.org"],
             ["bob@example.org"],
         ]
+
+    def test_kept_and_fresh_connection_both_dropped_is_transient(self, server: SmtpServer) -> None:
+        """R10: a kept connection that dropped, and a fresh one that drops too, is a
+        server not reachable now (a retry for the whole batch), never a raw smtplib
+        error that would abort the dispatch round."""
+        with SmtpMailer("127.0.0.1", server.port, timeout=2) as mailer:
+            mailer.send(message("anna@example.org"))
+            server.stop()
+            with HangUpServer(server.port) as hang_up, pytest.raises(TransientMailError) as caught:
+                mailer.send(message("bob@example.org"))
+            assert caught.value.unreachable
+            assert hang_up.connections == 1  # one fresh attempt, no more
+
+    def test_421_is_transient_and_unreachable(self, server: SmtpServer) -> None:
+        """R10: 421 says the server is closing the connection: retried later, for the
+        whole batch; the next message gets a new connection."""
+
+        async def closing(*_: object) -> str:
+            return "421 4.3.2 Service not available, closing channel"
+
+        server.handler.handle_DATA = closing  # type: ignore[method-assign]
+        with SmtpMailer("127.0.0.1", server.port, timeout=2) as mailer:
+            with pytest.raises(TransientMailError) as caught:
+                mailer.send(message("anna@example.org"))
+            assert caught.value.unreachable
+            assert caught.value.reply_code == 421
+            del server.handler.handle_DATA  # the server is fine again
+            mailer.send(message("bob@example.org"))
+        assert [e.rcpt_tos for e in server.wait_for(1)] == [["bob@example.org"]]
 
     def test_starttls_against_a_server_without_it_is_transient(self, server) -> None:
         """A TLS setting the server cannot meet is a configuration problem: retried

@@ -112,17 +112,19 @@ class SmtpMailer:
             message["From"] = self.sender
         envelope = parseaddr(self.sender)[1]
         with self._lock:
-            reused = self._smtp is not None
-            try:
-                self._send(message, envelope)
-            except smtplib.SMTPServerDisconnected as exc:
-                # A kept connection the server closed meanwhile: one fresh attempt.
-                self._drop()
-                if not reused:
-                    raise TransientMailError(
-                        f"server disconnected: {exc}", unreachable=True
-                    ) from exc
-                self._send(message, envelope)
+            # A kept connection may have been closed by the server meanwhile: then one
+            # fresh attempt. A fresh connection that drops too means the server is not
+            # there for us now (R10: the whole batch waits for a retry).
+            for retry in (self._smtp is not None, False):
+                try:
+                    self._send(message, envelope)
+                    return
+                except smtplib.SMTPServerDisconnected as exc:
+                    self._drop()
+                    if not retry:
+                        raise TransientMailError(
+                            f"server disconnected: {exc}", unreachable=True
+                        ) from exc
 
     # --- internals (lock held) ----------------------------------------------------------
 
@@ -152,12 +154,13 @@ class SmtpMailer:
                 unreachable=True,
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            self._reset()
-            if exc.smtp_code in (421,) or isinstance(exc, smtplib.SMTPConnectError):
+            if exc.smtp_code == 421 or isinstance(exc, smtplib.SMTPConnectError):
+                # The server is closing the connection: no RSET into it, just drop it.
                 self._drop()
                 raise TransientMailError(
                     _text(exc.smtp_error), reply_code=exc.smtp_code, unreachable=True
                 ) from exc
+            self._reset()
             raise classify_reply(exc.smtp_code, _text(exc.smtp_error)) from exc
         except (smtplib.SMTPException, OSError) as exc:
             # Connection refused, DNS, timeouts, TLS failures, STARTTLS not offered.

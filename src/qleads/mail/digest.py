@@ -40,12 +40,11 @@ class DigestReport:
 
 def digest_installers(directory: Directory) -> Iterator[Installer]:
     """Every active installer who chose the digest, found through the reps that own
-    territories (an installer of a rep without territories has no leads to list)."""
-    seen: set[str] = set()
+    territories (an installer of a rep without territories has no leads to list). The
+    reps are distinct and an installer has one rep, so nobody comes twice."""
     for rep_id in sorted({t.rep_id for t in directory.territories()}):
         for installer in directory.installers_of(rep_id):
-            if installer.active and installer.digest_hour is not None and installer.id not in seen:
-                seen.add(installer.id)
+            if installer.active and installer.digest_hour is not None:
                 yield installer
 
 
@@ -125,9 +124,7 @@ class DigestSender:
     ) -> list[Lead]:
         """The leads he can take now (R2) that became available in ``(since, until]``,
         newest first."""
-        territories = frozenset(
-            t.id for t in self.directory.territories() if t.rep_id == installer.rep_id
-        )
+        territories = self.directory.territory_ids_of(installer.rep_id)
         scope = Scope(territory_ids=territories, installer_id=installer.id)
         found: list[Lead] = []
         offset = 0

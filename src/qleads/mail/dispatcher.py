@@ -128,9 +128,10 @@ class Dispatcher:
         now = self.clock.now()
         entries = self.outbox.lease(now, limit, self.owner, self.lease_for)
         report = DispatchReport(taken_over=sum(1 for e in entries if e.taken_over))
+        reads = _RoundReads(self.directory, self.leads)
         for index, entry in enumerate(entries):
             try:
-                report += self._deliver(entry, now)
+                report += self._deliver(entry, now, reads)
             except TransientMailError as exc:
                 if not exc.unreachable:
                     report += self._transient(entry, exc, now)
@@ -158,13 +159,13 @@ class Dispatcher:
 
     # --- one row ----------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry, now: dt.datetime) -> DispatchReport:
+    def _deliver(self, entry: OutboxEntry, now: dt.datetime, reads: _RoundReads) -> DispatchReport:
         notification = entry.notification
         if entry.attempts > self.max_attempts:
             # Leased again after dispatchers died on it: give up instead of circling.
             self.outbox.mark_failed(entry.key, f"gave up after {entry.attempts - 1} attempts")
             return DispatchReport(failed=1)
-        recipient = find_recipient(self.directory, notification.recipient_id)
+        recipient = reads.recipient(notification.recipient_id)
         if recipient is None or not recipient.email:
             self.outbox.mark_failed(
                 entry.key, f"no recipient address for {notification.recipient_id!r}"
@@ -177,7 +178,7 @@ class Dispatcher:
         ):
             self.outbox.mark_sent(entry.key, DIGESTED, now)
             return DispatchReport(digested=1)
-        lead = self._lead(notification.lead_id)
+        lead = reads.lead(notification.lead_id)
         if lead is None:
             self.outbox.mark_failed(entry.key, f"lead {notification.lead_id} not found")
             return DispatchReport(failed=1)
@@ -211,9 +212,31 @@ class Dispatcher:
         self.outbox.mark_retry(entry.key, error, now + self.backoff(entry.attempts))
         return DispatchReport(retried=1)
 
-    def _lead(self, lead_id: int) -> Lead | None:
+
+class _RoundReads:
+    """The leads and recipients one dispatch round has read, each read once however many
+    rows name it: a new-lead notice to 25 installers is 25 rows about one lead. Nothing
+    is kept past the round, so a lead taken meanwhile is seen by the next one."""
+
+    def __init__(self, directory: Directory, leads: LeadRepository) -> None:
+        self._directory = directory
+        self._repository = leads
+        self._recipients: dict[str, Recipient | None] = {}
+        self._leads: dict[int, Lead | None] = {}
+
+    def recipient(self, person_id: str) -> Recipient | None:
+        if person_id not in self._recipients:
+            self._recipients[person_id] = find_recipient(self._directory, person_id)
+        return self._recipients[person_id]
+
+    def lead(self, lead_id: int) -> Lead | None:
+        if lead_id not in self._leads:
+            self._leads[lead_id] = self._read_lead(lead_id)
+        return self._leads[lead_id]
+
+    def _read_lead(self, lead_id: int) -> Lead | None:
         try:
-            with self.leads.unit_of_work() as uow:
+            with self._repository.unit_of_work() as uow:
                 return uow.get(lead_id)
         except LeadNotFound:
             return None
