@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from qleads.errors import ConfigurationError, QleadsError
+from qleads.errors import ConfigurationError
 
 __all__ = ["main", "register"]
 
@@ -270,23 +270,11 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """These commands on their own (``python -m qleads.mail.cli``), with the exit codes
-    of :func:`qleads.cli.main`."""
-    parser = argparse.ArgumentParser(prog="qleads")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    try:
-        code: int = args.handler(args)
-    except ConfigurationError as e:
-        print(f"qleads: {e.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except QleadsError as e:
-        print(f"qleads: {e.message}", file=sys.stderr)
-        return EXIT_FAILED
-    return code
+    """``python -m qleads.mail.cli``: the ``qleads`` command line
+    (:func:`qleads.cli.main`), which registers these commands."""
+    from qleads.cli import main as qleads_main  # imported here: qleads.cli imports us
+
+    return qleads_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover - ``python -m qleads.mail.cli``
