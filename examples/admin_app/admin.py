@@ -86,9 +86,11 @@ from qleads.calendar import Calendar
 from qleads.errors import InvalidCalendar, QleadsError
 from qleads.lifecycle import Status
 from qleads.model import Policy
+from qleads.tabs import Tab
 
 from .api import create_source_token
 from .errors import message_for
+from .forms import AssignForm
 from .models import ROLES, PortalUser
 from .services import current_services
 
@@ -250,12 +252,8 @@ class SecureIndexView(AdminIndexView):
     @expose("/")
     def index(self) -> str:
         services = current_services()
+        unrouted = services.desk.counts(current_user.actor)[Tab.UNROUTED]
         with services.engine.connect() as conn:
-            unrouted = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(lead_table)
-                .where(lead_table.c.territory_id.is_(None))
-            ).scalar_one()
             states: dict[str, int] = dict(
                 conn.execute(
                     sa.select(outbox_table.c.state, sa.func.count()).group_by(outbox_table.c.state)
@@ -700,7 +698,8 @@ class UnroutedLeadView(ReadOnlyView):
         lead = {"id": row.id, "name": row.name, "postal_code": row.postal_code, "city": row.city}
         self.end_read()
         services = current_services()
-        form = AssignInstallerForm()
+        form = AssignForm()
+        form.installer_id.label.text = _l("Installateur")
         form.installer_id.choices = [
             SelectChoice(i.id, f"{i.name} ({i.id})")
             for i in services.directory.installers()
@@ -720,10 +719,6 @@ class UnroutedLeadView(ReadOnlyView):
             form=form,
             return_url=get_redirect_target() or self.get_url(".index_view"),
         )
-
-
-class AssignInstallerForm(FlaskForm):
-    installer_id = SelectField(_l("Installateur"), validators=[DataRequired()])
 
 
 _OUTBOX_LABELS: dict[str, Any] = {

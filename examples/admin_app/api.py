@@ -283,28 +283,34 @@ def submit_lead() -> Response:
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     request_hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     now = services.desk.clock.now()
-    with services.engine.begin() as conn:
-        previous = conn.execute(
+    previous = _stored_answer(source, key)
+    if previous is not None and _aware(previous.created_at) < now - IDEMPOTENCY_TTL:
+        # Expired: a new key. ``_remember`` deletes the old row before its insert, in the
+        # same transaction (every row older than the window goes, this one included).
+        previous = None
+    if previous is not None:
+        return _answer_again(previous, request_hash)
+
+    response = _intake(source, document)
+    return _remember(source, key, request_hash, response, now)
+
+
+def _stored_answer(source: LeadSource, key: str) -> Any:
+    """The stored first answer to ``key`` from ``source``, or ``None``."""
+    with current_services().engine.connect() as conn:
+        return conn.execute(
             sa.select(idempotency_records).where(
                 idempotency_records.c.source_id == source.id,
                 idempotency_records.c.idempotency_key == key,
             )
         ).first()
-        if previous is not None and _aware(previous.created_at) < now - IDEMPOTENCY_TTL:
-            conn.execute(
-                idempotency_records.delete().where(
-                    idempotency_records.c.source_id == source.id,
-                    idempotency_records.c.idempotency_key == key,
-                )
-            )
-            previous = None
-    if previous is not None:
-        if previous.request_hash != request_hash:
-            return _key_reused()
-        return _replay(previous)
 
-    response = _intake(source, document)
-    return _remember(source, key, request_hash, response, now)
+
+def _answer_again(previous: Any, request_hash: str) -> Response:
+    """A retry: the stored answer for the same body, 422 for another one."""
+    if previous.request_hash != request_hash:
+        return _key_reused()
+    return _replay(previous)
 
 
 def _key_reused() -> Response:
@@ -378,7 +384,8 @@ def _remember(
     }
     try:
         with services.engine.begin() as conn:
-            # Forget answers older than the replay window, so the table stays small.
+            # Forget answers older than the replay window, so the table stays small; an
+            # expired answer to this very key goes too, which frees the key for the insert.
             conn.execute(
                 idempotency_records.delete().where(
                     idempotency_records.c.created_at < now - IDEMPOTENCY_TTL
@@ -386,18 +393,10 @@ def _remember(
             )
             conn.execute(idempotency_records.insert().values(**row))
     except sa.exc.IntegrityError:
-        with services.engine.connect() as conn:
-            existing = conn.execute(
-                sa.select(idempotency_records).where(
-                    idempotency_records.c.source_id == source.id,
-                    idempotency_records.c.idempotency_key == key,
-                )
-            ).first()
+        existing = _stored_answer(source, key)
         if existing is None:
             raise
-        if existing.request_hash != request_hash:
-            return _key_reused()
-        return _replay(existing)
+        return _answer_again(existing, request_hash)
     return response
 
 

@@ -35,7 +35,16 @@ from .models import PortalUser
 from .security import safe_next
 from .services import current_services
 
-__all__ = ["LanguageForm", "LoginForm", "PostForm", "bp", "home_for", "init_auth", "role_required"]
+__all__ = [
+    "LanguageForm",
+    "LoginForm",
+    "PostForm",
+    "bp",
+    "home_for",
+    "init_auth",
+    "page_arg",
+    "role_required",
+]
 
 bp = Blueprint("auth", __name__)
 
@@ -71,6 +80,12 @@ def role_required(*roles: str) -> Callable[[F], F]:
         return cast(F, wrapped)
 
     return decorate
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number in the query argument ``name``; 1 when missing or implausible."""
+    value = request.args.get(name, "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
 def home_for(user: PortalUser) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
 from qleads.tabs import Tab
 
-from .auth import role_required
+from .auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["TAB_BAR", "bp"]
@@ -22,11 +22,6 @@ bp = Blueprint("installer", __name__, url_prefix="/installer")
 
 #: The manual's tab bar, in its order.
 TAB_BAR = (Tab.ALL, Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
-
-
-def _page_arg(name: str) -> int:
-    value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
 def _per_page() -> int:
@@ -51,8 +46,8 @@ def start() -> str:
     """Anlage 1: the pool he may claim from, and the leads he holds."""
     desk = current_services().desk
     actor = current_user.actor
-    available = desk.tab(actor, Tab.AVAILABLE, page=_page_arg("available"), per_page=_per_page())
-    mine = desk.tab(actor, Tab.MINE, page=_page_arg("mine"), per_page=_per_page())
+    available = desk.tab(actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page())
+    mine = desk.tab(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page())
     return render_template(
         "installer/start.html",
         available=available,
@@ -74,7 +69,7 @@ def tab(name: str) -> str:
     if chosen not in TAB_BAR:
         abort(404)
     page = current_services().desk.tab(
-        current_user.actor, chosen, page=_page_arg("page"), per_page=_per_page()
+        current_user.actor, chosen, page=page_arg(), per_page=_per_page()
     )
     return render_template(
         "installer/tab.html",

@@ -25,6 +25,7 @@ from qleads.model import (
     EventKind,
     HistoryEvent,
     Installer,
+    Lead,
     SalesRep,
 )
 from qleads.visibility import LeadView
@@ -164,7 +165,6 @@ def _context(lead_id: int) -> dict[str, Any]:
     actor = current_user.actor
     services = current_services()
     shown = services.desk.get(actor, lead_id)
-    holder = services.directory.installer(shown.lead.holder_id) if shown.lead.holder_id else None
     territory = (
         services.directory.territory(shown.lead.territory_id) if shown.lead.territory_id else None
     )
@@ -173,7 +173,8 @@ def _context(lead_id: int) -> dict[str, Any]:
         "lead": shown.lead,
         "doc": shown.lead.document,
         "actor": actor,
-        "holder_name": _name(holder.id, actor) if holder else "",
+        # The holder is always an installer (R3, R5), so ``_name`` finds him first.
+        "holder_name": _name(shown.lead.holder_id, actor),
         "territory": territory,
         "may_claim": _may_claim(actor, shown),
         "holds": _holds(actor, shown),
@@ -198,7 +199,7 @@ def status(lead_id: int) -> Any:
     actor = context["actor"]
     form = StatusForm(language=current_language()) if context["holds"] else None
     if form is not None and form.validate_on_submit():
-        return _save(actor, lead_id, form)
+        return _save(actor, context["lead"], form)
     if form is not None and not form.is_submitted():
         form.status.data = Status.CONTACT_ATTEMPTED.value
         form.date.data = current_services().clock.now().astimezone(local_zone()).date()
@@ -223,8 +224,10 @@ def _effective_at(day: dt.date | None, received: dt.datetime) -> dt.datetime | N
     return noon
 
 
-def _save(actor: Actor, lead_id: int, form: StatusForm) -> Response:
+def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
+    """Record the form on ``lead`` (as :func:`_context` loaded it for ``actor``)."""
     desk = current_services().desk
+    lead_id = lead.id
     chosen = form.chosen_status()
     if chosen is None:
         desk.release(actor, lead_id, reason=form.chosen_reason(), note=form.note.data or "")
@@ -237,7 +240,6 @@ def _save(actor: Actor, lead_id: int, form: StatusForm) -> Response:
             flash(_("Bitte geben Sie für die Wiedervorlage einen Termin an."), "error")
             return redirect(url_for("leads.status", lead_id=lead_id))
         due_at = dt.datetime.combine(due[0], due[1], tzinfo=local_zone()).astimezone(dt.UTC)
-    lead = desk.get(actor, lead_id).lead
     desk.record(
         actor,
         lead_id,

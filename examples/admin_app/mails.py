@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from .auth import role_required
+from .auth import page_arg, role_required
 from .models import PortalMail
 from .services import current_services
 
@@ -36,8 +36,7 @@ def _mine(statement: Select[Any]) -> Select[Any]:
 def inbox() -> str:
     if current_app.config["QLEADS_MAILER"] != "database":
         return render_template("mails/inbox.html", mails=[], total=0, page=1, pages=1, smtp=True)
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    page = page_arg()
     with current_services().read_sessions() as db:
         total = db.scalar(_mine(select(func.count(PortalMail.id)))) or 0
         mails = db.scalars(

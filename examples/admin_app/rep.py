@@ -17,7 +17,7 @@ from flask_login import current_user
 from qleads.model import Admin, HistoryEvent, Installer, Lead
 from qleads.tabs import Tab
 
-from .auth import role_required
+from .auth import page_arg, role_required
 from .charts import Bar, bar_chart
 from .metrics import installer_stats
 from .services import current_services
@@ -45,13 +45,11 @@ def leads() -> str:
         abort(404)
     if chosen not in tabs:
         abort(404)
-    raw_page = request.args.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1
     services = current_services()
     page = services.desk.tab(
         current_user.actor,
         chosen,
-        page=number,
+        page=page_arg(),
         per_page=int(current_app.config["QLEADS_PER_PAGE"]),
     )
     names = {
@@ -92,14 +90,9 @@ def _installers() -> list[Installer]:
     services = current_services()
     actor = current_user.actor
     if isinstance(actor, Admin):
-        return sorted(
-            (
-                i
-                for rep in services.directory.reps()
-                for i in services.directory.installers_of(rep.id)
-            ),
-            key=lambda i: i.name,
-        )
+        # Every installer belongs to a rep (``rep_id`` is required). Ties on the name stay
+        # in rep order, then installer id, as when this walked the reps one by one.
+        return sorted(services.directory.installers(), key=lambda i: (i.name, i.rep_id))
     return sorted(services.directory.installers_of(actor.id), key=lambda i: i.name)
 
 

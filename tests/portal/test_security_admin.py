@@ -32,6 +32,7 @@ from qleads.adapters.sqlalchemy import installer_table, lead_table, outbox_table
 from qleads.lifecycle import Status
 from qleads.mail.outbox import DeliveryState
 from qleads.model import Installer, Policy
+from qleads.tabs import Tab
 
 Login = Any
 
@@ -543,12 +544,9 @@ class TestIndex:
         failed_mail(services)
         login(client, "admin")
         page = client.get("/admin/").get_data(as_text=True)
-        with services.engine.connect() as conn:
-            unrouted = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(lead_table)
-                .where(lead_table.c.territory_id.is_(None))
-            ).scalar_one()
+        admin = services.directory.admin("admin")
+        assert admin is not None
+        unrouted = services.desk.tab(admin, Tab.UNROUTED).total
         assert f'href="/admin/unrouted/">{unrouted}<' in page
         assert 'href="/admin/failed_mails/">1<' in page
 
