@@ -27,6 +27,12 @@ _COLUMNS = (
     "id, document, received_at, territory_id, status, status_at, holder_id, hold_until, "
     "due_at, deadline_kind, deadline_at, previous_holders, version"
 )
+#: A tab row: what ``LeadDesk.tab`` returns (``LeadSummary``), the document's name and
+#: place from their own columns, not the document.
+_ROW_COLUMNS = (
+    "id, name, postal_code, city, received_at, territory_id, status, status_at, holder_id, "
+    "hold_until, due_at, deadline_kind, deadline_at, previous_holders, version"
+)
 _TAB_STATUSES = {
     "new": ("assigned", "claimed"),
     "in_progress": ("contact_attempted", "first_contact", "offer_sent"),
@@ -37,12 +43,20 @@ TABS = ("all", "available", "mine", "new", "follow_up", "in_progress", "closed")
 
 
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
+_ROW_NAMES = tuple(c.strip() for c in _ROW_COLUMNS.split(","))
 
 
 def _decoded(row: Sequence[Any]) -> dict[str, Any]:
     """A lead row of ``_COLUMNS`` as a dict, its JSON columns decoded."""
     lead = dict(zip(_NAMES, row, strict=True))
     lead["document"] = json.loads(lead["document"])
+    lead["previous_holders"] = json.loads(lead["previous_holders"])
+    return lead
+
+
+def _row(row: Sequence[Any]) -> dict[str, Any]:
+    """A tab row of ``_ROW_COLUMNS`` as a dict, its holders decoded."""
+    lead = dict(zip(_ROW_NAMES, row, strict=True))
     lead["previous_holders"] = json.loads(lead["previous_holders"])
     return lead
 
@@ -184,7 +198,8 @@ class RawSql:
     def tab_page(
         self, conn: Any, rep_id: str, installer_id: str | None, tab: str, limit: int = 50
     ) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
-        """Page 1 of ``tab``, the rows decoded, plus every tab's count."""
+        """Page 1 of ``tab`` (the rows a list shows, as ``LeadDesk.tab``), plus every
+        tab's count."""
         self.begin_read(conn)
         try:
             territories = self.territories(conn, rep_id)
@@ -194,16 +209,15 @@ class RawSql:
                 if tab == "follow_up"
                 else "received_at DESC, id DESC"
             )
-            document = "document::text" if self.pg else "document"
             rows = conn.execute(
-                f"SELECT {_COLUMNS.replace('document', document)} FROM qleads_lead "
+                f"SELECT {_ROW_COLUMNS} FROM qleads_lead "
                 f"WHERE {cond} ORDER BY {order} LIMIT {self.p} OFFSET 0",
                 [*params, limit],
             ).fetchall()
             counts = self._counts(conn, territories, installer_id)
         finally:
             conn.rollback() if self.pg else conn.execute("COMMIT")
-        return [_decoded(r) for r in rows], counts[tab], counts
+        return [_row(r) for r in rows], counts[tab], counts
 
     # --- R11 sweep ---------------------------------------------------------------------
 

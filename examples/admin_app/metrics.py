@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from qleads.lifecycle import Status
-from qleads.model import EventKind, HistoryEvent, Installer, Lead
+from qleads.model import EventKind, HistoryEvent, Installer, LeadSummary
 
 __all__ = ["InstallerStats", "first_contact_delays", "installer_stats"]
 
@@ -57,7 +57,7 @@ def first_contact_delays(events: Sequence[HistoryEvent]) -> list[tuple[str, dt.t
 
 def installer_stats(
     installers: Iterable[Installer],
-    leads: Iterable[Lead],
+    leads: Iterable[LeadSummary],
     histories: Mapping[int, Sequence[HistoryEvent]],
 ) -> list[InstallerStats]:
     """One row per installer, in the given order."""

@@ -14,7 +14,7 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from qleads.model import Admin, HistoryEvent, Installer, Lead
+from qleads.model import Admin, HistoryEvent, Installer, LeadSummary
 from qleads.tabs import Tab
 
 from .auth import page_arg, role_required
@@ -73,10 +73,10 @@ def _installer_name(installer_id: str) -> str:
     return installer.name if installer is not None else installer_id
 
 
-def _all_leads() -> list[Lead]:
+def _all_leads() -> list[LeadSummary]:
     desk = current_services().desk
     actor = current_user.actor
-    found: list[Lead] = []
+    found: list[LeadSummary] = []
     number = 1
     while True:
         page = desk.tab(actor, Tab.ALL, page=number, per_page=500)

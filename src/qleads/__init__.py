@@ -31,6 +31,7 @@ from qleads.model import (
     Lead,
     LeadDocument,
     LeadSource,
+    LeadSummary,
     Notification,
     NotificationKind,
     Policy,
@@ -39,7 +40,7 @@ from qleads.model import (
     Territory,
 )
 from qleads.tabs import Tab
-from qleads.visibility import LeadView
+from qleads.visibility import LeadView, RowView
 
 __all__ = [
     "Action",
@@ -60,6 +61,7 @@ __all__ = [
     "LeadNoLongerAvailable",
     "LeadNotFound",
     "LeadSource",
+    "LeadSummary",
     "LeadView",
     "NotPermitted",
     "Notification",
@@ -67,6 +69,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "RowView",
     "SalesRep",
     "StaleUpdate",
     "Status",

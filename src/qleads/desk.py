@@ -49,7 +49,7 @@ from qleads.model import (
 )
 from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
 from qleads.tabs import INSTALLER_TABS, Scope, Tab, query_for
-from qleads.visibility import LeadView, can_see, view
+from qleads.visibility import LeadView, RowView, can_see, view, view_row
 
 __all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
 
@@ -69,10 +69,11 @@ class IntakeResult:
 
 @attrs.frozen
 class TabPage:
-    """One page of one tab, with every tab's count for the tab bar (R8)."""
+    """One page of one tab, with every tab's count for the tab bar (R8). Its rows are
+    summaries (:class:`~qleads.model.LeadSummary`); :meth:`LeadDesk.get` opens one."""
 
     tab: Tab
-    items: tuple[LeadView, ...]
+    items: tuple[RowView, ...]
     total: int
     page: int
     per_page: int
@@ -407,7 +408,7 @@ class LeadDesk:
             totals = uow.counts([query_for(scope, t) for t in tabs])
         return TabPage(
             tab=tab,
-            items=tuple(view(scope, lead, self.policy) for lead in found.leads),
+            items=tuple(view_row(scope, row, self.policy) for row in found.leads),
             total=found.total,
             page=page,
             per_page=per_page,

@@ -34,6 +34,7 @@ __all__ = [
     "Lead",
     "LeadDocument",
     "LeadSource",
+    "LeadSummary",
     "Notification",
     "NotificationKind",
     "Policy",
@@ -278,6 +279,60 @@ class Lead:
     @property
     def running_deadline(self) -> dt.datetime | None:
         """What a row shows as the deadline (R8): the hold, or the follow-up date."""
+        if self.hold_until is not None:
+            return self.hold_until
+        return self.due_at
+
+    def summary(self) -> LeadSummary:
+        """This lead as a tab row shows it."""
+        contact = self.document.contact
+        return LeadSummary(
+            self.id,
+            contact.name,
+            contact.postal_code,
+            contact.city,
+            self.received_at,
+            self.territory_id,
+            self.status,
+            self.status_at,
+            self.holder_id,
+            self.hold_until,
+            self.due_at,
+            self.deadline,
+            self.previous_holders,
+            self.version,
+        )
+
+
+@attrs.frozen
+class LeadSummary:
+    """A lead as a tab row shows it (R8): its whole state, and of the document only the
+    customer's name and place.
+
+    Tab pages carry summaries, not leads. A list never shows more, and rebuilding 50
+    documents costs more than the query that found them: on a million leads, where the
+    rows of a page are rarely in any cache, it doubled the page's time (bench/RESULTS.md).
+    Open one lead (``LeadDesk.get``) for the rest.
+    """
+
+    id: int
+    name: str
+    postal_code: str
+    city: str
+    received_at: dt.datetime
+    territory_id: str | None
+    status: Status
+    status_at: dt.datetime
+    holder_id: str | None = None
+    hold_until: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    deadline: Deadline | None = None
+    previous_holders: frozenset[str] = frozenset()
+    version: int = 1
+
+    @property
+    def running_deadline(self) -> dt.datetime | None:
+        """The hold, or the follow-up date (as :attr:`Lead.running_deadline`)."""
         if self.hold_until is not None:
             return self.hold_until
         return self.due_at

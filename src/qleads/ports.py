@@ -20,6 +20,7 @@ from qleads.model import (
     Installer,
     Lead,
     LeadSource,
+    LeadSummary,
     Notification,
     SalesRep,
     Territory,
@@ -39,9 +40,12 @@ class Clock(Protocol):
 
 @attrs.frozen
 class Page:
-    """One page of a query: the leads in order and the total across all pages."""
+    """One page of a query: its rows in order and the total across all pages.
 
-    leads: tuple[Lead, ...]
+    Rows are :class:`~qleads.model.LeadSummary` values: a page is what a list shows, so
+    an adapter need not read or rebuild any document for it."""
+
+    leads: tuple[LeadSummary, ...]
     total: int
 
 
@@ -94,7 +98,9 @@ class UnitOfWork(Protocol):
         """Write outbox records; a record whose ``key`` exists already is ignored."""
         ...
 
-    def find(self, query: LeadQuery) -> Page: ...
+    def find(self, query: LeadQuery) -> Page:
+        """One page of ``query``, as summaries (R8), with the total."""
+        ...
 
     def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
         """The total of each query (offset and limit ignored), in one round trip

@@ -16,7 +16,7 @@ from types import MappingProxyType
 import attrs
 
 from qleads.lifecycle import OPEN_WORK_STATUSES, TERMINAL_STATUSES, Status
-from qleads.model import Lead
+from qleads.model import Lead, LeadSummary
 
 __all__ = [
     "INSTALLER_TABS",
@@ -115,7 +115,7 @@ class Clause:
     held: bool = False
     unrouted: bool = False
 
-    def holds_for(self, lead: Lead) -> bool:
+    def holds_for(self, lead: Lead | LeadSummary) -> bool:
         if self.statuses is not None and lead.status not in self.statuses:
             return False
         if self.territory_ids is not None and lead.territory_id not in self.territory_ids:
@@ -180,7 +180,7 @@ def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
     return (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),)
 
 
-def matches(query: LeadQuery, lead: Lead) -> bool:
+def matches(query: LeadQuery, lead: Lead | LeadSummary) -> bool:
     """The pure rule every repository's query must agree with."""
     return any(clause.holds_for(lead) for clause in query.clauses)
 
@@ -188,7 +188,7 @@ def matches(query: LeadQuery, lead: Lead) -> bool:
 _FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
-def sort_key(order: Order, lead: Lead) -> tuple[float, int]:
+def sort_key(order: Order, lead: Lead | LeadSummary) -> tuple[float, int]:
     """Sorting ``sorted(leads, key=...)`` by this gives the query's order."""
     if order is Order.DUE_ASC:
         due = lead.due_at or _FAR_FUTURE

@@ -6,13 +6,26 @@ leads, the tab queries (``qleads.tabs``) express the same rule for lists.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import attrs
 
 from qleads.lifecycle import Status
-from qleads.model import Contact, Lead, Policy
+from qleads.model import Contact, Lead, LeadSummary, Policy
 from qleads.tabs import Scope
 
-__all__ = ["LeadView", "can_see", "contact_hidden", "mask", "previously_handled", "view"]
+__all__ = [
+    "LeadView",
+    "RowView",
+    "can_see",
+    "contact_hidden",
+    "mask",
+    "previously_handled",
+    "view",
+    "view_row",
+]
+
+_Shown = TypeVar("_Shown", Lead, LeadSummary)
 
 
 @attrs.frozen
@@ -25,7 +38,17 @@ class LeadView:
     contact_hidden: bool = False
 
 
-def can_see(scope: Scope, lead: Lead) -> bool:
+@attrs.frozen
+class RowView:
+    """A tab row as one actor receives it: :class:`LeadView` for a
+    :class:`~qleads.model.LeadSummary` (the name withheld where R16 says so)."""
+
+    lead: LeadSummary
+    previously_handled: bool = False
+    contact_hidden: bool = False
+
+
+def can_see(scope: Scope, lead: Lead | LeadSummary) -> bool:
     """R2: an installer sees the pool of his rep's territories and what he holds; a rep
     sees everything in his territories; an admin everything."""
     if scope.installer_id is not None:
@@ -41,7 +64,7 @@ def can_see(scope: Scope, lead: Lead) -> bool:
     return lead.territory_id in scope.territory_ids
 
 
-def previously_handled(scope: Scope, lead: Lead) -> bool:
+def previously_handled(scope: Scope, lead: Lead | LeadSummary) -> bool:
     """R2c: a ``new`` lead this installer held before (released or expired)."""
     return (
         scope.installer_id is not None
@@ -50,7 +73,7 @@ def previously_handled(scope: Scope, lead: Lead) -> bool:
     )
 
 
-def contact_hidden(scope: Scope, lead: Lead, policy: Policy) -> bool:
+def contact_hidden(scope: Scope, lead: Lead | LeadSummary, policy: Policy) -> bool:
     """R16: with the default policy an installer learns who the customer is only once
     the lead is his."""
     return (
@@ -67,15 +90,32 @@ def mask(contact: Contact) -> Contact:
 
 def view(scope: Scope, lead: Lead, policy: Policy) -> LeadView:
     hidden = contact_hidden(scope, lead, policy)
-    shown = lead
-    if hidden:
-        document = attrs.evolve(lead.document, contact=mask(lead.document.contact))
-        shown = attrs.evolve(lead, document=document, previous_holders=frozenset())
-    elif scope.installer_id is not None and lead.previous_holders:
-        # Other installers' names are none of his business.
-        shown = attrs.evolve(lead, previous_holders=frozenset())
+    masked = (
+        {"document": attrs.evolve(lead.document, contact=mask(lead.document.contact))}
+        if hidden
+        else {}
+    )
     return LeadView(
-        lead=shown,
+        lead=_as_seen(scope, lead, hidden, masked),
         previously_handled=previously_handled(scope, lead),
         contact_hidden=hidden,
     )
+
+
+def view_row(scope: Scope, row: LeadSummary, policy: Policy) -> RowView:
+    hidden = contact_hidden(scope, row, policy)
+    return RowView(
+        lead=_as_seen(scope, row, hidden, {"name": ""} if hidden else {}),
+        previously_handled=previously_handled(scope, row),
+        contact_hidden=hidden,
+    )
+
+
+def _as_seen(scope: Scope, shown: _Shown, hidden: bool, masked: dict[str, Any]) -> _Shown:
+    """``shown`` with ``masked`` applied where the contact is hidden, and without other
+    installers' names (``previous_holders``) for an installer: none of his business."""
+    if hidden:
+        return attrs.evolve(shown, previous_holders=frozenset(), **masked)
+    if scope.installer_id is not None and shown.previous_holders:
+        return attrs.evolve(shown, previous_holders=frozenset())
+    return shown

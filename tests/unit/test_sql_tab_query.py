@@ -101,10 +101,13 @@ def _agrees(
         uow.commit()
     with repository.unit_of_work() as uow:
         for query in asked:
-            selected = sorted(
-                (lead for lead in stored if matches(query, lead)),
-                key=lambda lead, q=query: sort_key(q.order, lead),  # type: ignore[misc]
-            )
+            selected = [
+                lead.summary()
+                for lead in sorted(
+                    (lead for lead in stored if matches(query, lead)),
+                    key=lambda lead, q=query: sort_key(q.order, lead),  # type: ignore[misc]
+                )
+            ]
             page = uow.find(query)
             assert list(page.leads) == selected[query.offset : query.offset + query.limit]
             assert page.total == len(selected)

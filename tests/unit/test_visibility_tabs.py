@@ -11,7 +11,7 @@ from qleads.lifecycle import Status
 from qleads.model import Lead, Policy
 from qleads.tabs import INSTALLER_TABS, Order, Scope, Tab, matches, query_for, sort_key, tab_of
 from qleads.testing.contract import make_lead
-from qleads.visibility import can_see, contact_hidden, previously_handled, view
+from qleads.visibility import can_see, contact_hidden, previously_handled, view, view_row
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
@@ -142,6 +142,49 @@ class TestContactDetails:
         assert view(REP_EAST, returned, Policy()).lead.previous_holders == {"i-ben"}
         shown = Policy(contact_before_claim="shown")
         assert view(ANNA, returned, shown).lead.previous_holders == frozenset()
+
+
+class TestTabRows:
+    """A tab row (R8) is a summary; it must withhold what the lead view withholds."""
+
+    def test_summary_carries_the_state_and_the_name_and_place(self) -> None:
+        held = lead(1, Status.FOLLOW_UP, holder="i-anna", due=T0 + dt.timedelta(days=3))
+        row = held.summary()
+        contact = held.document.contact
+        assert (row.name, row.postal_code, row.city) == (
+            contact.name,
+            contact.postal_code,
+            contact.city,
+        )
+        state = attrs.asdict(held, recurse=False)
+        del state["document"]
+        assert {k: getattr(row, k) for k in state} == state
+        assert row.running_deadline == held.running_deadline == held.due_at
+
+    def test_name_hidden_in_the_pool_place_kept(self) -> None:
+        """R16: the row of a pool lead names no customer; postal code and city stay."""
+        row = view_row(ANNA, lead(1).summary(), Policy())
+        assert row.contact_hidden
+        assert row.lead.name == ""
+        assert (row.lead.postal_code, row.lead.city) == ("04107", "Leipzig")
+
+    def test_holder_staff_and_shown_policy_see_the_name(self) -> None:
+        name = lead(1).document.contact.name
+        assert name != ""
+        mine = lead(1, Status.CLAIMED, holder="i-anna").summary()
+        assert view_row(ANNA, mine, Policy()).lead.name == name
+        assert view_row(REP_EAST, lead(1).summary(), Policy()).lead.name == name
+        shown = Policy(contact_before_claim="shown")
+        assert view_row(ANNA, lead(1).summary(), shown).lead.name == name
+
+    def test_marker_without_other_installers_names(self) -> None:
+        """R2c on a row: Ben sees his marker, but not who else held the lead."""
+        returned = lead(1, previous=frozenset({"i-ben", "i-anna"})).summary()
+        ben = view_row(BEN, returned, Policy())
+        assert ben.previously_handled
+        assert ben.lead.previous_holders == frozenset()
+        assert not view_row(CARL, returned, Policy()).previously_handled
+        assert view_row(REP_EAST, returned, Policy()).lead.previous_holders == {"i-ben", "i-anna"}
 
 
 class TestTabs:

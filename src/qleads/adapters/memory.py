@@ -178,7 +178,7 @@ class InMemoryUnitOfWork:
             key=lambda lead: sort_key(query.order, lead),
         )
         window = selected[query.offset : query.offset + query.limit]
-        return Page(leads=tuple(window), total=len(selected))
+        return Page(leads=tuple(lead.summary() for lead in window), total=len(selected))
 
     def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
         self._require_open()

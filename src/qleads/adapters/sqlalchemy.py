@@ -83,6 +83,7 @@ from qleads.model import (
     Lead,
     LeadDocument,
     LeadSource,
+    LeadSummary,
     Notification,
     NotificationKind,
     ReleaseReason,
@@ -652,6 +653,12 @@ _LEAD_COLUMNS: Final = (
     "id, {document}, received_at, territory_id, status, status_at, holder_id, hold_until, "
     "due_at, deadline_kind, deadline_at, previous_holders, version"
 )
+#: What a tab row reads (:class:`~qleads.model.LeadSummary`): the state and the three
+#: contact columns kept beside the document, never the document itself.
+_SUMMARY_COLUMNS: Final = (
+    "id, name, postal_code, city, received_at, territory_id, status, status_at, holder_id, "
+    "hold_until, due_at, deadline_kind, deadline_at, previous_holders, version"
+)
 _STATE_COLUMNS: Final = (
     "received_at",
     "territory_id",
@@ -933,7 +940,7 @@ class _Statements:
         The follow-up order (``due_at``, id) is sorted per pair (no index has it)."""
         order = _ORDER_BY[query.order]
         clauses = query.clauses
-        sql.text(f"SELECT {self.columns}, ")
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
         self._total(sql, clauses)
         sql.text(" AS total FROM qleads_lead WHERE ")
         paired = [c for c in clauses if _by_pairs(c) is not None]
@@ -1296,6 +1303,29 @@ class SqlAlchemyLeadRepository:
             else None,
             _holders(row[11]),
             row[12],
+        )
+
+    def _summary(self, row: Sequence[Any]) -> LeadSummary:
+        """A tab row from a DB-API row of :data:`_SUMMARY_COLUMNS`."""
+        instant = self._statements.instant_out
+        deadline_kind = row[11]
+        return LeadSummary(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            instant(row[4]),
+            row[5],
+            _STATUS[row[6]],
+            instant(row[7]),
+            row[8],
+            instant(row[9]),
+            instant(row[10]),
+            Deadline(_DEADLINE_KIND[deadline_kind], instant(row[12]))
+            if deadline_kind is not None
+            else None,
+            _holders(row[13]),
+            row[14],
         )
 
 
@@ -1826,10 +1856,10 @@ class SqlAlchemyUnitOfWork:
         cursor = self._for_reading()
         statement, params = self._repository.tab_statement(query)
         rows = self._fetchall(self._run(cursor, statement, params))
-        lead = self._repository._lead
+        summary = self._repository._summary
         if rows:
             total = int(rows[0][-1]) + self._pending(query.clauses)
-            return Page(leads=tuple(lead(row) for row in rows), total=total)
+            return Page(leads=tuple(summary(row) for row in rows), total=total)
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(cursor, [query])[0])
 

@@ -131,7 +131,8 @@ class DigestSender:
         with self.leads.unit_of_work() as uow:
             while True:
                 page = uow.find(query_for(scope, Tab.AVAILABLE, offset=offset, limit=_PAGE))
-                found += [lead for lead in page.leads if since < lead.status_at <= until]
+                # Rows are summaries; the mail shows modules, storage and savings too.
+                found += [uow.get(row.id) for row in page.leads if since < row.status_at <= until]
                 offset += _PAGE
                 if offset >= page.total or not page.leads:
                     return found

@@ -61,6 +61,7 @@ from qleads.model import (
     Installer,
     Lead,
     LeadSource,
+    LeadSummary,
     Policy,
     ReleaseReason,
     SalesRep,
@@ -636,13 +637,13 @@ class LeadDeskMachine(RuleBasedStateMachine):
                 assert tabs == [tab_of(self.expected[lead_id].status)], (lead_id, tabs)
             for view in pages[Tab.AVAILABLE].items:
                 assert view.contact_hidden
-                assert view.lead.document.contact.name == ""
+                assert view.lead.name == ""
                 assert view.previously_handled == (
                     installer.id in self.expected[view.lead.id].previous
                 )
             for view in pages[Tab.MINE].items:
                 assert not view.contact_hidden
-                assert view.lead.document.contact.name != ""
+                assert view.lead.name != ""
             for lead_id, expected in self.expected.items():
                 if expected.holder_id not in (None, installer.id):
                     assert all(lead_id not in found for found in ids.values())
@@ -677,7 +678,7 @@ def _check_counts(actor: Actor, pages: dict[Tab, TabPage]) -> None:
     order is the tab's order."""
     for tab, page in pages.items():
         assert page.total == page.counts[tab] == len(page.items), (actor.id, tab, page.total)
-        leads: Sequence[Lead] = [view.lead for view in page.items]
+        leads: Sequence[LeadSummary] = [view.lead for view in page.items]
         if tab is Tab.FOLLOW_UP:
             keys: list[tuple[Any, ...]] = [(lead.due_at, lead.id) for lead in leads]
         else:
