@@ -60,6 +60,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import StaticPool
 
+from qleads.adapters.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from qleads.adapters.checkpoint import DEFAULT_INTERVAL_S as DEFAULT_CHECKPOINT_INTERVAL_S
 from qleads.calendar import Calendar
 from qleads.errors import (
     ConfigurationError,
@@ -113,6 +115,7 @@ __all__ = [
     "outbox_table",
     "rep_table",
     "source_table",
+    "stop_checkpoints",
     "territory_prefix_table",
     "territory_table",
 ]
@@ -440,7 +443,12 @@ territory_prefix_table = sa.Table(
 # --- engines ---------------------------------------------------------------------------
 
 
-def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> Engine:
+def make_engine(
+    url: str | sa.URL,
+    *,
+    checkpoint_interval: float | None = DEFAULT_CHECKPOINT_INTERVAL_S,
+    **engine_kwargs: Any,
+) -> Engine:
     """An engine for a qleads database, set up as this module needs it.
 
     ``sqlite:///path`` and ``postgresql://…`` (psycopg 3 is chosen when the URL names no
@@ -449,20 +457,31 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> Engine:
     :func:`sqlalchemy.create_engine` (``pool_size``, ``max_overflow``, ``poolclass`` …).
     An in-memory SQLite database lives on one shared connection (``StaticPool``) and
     suits single-threaded tests only.
+
+    For a SQLite file, a :class:`~qleads.adapters.checkpoint.WalCheckpointer` copies the
+    write-ahead log into the file every ``checkpoint_interval`` seconds on a thread of
+    its own, so that commits (a claim, a sweep batch) do not pay for it; ``None`` leaves
+    checkpoints to SQLite's commit-time default. It stops when the engine is garbage
+    collected or :func:`stop_checkpoints` is called.
     """
     try:
         parsed = sa.make_url(url)
     except sa_exc.ArgumentError as e:
         raise ConfigurationError(f"not a database URL: {url!r}") from e
+    checkpointed: WalCheckpointer | None = None
     backend = parsed.get_backend_name()
     if backend in {"postgresql", "postgres"}:
         if parsed.get_driver_name() in {"", "psycopg2"} or "+" not in parsed.drivername:
             parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend == "sqlite":
+        in_file = parsed.database not in {None, "", ":memory:"}
+        # A file:… URI (``?uri=true``) leaves the path to SQLite: no checkpointer.
+        if checkpoint_interval is not None and in_file and not parsed.query.get("uri"):
+            checkpointed = _checkpointer(str(parsed.database), checkpoint_interval)
         args = dict(engine_kwargs.pop("connect_args", {}))
         args.setdefault("timeout", _DEFAULT_BUSY_TIMEOUT_S)
         engine_kwargs["connect_args"] = args
-        if parsed.database in {None, "", ":memory:"}:
+        if not in_file:
             engine_kwargs.setdefault("poolclass", StaticPool)
             args.setdefault("check_same_thread", False)
     else:
@@ -474,7 +493,38 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> Engine:
     except (sa_exc.ArgumentError, ImportError, TypeError) as e:
         raise ConfigurationError(f"cannot set up the database engine: {e}") from e
     prepare_engine(engine)
+    if checkpointed is not None:
+        _start_checkpoints(engine, checkpointed)
     return engine
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+
+
+def _checkpointer(path: str, interval: float) -> WalCheckpointer:
+    try:
+        return WalCheckpointer(path, interval)
+    except ValueError as e:
+        raise ConfigurationError(str(e)) from e
+
+
+def _start_checkpoints(engine: Engine, checkpointer: WalCheckpointer) -> None:
+    def backstop(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+
+    sa_event.listen(engine, "connect", backstop)
+    _CHECKPOINTERS[engine] = checkpointer
+    weakref.finalize(engine, checkpointer.stop, 0)
+    checkpointer.start()
+
+
+def stop_checkpoints(engine: Engine) -> None:
+    """Stop the checkpoint thread :func:`make_engine` started for ``engine`` (if any);
+    commits checkpoint by themselves again at the backstop size. ``close()`` of a
+    repository made by ``from_url`` calls it."""
+    checkpointer = _CHECKPOINTERS.pop(engine, None)
+    if checkpointer is not None:
+        checkpointer.stop()
 
 
 def prepare_engine(engine: Engine) -> None:
@@ -1246,8 +1296,10 @@ class SqlAlchemyLeadRepository:
         return SqlAlchemyUnitOfWork(self, writing=writing)
 
     def close(self) -> None:
-        """Release pooled connections (only of an engine made by :meth:`from_url`)."""
+        """Release pooled connections and stop the checkpoint thread (only of an engine
+        made by :meth:`from_url`)."""
         if self._owns_engine:
+            stop_checkpoints(self.engine)
             self.engine.dispose()
 
     def tab_statement(self, query: LeadQuery) -> tuple[str, list[Any]]:

@@ -110,7 +110,7 @@ def upgrade(target: Engine | str | sa.URL, revision: str = "head") -> Upgrade:
 def _engine(target: Engine | str | sa.URL) -> tuple[Engine, bool]:
     if isinstance(target, Engine):
         return target, False
-    return make_engine(target, poolclass=NullPool), True
+    return make_engine(target, poolclass=NullPool, checkpoint_interval=None), True
 
 
 def _reason(error: sa_exc.SQLAlchemyError) -> str:

@@ -74,7 +74,7 @@ def _run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("qleads migrations need a connection or sqlalchemy.url")
-    engine = make_engine(url, poolclass=NullPool)
+    engine = make_engine(url, poolclass=NullPool, checkpoint_interval=None)
     try:
         with engine.connect() as connection:
             connection.execution_options(qleads_write=True)
