@@ -2065,30 +2065,33 @@ _TERRITORY_DIRTY: Final = "qleads_territories_changed"
 
 
 class _TerritoryIds:
-    """rep id → his territory ids, for one engine, each entry for at most ``ttl``
-    seconds, dropped whenever a statement through the engine writes a territory table.
+    """rep id → his territory ids, for one engine: the whole map, read in one query
+    and kept for at most ``ttl`` seconds, dropped whenever a statement through the engine
+    writes a territory table. A network has hundreds of territories, and a claim, a tab
+    or a sweep batch may come from any rep: one query a second per process, rather than
+    one per rep and second.
 
-    The generation guards against keeping a value read while a change was committed."""
+    The generation guards against keeping a map read while a change was committed."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, frozenset[str]]] = {}
+        self._held: tuple[float, Mapping[str, frozenset[str]]] | None = None
         self._generation = 0
 
-    def get(self, rep_id: str, load: Callable[[], frozenset[str]]) -> frozenset[str]:
+    def get(self, rep_id: str, load: Callable[[], Mapping[str, frozenset[str]]]) -> frozenset[str]:
+        held = self._held
         now = time.monotonic()
-        hit = self._entries.get(rep_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        generation = self._generation
-        ids = load()
-        if generation == self._generation and self.ttl > 0:
-            self._entries[rep_id] = (now + self.ttl, ids)
-        return ids
+        if held is None or held[0] <= now:
+            generation = self._generation
+            loaded = load()
+            if generation == self._generation and self.ttl > 0:
+                self._held = (now + self.ttl, loaded)
+            return loaded.get(rep_id, frozenset())
+        return held[1].get(rep_id, frozenset())
 
     def clear(self) -> None:
         self._generation += 1
-        self._entries = {}
+        self._held = None
 
 
 _TERRITORY_CACHES: weakref.WeakKeyDictionary[Engine, _TerritoryIds] = weakref.WeakKeyDictionary()
@@ -2146,8 +2149,7 @@ class SqlAlchemyDirectory:
         self._postgres = engine.dialect.name == "postgresql"
         insert = postgresql.insert if self._postgres else sqlite.insert
         self._add_prefixes = insert(territory_prefix_table).on_conflict_do_nothing()
-        mark = "%s" if self._postgres else "?"
-        self._territory_ids_sql = f"SELECT id FROM qleads_territory WHERE rep_id = {mark}"  # noqa: S608
+        self._territory_map_sql = "SELECT rep_id, id FROM qleads_territory"
         self._territory_ids = _territory_cache(engine)
 
     @classmethod
@@ -2226,19 +2228,23 @@ class SqlAlchemyDirectory:
 
     def territory_ids_of(self, rep_id: str) -> frozenset[str]:
         """The ids of a sales rep's territories: what R2 scopes his and his installers'
-        reads by. The desk asks on every use case, so this is one indexed query straight
-        on a pooled DB-API connection (autocommit on PostgreSQL: one round trip), and its
-        answer is kept for :data:`TERRITORY_CACHE_SECONDS` (1 s) per engine.
+        reads by. The desk asks on every use case, so every rep's territories are read
+        at once (one query straight on a pooled DB-API connection; autocommit on
+        PostgreSQL: one round trip) and kept for :data:`TERRITORY_CACHE_SECONDS` (1 s)
+        per engine.
 
         Every write to the territory tables through this engine (any directory, the
         portal's admin screens, Alembic) drops the cache at once; a change made by
         another process or outside SQLAlchemy shows within that second. That is the
         same kind of window any use case has between reading the scope and committing
         its change, only wider (R2)."""
-        return self._territory_ids.get(rep_id, lambda: self._territory_ids_from_db(rep_id))
+        return self._territory_ids.get(rep_id, self._territory_map_from_db)
 
-    def _territory_ids_from_db(self, rep_id: str) -> frozenset[str]:
-        return frozenset(row[0] for row in self._read_driver(self._territory_ids_sql, rep_id))
+    def _territory_map_from_db(self) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        for rep_id, territory_id in self._read_driver(self._territory_map_sql):
+            found.setdefault(rep_id, set()).add(territory_id)
+        return {rep_id: frozenset(ids) for rep_id, ids in found.items()}
 
     def _read_driver(self, statement: str, *params: Any) -> list[Any]:
         dbapi: Any = self.engine.dialect.loaded_dbapi

@@ -1,0 +1,62 @@
+"""SqlAlchemyDirectory.territory_ids_of: every rep's territories read at once, kept for
+TERRITORY_CACHE_SECONDS, dropped by writes through the engine."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from qleads.adapters.sqlalchemy import (
+    TERRITORY_CACHE_SECONDS,
+    SqlAlchemyDirectory,
+    SqlAlchemyLeadRepository,
+)
+from qleads.model import SalesRep, Territory
+
+
+def _directory(tmp_path: Path) -> tuple[SqlAlchemyDirectory, Path]:
+    path = tmp_path / "d.db"
+    repository = SqlAlchemyLeadRepository.from_url(f"sqlite:///{path}", checkpoint_interval=None)
+    repository.upgrade_schema()
+    directory = SqlAlchemyDirectory(repository.engine)
+    for rep in ("r-ost", "r-sued", "r-leer"):
+        directory.add_rep(SalesRep(rep, rep, f"{rep}@example.org"))
+    directory.add_territory(Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), "r-ost"))
+    directory.add_territory(Territory("t-dresden", "Dresden", "DE", frozenset({"01"}), "r-ost"))
+    directory.add_territory(Territory("t-muenchen", "München", "DE", frozenset({"80"}), "r-sued"))
+    return directory, path
+
+
+def test_each_rep_gets_his_territories(tmp_path: Path) -> None:
+    directory, _ = _directory(tmp_path)
+    assert directory.territory_ids_of("r-ost") == {"t-leipzig", "t-dresden"}
+    assert directory.territory_ids_of("r-sued") == {"t-muenchen"}
+    assert directory.territory_ids_of("r-leer") == frozenset()
+    assert directory.territory_ids_of("r-unknown") == frozenset()
+
+
+def test_a_write_through_the_engine_shows_at_once(tmp_path: Path) -> None:
+    directory, _ = _directory(tmp_path)
+    assert directory.territory_ids_of("r-leer") == frozenset()
+    directory.add_territory(Territory("t-kiel", "Kiel", "DE", frozenset({"24"}), "r-leer"))
+    assert directory.territory_ids_of("r-leer") == {"t-kiel"}
+
+
+def test_a_write_elsewhere_shows_within_the_second(tmp_path: Path) -> None:
+    """One read answers every rep until it expires: a territory another process adds
+    for a rep nobody asked about yet is still unknown within the second, then shows."""
+    directory, path = _directory(tmp_path)
+    assert directory.territory_ids_of("r-ost") == {"t-leipzig", "t-dresden"}
+    asked = time.monotonic()
+    outside = sqlite3.connect(path)
+    with outside:
+        outside.execute(
+            "INSERT INTO qleads_territory (id, name, country, rep_id) "
+            "VALUES ('t-kiel', 'Kiel', 'DE', 'r-leer')"
+        )
+    outside.close()
+    if time.monotonic() - asked < TERRITORY_CACHE_SECONDS / 2:
+        assert directory.territory_ids_of("r-leer") == frozenset()
+    time.sleep(TERRITORY_CACHE_SECONDS + 0.05)
+    assert directory.territory_ids_of("r-leer") == {"t-kiel"}
