@@ -279,9 +279,7 @@ class Lead:
     @property
     def running_deadline(self) -> dt.datetime | None:
         """What a row shows as the deadline (R8): the hold, or the follow-up date."""
-        if self.hold_until is not None:
-            return self.hold_until
-        return self.due_at
+        return _running_deadline(self.hold_until, self.due_at)
 
     def summary(self) -> LeadSummary:
         """This lead as a tab row shows it."""
@@ -333,9 +331,13 @@ class LeadSummary:
     @property
     def running_deadline(self) -> dt.datetime | None:
         """The hold, or the follow-up date (as :attr:`Lead.running_deadline`)."""
-        if self.hold_until is not None:
-            return self.hold_until
-        return self.due_at
+        return _running_deadline(self.hold_until, self.due_at)
+
+
+def _running_deadline(
+    hold_until: dt.datetime | None, due_at: dt.datetime | None
+) -> dt.datetime | None:
+    return hold_until if hold_until is not None else due_at
 
 
 class EventKind(enum.Enum):

@@ -76,6 +76,16 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def _downgrade(engine: sa.Engine, revision: str) -> None:
+    """Alembic's downgrade on a write connection of ``engine`` (qleads ships none)."""
+    with engine.connect() as conn:
+        conn.execution_options(qleads_write=True)
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
 class TestUpgrade:
     def test_empty_database_matches_the_metadata(self, empty_url: str) -> None:
         """An empty database upgraded to head has exactly the declared tables, columns,
@@ -102,12 +112,7 @@ class TestUpgrade:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE portal_user (id INTEGER PRIMARY KEY)")
         upgrade(engine)
-        with engine.connect() as conn:
-            conn.execution_options(qleads_write=True)
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.downgrade(config, "base")
-            conn.commit()
+        _downgrade(engine, "base")
         engine.dispose()
         assert _tables(empty_url) == {"portal_user", ALEMBIC_VERSION_TABLE}
         assert current_revision(empty_url) is None
@@ -190,12 +195,8 @@ class TestUpgrade:
         assert counters() == {("t-1", "new", 0): 1, ("t-1", "claimed", 1): 1, ("t-2", "new", 0): 2}
         indexes = {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
         assert "ix_qleads_lead_territory_received" in indexes
+        _downgrade(engine, "0003")
         with engine.connect() as conn:
-            conn.execution_options(qleads_write=True)
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0003")
-            conn.commit()
             triggers = conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
             ).scalars()
