@@ -88,14 +88,20 @@ class UnitOfWork(Protocol):
         lead's version must be ``expected_version + 1``."""
         ...
 
-    def append(self, events: Sequence[HistoryEvent]) -> None: ...
+    def append(self, events: Sequence[HistoryEvent]) -> None:
+        """Add history events. A backend may hold the write back until the unit's next
+        read or its commit (PostgreSQL sends it with the ``COMMIT``); a refusal
+        (:class:`~qleads.errors.StaleUpdate` for a version that has its event,
+        :class:`~qleads.errors.LeadNotFound`) is then raised there."""
+        ...
 
     def history(self, lead_id: int) -> list[HistoryEvent]:
         """Oldest first."""
         ...
 
     def enqueue(self, notifications: Sequence[Notification]) -> None:
-        """Write outbox records; a record whose ``key`` exists already is ignored."""
+        """Write outbox records; a record whose ``key`` exists already is ignored. Like
+        :meth:`append`, the write may be held back until the next read or the commit."""
         ...
 
     def find(self, query: LeadQuery) -> Page:

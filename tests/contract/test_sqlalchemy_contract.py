@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -32,6 +32,7 @@ from qleads.errors import (
 )
 from qleads.lifecycle import Status
 from qleads.model import Admin, EventKind, HistoryEvent, Installer, LeadSource, SalesRep, Territory
+from qleads.ports import UnitOfWork
 from qleads.testing.contract import T0, RepositoryContract, make_lead
 
 _TRUNCATE = ", ".join(t.name for t in metadata.sorted_tables)
@@ -210,6 +211,13 @@ class TestInstants:
         assert back.received_at.hour == 10
 
 
+def _append_then(uow: UnitOfWork, events: list[HistoryEvent], then: Callable[[], object]) -> None:
+    """Append, then commit or read: SQLite refuses a bad event in ``append`` itself,
+    PostgreSQL when the held-back insert is sent."""
+    uow.append(events)
+    then()
+
+
 class TestStorageDetails:
     def test_unknown_lead_update_is_not_found(self, repository: SqlAlchemyLeadRepository) -> None:
         ghost = attrs.evolve(make_lead("ghost"), id=999, version=2)
@@ -236,8 +244,14 @@ class TestStorageDetails:
         with repository.unit_of_work() as uow:
             uow.append([event])
             uow.commit()
+        # PostgreSQL holds the insert back until the next read or the commit; the
+        # refusal comes from whichever sends it, and the unit stores nothing.
         with repository.unit_of_work() as uow, pytest.raises(StaleUpdate):
-            uow.append([event])
+            _append_then(uow, [event], uow.commit)
+        with repository.unit_of_work() as uow, pytest.raises(StaleUpdate):
+            _append_then(uow, [event], lambda: uow.history(lead.id))
+        with repository.unit_of_work() as uow:
+            assert [e.version for e in uow.history(lead.id)] == [2]
 
     def test_history_of_an_unknown_lead_is_refused(
         self, repository: SqlAlchemyLeadRepository
@@ -253,7 +267,7 @@ class TestStorageDetails:
             recorded_at=T0,
         )
         with repository.unit_of_work() as uow, pytest.raises(LeadNotFound):
-            uow.append([event])
+            _append_then(uow, [event], uow.commit)
 
     def test_listing_columns_follow_the_document(
         self, repository: SqlAlchemyLeadRepository

@@ -898,6 +898,7 @@ class _Statements:
             f"INSERT INTO qleads_outbox ({', '.join(_OUTBOX_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join(p for _ in _OUTBOX_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
         )
+        self._rows: dict[tuple[str, int], str] = {}
         self._tabs: dict[tuple[Any, ...], str] = {}
         self._bumps: dict[int, str] = {}
         self.cell_of = (
@@ -1210,6 +1211,19 @@ class _Statements:
             self._remember(self._bumps, cells, statement)
         return statement
 
+    def rows(self, statement: str, count: int) -> str:
+        """``statement`` (an ``INSERT … VALUES (…)`` of this class) for ``count`` rows
+        in one ``VALUES`` list."""
+        key = (statement, count)
+        text = self._rows.get(key)
+        if text is None:
+            start = statement.index(" VALUES (") + len(" VALUES ")
+            end = statement.index(")", start) + 1
+            row = statement[start:end]
+            text = statement[:start] + ", ".join(row for _ in range(count)) + statement[end:]
+            self._remember(self._rows, key, text)
+        return text
+
     def _remember(self, cache: dict[Any, str], key: Any, value: str) -> None:
         with self._lock:
             if len(cache) >= _STATEMENT_CACHE_SIZE:
@@ -1245,6 +1259,34 @@ def _raise_driver_error(
     if isinstance(wrapped, sa_exc.SQLAlchemyError):
         raise _storage_error(wrapped) from wrapped
     raise StorageError(f"database error ({type(error).__name__}): {error}") from error
+
+
+@attrs.frozen
+class _Insert:
+    """Rows a PostgreSQL unit of work holds back until its next read or its commit."""
+
+    table: str
+    statement: str
+    rows: Sequence[Sequence[Any]]
+    on_integrity: Callable[[sa_exc.IntegrityError], QleadsError] | None = None
+
+
+def _refusal(
+    held: Sequence[_Insert],
+) -> Callable[[sa_exc.IntegrityError], QleadsError] | None:
+    """The integrity-error translation of whichever held-back insert the database
+    refused, told apart by the table the driver names."""
+    if not any(insert.on_integrity is not None for insert in held):
+        return None
+
+    def refused(error: sa_exc.IntegrityError) -> QleadsError:
+        table = getattr(getattr(error.orig, "diag", None), "table_name", None)
+        for insert in held:
+            if insert.table == table and insert.on_integrity is not None:
+                return insert.on_integrity(error)
+        return _storage_error(error)
+
+    return refused
 
 
 # --- the repository --------------------------------------------------------------------
@@ -1400,6 +1442,16 @@ class SqlAlchemyUnitOfWork:
     ``BEGIN IMMEDIATE``, so its reads and writes are one transaction (a claim: one
     ``BEGIN`` and ``COMMIT`` fewer). On PostgreSQL the driver opens the transaction
     with the first statement (READ COMMITTED).
+
+    On PostgreSQL every statement is a round trip, and on a busy server the round trip,
+    not the work, is most of a one-row statement's cost. So the inserts that decide
+    nothing (:meth:`append`, :meth:`enqueue`) are held back and sent in one message with
+    the counter deltas and the ``COMMIT``: a claim makes three round trips (read,
+    conditional update, commit), an intake two. A read in the same unit sends them first,
+    so the unit still reads its own writes. An insert the database refuses (an event
+    whose version exists, or of an unknown lead) is raised by that read or by
+    :meth:`commit`, and nothing of the unit is stored. The conditional ``UPDATE`` is never
+    held back: its row count decides the race (R3, R11) before anything else is sent.
     """
 
     def __init__(self, repository: SqlAlchemyLeadRepository, *, writing: bool = False) -> None:
@@ -1416,6 +1468,8 @@ class SqlAlchemyUnitOfWork:
         self._seen: dict[int, Lead] = {}
         #: Changes of ``qleads_lead_count`` this unit has made so far (cell → delta).
         self._deltas: dict[tuple[str, str, int], int] = {}
+        #: PostgreSQL: inserts not sent yet (see the class docstring).
+        self._held: list[_Insert] = []
 
     def __enter__(self) -> Self:
         if self._pooled is not None:
@@ -1438,6 +1492,7 @@ class SqlAlchemyUnitOfWork:
         self._state = _IDLE
         self._seen = {}
         self._deltas = {}
+        self._held = []
         return self
 
     def __exit__(
@@ -1450,6 +1505,7 @@ class SqlAlchemyUnitOfWork:
         self._pooled = self._cursor = None
         self._seen = {}
         self._deltas = {}
+        self._held = []
         if pooled is None:
             return
         self._state = _IDLE
@@ -1466,8 +1522,8 @@ class SqlAlchemyUnitOfWork:
                 raise _storage_error(e) from e
 
     def commit(self) -> None:
-        """Apply the counter deltas (PostgreSQL; on SQLite triggers keep the counters),
-        then ``COMMIT``.
+        """Send the held-back inserts and the counter deltas (PostgreSQL; on SQLite
+        triggers keep the counters), then ``COMMIT``, all in one message.
 
         The deltas go in one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``,
         cells in sorted order, as the last statement of the transaction: every lead row
@@ -1476,26 +1532,34 @@ class SqlAlchemyUnitOfWork:
         R11: concurrent claims and sweeps), and a counter row stays locked only for the
         commit itself.
 
-        The statement and the ``COMMIT`` travel in one message (the simple query
-        protocol, parameters bound by psycopg's client-side cursor), so the counters
-        cost no round trip of their own; if the statement fails, the server skips the
-        ``COMMIT`` and the error is raised as usual."""
+        The message uses the simple query protocol (parameters bound by psycopg's
+        client-side cursor), so the inserts and counters cost no round trip of their
+        own; if a statement fails, the server skips the rest, ``COMMIT`` included, and
+        the error is raised as usual."""
+        held, self._held = self._held, []
+        parts: list[str] = []
+        params: list[Any] = []
+        for insert in held:
+            parts.append(self._statements.rows(insert.statement, len(insert.rows)))
+            for row in insert.rows:
+                params.extend(row)
         deltas = self._deltas
         if deltas:
             self._deltas = {}
             cells = sorted(item for item in deltas.items() if item[1])
             if cells:
-                cursor = self._for_writing()
-                params: list[Any] = []
-                for (territory, status, held), delta in cells:
-                    params += (territory, status, held, delta)
-                statement = self._statements.bump(len(cells)) + "; COMMIT"
-                self._state = _IDLE
-                client = self._client_cursor(cursor)
-                try:
-                    self._run(client, statement, params)
-                finally:
-                    client.close()
+                for (territory, status, held_cell), delta in cells:
+                    params += (territory, status, held_cell, delta)
+                parts.append(self._statements.bump(len(cells)))
+        if parts:
+            cursor = self._for_writing()
+            parts.append("COMMIT")
+            self._state = _IDLE
+            client = self._client_cursor(cursor)
+            try:
+                self._run(client, "; ".join(parts), params, _refusal(held))
+            finally:
+                client.close()
         self._end("COMMIT")
 
     def _client_cursor(self, cursor: Any) -> Any:
@@ -1507,7 +1571,15 @@ class SqlAlchemyUnitOfWork:
 
     def rollback(self) -> None:
         self._deltas = {}
+        self._held = []
         self._end("ROLLBACK")
+
+    def _send_held(self) -> None:
+        """Send the held-back inserts now: a read follows that must see them."""
+        held, self._held = self._held, []
+        cursor = self._open()
+        for insert in held:
+            self._run_many(cursor, insert.statement, insert.rows, insert.on_integrity)
 
     def _count(self, before: tuple[str, str, int] | None, after: tuple[str, str, int]) -> None:
         # On SQLite the triggers of migration 0004 keep the counters.
@@ -1540,8 +1612,11 @@ class SqlAlchemyUnitOfWork:
         return self._cursor
 
     def _for_reading(self) -> Any:
-        """The cursor, inside a transaction (SQLite: a deferred one, if none is open)."""
+        """The cursor, inside a transaction (SQLite: a deferred one, if none is open),
+        with the held-back inserts sent."""
         cursor = self._open()
+        if self._held:
+            self._send_held()
         if self._state == _IDLE:
             if self._writing:
                 return self._for_writing()
@@ -1858,7 +1933,10 @@ class SqlAlchemyUnitOfWork:
             )
             for e in events
         ]
-        self._run_many(cursor, self._statements.append, rows, on_integrity=refused)
+        if self._sqlite:
+            self._run_many(cursor, self._statements.append, rows, on_integrity=refused)
+        else:
+            self._held.append(_Insert("qleads_event", self._statements.append, rows, refused))
 
     def history(self, lead_id: int) -> list[HistoryEvent]:
         cursor = self._for_reading()
@@ -1900,7 +1978,10 @@ class SqlAlchemyUnitOfWork:
             )
             for n in notifications
         ]
-        self._run_many(cursor, self._statements.enqueue, rows)
+        if self._sqlite:
+            self._run_many(cursor, self._statements.enqueue, rows)
+        else:
+            self._held.append(_Insert("qleads_outbox", self._statements.enqueue, rows))
 
     def find(self, query: LeadQuery) -> Page:
         if not query.clauses:
@@ -1947,6 +2028,8 @@ class SqlAlchemyUnitOfWork:
         if limit < 1:
             return []
         cursor = self._for_writing()
+        if self._held:
+            self._send_held()
         statements = self._statements
         rows = self._fetchall(
             self._run(cursor, statements.due, (statements.instant_in(now), limit))
