@@ -1,5 +1,6 @@
-"""SqlAlchemyDirectory.territory_ids_of: every rep's territories read at once, kept for
-TERRITORY_CACHE_SECONDS, dropped by writes through the engine."""
+"""SqlAlchemyDirectory's territory cache: the whole territory table (territory_ids_of,
+territory, territories) read at once, kept for TERRITORY_CACHE_SECONDS, dropped by
+writes through the engine."""
 
 from __future__ import annotations
 
@@ -60,3 +61,41 @@ def test_a_write_elsewhere_shows_within_the_second(tmp_path: Path) -> None:
         assert directory.territory_ids_of("r-leer") == frozenset()
     time.sleep(TERRITORY_CACHE_SECONDS + 0.05)
     assert directory.territory_ids_of("r-leer") == {"t-kiel"}
+
+
+def test_routing_reads_come_from_the_same_copy(tmp_path: Path) -> None:
+    """R1/R10: territories() (routing) and territory() (new-lead notices) answer with
+    prefixes and rep, and follow a write through the engine at once."""
+    directory, _ = _directory(tmp_path)
+    assert [t.id for t in directory.territories()] == ["t-dresden", "t-leipzig", "t-muenchen"]
+    assert directory.territory("t-leipzig") == Territory(
+        "t-leipzig", "Leipzig", "DE", frozenset({"04"}), "r-ost"
+    )
+    assert directory.territory("t-unknown") is None
+    directory.update_territory(
+        Territory("t-leipzig", "Leipzig", "DE", frozenset({"04", "06"}), "r-sued")
+    )
+    assert directory.territory("t-leipzig") == Territory(
+        "t-leipzig", "Leipzig", "DE", frozenset({"04", "06"}), "r-sued"
+    )
+    assert directory.territory_ids_of("r-sued") == {"t-leipzig", "t-muenchen"}
+    assert next(t for t in directory.territories() if t.id == "t-leipzig").prefixes == {
+        "04",
+        "06",
+    }
+
+
+def test_a_prefix_added_elsewhere_routes_within_the_second(tmp_path: Path) -> None:
+    """R1: a prefix another process adds is routed to once the copy expires."""
+    directory, path = _directory(tmp_path)
+    assert directory.territory("t-dresden") is not None
+    outside = sqlite3.connect(path)
+    with outside:
+        outside.execute(
+            "INSERT INTO qleads_territory_prefix (territory_id, prefix) VALUES ('t-dresden', '02')"
+        )
+    outside.close()
+    time.sleep(TERRITORY_CACHE_SECONDS + 0.05)
+    dresden = directory.territory("t-dresden")
+    assert dresden is not None
+    assert dresden.prefixes == {"01", "02"}

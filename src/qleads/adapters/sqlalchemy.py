@@ -2098,12 +2098,6 @@ _SELECT_ADMIN: Final = _SELECT_ADMINS.where(_A.id == sa.bindparam("id"))
 _SELECT_SOURCES: Final = sa.select(_S.id, _S.name)
 _SELECT_SOURCE: Final = _SELECT_SOURCES.where(_S.id == sa.bindparam("id"))
 _SELECT_SOURCE_BY_TOKEN: Final = _SELECT_SOURCES.where(_S.token_hash == sa.bindparam("token_hash"))
-_SELECT_TERRITORIES: Final = (
-    sa.select(_T.id, _T.name, _T.country, _T.rep_id, _P.prefix)
-    .select_from(territory_table.outerjoin(territory_prefix_table))
-    .order_by(_T.id, _P.prefix)
-)
-_SELECT_TERRITORY: Final = _SELECT_TERRITORIES.where(_T.id == sa.bindparam("id"))
 
 
 def _installer(row: Sequence[Any]) -> Installer:
@@ -2141,27 +2135,48 @@ def _territories(rows: Iterable[Sequence[Any]]) -> list[Territory]:
     ]
 
 
-#: How long a sales rep's territory ids may be served from memory (see
+#: How long the territory table may be served from memory (see
 #: :meth:`SqlAlchemyDirectory.territory_ids_of`).
 TERRITORY_CACHE_SECONDS: Final = 1.0
 _TERRITORY_DIRTY: Final = "qleads_territories_changed"
 
 
-class _TerritoryIds:
-    """rep id → his territory ids, for one engine: the whole map, read in one query
-    and kept for at most ``ttl`` seconds, dropped whenever a statement through the engine
-    writes a territory table. A network has hundreds of territories, and a claim, a tab
-    or a sweep batch may come from any rep: one query a second per process, rather than
-    one per rep and second.
+@attrs.frozen
+class _TerritoryTable:
+    """The whole territory table as one immutable value: what routing (R1), the
+    new-lead notices (R10) and every scope (R2) ask of it."""
 
-    The generation guards against keeping a map read while a change was committed."""
+    all: tuple[Territory, ...]
+    by_id: Mapping[str, Territory]
+    ids_of_rep: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, territories: Sequence[Territory]) -> _TerritoryTable:
+        ids_of_rep: dict[str, set[str]] = {}
+        for territory in territories:
+            ids_of_rep.setdefault(territory.rep_id, set()).add(territory.id)
+        return cls(
+            all=tuple(territories),
+            by_id={t.id: t for t in territories},
+            ids_of_rep={rep: frozenset(ids) for rep, ids in ids_of_rep.items()},
+        )
+
+
+class _TerritoryCache:
+    """The territory table of one engine, read in one query and kept for at most
+    ``ttl`` seconds, dropped whenever a statement through the engine writes a territory
+    table. A network has hundreds of territories, and every intake routes over all of
+    them while a claim, a tab or a sweep batch may come from any rep: one query a
+    second per process, rather than one per use case.
+
+    The generation guards against keeping a table read while a change was committed."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._held: tuple[float, Mapping[str, frozenset[str]]] | None = None
+        self._held: tuple[float, _TerritoryTable] | None = None
         self._generation = 0
 
-    def get(self, rep_id: str, load: Callable[[], Mapping[str, frozenset[str]]]) -> frozenset[str]:
+    def get(self, load: Callable[[], _TerritoryTable]) -> _TerritoryTable:
         held = self._held
         now = time.monotonic()
         if held is None or held[0] <= now:
@@ -2169,19 +2184,19 @@ class _TerritoryIds:
             loaded = load()
             if generation == self._generation and self.ttl > 0:
                 self._held = (now + self.ttl, loaded)
-            return loaded.get(rep_id, frozenset())
-        return held[1].get(rep_id, frozenset())
+            return loaded
+        return held[1]
 
     def clear(self) -> None:
         self._generation += 1
         self._held = None
 
 
-_TERRITORY_CACHES: weakref.WeakKeyDictionary[Engine, _TerritoryIds] = weakref.WeakKeyDictionary()
+_TERRITORY_CACHES: weakref.WeakKeyDictionary[Engine, _TerritoryCache] = weakref.WeakKeyDictionary()
 _TERRITORY_CACHES_LOCK = threading.Lock()
 
 
-def _territory_cache(engine: Engine) -> _TerritoryIds:
+def _territory_cache(engine: Engine) -> _TerritoryCache:
     """The engine's cache, with the listeners that drop it on every write to the
     territory tables through the engine: at the statement and again at its commit."""
     cache = _TERRITORY_CACHES.get(engine)
@@ -2190,7 +2205,7 @@ def _territory_cache(engine: Engine) -> _TerritoryIds:
     with _TERRITORY_CACHES_LOCK:
         cache = _TERRITORY_CACHES.get(engine)
         if cache is None:
-            cache = _TerritoryIds(TERRITORY_CACHE_SECONDS)
+            cache = _TerritoryCache(TERRITORY_CACHE_SECONDS)
             _TERRITORY_CACHES[engine] = cache
             sa_event.listen(engine, "after_cursor_execute", _territory_written)
             sa_event.listen(engine, "commit", _territory_committed)
@@ -2232,8 +2247,11 @@ class SqlAlchemyDirectory:
         self._postgres = engine.dialect.name == "postgresql"
         insert = postgresql.insert if self._postgres else sqlite.insert
         self._add_prefixes = insert(territory_prefix_table).on_conflict_do_nothing()
-        self._territory_map_sql = "SELECT rep_id, id FROM qleads_territory"
-        self._territory_ids = _territory_cache(engine)
+        self._territory_sql = (
+            "SELECT t.id, t.name, t.country, t.rep_id, p.prefix FROM qleads_territory t "
+            "LEFT JOIN qleads_territory_prefix p ON p.territory_id = t.id ORDER BY t.id, p.prefix"
+        )
+        self._territory_cache = _territory_cache(engine)
 
     @classmethod
     def from_url(cls, url: str | sa.URL, **engine_kwargs: Any) -> Self:
@@ -2303,31 +2321,34 @@ class SqlAlchemyDirectory:
         return [_installer(r) for r in self._read(_SELECT_INSTALLERS_OF, {"rep_id": rep_id})]
 
     def territory(self, territory_id: str) -> Territory | None:
-        found = _territories(self._read(_SELECT_TERRITORY, {"id": territory_id}))
-        return found[0] if found else None
+        """Served from the territory cache, as :meth:`territory_ids_of` explains."""
+        return self._territory_table().by_id.get(territory_id)
 
     def territories(self) -> Sequence[Territory]:
-        return _territories(self._read(_SELECT_TERRITORIES))
+        """Served from the territory cache, as :meth:`territory_ids_of` explains: every
+        intake routes over all territories (R1)."""
+        return self._territory_table().all
 
     def territory_ids_of(self, rep_id: str) -> frozenset[str]:
         """The ids of a sales rep's territories: what R2 scopes his and his installers'
-        reads by. The desk asks on every use case, so every rep's territories are read
-        at once (one query straight on a pooled DB-API connection; autocommit on
-        PostgreSQL: one round trip) and kept for :data:`TERRITORY_CACHE_SECONDS` (1 s)
-        per engine.
+        reads by. The desk asks on every use case, so the whole territory table (with
+        prefixes, for routing) is read at once (one query straight on a pooled DB-API
+        connection; autocommit on PostgreSQL: one round trip) and kept for
+        :data:`TERRITORY_CACHE_SECONDS` (1 s) per engine; :meth:`territory` and
+        :meth:`territories` answer from the same copy.
 
         Every write to the territory tables through this engine (any directory, the
         portal's admin screens, Alembic) drops the cache at once; a change made by
         another process or outside SQLAlchemy shows within that second. That is the
         same kind of window any use case has between reading the scope and committing
         its change, only wider (R2)."""
-        return self._territory_ids.get(rep_id, self._territory_map_from_db)
+        return self._territory_table().ids_of_rep.get(rep_id, frozenset())
 
-    def _territory_map_from_db(self) -> dict[str, frozenset[str]]:
-        found: dict[str, set[str]] = {}
-        for rep_id, territory_id in self._read_driver(self._territory_map_sql):
-            found.setdefault(rep_id, set()).add(territory_id)
-        return {rep_id: frozenset(ids) for rep_id, ids in found.items()}
+    def _territory_table(self) -> _TerritoryTable:
+        return self._territory_cache.get(self._territory_table_from_db)
+
+    def _territory_table_from_db(self) -> _TerritoryTable:
+        return _TerritoryTable.of(_territories(self._read_driver(self._territory_sql)))
 
     def _read_driver(self, statement: str, *params: Any) -> list[Any]:
         dbapi: Any = self.engine.dialect.loaded_dbapi
