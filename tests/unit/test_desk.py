@@ -37,6 +37,7 @@ from qleads.model import (
     DeadlineKind,
     EventKind,
     Installer,
+    Lead,
     LeadSource,
     Notification,
     NotificationKind,
@@ -439,6 +440,24 @@ class TestAssignment:
         assert (first.reminded, first.escalated) == (1, 1)
         assert world.desk.sweep().total == 0
 
+    def test_escalation_when_the_assignee_is_gone(self) -> None:
+        """R5: the assignee left the directory before his deadlines: the reminder still
+        fires (on the default calendar) and the escalation is recorded, but there is
+        nobody whose rep could be told."""
+        world = World(Policy(escalation_days=1))
+        lead_id = world.intake()
+        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        desk = LeadDesk(
+            world.repository, _Without(world.directory, "i-anna"), world.clock, world.desk.policy
+        )
+        world.advance(days=14)
+        first = desk.sweep()
+        assert (first.reminded, first.escalated) == (1, 1)
+        kinds = [e.kind for e in desk.history(world.admin, lead_id)]
+        assert kinds[-2:] == [EventKind.REMINDED, EventKind.ESCALATED]
+        assert world.notices(NotificationKind.ESCALATION) == []
+        assert desk.get(world.admin, lead_id).lead.deadline is None
+
     def test_rep_assigns_only_his_installers(self, world: World) -> None:
         """R12: a rep cannot hand a lead to another rep's installer."""
         lead_id = world.intake()
@@ -551,6 +570,22 @@ class TestRecord:
         rows = world.desk.tab(world.anna, Tab.FOLLOW_UP).items
         assert [(v.lead.id, v.lead.due_at) for v in rows] == [(claimed, due)]
         assert rows[0].lead.status is Status.FOLLOW_UP
+
+    def test_follow_up_history_keeps_the_date(self, world: World, claimed: int) -> None:
+        """R6/R13: the follow-up record carries its date; the event the date fires is
+        effective at that date; the reminder's deadline is that date."""
+        due = world.clock.now() + dt.timedelta(days=2)
+        world.desk.record(world.anna, claimed, Status.FOLLOW_UP, due_at=due)
+        world.clock.set(due + dt.timedelta(hours=1))
+        world.desk.sweep()
+        recorded, fired = world.desk.history(world.admin, claimed)[-2:]
+        assert (recorded.kind, recorded.due_at) == (EventKind.RECORDED, due)
+        assert (fired.kind, fired.effective_at) == (EventKind.FOLLOW_UP_DUE, due)
+        assert fired.recorded_at == due + dt.timedelta(hours=1)
+        (notice,) = [
+            n for n in world.repository.notifications() if n.kind is NotificationKind.FOLLOW_UP_DUE
+        ]
+        assert notice.deadline_at == due
 
     def test_terminal_lead_accepts_nothing(self, world: World, claimed: int) -> None:
         """R6: after order placed, no record and no release."""
@@ -677,6 +712,47 @@ class _FailingOutboxRepository(InMemoryLeadRepository):
         return super().unit_of_work(writing=writing)
 
 
+class _Without:
+    """A directory in which one installer no longer exists (left the network)."""
+
+    def __init__(self, directory: InMemoryDirectory, gone: str) -> None:
+        self._directory = directory
+        self._gone = gone
+
+    def installer(self, installer_id: str) -> Installer | None:
+        return None if installer_id == self._gone else self._directory.installer(installer_id)
+
+    def installers_of(self, rep_id: str) -> Sequence[Installer]:
+        return [i for i in self._directory.installers_of(rep_id) if i.id != self._gone]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._directory, name)
+
+
+class _RacedUnitOfWork(InMemoryUnitOfWork):
+    def __init__(self, store: _RacedRepository) -> None:
+        super().__init__(store)
+        self._raced = store
+
+    def update(self, lead: Lead, *, expected_version: int) -> None:
+        if self._raced.losses and lead.status is Status.NEW:
+            self._raced.losses -= 1
+            raise StaleUpdate(lead.id, expected_version)
+        super().update(lead, expected_version=expected_version)
+
+
+class _RacedRepository(InMemoryLeadRepository):
+    """A real repository whose next ``losses`` sweep updates (to ``new``: a claim
+    expiring) lose the race, as if another writer had changed the lead after ``due``."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+
+    def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
+        return _RacedUnitOfWork(self)
+
+
 class TestNotifications:
     def test_notification_is_stored_with_the_change(self, world: World) -> None:
         """R10: the assignment notice is in the outbox as soon as the assignment is."""
@@ -765,6 +841,37 @@ class TestSweep:
             thread.join()
         assert sum(totals) == 6
         assert len(world.notices(NotificationKind.CLAIM_EXPIRED)) == 6
+
+    def test_a_batch_that_lost_a_race_is_read_again(self) -> None:
+        """R11: when another writer changed a due lead between ``due`` and the
+        update, the whole batch is dropped and read again; every deadline fires once."""
+        repository = _RacedRepository(losses=2)
+        world = World(repository=repository)
+        ids = [world.intake(f"race-{n}") for n in range(3)]
+        for lead_id in ids:
+            world.desk.claim(world.anna, lead_id)
+        world.advance(days=10)
+        report = world.desk.sweep()
+        assert report.expired == 3
+        assert repository.losses == 0
+        assert len(world.notices(NotificationKind.CLAIM_EXPIRED)) == 3
+        for lead_id in ids:
+            events = world.desk.history(world.admin, lead_id)
+            assert [e.kind for e in events].count(EventKind.EXPIRED) == 1
+
+    def test_a_sweep_that_keeps_losing_gives_up(self) -> None:
+        """R11: a batch that loses more than five times in a row raises StaleUpdate and
+        has fired nothing; the next sweep fires it."""
+        repository = _RacedRepository(losses=6)
+        world = World(repository=repository)
+        lead_id = world.intake("race-forever")
+        world.desk.claim(world.anna, lead_id)
+        world.advance(days=10)
+        with pytest.raises(StaleUpdate):
+            world.desk.sweep()
+        assert world.notices(NotificationKind.CLAIM_EXPIRED) == []
+        assert world.desk.get(world.admin, lead_id).lead.status is Status.CLAIMED
+        assert world.desk.sweep().expired == 1
 
     def test_sweep_takes_an_explicit_now(self, world: World) -> None:
         """R11: sweep(now) fires what has passed by then; a naive now is refused."""

@@ -699,6 +699,8 @@ _Instant: TypeAlias = Callable[[Any], Any]
 #: whether a holder is named, ``held``, ``unrouted``.
 _ClauseShape = tuple[frozenset[Status] | None, int, bool, bool, bool]
 _STATEMENT_CACHE_SIZE: Final = 512
+#: Multi-row ``VALUES`` texts up to this many rows are kept (:meth:`_Statements.rows`).
+_CACHED_ROWS: Final = 64
 _LEAD_COLUMNS: Final = (
     "id, {document}, received_at, territory_id, status, status_at, holder_id, hold_until, "
     "due_at, deadline_kind, deadline_at, previous_holders, version"
@@ -1213,7 +1215,8 @@ class _Statements:
 
     def rows(self, statement: str, count: int) -> str:
         """``statement`` (an ``INSERT … VALUES (…)`` of this class) for ``count`` rows
-        in one ``VALUES`` list."""
+        in one ``VALUES`` list. Only short lists are kept: a sweep batch's outbox rows
+        run to thousands, each count a text of its own."""
         key = (statement, count)
         text = self._rows.get(key)
         if text is None:
@@ -1221,7 +1224,8 @@ class _Statements:
             end = statement.index(")", start) + 1
             row = statement[start:end]
             text = statement[:start] + ", ".join(row for _ in range(count)) + statement[end:]
-            self._remember(self._rows, key, text)
+            if count <= _CACHED_ROWS:
+                self._remember(self._rows, key, text)
         return text
 
     def _remember(self, cache: dict[Any, str], key: Any, value: str) -> None:
