@@ -11,7 +11,14 @@ from mail_support import BASE_URL, World, body, document
 
 from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.adapters.memory_outbox import InMemoryOutbox
-from qleads.mail import DIGESTED, DigestSender, Dispatcher, RecordingMailer, Renderer
+from qleads.mail import (
+    DIGESTED,
+    DigestReport,
+    DigestSender,
+    Dispatcher,
+    RecordingMailer,
+    Renderer,
+)
 from qleads.model import Installer
 
 #: Friday 13.11.2026 06:00 UTC = 07:00 in Leipzig.
@@ -123,6 +130,26 @@ class TestDigest:
         s.mailer.fail_all(None)
         assert s.digests.send_digests().sent == 1
         assert s.digests.send_digests().sent == 0
+
+    def test_an_unreachable_server_ends_the_run(self) -> None:
+        """R10: the first digest that cannot reach the server stops the run instead of
+        waiting out the timeout for everyone; a server that refuses one mailbox does
+        not. Every digest goes out on a later run."""
+        from qleads.mail import PermanentMailError, TransientMailError
+
+        s = Setup()
+        bob = attrs.evolve(s.world.bob, digest_hour=8)
+        s.world.directory.add_installer(bob)
+        s.world.desk.intake(s.world.source, document("s-1"))
+        s.at(13, 8)
+        s.mailer.fail_all(TransientMailError("down", unreachable=True))
+        assert s.digests.send_digests() == DigestReport(retried=1)
+        s.mailer.fail_all(None)
+        s.mailer.fail_for("anna@example.org", PermanentMailError("550 no such user"))
+        assert s.digests.send_digests() == DigestReport(sent=1, retried=1)
+        s.mailer.fail_for("anna@example.org", None)
+        assert s.digests.send_digests() == DigestReport(sent=1)
+        assert len(s.to("anna@example.org")) == len(s.to("bob@example.org")) == 1
 
     def test_english_digest(self) -> None:
         """R10: the digest is in the installer's language."""

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from qleads.mail.errors import MailError
+from qleads.mail.errors import MailError, TransientMailError
 from qleads.mail.ports import DigestLog, Mailer
 from qleads.mail.render import Renderer, compose, message_id_for, zone_of
 from qleads.model import Installer, Lead
@@ -76,7 +76,11 @@ class DigestSender:
 
     def send_digests(self, now: dt.datetime | None = None) -> DigestReport:
         """Send every digest that is due at ``now`` (default: the clock) and not yet
-        sent for the installer's local day."""
+        sent for the installer's local day.
+
+        A mail server that cannot be reached at all ends the run: every other digest
+        would wait for the same connection timeout. The digests not tried are not
+        reserved, so the next run sends them."""
         at = self.clock.now() if now is None else now
         report = DigestReport()
         for installer in digest_installers(self.directory):
@@ -87,17 +91,20 @@ class DigestSender:
             day = local.date()
             if not self.log.reserve_digest(installer.id, day, at, at + self.lease_for):
                 continue
-            report = self._send(installer, day, at, report)
+            report, unreachable = self._send(installer, day, at, report)
+            if unreachable:
+                break
         return report
 
     def _send(
         self, installer: Installer, day: dt.date, now: dt.datetime, report: DigestReport
-    ) -> DigestReport:
+    ) -> tuple[DigestReport, bool]:
+        """The report with this digest counted, and whether the server was unreachable."""
         since = self.log.last_digest(installer.id) or now - dt.timedelta(days=1)
         leads = self.available_since(installer, since, now)
         if not leads:
             self.log.digest_sent(installer.id, day, message_id=None, lead_count=0, now=now)
-            return attrs.evolve(report, empty=report.empty + 1)
+            return attrs.evolve(report, empty=report.empty + 1), False
         message_id = message_id_for(
             f"digest:{installer.id}:{day.isoformat()}", self.message_id_domain
         )
@@ -113,11 +120,12 @@ class DigestSender:
             self.mailer.send(message)
         except MailError as exc:
             self.log.digest_retry(installer.id, day, exc.message)
-            return attrs.evolve(report, retried=report.retried + 1)
+            unreachable = isinstance(exc, TransientMailError) and exc.unreachable
+            return attrs.evolve(report, retried=report.retried + 1), unreachable
         self.log.digest_sent(
             installer.id, day, message_id=message_id, lead_count=len(leads), now=now
         )
-        return attrs.evolve(report, sent=report.sent + 1)
+        return attrs.evolve(report, sent=report.sent + 1), False
 
     def available_since(
         self, installer: Installer, since: dt.datetime, until: dt.datetime
