@@ -8,6 +8,8 @@ qleads operation next to hand-written SQL doing the same work through the same d
 (``bench/raw.py``): claims per second with 1 and 4 threads (R3), p50/p95 of a tab page
 and of the tab counts for installers and reps (R8), a sweep of N due deadlines (R11),
 intakes per second (R1), and ``Calendar.add_business_days`` beside a pendulum loop (R9).
+The growth targets (10k → largest) are measured last, with the smallest and the largest
+data set taking turns (:func:`bench_growth`).
 
 Prints a table (metric, qleads, raw, ratio) and writes a flat JSON object metric → number.
 The targets of the issue are reported, never asserted.
