@@ -320,18 +320,24 @@ def _pool(t: Target, count: int) -> list[tuple[int, str]]:
     ]
 
 
-def _reset_claims(t: Target, ids: Sequence[int]) -> None:
-    """Put claimed leads back into the pool (setup, not measured)."""
+def _set_up(t: Target, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``statement`` (``%s`` placeholders) for ``rows`` in one transaction of a
+    connection of its own: setup, not measured."""
     conn = t.connect()
-    p = t.raw.p
     t.raw.begin_write(conn)
-    conn.cursor().executemany(
-        f"UPDATE qleads_lead SET status = 'new', holder_id = NULL, hold_until = NULL, "
-        f"deadline_kind = NULL, deadline_at = NULL WHERE id = {p}",
-        [(i,) for i in ids],
-    )
+    conn.cursor().executemany(t.raw.sql(statement), rows)
     conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
     conn.close()
+
+
+def _reset_claims(t: Target, ids: Sequence[int]) -> None:
+    """Put claimed leads back into the pool."""
+    _set_up(
+        t,
+        "UPDATE qleads_lead SET status = 'new', holder_id = NULL, hold_until = NULL, "
+        "deadline_kind = NULL, deadline_at = NULL WHERE id = %s",
+        [(i,) for i in ids],
+    )
 
 
 def bench_claims(t: Target, plan: Plan, res: Results) -> None:
@@ -389,9 +395,7 @@ def bench_claims(t: Target, plan: Plan, res: Results) -> None:
 
 def _arm_deadlines(t: Target, ids: Sequence[tuple[int, str]]) -> None:
     """Give ``ids`` (closed leads) a running deadline that has passed: 60 % claim
-    expiries, 20 % assignment reminders, 20 % follow-ups due (setup, not measured)."""
-    conn = t.connect()
-    p = t.raw.p
+    expiries, 20 % assignment reminders, 20 % follow-ups due."""
     rows = []
     for n, (lid, tid) in enumerate(ids):
         at = data.NOW - dt.timedelta(minutes=1 + (n * 7) % 120)
@@ -405,14 +409,12 @@ def _arm_deadlines(t: Target, ids: Sequence[tuple[int, str]]) -> None:
         else:
             status, kind, hold, due = "follow_up", "follow_up_due", None, at
         rows.append((status, holder, t.raw.t(hold), t.raw.t(due), kind, t.raw.t(at), lid))
-    t.raw.begin_write(conn)
-    conn.cursor().executemany(
-        f"UPDATE qleads_lead SET status = {p}, holder_id = {p}, hold_until = {p}, due_at = {p}, "
-        f"deadline_kind = {p}, deadline_at = {p} WHERE id = {p}",
+    _set_up(
+        t,
+        "UPDATE qleads_lead SET status = %s, holder_id = %s, hold_until = %s, due_at = %s, "
+        "deadline_kind = %s, deadline_at = %s WHERE id = %s",
         rows,
     )
-    conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
-    conn.close()
 
 
 def _closed_leads(t: Target, conn: Any) -> list[tuple[int, str]]:
@@ -439,17 +441,13 @@ def _sweep_once(t: Target, conn: Any, batch: Sequence[tuple[int, str]], impl: st
 
 def _close_again(t: Target, batch: Sequence[tuple[int, str]]) -> None:
     """Put swept leads back among the closed ones, so a small data set can be swept
-    again (setup, not measured)."""
-    conn = t.connect()
-    p = t.raw.p
-    t.raw.begin_write(conn)
-    conn.cursor().executemany(
-        f"UPDATE qleads_lead SET status = 'unsuccessful', hold_until = NULL, due_at = NULL, "
-        f"deadline_kind = NULL, deadline_at = NULL WHERE id = {p}",
+    again."""
+    _set_up(
+        t,
+        "UPDATE qleads_lead SET status = 'unsuccessful', hold_until = NULL, due_at = NULL, "
+        "deadline_kind = NULL, deadline_at = NULL WHERE id = %s",
         [(lid,) for lid, _ in batch],
     )
-    conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
-    conn.close()
 
 
 def bench_sweep(t: Target, plan: Plan, res: Results) -> None:
