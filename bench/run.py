@@ -499,7 +499,6 @@ def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None
                 lat, _rows = _measure_pages_in_blocks(t, conns[t.size], samples[t.size], rounds=1)
                 for impl in ("qleads", "raw"):
                     pages.setdefault((t.size, impl), []).extend(lat[("tab_page", impl, "all")])
-                for impl in ("qleads", "raw"):
                     batch = rng.sample(closed[t.size], plan.sweep_due)
                     elapsed = _sweep_once(t, conns[t.size], batch, impl)
                     sweeps.setdefault((t.size, impl), []).append(elapsed)

@@ -89,8 +89,8 @@ class UnitOfWork(Protocol):
         ...
 
     def append(self, events: Sequence[HistoryEvent]) -> None:
-        """Add history events. A backend may hold the write back until the unit's next
-        read or its commit (PostgreSQL sends it with the ``COMMIT``); a refusal
+        """Add history events. A backend may hold the write back until the unit reads
+        the history or commits (PostgreSQL sends it with the ``COMMIT``); a refusal
         (:class:`~qleads.errors.StaleUpdate` for a version that has its event,
         :class:`~qleads.errors.LeadNotFound`) is then raised there."""
         ...
@@ -101,7 +101,7 @@ class UnitOfWork(Protocol):
 
     def enqueue(self, notifications: Sequence[Notification]) -> None:
         """Write outbox records; a record whose ``key`` exists already is ignored. Like
-        :meth:`append`, the write may be held back until the next read or the commit."""
+        :meth:`append`, the write may be held back until the commit."""
         ...
 
     def find(self, query: LeadQuery) -> Page:

@@ -244,7 +244,7 @@ class TestStorageDetails:
         with repository.unit_of_work() as uow:
             uow.append([event])
             uow.commit()
-        # PostgreSQL holds the insert back until the next read or the commit; the
+        # PostgreSQL holds the insert back until the history is read or the commit; the
         # refusal comes from whichever sends it, and the unit stores nothing.
         with repository.unit_of_work() as uow, pytest.raises(StaleUpdate):
             _append_then(uow, [event], uow.commit)

@@ -1267,7 +1267,7 @@ def _raise_driver_error(
 
 @attrs.frozen
 class _Insert:
-    """Rows a PostgreSQL unit of work holds back until its next read or its commit."""
+    """Rows a PostgreSQL unit of work holds back until it reads the history or commits."""
 
     table: str
     statement: str
@@ -1451,11 +1451,12 @@ class SqlAlchemyUnitOfWork:
     not the work, is most of a one-row statement's cost. So the inserts that decide
     nothing (:meth:`append`, :meth:`enqueue`) are held back and sent in one message with
     the counter deltas and the ``COMMIT``: a claim makes three round trips (read,
-    conditional update, commit), an intake two. A read in the same unit sends them first,
-    so the unit still reads its own writes. An insert the database refuses (an event
-    whose version exists, or of an unknown lead) is raised by that read or by
-    :meth:`commit`, and nothing of the unit is stored. The conditional ``UPDATE`` is never
-    held back: its row count decides the race (R3, R11) before anything else is sent.
+    conditional update, commit), an intake two. :meth:`history`, the only read of those
+    tables, sends them first, so the unit still reads its own events. An insert the
+    database refuses (an event whose version exists, or of an unknown lead) is raised by
+    that read or by :meth:`commit`, and nothing of the unit is stored. The conditional
+    ``UPDATE`` is never held back: its row count decides the race (R3, R11) before
+    anything else is sent.
     """
 
     def __init__(self, repository: SqlAlchemyLeadRepository, *, writing: bool = False) -> None:
@@ -1579,7 +1580,7 @@ class SqlAlchemyUnitOfWork:
         self._end("ROLLBACK")
 
     def _send_held(self) -> None:
-        """Send the held-back inserts now: a read follows that must see them."""
+        """Send the held-back inserts now: a read of the history follows."""
         held, self._held = self._held, []
         cursor = self._open()
         for insert in held:
@@ -1616,11 +1617,8 @@ class SqlAlchemyUnitOfWork:
         return self._cursor
 
     def _for_reading(self) -> Any:
-        """The cursor, inside a transaction (SQLite: a deferred one, if none is open),
-        with the held-back inserts sent."""
+        """The cursor, inside a transaction (SQLite: a deferred one, if none is open)."""
         cursor = self._open()
-        if self._held:
-            self._send_held()
         if self._state == _IDLE:
             if self._writing:
                 return self._for_writing()
@@ -1943,6 +1941,8 @@ class SqlAlchemyUnitOfWork:
             self._held.append(_Insert("qleads_event", self._statements.append, rows, refused))
 
     def history(self, lead_id: int) -> list[HistoryEvent]:
+        if self._held:
+            self._send_held()
         cursor = self._for_reading()
         rows = self._fetchall(self._run(cursor, self._statements.history, (lead_id,)))
         instant = self._statements.instant_out
@@ -2032,8 +2032,6 @@ class SqlAlchemyUnitOfWork:
         if limit < 1:
             return []
         cursor = self._for_writing()
-        if self._held:
-            self._send_held()
         statements = self._statements
         rows = self._fetchall(
             self._run(cursor, statements.due, (statements.instant_in(now), limit))
