@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import random
@@ -66,8 +67,10 @@ class Plan:
     claim_rounds: int = 5
     sweep_due: int = 1000
     sweep_runs: int = 3
-    #: Rounds of the paired growth phase (:func:`bench_growth`).
+    #: Rounds of the paired growth phase (:func:`bench_growth`) and the sweeps each side
+    #: runs on each data set per round.
     growth_rounds: int = 5
+    growth_sweeps: int = 2
     intakes: int = 300
     calendar_n: int = 20000
 
@@ -78,11 +81,11 @@ PLANS = {
     "full": Plan("full", (10_000, 100_000, 1_000_000)),
     "quick": Plan(
         "quick", (10_000, 100_000), tab_samples=200, claims=200, claim_rounds=3, sweep_runs=1,
-        growth_rounds=3, intakes=150, calendar_n=10000,
+        growth_rounds=3, growth_sweeps=1, intakes=150, calendar_n=10000,
     ),
     "smoke": Plan(
         "smoke", (500, 1000), reps=10, installers=50, tab_samples=20, claims=10, claim_rounds=1,
-        sweep_due=20, sweep_runs=1, growth_rounds=1, intakes=10, calendar_n=500,
+        sweep_due=20, sweep_runs=1, growth_rounds=1, growth_sweeps=1, intakes=10, calendar_n=500,
     ),
 }  # fmt: skip
 
@@ -429,8 +432,16 @@ def _closed_leads(t: Target, conn: Any) -> list[tuple[int, str]]:
 
 
 def _sweep_once(t: Target, conn: Any, batch: Sequence[tuple[int, str]], impl: str) -> float:
-    """Arm ``batch`` (setup), then time one sweep of ``impl``, which must fire them all."""
+    """Arm ``batch`` (setup), then time one sweep of ``impl``, which must fire them all.
+
+    The heap is collected first. A qleads sweep of 1,000 deadlines leaves enough new
+    objects to set off some 60 young collections, and a full collection of the whole
+    process (about 0.1 s here) whenever earlier work left the collector's counters
+    near its threshold. Where that lands depends on what ran before, not on the sweep;
+    in the paired growth phase it can fall on one data set's sweeps round after round.
+    Starting each sweep from a collected heap gives every sweep the same collections."""
     _arm_deadlines(t, batch)
+    gc.collect()
     start = time.perf_counter()
     fired = t.desk.sweep(data.NOW).total if impl == "qleads" else t.raw.sweep(conn, data.NOW)
     elapsed = time.perf_counter() - start
@@ -482,8 +493,8 @@ def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None
     minute to the next, so their quotient says as much about the machine as about the
     data. Here the smallest and the largest data set, both loaded, take turns:
     ``growth_rounds`` rounds of one full-page block each (qleads then raw, the same
-    samples as :func:`bench_tabs`) and one sweep each of ``sweep_due`` fresh deadlines
-    per side; growth is the quotient of the medians. Swept leads are closed again
+    samples as :func:`bench_tabs`) and ``growth_sweeps`` sweeps of ``sweep_due`` fresh
+    deadlines per side; growth is the quotient of the medians. Swept leads are closed again
     afterwards, so the small set does not run out of closed leads."""
     db = large.db
     targets = (small, large)
@@ -499,10 +510,13 @@ def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None
                 lat, _rows = _measure_pages_in_blocks(t, conns[t.size], samples[t.size], rounds=1)
                 for impl in ("qleads", "raw"):
                     pages.setdefault((t.size, impl), []).extend(lat[("tab_page", impl, "all")])
-                    batch = rng.sample(closed[t.size], plan.sweep_due)
-                    elapsed = _sweep_once(t, conns[t.size], batch, impl)
-                    sweeps.setdefault((t.size, impl), []).append(elapsed)
-                    _close_again(t, batch)
+                for n in range(plan.growth_sweeps):
+                    # Each side goes first every other time.
+                    for impl in ("qleads", "raw") if n % 2 == 0 else ("raw", "qleads"):
+                        batch = rng.sample(closed[t.size], plan.sweep_due)
+                        elapsed = _sweep_once(t, conns[t.size], batch, impl)
+                        sweeps.setdefault((t.size, impl), []).append(elapsed)
+                        _close_again(t, batch)
     finally:
         for conn in conns.values():
             conn.close()
