@@ -495,13 +495,16 @@ def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None
     ``growth_rounds`` rounds of one full-page block each (qleads then raw, the same
     samples as :func:`bench_tabs`) and ``growth_sweeps`` sweeps of ``sweep_due`` fresh
     deadlines per side; growth is the quotient of the medians. Swept leads are closed again
-    afterwards, so the small set does not run out of closed leads."""
+    afterwards, so the small set does not run out of closed leads. Both data sets are
+    settled (:func:`settle`) first."""
     db = large.db
     targets = (small, large)
     samples = {t.size: _full_page_samples(t, plan, random.Random(t.size)) for t in targets}
     conns = {t.size: t.connect() for t in targets}
     closed = {t.size: _closed_leads(t, conns[t.size]) for t in targets}
     rng = random.Random(29)
+    for t in targets:
+        settle(t)
     pages: dict[tuple[int, str], list[float]] = {}
     sweeps: dict[tuple[int, str], list[float]] = {}
     try:
@@ -623,6 +626,27 @@ def prepare(
     return Target(db, size, url, net, desk, repository, connect, rawsql.RawSql(
         "postgresql" if db == "postgres" else "sqlite"
     ))  # fmt: skip
+
+
+def settle(t: Target) -> None:
+    """Put on disk what loading or earlier phases left in memory, before measuring.
+
+    A 1M load leaves gigabytes of dirty pages that PostgreSQL's spread checkpoint and
+    the kernel write back over the next minutes; every commit's ``fsync`` then queues
+    behind them, and whichever side's rounds fall in that window pay. So: a checkpoint
+    (``CHECKPOINT`` on PostgreSQL, a passive WAL checkpoint on SQLite), then
+    ``os.sync()``."""
+    conn = t.connect()
+    try:
+        if t.db == "postgres":
+            conn.commit()
+            conn.autocommit = True
+            conn.execute("CHECKPOINT")
+        else:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        conn.close()
+    os.sync()
 
 
 def finish(t: Target, pg_url: str, keep: bool) -> None:
@@ -781,6 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             for size in plan.sizes:
                 t = prepare(db, size, plan, net, args.postgres_url, res, args.workdir, args.tag)
+                settled = timed(lambda t=t: settle(t))
+                print(f"  settled {t.tag} in {settled:.1f}s", flush=True)
                 if smallest is None:
                     smallest = t
                 try:
