@@ -636,13 +636,13 @@ def prepare(
 
 
 def settle(t: Target) -> None:
-    """Put on disk what loading or earlier phases left in memory, before measuring.
+    """Finish the writing that loading or earlier phases left behind, before measuring.
 
-    A 1M load leaves gigabytes of dirty pages that PostgreSQL's spread checkpoint and
-    the kernel write back over the next minutes; every commit's ``fsync`` then queues
-    behind them, and whichever side's rounds fall in that window pay. So: a checkpoint
-    (``CHECKPOINT`` on PostgreSQL, a passive WAL checkpoint on SQLite), then
-    ``os.sync()``."""
+    A 1M load leaves work to the background writers: PostgreSQL's spread checkpoint (the
+    ``COPY`` fills its WAL several times over) and the kernel's write-back of the files.
+    Done while the first rounds run, it would delay whichever side's commits meet it. So:
+    a checkpoint (``CHECKPOINT`` on PostgreSQL, a passive WAL checkpoint on SQLite), then
+    ``os.sync()``. On the machine of bench/RESULTS.md it took at most a second."""
     conn = t.connect()
     try:
         if t.db == "postgres":
