@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -182,6 +182,7 @@ FULL_PAGE_TABS = ("all", "mine", "closed")
 PER_PAGE = 50
 
 _Sample = tuple[str, Any, str, str | None, str]
+_T = TypeVar("_T")
 
 
 def _mixed_samples(t: Target, plan: Plan, rng: random.Random) -> list[_Sample]:
@@ -323,6 +324,11 @@ def _pool(t: Target, count: int) -> list[tuple[int, str]]:
     ]
 
 
+def _in_turn(n: int, first: _T, second: _T) -> tuple[_T, _T]:
+    """The two sides in the order of turn ``n``: each goes first every other time."""
+    return (first, second) if n % 2 == 0 else (second, first)
+
+
 def _set_up(t: Target, statement: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run ``statement`` (``%s`` placeholders) for ``rows`` in one transaction of a
     connection of its own: setup, not measured."""
@@ -389,8 +395,7 @@ def bench_claims(t: Target, plan: Plan, res: Results) -> None:
         # rounds a side.
         q_rounds, r_rounds = [], []
         for n in range(plan.claim_rounds):
-            order = ((q_claim, q_rounds), (r_claim, r_rounds))
-            for fn, rounds in order if n % 2 == 0 else order[::-1]:
+            for fn, rounds in _in_turn(n, (q_claim, q_rounds), (r_claim, r_rounds)):
                 rounds.append(run(fn, threads))
         res.pair(
             f"claims_per_s_{threads}t_{t.tag}",
@@ -521,8 +526,7 @@ def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None
                 for impl in ("qleads", "raw"):
                     pages.setdefault((t.size, impl), []).extend(lat[("tab_page", impl, "all")])
                 for n in range(plan.growth_sweeps):
-                    # Each side goes first every other time.
-                    for impl in ("qleads", "raw") if n % 2 == 0 else ("raw", "qleads"):
+                    for impl in _in_turn(n, "qleads", "raw"):
                         batch = rng.sample(closed[t.size], plan.sweep_due)
                         elapsed = _sweep_once(t, conns[t.size], batch, impl)
                         sweeps.setdefault((t.size, impl), []).append(elapsed)
@@ -643,16 +647,15 @@ def settle(t: Target) -> None:
     Done while the first rounds run, it would delay whichever side's commits meet it. So:
     a checkpoint (``CHECKPOINT`` on PostgreSQL, a passive WAL checkpoint on SQLite), then
     ``os.sync()``. On the machine of bench/RESULTS.md it took at most a second."""
-    conn = t.connect()
-    try:
-        if t.db == "postgres":
-            conn.commit()
-            conn.autocommit = True
-            conn.execute("CHECKPOINT")
-        else:
+    if t.db == "postgres":
+        with _pg_admin(t.url) as admin:
+            admin.execute("CHECKPOINT")
+    else:
+        conn = t.connect()
+        try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        conn.close()
+        finally:
+            conn.close()
     os.sync()
 
 
