@@ -85,7 +85,10 @@ class UnitOfWork(Protocol):
 
     def update(self, lead: Lead, *, expected_version: int) -> None:
         """Replace the stored lead if its version is ``expected_version``; the new
-        lead's version must be ``expected_version + 1``."""
+        lead's version must be ``expected_version + 1``. Otherwise
+        :class:`~qleads.errors.StaleUpdate` is raised, here or, where a backend holds the
+        update back (PostgreSQL, for a lead the unit read), by the unit's next statement
+        or its commit; either way nothing of the unit is stored."""
         ...
 
     def append(self, events: Sequence[HistoryEvent]) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -31,8 +32,20 @@ from qleads.errors import (
     StorageError,
 )
 from qleads.lifecycle import Status
-from qleads.model import Admin, EventKind, HistoryEvent, Installer, LeadSource, SalesRep, Territory
+from qleads.model import (
+    Admin,
+    EventKind,
+    HistoryEvent,
+    Installer,
+    Lead,
+    LeadSource,
+    Notification,
+    NotificationKind,
+    SalesRep,
+    Territory,
+)
 from qleads.ports import UnitOfWork
+from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract import T0, RepositoryContract, make_lead
 
 _TRUNCATE = ", ".join(t.name for t in metadata.sorted_tables)
@@ -297,6 +310,145 @@ class TestStorageDetails:
             ).all()
         assert tuple(row) == ("Erika Mustermann", "04107", "Leipzig")
         assert [h[0] for h in handled] == ["i-ben", "i-carl"]
+
+
+def _claimed(lead: Lead) -> Lead:
+    return attrs.evolve(lead, status=Status.CLAIMED, holder_id="i-anna", version=lead.version + 1)
+
+
+def _outbox_rows(repository: SqlAlchemyLeadRepository) -> int:
+    with repository.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM qleads_outbox").scalar_one())
+
+
+class TestHeldUpdates:
+    """PostgreSQL holds a unit's conditional update of a lead it read back until the
+    unit's next statement or its commit, and then sends it with the held inserts and
+    the counters as one statement (``_Statements.folded``); SQLite sends it at once.
+    Either way the outcome is the contract's."""
+
+    def test_a_refused_event_after_an_update_stores_nothing(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R13: the update would win, but its event's version exists: StaleUpdate,
+        raised by ``append`` (SQLite) or by ``commit`` (PostgreSQL), and the lead stays
+        as it was."""
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("refused"))
+            uow.commit()
+        event = HistoryEvent(
+            lead_id=lead.id,
+            version=1,
+            kind=EventKind.RECEIVED,
+            actor_id="src",
+            from_status=None,
+            to_status=Status.NEW,
+            effective_at=T0,
+            recorded_at=T0,
+        )
+        with repository.unit_of_work() as uow:
+            uow.append([event])
+            uow.commit()
+
+        def claim_with_a_known_event() -> None:
+            with repository.unit_of_work(writing=True) as uow:
+                uow.update(_claimed(uow.get(lead.id)), expected_version=1)
+                _append_then(uow, [event], uow.commit)
+
+        with pytest.raises(StaleUpdate):
+            claim_with_a_known_event()
+        with repository.unit_of_work() as uow:
+            assert uow.get(lead.id) == lead
+            assert [e.version for e in uow.history(lead.id)] == [1]
+
+    def test_an_update_with_many_notices_is_sent_in_parts(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R10: beyond 64 held rows the update goes alone and the rows follow in the
+        commit's message; the unit is stored whole, and a lost race stores nothing."""
+        with repository.unit_of_work() as uow:
+            first, second = uow.add(make_lead("many-1")), uow.add(make_lead("many-2"))
+            uow.commit()
+        notices = [
+            Notification.for_lead(NotificationKind.NEW_LEAD, first, f"i-{n:03}", T0)
+            for n in range(70)
+        ]
+        with repository.unit_of_work(writing=True) as uow:
+            uow.update(_claimed(uow.get(first.id)), expected_version=1)
+            uow.enqueue(notices)
+            uow.commit()
+        assert _outbox_rows(repository) == 70
+
+        def lose_with_many_notices() -> None:
+            with repository.unit_of_work() as late:
+                seen = late.get(second.id)
+                with repository.unit_of_work(writing=True) as uow:
+                    uow.update(_claimed(uow.get(second.id)), expected_version=1)
+                    uow.commit()
+                late.update(_claimed(seen), expected_version=1)
+                late.enqueue(
+                    [
+                        Notification.for_lead(NotificationKind.NEW_LEAD, second, f"i-{n:03}", T0)
+                        for n in range(70)
+                    ]
+                )
+                late.commit()
+
+        with pytest.raises(StaleUpdate):
+            lose_with_many_notices()
+        assert _outbox_rows(repository) == 70
+        with repository.unit_of_work() as uow:
+            assert uow.get(first.id).version == uow.get(second.id).version == 2
+
+    @pytest.mark.postgres
+    def test_a_postgres_claim_is_a_read_one_statement_and_the_commit(
+        self, postgres_repository: SqlAlchemyLeadRepository, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Issue 3, claims: the conditional update, its event and the counters travel as
+        one statement that psycopg prepares, then ``COMMIT``: no statement is parsed
+        afresh per claim."""
+        import psycopg
+
+        repository = _emptied(postgres_repository)
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("one-statement"))
+            uow.commit()
+        sent: list[str] = []
+        execute = psycopg.Cursor.execute
+
+        def spy(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query).split(" ", 1)[0])
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+        with repository.unit_of_work(writing=True) as uow:
+            claimed = _claimed(uow.get(lead.id))
+            uow.update(claimed, expected_version=1)
+            uow.append(
+                [
+                    HistoryEvent(
+                        lead_id=lead.id,
+                        version=2,
+                        kind=EventKind.CLAIMED,
+                        actor_id="i-anna",
+                        from_status=Status.NEW,
+                        to_status=Status.CLAIMED,
+                        effective_at=T0,
+                        recorded_at=T0,
+                    )
+                ]
+            )
+            uow.commit()
+        monkeypatch.undo()
+        assert sent == ["SELECT", "WITH"]
+        with repository.unit_of_work() as uow:
+            assert uow.get(lead.id) == claimed
+            assert [e.kind for e in uow.history(lead.id)] == [EventKind.CLAIMED]
+            tabs = [query_for(Scope(None), tab) for tab in Tab]
+            counted = uow.counts(tabs)
+        repository.recount()
+        with repository.unit_of_work() as uow:
+            assert uow.counts(tabs) == counted
 
 
 class TestDirectory:

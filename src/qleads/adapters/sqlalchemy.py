@@ -900,9 +900,27 @@ class _Statements:
             f"INSERT INTO qleads_outbox ({', '.join(_OUTBOX_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join(p for _ in _OUTBOX_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
         )
+        self.bump_row = (
+            "INSERT INTO qleads_lead_count (territory_id, status, held, n) "  # noqa: S608
+            f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (territory_id, status, held) "
+            "DO UPDATE SET n = qleads_lead_count.n + excluded.n"
+        )
         self._rows: dict[tuple[str, int], str] = {}
         self._tabs: dict[tuple[Any, ...], str] = {}
-        self._bumps: dict[int, str] = {}
+        self._folds: dict[tuple[Any, ...], str] = {}
+        #: The first row of each held-back insert in :meth:`folded`, its parameters cast
+        #: to the column types (a ``VALUES`` list under ``SELECT`` has no target columns
+        #: to take them from).
+        self._typed = {
+            table.name: ", ".join(
+                f"CAST({p} AS {table.c[c].type.compile(dialect=dialect)})" for c in columns
+            )
+            for table, columns in (
+                (event_table, _EVENT_COLUMNS),
+                (outbox_table, _OUTBOX_COLUMNS),
+                (lead_count_table, ("territory_id", "status", "held", "n")),
+            )
+        }
         self.cell_of = (
             f"SELECT territory_id, status, holder_id FROM qleads_lead "  # noqa: S608
             f"WHERE id = {p} AND version = {p}" + (" FOR UPDATE" if postgres else "")
@@ -1201,17 +1219,7 @@ class _Statements:
     def bump(self, cells: int) -> str:
         """Add deltas to ``cells`` counters, in the order given (sorted by the caller:
         one global lock order)."""
-        statement = self._bumps.get(cells)
-        if statement is None:
-            p = self.p
-            rows = ", ".join(f"({p}, {p}, {p}, {p})" for _ in range(cells))
-            statement = (
-                f"INSERT INTO qleads_lead_count (territory_id, status, held, n) VALUES {rows} "  # noqa: S608
-                "ON CONFLICT (territory_id, status, held) "
-                "DO UPDATE SET n = qleads_lead_count.n + excluded.n"
-            )
-            self._remember(self._bumps, cells, statement)
-        return statement
+        return self.rows(self.bump_row, cells)
 
     def rows(self, statement: str, count: int) -> str:
         """``statement`` (an ``INSERT … VALUES (…)`` of this class) for ``count`` rows
@@ -1220,12 +1228,35 @@ class _Statements:
         key = (statement, count)
         text = self._rows.get(key)
         if text is None:
-            start = statement.index(" VALUES (") + len(" VALUES ")
-            end = statement.index(")", start) + 1
-            row = statement[start:end]
-            text = statement[:start] + ", ".join(row for _ in range(count)) + statement[end:]
+            head, row, tail = _values_parts(statement)
+            text = f"{head} VALUES {', '.join(row for _ in range(count))}{tail}"
             if count <= _CACHED_ROWS:
                 self._remember(self._rows, key, text)
+        return text
+
+    def folded(self, update: str, inserts: Sequence[tuple[str, str, int]]) -> str:
+        """PostgreSQL: a unit's conditional ``UPDATE`` (of one lead) and the inserts it
+        holds back, ``(table, statement, rows)`` each, as one statement that returns the
+        number of updated rows (0 or 1).
+
+        The inserts read the update's result (``WHERE EXISTS (SELECT FROM u)``), so
+        they run after it, keeping the lock order of the other path (lead row first,
+        counter rows last), and write nothing when the update lost its race. The caller
+        keeps the row counts short (:data:`_CACHED_ROWS`), so the texts are few and
+        stable and psycopg prepares them like any other statement."""
+        key = (update, tuple(inserts))
+        text = self._folds.get(key)
+        if text is None:
+            parts = [f"u AS ({update} RETURNING id)"]
+            for n, (table, statement, count) in enumerate(inserts):
+                head, row, tail = _values_parts(statement)
+                rows = ", ".join([f"({self._typed[table]})", *(row for _ in range(count - 1))])
+                parts.append(
+                    f"i{n} AS ({head} SELECT * FROM (VALUES {rows}) AS v "  # noqa: S608
+                    f"WHERE EXISTS (SELECT FROM u){tail})"
+                )
+            text = f"WITH {', '.join(parts)} SELECT count(*) FROM u"  # noqa: S608
+            self._remember(self._folds, key, text)
         return text
 
     def _remember(self, cache: dict[Any, str], key: Any, value: str) -> None:
@@ -1233,6 +1264,13 @@ class _Statements:
             if len(cache) >= _STATEMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = value
+
+
+def _values_parts(statement: str) -> tuple[str, str, str]:
+    """``INSERT … VALUES (row) tail`` as its head, its one row and its tail."""
+    start = statement.index(" VALUES (")
+    end = statement.index(")", start + len(" VALUES (")) + 1
+    return statement[:start], statement[start + len(" VALUES ") : end], statement[end:]
 
 
 # --- driver errors ---------------------------------------------------------------------
@@ -1273,6 +1311,17 @@ class _Insert:
     statement: str
     rows: Sequence[Sequence[Any]]
     on_integrity: Callable[[sa_exc.IntegrityError], QleadsError] | None = None
+
+
+@attrs.frozen
+class _Update:
+    """A conditional ``UPDATE`` a PostgreSQL unit of work holds back until its next
+    statement or its commit."""
+
+    statement: str
+    params: Sequence[Any]
+    lead_id: int
+    expected_version: int
 
 
 def _refusal(
@@ -1448,15 +1497,23 @@ class SqlAlchemyUnitOfWork:
     with the first statement (READ COMMITTED).
 
     On PostgreSQL every statement is a round trip, and on a busy server the round trip,
-    not the work, is most of a one-row statement's cost. So the inserts that decide
-    nothing (:meth:`append`, :meth:`enqueue`) are held back and sent in one message with
-    the counter deltas and the ``COMMIT``: a claim makes three round trips (read,
-    conditional update, commit), an intake two. :meth:`history`, the only read of those
-    tables, sends them first, so the unit still reads its own events. An insert the
-    database refuses (an event whose version exists, or of an unknown lead) is raised by
-    that read or by :meth:`commit`, and nothing of the unit is stored. The conditional
-    ``UPDATE`` is never held back: its row count decides the race (R3, R11) before
-    anything else is sent.
+    not the work, is most of a one-row statement's cost; so is parsing and planning a
+    statement the server has not prepared. So the inserts that decide nothing
+    (:meth:`append`, :meth:`enqueue`) are held back, and so is the conditional
+    ``UPDATE`` of a lead the unit read, until the unit's next statement or its commit.
+    At the commit the update, the inserts and the counter deltas become one statement
+    (:meth:`_Statements.folded`), which psycopg prepares like any other, followed by the
+    ``COMMIT``: a claim reads the lead, sends that statement and commits, and the server
+    parses nothing afresh. The inserts run only if the update changed its row, so the
+    update still decides the race (R3, R11): when it lost, :meth:`commit` raises
+    :class:`~qleads.errors.StaleUpdate` and nothing of the unit is stored. A unit
+    without an update (an intake), or with more held rows than a short statement takes,
+    sends them in one message with the counter deltas and the ``COMMIT`` instead (the
+    update, if any, goes first on its own). Any read sends the held update first, and
+    :meth:`history`, the only read of the inserted tables, the held inserts too, so the
+    unit reads its own writes. An insert the database refuses (an event whose version
+    exists, or of an unknown lead) is raised by that read or by :meth:`commit`, and
+    nothing of the unit is stored.
     """
 
     def __init__(self, repository: SqlAlchemyLeadRepository, *, writing: bool = False) -> None:
@@ -1473,8 +1530,10 @@ class SqlAlchemyUnitOfWork:
         self._seen: dict[int, Lead] = {}
         #: Changes of ``qleads_lead_count`` this unit has made so far (cell → delta).
         self._deltas: dict[tuple[str, str, int], int] = {}
-        #: PostgreSQL: inserts not sent yet (see the class docstring).
+        #: PostgreSQL: inserts and the last conditional update not sent yet (see the
+        #: class docstring).
         self._held: list[_Insert] = []
+        self._held_update: _Update | None = None
 
     def __enter__(self) -> Self:
         if self._pooled is not None:
@@ -1498,6 +1557,7 @@ class SqlAlchemyUnitOfWork:
         self._seen = {}
         self._deltas = {}
         self._held = []
+        self._held_update = None
         return self
 
     def __exit__(
@@ -1511,6 +1571,7 @@ class SqlAlchemyUnitOfWork:
         self._seen = {}
         self._deltas = {}
         self._held = []
+        self._held_update = None
         if pooled is None:
             return
         self._state = _IDLE
@@ -1541,21 +1602,32 @@ class SqlAlchemyUnitOfWork:
         client-side cursor), so the inserts and counters cost no round trip of their
         own; if a statement fails, the server skips the rest, ``COMMIT`` included, and
         the error is raised as usual."""
+        update, self._held_update = self._held_update, None
         held, self._held = self._held, []
+        deltas, self._deltas = self._deltas, {}
+        cells = sorted(item for item in deltas.items() if item[1])
+        if cells:
+            held.append(
+                _Insert(
+                    "qleads_lead_count",
+                    self._statements.bump_row,
+                    [
+                        (territory, status, held_cell, delta)
+                        for (territory, status, held_cell), delta in cells
+                    ],
+                )
+            )
+        if update is not None:
+            if all(len(insert.rows) <= _CACHED_ROWS for insert in held):
+                self._commit_folded(update, held)
+                return
+            self._send_update(self._open(), update)
         parts: list[str] = []
         params: list[Any] = []
         for insert in held:
             parts.append(self._statements.rows(insert.statement, len(insert.rows)))
             for row in insert.rows:
                 params.extend(row)
-        deltas = self._deltas
-        if deltas:
-            self._deltas = {}
-            cells = sorted(item for item in deltas.items() if item[1])
-            if cells:
-                for (territory, status, held_cell), delta in cells:
-                    params += (territory, status, held_cell, delta)
-                parts.append(self._statements.bump(len(cells)))
         if parts:
             cursor = self._for_writing()
             parts.append("COMMIT")
@@ -1567,6 +1639,34 @@ class SqlAlchemyUnitOfWork:
                 client.close()
         self._end("COMMIT")
 
+    def _commit_folded(self, update: _Update, held: Sequence[_Insert]) -> None:
+        """The held update and inserts as one prepared statement, then ``COMMIT``: a
+        claim's last two round trips (see :meth:`_Statements.folded`)."""
+        statement = self._statements.folded(
+            update.statement, [(i.table, i.statement, len(i.rows)) for i in held]
+        )
+        params = list(update.params)
+        for insert in held:
+            for row in insert.rows:
+                params.extend(row)
+        cursor = self._open()
+        if self._fetchone(self._run(cursor, statement, params, _refusal(held)))[0] != 1:
+            self._lost(cursor, update)
+        self._end("COMMIT")
+
+    def _send_update(self, cursor: Any, update: _Update) -> None:
+        if self._run(cursor, update.statement, update.params).rowcount != 1:
+            self._lost(cursor, update)
+
+    def _lost(self, cursor: Any, update: _Update) -> NoReturn:
+        """The conditional update changed nothing: the lead is gone or has moved on."""
+        if (
+            self._fetchone(self._run(cursor, self._statements.version_of, (update.lead_id,)))
+            is None
+        ):
+            raise LeadNotFound(update.lead_id)
+        raise StaleUpdate(update.lead_id, update.expected_version)
+
     def _client_cursor(self, cursor: Any) -> Any:
         """A psycopg cursor that binds parameters itself, for a message of several
         statements (the server-side binding of the normal cursor allows one)."""
@@ -1577,12 +1677,13 @@ class SqlAlchemyUnitOfWork:
     def rollback(self) -> None:
         self._deltas = {}
         self._held = []
+        self._held_update = None
         self._end("ROLLBACK")
 
     def _send_held(self) -> None:
         """Send the held-back inserts now: a read of the history follows."""
+        cursor = self._for_writing()
         held, self._held = self._held, []
-        cursor = self._open()
         for insert in held:
             self._run_many(cursor, insert.statement, insert.rows, insert.on_integrity)
 
@@ -1617,8 +1718,12 @@ class SqlAlchemyUnitOfWork:
         return self._cursor
 
     def _for_reading(self) -> Any:
-        """The cursor, inside a transaction (SQLite: a deferred one, if none is open)."""
+        """The cursor, inside a transaction (SQLite: a deferred one, if none is open),
+        with a held-back update sent: what follows may read its row."""
         cursor = self._open()
+        if self._held_update is not None:
+            update, self._held_update = self._held_update, None
+            self._send_update(cursor, update)
         if self._state == _IDLE:
             if self._writing:
                 return self._for_writing()
@@ -1627,12 +1732,16 @@ class SqlAlchemyUnitOfWork:
             self._state = _READING
         return cursor
 
-    def _for_writing(self) -> Any:
+    def _for_writing(self, *, holding: bool = False) -> Any:
         """The cursor, inside a write transaction. On SQLite a read transaction is ended
         first (it holds nothing worth keeping: every write is conditional) and a
         ``BEGIN IMMEDIATE`` one starts, which waits for other writers on the busy
-        timeout instead of failing."""
+        timeout instead of failing. A held-back update is sent first, unless the caller
+        only holds back more (``holding``)."""
         cursor = self._open()
+        if self._held_update is not None and not holding:
+            update, self._held_update = self._held_update, None
+            self._send_update(cursor, update)
         if self._state != _WRITING:
             if self._sqlite:
                 if self._state == _READING:
@@ -1866,11 +1975,19 @@ class SqlAlchemyUnitOfWork:
             params.extend(self._document_params(lead.document))
         params.append(lead.id)
         params.append(expected_version)
-        if self._run(cursor, statement, params).rowcount != 1:
-            if self._fetchone(self._run(cursor, statements.version_of, (lead.id,))) is None:
-                raise LeadNotFound(lead.id)
-            raise StaleUpdate(lead.id, expected_version)
-        self._sync_handled(cursor, lead, seen.previous_holders if seen is not None else None)
+        update = _Update(statement, params, lead.id, expected_version)
+        if (
+            before is not None
+            and seen is not None
+            and seen.previous_holders == lead.previous_holders
+        ):
+            # PostgreSQL, nothing else to write for this lead: hold the update back until
+            # the next statement; at the commit it goes with the inserts (see the class
+            # docstring).
+            self._held_update = update
+        else:
+            self._send_update(cursor, update)
+            self._sync_handled(cursor, lead, seen.previous_holders if seen is not None else None)
         if before is not None:
             self._count(before, _cell(lead))
         self._seen[lead.id] = lead
@@ -1907,7 +2024,7 @@ class SqlAlchemyUnitOfWork:
     def append(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
             return
-        cursor = self._for_writing()
+        cursor = self._for_writing(holding=not self._sqlite)
         t = self._statements.instant_in
 
         def refused(error: sa_exc.IntegrityError) -> QleadsError:
@@ -1968,7 +2085,7 @@ class SqlAlchemyUnitOfWork:
     def enqueue(self, notifications: Sequence[Notification]) -> None:
         if not notifications:
             return
-        cursor = self._for_writing()
+        cursor = self._for_writing(holding=not self._sqlite)
         t = self._statements.instant_in
         rows = [
             (

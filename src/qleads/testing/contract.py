@@ -575,6 +575,68 @@ class RepositoryContract:
             with _uow(repository) as uow:
                 assert uow.get(lead.id).holder_id == "i-anna"
 
+        def test_a_writer_that_read_the_lead_and_lost_stores_nothing(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R3/R10: a unit read version 1, another writer then stored version 2. The
+            late unit's update is refused with StaleUpdate, by ``update`` or, where the
+            backend holds the update back, by ``commit``, and none of its event, notice
+            or tab counts is stored."""
+            (lead,) = _add_all(repository, [make_lead("late")])
+            queries = [query_for(Scope(None), tab) for tab in Tab]
+            counts: list[int] = []
+
+            def write_late() -> None:
+                with _uow(repository) as late:
+                    seen = late.get(lead.id)
+                    with _uow(repository) as first:
+                        won = attrs.evolve(
+                            seen, status=Status.CLAIMED, holder_id="i-ben", version=2
+                        )
+                        first.update(won, expected_version=1)
+                        first.append([_event(won, 2, EventKind.CLAIMED, actor_id="i-ben")])
+                        first.commit()
+                    with _uow(repository) as reader:
+                        counts.extend(reader.counts(queries))
+                    assigned = attrs.evolve(
+                        seen, status=Status.ASSIGNED, holder_id="i-anna", version=2
+                    )
+                    late.update(assigned, expected_version=1)
+                    late.append([_event(assigned, 2, EventKind.ASSIGNED)])
+                    late.enqueue([_notice(assigned, "i-anna", NotificationKind.ASSIGNED)])
+                    late.commit()
+
+            with pytest.raises(StaleUpdate) as raised:
+                write_late()
+            assert raised.value.lead_id == lead.id
+            with _uow(repository) as uow:
+                assert uow.get(lead.id).holder_id == "i-ben"
+                assert [e.actor_id for e in uow.history(lead.id)] == ["i-ben"]
+                assert uow.counts(queries) == counts
+            assert list(outbox()) == []
+
+        def test_a_unit_reads_its_own_updates(self, repository: LeadRepository) -> None:
+            """Inside a unit, get/find/counts/history see an update made before them,
+            also when the backend holds the update back."""
+            (lead,) = _add_all(repository, [make_lead("own-update")])
+            new_tab = query_for(Scope(None), Tab.NEW)
+            with _uow(repository) as uow:
+                seen = uow.get(lead.id)
+                claimed = attrs.evolve(seen, status=Status.CLAIMED, holder_id="i-anna", version=2)
+                uow.update(claimed, expected_version=1)
+                assert uow.get(lead.id) == claimed
+                contacted = attrs.evolve(claimed, status=Status.FIRST_CONTACT, version=3)
+                uow.update(contacted, expected_version=2)
+                uow.append([_event(claimed, 2, EventKind.CLAIMED)])
+                assert [e.version for e in uow.history(lead.id)] == [2]
+                assert [x.status for x in uow.find(query_for(Scope(None), Tab.ALL)).leads] == [
+                    Status.FIRST_CONTACT
+                ]
+                assert uow.counts([new_tab]) == [0]
+                uow.commit()
+            with _uow(repository) as uow:
+                assert uow.get(lead.id) == contacted
+
         def test_successive_updates_in_one_unit(self, repository: LeadRepository) -> None:
             """A unit of work sees its own update: the next one starts from it."""
             (lead,) = _add_all(repository, [make_lead("chain")])
