@@ -224,6 +224,36 @@ class TestInstants:
         assert back.received_at.hour == 10
 
 
+def _event(lead_id: int, version: int, kind: EventKind) -> HistoryEvent:
+    """A lead's event as the desk writes it: received from the source, or claimed by
+    i-anna."""
+    received = kind is EventKind.RECEIVED
+    return HistoryEvent(
+        lead_id=lead_id,
+        version=version,
+        kind=kind,
+        actor_id="src" if received else "i-anna",
+        from_status=None if received else Status.NEW,
+        to_status=Status.NEW if received else Status.CLAIMED,
+        effective_at=T0,
+        recorded_at=T0,
+    )
+
+
+def _lead_with_event(
+    repository: SqlAlchemyLeadRepository, source_id: str, version: int, kind: EventKind
+) -> tuple[Lead, HistoryEvent]:
+    """A stored lead and a stored event of it (each in a unit of its own)."""
+    with repository.unit_of_work() as uow:
+        lead = uow.add(make_lead(source_id))
+        uow.commit()
+    event = _event(lead.id, version, kind)
+    with repository.unit_of_work() as uow:
+        uow.append([event])
+        uow.commit()
+    return lead, event
+
+
 def _append_then(uow: UnitOfWork, events: list[HistoryEvent], then: Callable[[], object]) -> None:
     """Append, then commit or read: SQLite refuses a bad event in ``append`` itself,
     PostgreSQL when the held-back insert is sent."""
@@ -241,22 +271,7 @@ class TestStorageDetails:
         self, repository: SqlAlchemyLeadRepository
     ) -> None:
         """R13: one event per lead version; a second writer of that version lost."""
-        with repository.unit_of_work() as uow:
-            lead = uow.add(make_lead("ev"))
-            uow.commit()
-        event = HistoryEvent(
-            lead_id=lead.id,
-            version=2,
-            kind=EventKind.CLAIMED,
-            actor_id="i-anna",
-            from_status=Status.NEW,
-            to_status=Status.CLAIMED,
-            effective_at=T0,
-            recorded_at=T0,
-        )
-        with repository.unit_of_work() as uow:
-            uow.append([event])
-            uow.commit()
+        lead, event = _lead_with_event(repository, "ev", 2, EventKind.CLAIMED)
         # PostgreSQL holds the insert back until the history is read or the commit; the
         # refusal comes from whichever sends it, and the unit stores nothing.
         with repository.unit_of_work() as uow, pytest.raises(StaleUpdate):
@@ -269,16 +284,7 @@ class TestStorageDetails:
     def test_history_of_an_unknown_lead_is_refused(
         self, repository: SqlAlchemyLeadRepository
     ) -> None:
-        event = HistoryEvent(
-            lead_id=4711,
-            version=1,
-            kind=EventKind.RECEIVED,
-            actor_id="src",
-            from_status=None,
-            to_status=Status.NEW,
-            effective_at=T0,
-            recorded_at=T0,
-        )
+        event = _event(4711, 1, EventKind.RECEIVED)
         with repository.unit_of_work() as uow, pytest.raises(LeadNotFound):
             _append_then(uow, [event], uow.commit)
 
@@ -333,22 +339,7 @@ class TestHeldUpdates:
         """R13: the update would win, but its event's version exists: StaleUpdate,
         raised by ``append`` (SQLite) or by ``commit`` (PostgreSQL), and the lead stays
         as it was."""
-        with repository.unit_of_work() as uow:
-            lead = uow.add(make_lead("refused"))
-            uow.commit()
-        event = HistoryEvent(
-            lead_id=lead.id,
-            version=1,
-            kind=EventKind.RECEIVED,
-            actor_id="src",
-            from_status=None,
-            to_status=Status.NEW,
-            effective_at=T0,
-            recorded_at=T0,
-        )
-        with repository.unit_of_work() as uow:
-            uow.append([event])
-            uow.commit()
+        lead, event = _lead_with_event(repository, "refused", 1, EventKind.RECEIVED)
 
         def claim_with_a_known_event() -> None:
             with repository.unit_of_work(writing=True) as uow:
@@ -424,20 +415,7 @@ class TestHeldUpdates:
         with repository.unit_of_work(writing=True) as uow:
             claimed = _claimed(uow.get(lead.id))
             uow.update(claimed, expected_version=1)
-            uow.append(
-                [
-                    HistoryEvent(
-                        lead_id=lead.id,
-                        version=2,
-                        kind=EventKind.CLAIMED,
-                        actor_id="i-anna",
-                        from_status=Status.NEW,
-                        to_status=Status.CLAIMED,
-                        effective_at=T0,
-                        recorded_at=T0,
-                    )
-                ]
-            )
+            uow.append([_event(lead.id, 2, EventKind.CLAIMED)])
             uow.commit()
         monkeypatch.undo()
         assert sent == ["SELECT", "WITH"]
