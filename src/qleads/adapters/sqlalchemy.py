@@ -900,6 +900,8 @@ class _Statements:
             f"INSERT INTO qleads_outbox ({', '.join(_OUTBOX_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join(p for _ in _OUTBOX_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
         )
+        #: Add a delta to one counter; the unit of work sends its cells sorted, in one
+        #: ``VALUES`` list (one global lock order).
         self.bump_row = (
             "INSERT INTO qleads_lead_count (territory_id, status, held, n) "  # noqa: S608
             f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (territory_id, status, held) "
@@ -1215,11 +1217,6 @@ class _Statements:
             sql.text("1 = 1")
 
     # --- the counters (qleads_lead_count) --------------------------------------------------
-
-    def bump(self, cells: int) -> str:
-        """Add deltas to ``cells`` counters, in the order given (sorted by the caller:
-        one global lock order)."""
-        return self.rows(self.bump_row, cells)
 
     def rows(self, statement: str, count: int) -> str:
         """``statement`` (an ``INSERT … VALUES (…)`` of this class) for ``count`` rows
@@ -1588,20 +1585,22 @@ class SqlAlchemyUnitOfWork:
                 raise _storage_error(e) from e
 
     def commit(self) -> None:
-        """Send the held-back inserts and the counter deltas (PostgreSQL; on SQLite
-        triggers keep the counters), then ``COMMIT``, all in one message.
+        """Send what the unit held back (PostgreSQL; on SQLite everything is sent at
+        once and triggers keep the counters), then ``COMMIT``.
 
-        The deltas go in one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``,
-        cells in sorted order, as the last statement of the transaction: every lead row
-        this unit changed is locked before any counter row, and counter rows are always
+        The counter deltas go in one ``INSERT … ON CONFLICT DO UPDATE SET n = n +
+        excluded.n``, cells in sorted order, after everything else: every lead row this
+        unit changed is locked before any counter row, and counter rows are always
         locked in the same global order, so units of work cannot deadlock on them (R3,
-        R11: concurrent claims and sweeps), and a counter row stays locked only for the
-        commit itself.
+        R11: concurrent claims and sweeps).
 
-        The message uses the simple query protocol (parameters bound by psycopg's
-        client-side cursor), so the inserts and counters cost no round trip of their
-        own; if a statement fails, the server skips the rest, ``COMMIT`` included, and
-        the error is raised as usual."""
+        With a held update and short inserts, update, inserts and counters are one
+        prepared statement (:meth:`_commit_folded`), then ``COMMIT``. Otherwise the
+        update (if any) is sent alone and the inserts and counters go with the
+        ``COMMIT`` in one message of the simple query protocol (parameters bound by
+        psycopg's client-side cursor), costing no round trip of their own; if a
+        statement fails, the server skips the rest, ``COMMIT`` included, and the error
+        is raised as usual."""
         update, self._held_update = self._held_update, None
         held, self._held = self._held, []
         deltas, self._deltas = self._deltas, {}
@@ -1653,6 +1652,12 @@ class SqlAlchemyUnitOfWork:
         if self._fetchone(self._run(cursor, statement, params, _refusal(held)))[0] != 1:
             self._lost(cursor, update)
         self._end("COMMIT")
+
+    def _send_held_update(self, cursor: Any) -> None:
+        """Send a held-back update now: a statement that may depend on it follows."""
+        update, self._held_update = self._held_update, None
+        if update is not None:
+            self._send_update(cursor, update)
 
     def _send_update(self, cursor: Any, update: _Update) -> None:
         if self._run(cursor, update.statement, update.params).rowcount != 1:
@@ -1721,9 +1726,7 @@ class SqlAlchemyUnitOfWork:
         """The cursor, inside a transaction (SQLite: a deferred one, if none is open),
         with a held-back update sent: what follows may read its row."""
         cursor = self._open()
-        if self._held_update is not None:
-            update, self._held_update = self._held_update, None
-            self._send_update(cursor, update)
+        self._send_held_update(cursor)
         if self._state == _IDLE:
             if self._writing:
                 return self._for_writing()
@@ -1739,9 +1742,8 @@ class SqlAlchemyUnitOfWork:
         timeout instead of failing. A held-back update is sent first, unless the caller
         only holds back more (``holding``)."""
         cursor = self._open()
-        if self._held_update is not None and not holding:
-            update, self._held_update = self._held_update, None
-            self._send_update(cursor, update)
+        if not holding:
+            self._send_held_update(cursor)
         if self._state != _WRITING:
             if self._sqlite:
                 if self._state == _READING:
@@ -1976,14 +1978,9 @@ class SqlAlchemyUnitOfWork:
         params.append(lead.id)
         params.append(expected_version)
         update = _Update(statement, params, lead.id, expected_version)
-        if (
-            before is not None
-            and seen is not None
-            and seen.previous_holders == lead.previous_holders
-        ):
-            # PostgreSQL, nothing else to write for this lead: hold the update back until
-            # the next statement; at the commit it goes with the inserts (see the class
-            # docstring).
+        if not self._sqlite and seen is not None and seen.previous_holders == lead.previous_holders:
+            # Nothing else to write for this lead: hold the update back until the next
+            # statement; at the commit it goes with the inserts (see the class docstring).
             self._held_update = update
         else:
             self._send_update(cursor, update)
