@@ -190,6 +190,28 @@ class TestSqliteSetUp:
             repository.close()
 
 
+class TestSqliteTabPlans:
+    @pytest.mark.parametrize("tab", [Tab.ALL, Tab.MINE])
+    def test_a_reps_tab_of_every_status_reads_one_index_alone(
+        self, tmp_path: Path, tab: Tab
+    ) -> None:
+        """R8, migration 0006: a rep's "all" and "mine" pages are read from the covering
+        index of territory and arrival, never from the table, whose rows a page would
+        find on as many pages as it has rows (bench/RESULTS.md)."""
+        repository = _sqlite_repository(tmp_path / "plan.db")
+        scope = Scope(territory_ids=frozenset({"t-1", "t-2", "t-3"}))
+        statement, params = repository.tab_statement(query_for(scope, tab))
+        with repository.engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(params)).all()
+        repository.close()
+        reads = [row[-1] for row in plan if " qleads_lead " in f"{row[-1]} "]
+        assert len(reads) == 3, plan  # one range per territory
+        assert all(
+            "USING COVERING INDEX ix_qleads_lead_territory_received_rows (territory_id=?)" in r
+            for r in reads
+        ), plan
+
+
 class TestEngines:
     @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "oracle://x"])
     def test_unsupported_urls_are_configuration_errors(self, url: str) -> None:

@@ -234,15 +234,6 @@ lead_table = sa.Table(
         "id",
     ),
     # The admin's "all" tab: newest first over everything.
-    # R8 tabs without a status filter (a rep's "all" and "mine"): newest per territory;
-    # PostgreSQL carries holder_id along so that "mine" reads the index alone.
-    sa.Index(
-        "ix_qleads_lead_territory_received",
-        "territory_id",
-        "received_at",
-        "id",
-        postgresql_include=["holder_id"],
-    ),
     sa.Index("ix_qleads_lead_received", "received_at", "id"),
     # R11: the sweep reads only leads with a running deadline.
     sa.Index(
@@ -253,6 +244,51 @@ lead_table = sa.Table(
         postgresql_where=sa.text("deadline_at IS NOT NULL"),
     ),
 )
+
+#: R8 tabs without a status filter (a rep's "all" and "mine"): newest per territory. On
+#: PostgreSQL the index carries ``holder_id`` along, so that "mine" reads it alone, and
+#: the page fetches its 50 rows by id. On SQLite it carries every column of a tab row
+#: (:data:`_SUMMARY_COLUMNS`, after the key), so that the page is read from it alone: at
+#: a million leads the 50 rows of a page sit on 50 table pages that no cache holds,
+#: while a territory's newest rows sit side by side here (migration 0006). PostgreSQL
+#: does not get that one: it refuses index rows over 2.7 kB, and ``previous_holders``
+#: has no bound. :data:`DIALECT_INDEXES` names which index each dialect has.
+sa.Index(
+    "ix_qleads_lead_territory_received",
+    lead_table.c.territory_id,
+    lead_table.c.received_at,
+    lead_table.c.id,
+    postgresql_include=["holder_id"],
+).ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_qleads_lead_territory_received_rows",
+    *(
+        lead_table.c[name]
+        for name in (
+            "territory_id",
+            "received_at",
+            "id",
+            "holder_id",
+            "status",
+            "status_at",
+            "hold_until",
+            "due_at",
+            "deadline_kind",
+            "deadline_at",
+            "previous_holders",
+            "version",
+            "name",
+            "postal_code",
+            "city",
+        )
+    ),
+).ddl_if(dialect="sqlite")
+#: The indexes only one dialect has (index name → dialect name); a comparison of a
+#: database with :data:`metadata` (Alembic's autogenerate) leaves the others out.
+DIALECT_INDEXES: Final[Mapping[str, str]] = {
+    "ix_qleads_lead_territory_received": "postgresql",
+    "ix_qleads_lead_territory_received_rows": "sqlite",
+}
 
 handled_table = sa.Table(
     "qleads_lead_handled",
@@ -789,6 +825,18 @@ def _by_pairs(clause: Clause) -> str | None:
     return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
 
 
+def _whole_territories(query: LeadQuery) -> bool:
+    """Whether ``query`` is one clause of territories without a status filter, newest
+    first (a rep's "all" and "mine" tabs, R8), read per territory on the index of
+    territory and arrival."""
+    if query.order is not Order.RECEIVED_DESC or len(query.clauses) != 1:
+        return False
+    clause = query.clauses[0]
+    return (
+        clause.statuses is None and clause.holder_id is None and _by_pairs(clause) == "territory_id"
+    )
+
+
 class _Sql:
     """SQL text and its DB-API parameters, written together; with ``emit=False`` only
     the parameters are collected (the text is cached)."""
@@ -1010,11 +1058,15 @@ class _Statements:
         top rows, so the page is exact, and its cost follows the page and the number of
         pairs, not the number of leads. Any other clause (an admin's tabs, more than
         :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
-        The follow-up order (``due_at``, id) is sorted per pair (no index has it)."""
+        The follow-up order (``due_at``, id) is sorted per pair (no index has it). On
+        SQLite a rep's "all" and "mine" tabs skip the fetch by id (:meth:`_covered_page`)."""
         order = _ORDER_BY[query.order]
         clauses = query.clauses
         sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
         self._total(sql, clauses)
+        if not self.postgres and _whole_territories(query):
+            self._covered_page(sql, query)
+            return
         sql.text(" AS total FROM qleads_lead WHERE ")
         paired = [c for c in clauses if _by_pairs(c) is not None]
         if not paired:
@@ -1044,6 +1096,29 @@ class _Statements:
         sql.text(" OFFSET ")
         sql.arg(query.offset)
         sql.text(f") ORDER BY {order}")
+
+    def _covered_page(self, sql: _Sql, query: LeadQuery) -> None:
+        """SQLite, a rep's "all" and "mine" tabs (see :func:`_whole_territories`): the
+        newest ``offset + limit`` rows of each territory, read with every column of the
+        row from ``ix_qleads_lead_territory_received_rows`` alone, merged, ordered and
+        cut. The territories' ranges do not overlap, hence ``UNION ALL``."""
+        order = _ORDER_BY[query.order]
+        clause = query.clauses[0]
+        top = query.offset + query.limit
+        residual = attrs.evolve(clause, territory_ids=None)
+        filtered = residual if residual != _NO_CONDITION else None
+        sql.text(" AS total FROM (")
+        for n, territory in enumerate(sorted(clause.territory_ids or ())):
+            sql.text(" UNION ALL " if n else "")
+            sql.text(f"SELECT * FROM (SELECT {_SUMMARY_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
+            sql.text("territory_id = ")
+            sql.arg(territory)
+            self._filtered_top(sql, filtered, order, top)
+            sql.text(")")
+        sql.text(f") ORDER BY {order} LIMIT ")
+        sql.arg(query.limit)
+        sql.text(" OFFSET ")
+        sql.arg(query.offset)
 
     def _pair_sources(
         self,
