@@ -166,8 +166,8 @@ class TestUpgrade:
         self, tmp_path: Path
     ) -> None:
         """R8: leads a 0003 database got around the unit of work are counted by 0004's
-        recount, and from then on its triggers count every write; 0005's index exists.
-        Downgrading to 0003 drops the triggers again."""
+        recount, and from then on its triggers count every write; 0006's covering index
+        replaces 0005's. Downgrading to 0003 drops the triggers and both indexes."""
         url = f"sqlite:///{tmp_path / 'old.db'}"
         assert upgrade(url, "0003").after == "0003"
         engine = make_engine(url)
@@ -208,6 +208,8 @@ class TestUpgrade:
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
             ).scalars()
             assert set(triggers) == {"qleads_lead_count_deleted"}
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
+        assert not {i for i in indexes if i.startswith("ix_qleads_lead_territory_received")}
         engine.dispose()
 
 

@@ -1136,8 +1136,10 @@ class _Statements:
 
         With ``whole`` (newest first), a clause of territories without a status filter
         (a rep's "all" and "mine" tabs) is read per territory instead, on
-        ``ix_qleads_lead_territory_received``: one range of ``top`` rows each, where per
-        pair it would read up to ``top`` rows of every status."""
+        ``ix_qleads_lead_territory_received`` (SQLite: ``…_rows``, which alone serves
+        such a tab, :meth:`_covered_page`; this branch is left for it in a query of
+        several clauses): one range of ``top`` rows each, where per pair it would read up
+        to ``top`` rows of every status."""
         column = _by_pairs(clause)
         values: list[str]
         if clause.holder_id is not None:
