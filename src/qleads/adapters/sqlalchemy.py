@@ -191,6 +191,23 @@ _LEAD_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # --- tables ----------------------------------------------------------------------------
 
+#: A lead's state: what a transition changes, and with the id, the three contact
+#: columns below and without the document, what a tab row shows.
+_STATE_COLUMNS: Final = (
+    "received_at",
+    "territory_id",
+    "status",
+    "status_at",
+    "holder_id",
+    "hold_until",
+    "due_at",
+    "deadline_kind",
+    "deadline_at",
+    "previous_holders",
+    "version",
+)
+
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -260,23 +277,14 @@ sa.Index(
     lead_table.c.id,
     postgresql_include=["holder_id"],
 ).ddl_if(dialect="postgresql")
+_TERRITORY_KEY: Final = ("territory_id", "received_at", "id")
 sa.Index(
     "ix_qleads_lead_territory_received_rows",
     *(
         lead_table.c[name]
         for name in (
-            "territory_id",
-            "received_at",
-            "id",
-            "holder_id",
-            "status",
-            "status_at",
-            "hold_until",
-            "due_at",
-            "deadline_kind",
-            "deadline_at",
-            "previous_holders",
-            "version",
+            *_TERRITORY_KEY,
+            *(c for c in _STATE_COLUMNS if c not in _TERRITORY_KEY),
             "name",
             "postal_code",
             "city",
@@ -746,19 +754,6 @@ _LEAD_COLUMNS: Final = (
 _SUMMARY_COLUMNS: Final = (
     "id, name, postal_code, city, received_at, territory_id, status, status_at, holder_id, "
     "hold_until, due_at, deadline_kind, deadline_at, previous_holders, version"
-)
-_STATE_COLUMNS: Final = (
-    "received_at",
-    "territory_id",
-    "status",
-    "status_at",
-    "holder_id",
-    "hold_until",
-    "due_at",
-    "deadline_kind",
-    "deadline_at",
-    "previous_holders",
-    "version",
 )
 _DOCUMENT_COLUMNS: Final = ("document", "fingerprint", "name", "postal_code", "city")
 _EVENT_COLUMNS: Final = (
