@@ -66,6 +66,10 @@ def _is_sqlite_identity(diff: object) -> bool:
     )
 
 
+def _lead_indexes(engine: sa.Engine) -> set[str]:
+    return {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
+
+
 def _tables(url: str) -> set[str]:
     engine = make_engine(url)
     try:
@@ -199,7 +203,7 @@ class TestUpgrade:
             )
             conn.exec_driver_sql(insert, ("d", "t-2", "new", None))
         assert counters() == {("t-1", "new", 0): 1, ("t-1", "claimed", 1): 1, ("t-2", "new", 0): 2}
-        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
+        indexes = _lead_indexes(engine)
         assert "ix_qleads_lead_territory_received_rows" in indexes  # 0006 replaced 0005's
         assert "ix_qleads_lead_territory_received" not in indexes
         _downgrade(engine, "0003")
@@ -208,7 +212,7 @@ class TestUpgrade:
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
             ).scalars()
             assert set(triggers) == {"qleads_lead_count_deleted"}
-        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("qleads_lead")}
+        indexes = _lead_indexes(engine)
         assert not {i for i in indexes if i.startswith("ix_qleads_lead_territory_received")}
         engine.dispose()
 

@@ -270,14 +270,12 @@ lead_table = sa.Table(
 #: while a territory's newest rows sit side by side here (migration 0006). PostgreSQL
 #: does not get that one: it refuses index rows over 2.7 kB, and ``previous_holders``
 #: has no bound. :data:`DIALECT_INDEXES` names which index each dialect has.
+_TERRITORY_KEY: Final = ("territory_id", "received_at", "id")
 sa.Index(
     "ix_qleads_lead_territory_received",
-    lead_table.c.territory_id,
-    lead_table.c.received_at,
-    lead_table.c.id,
+    *(lead_table.c[name] for name in _TERRITORY_KEY),
     postgresql_include=["holder_id"],
 ).ddl_if(dialect="postgresql")
-_TERRITORY_KEY: Final = ("territory_id", "received_at", "id")
 sa.Index(
     "ix_qleads_lead_territory_received_rows",
     *(
