@@ -4,11 +4,13 @@ qleads errors, instants that always come back aware UTC, and the SQLite set-up."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -34,6 +36,8 @@ from qleads.errors import (
 from qleads.lifecycle import Status
 from qleads.model import (
     Admin,
+    Deadline,
+    DeadlineKind,
     EventKind,
     HistoryEvent,
     Installer,
@@ -413,34 +417,67 @@ class TestHeldUpdates:
         with repository.unit_of_work() as uow:
             assert uow.get(first.id).version == uow.get(second.id).version == 2
 
-    @pytest.mark.postgres
-    def test_a_postgres_claim_is_a_read_one_statement_and_the_commit(
-        self, postgres_repository: SqlAlchemyLeadRepository, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """Issue 3, claims: the conditional update, its event and the counters travel as
-        one statement that psycopg prepares, then ``COMMIT``: no statement is parsed
-        afresh per claim."""
-        import psycopg
 
-        repository = _emptied(postgres_repository)
+@contextlib.contextmanager
+def _wire(uow: UnitOfWork) -> Iterator[list[str]]:
+    """What a PostgreSQL unit of work sends to the server inside the block: libpq's
+    trace of its connection, one entry per message (``Parse "" "BEGIN"``, ``Sync``, …),
+    filled in when the block ends."""
+    from psycopg import pq
+
+    driver = uow._pooled.driver_connection  # type: ignore[attr-defined]
+    sent: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        fd = os.dup(trace.fileno())
+        driver.pgconn.trace(fd)
+        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield sent
+        finally:
+            driver.pgconn.untrace()
+            os.close(fd)
+        trace.seek(0)
+        for line in trace:
+            direction, _length, message, *rest = line.rstrip("\n").split("\t")
+            if direction == "F":
+                sent.append(" ".join([message, *rest]).strip())
+
+
+def _round_trips(sent: list[str]) -> int:
+    """Each ``Sync`` (extended protocol) and each ``Query`` (simple protocol) waits for
+    the server's answer."""
+    return sum(1 for m in sent if m == "Sync" or m.startswith("Query"))
+
+
+def _transaction_statements(sent: list[str]) -> list[str]:
+    return [m for m in sent for word in ("BEGIN", "COMMIT", "ROLLBACK") if f'"{word}"' in m]
+
+
+@pytest.mark.postgres
+class TestPostgresRoundTrips:
+    """On PostgreSQL a unit of work runs in autocommit and sends ``BEGIN`` only before a
+    write that cannot wait or a read that locks (``SqlAlchemyUnitOfWork._begin``)."""
+
+    @pytest.fixture
+    def repository(self, postgres_repository: SqlAlchemyLeadRepository) -> SqlAlchemyLeadRepository:
+        return _emptied(postgres_repository)
+
+    def test_a_claim_is_a_read_and_one_statement(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """Issue 3, claims: the read, then the conditional update, its event and the
+        counters as one statement (atomic alone): two round trips, no ``BEGIN`` and no
+        ``COMMIT``; and what it stored is the whole claim."""
         with repository.unit_of_work() as uow:
             lead = uow.add(make_lead("one-statement"))
             uow.commit()
-        sent: list[str] = []
-        execute = psycopg.Cursor.execute
-
-        def spy(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query).split(" ", 1)[0])
-            return execute(cursor, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", spy)
-        with repository.unit_of_work(writing=True) as uow:
+        with repository.unit_of_work(writing=True) as uow, _wire(uow) as sent:
             claimed = _claimed(uow.get(lead.id))
             uow.update(claimed, expected_version=1)
             uow.append([_event(lead.id, 2, EventKind.CLAIMED)])
             uow.commit()
-        monkeypatch.undo()
-        assert sent == ["SELECT", "WITH"]
+        assert _round_trips(sent) == 2, sent
+        assert _transaction_statements(sent) == []
         with repository.unit_of_work() as uow:
             assert uow.get(lead.id) == claimed
             assert [e.kind for e in uow.history(lead.id)] == [EventKind.CLAIMED]
@@ -449,6 +486,70 @@ class TestHeldUpdates:
         repository.recount()
         with repository.unit_of_work() as uow:
             assert uow.counts(tabs) == counted
+
+    def test_a_unit_that_only_reads_sends_only_its_reads(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R8: a tab page and its counts, one round trip each, in no transaction."""
+        with repository.unit_of_work() as uow:
+            uow.add(make_lead("read-only"))
+            uow.commit()
+        tab = query_for(Scope(None), Tab.AVAILABLE)
+        with repository.unit_of_work() as uow, _wire(uow) as sent:
+            assert uow.find(tab).total == 1
+            assert uow.counts([tab]) == [1]
+            uow.commit()
+        assert _round_trips(sent) == 2, sent
+        assert _transaction_statements(sent) == []
+
+    def test_a_locking_read_begins_the_transaction(
+        self, repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """R11: ``due`` locks what it returns until the unit ends, so a second sweeper
+        skips it; read outside a transaction, the lock would end with the statement."""
+        with repository.unit_of_work() as uow:
+            uow.add(make_lead("due", deadline=Deadline(DeadlineKind.CLAIM_EXPIRY, T0)))
+            uow.commit()
+        with repository.unit_of_work(writing=True) as first, _wire(first) as sent:
+            assert [lead.source_id for lead in first.due(T0, 10)] == ["due"]
+            with repository.unit_of_work(writing=True) as second:
+                assert second.due(T0, 10) == []
+            first.commit()
+        assert '"BEGIN"' in sent[0], sent  # before the locking SELECT
+        with repository.unit_of_work(writing=True) as again:
+            assert [lead.source_id for lead in again.due(T0, 10)] == ["due"]
+
+    def test_the_connection_goes_back_to_the_pool_as_it_came(
+        self, postgres_module_url: str
+    ) -> None:
+        """A unit that raised inside its transaction leaves the connection neither in
+        autocommit nor in that transaction: the next SQLAlchemy user of the pooled
+        connection still gets transactions (here: a rollback that undoes its update)."""
+        engine = make_engine(postgres_module_url, pool_size=1, max_overflow=0)
+        repository = _emptied(SqlAlchemyLeadRepository(engine))
+        with repository.unit_of_work() as uow:
+            lead = uow.add(make_lead("pooled"))
+            uow.commit()
+
+        def fail_before_the_commit() -> None:
+            with repository.unit_of_work(writing=True) as uow:
+                uow.update(_claimed(uow.get(lead.id)), expected_version=1)
+                uow.history(lead.id)  # sends the update: the transaction is open
+                raise RuntimeError("the portal failed before the commit")
+
+        try:
+            with pytest.raises(RuntimeError):
+                fail_before_the_commit()
+            with repository.engine.connect() as conn:
+                assert conn.connection.driver_connection.autocommit is False
+                conn.exec_driver_sql(
+                    "UPDATE qleads_lead SET version = 7 WHERE id = %(id)s", {"id": lead.id}
+                )
+                conn.rollback()
+            with repository.unit_of_work() as uow:
+                assert uow.get(lead.id) == lead
+        finally:
+            repository.close()
 
 
 class TestDirectory:

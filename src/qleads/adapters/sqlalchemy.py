@@ -1560,8 +1560,17 @@ class SqlAlchemyUnitOfWork:
     failing; a write never upgrades a read snapshot, so the conditional update always
     sees the latest committed version. A unit opened with ``writing=True`` starts with
     ``BEGIN IMMEDIATE``, so its reads and writes are one transaction (a claim: one
-    ``BEGIN`` and ``COMMIT`` fewer). On PostgreSQL the driver opens the transaction
-    with the first statement (READ COMMITTED).
+    ``BEGIN`` and ``COMMIT`` fewer).
+
+    On PostgreSQL the unit runs its connection in autocommit and sends ``BEGIN`` only
+    before its first write that cannot wait (:meth:`_begin`). Until then each read is a
+    statement of its own, which changes nothing a reader could see: under READ
+    COMMITTED every statement of a transaction takes its own snapshot anyway, and a
+    read locks nothing (the locking reads, :meth:`due` and the counted cell of
+    :meth:`update`, begin first). A unit that only reads therefore costs no ``BEGIN``
+    and no ``COMMIT``, and one whose writes all fold into one statement (below) sends
+    that statement alone: a single statement is atomic without a transaction around
+    it. The connection goes back to the pool as SQLAlchemy lent it (autocommit off).
 
     On PostgreSQL every statement is a round trip, and on a busy server the round trip,
     not the work, is most of a one-row statement's cost; so is parsing and planning a
@@ -1569,9 +1578,9 @@ class SqlAlchemyUnitOfWork:
     (:meth:`append`, :meth:`enqueue`) are held back, and so is the conditional
     ``UPDATE`` of a lead the unit read, until the unit's next statement or its commit.
     At the commit the update, the inserts and the counter deltas become one statement
-    (:meth:`_Statements.folded`), which psycopg prepares like any other, followed by the
-    ``COMMIT``: a claim reads the lead, sends that statement and commits, and the server
-    parses nothing afresh. The inserts run only if the update changed its row, so the
+    (:meth:`_Statements.folded`), which psycopg prepares like any other: a claim reads
+    the lead and sends that statement, two round trips in all, and the server parses
+    nothing afresh. The inserts run only if the update changed its row, so the
     update still decides the race (R3, R11): when it lost, :meth:`commit` raises
     :class:`~qleads.errors.StaleUpdate` and nothing of the unit is stored. A unit
     without an update (an intake), or with more held rows than a short statement takes,
@@ -1611,9 +1620,12 @@ class SqlAlchemyUnitOfWork:
             raise _storage_error(e) from e
         try:
             driver: Any = pooled.driver_connection
-            if self._sqlite and driver.isolation_level is not None:
-                # A connection the pool made before qleads got the engine.
-                _configure_sqlite(driver)
+            if self._sqlite:
+                if driver.isolation_level is not None:
+                    # A connection the pool made before qleads got the engine.
+                    _configure_sqlite(driver)
+            else:
+                driver.autocommit = True  # BEGIN only before a write (see the docstring)
             self._cursor = driver.cursor()
         except self._dbapi.Error as e:
             pooled.invalidate(e)
@@ -1646,6 +1658,15 @@ class SqlAlchemyUnitOfWork:
             cursor.close()
         except self._dbapi.Error as e:
             pooled.invalidate(e)
+        driver = pooled.driver_connection
+        if not self._sqlite and driver is not None:
+            try:
+                # Back as the pool lent it: a transaction the unit left open (it raised
+                # before its commit) ends first, as autocommit can change only outside one.
+                driver.rollback()
+                driver.autocommit = False
+            except self._dbapi.Error as e:
+                pooled.invalidate(e)
         try:
             # The pool's reset rolls back whatever was not committed (on SQLite too:
             # pysqlite's rollback() ends the transaction qleads began itself).
@@ -1665,7 +1686,8 @@ class SqlAlchemyUnitOfWork:
         R11: concurrent claims and sweeps).
 
         With a held update and short inserts, update, inserts and counters are one
-        prepared statement (:meth:`_commit_folded`), then ``COMMIT``. Otherwise the
+        prepared statement (:meth:`_commit_folded`), then ``COMMIT`` if the unit has
+        begun a transaction; if not, that statement is the transaction. Otherwise the
         update (if any) is sent alone and the inserts and counters go with the
         ``COMMIT`` in one message of the simple query protocol (parameters bound by
         psycopg's client-side cursor), costing no round trip of their own; if a
@@ -1698,7 +1720,9 @@ class SqlAlchemyUnitOfWork:
             for row in insert.rows:
                 params.extend(row)
         if parts:
-            cursor = self._for_writing()
+            cursor = self._open()
+            if self._state != _WRITING:
+                parts.insert(0, "BEGIN")  # PostgreSQL, no write sent yet: same message
             parts.append("COMMIT")
             self._state = _IDLE
             client = self._client_cursor(cursor)
@@ -1709,8 +1733,8 @@ class SqlAlchemyUnitOfWork:
         self._end("COMMIT")
 
     def _commit_folded(self, update: _Update, held: Sequence[_Insert]) -> None:
-        """The held update and inserts as one prepared statement, then ``COMMIT``: a
-        claim's last two round trips (see :meth:`_Statements.folded`)."""
+        """The held update and inserts as one prepared statement, then ``COMMIT`` if a
+        transaction is open: a claim's last round trip (see :meth:`_Statements.folded`)."""
         statement = self._statements.folded(
             update.statement, [(i.table, i.statement, len(i.rows)) for i in held]
         )
@@ -1730,6 +1754,7 @@ class SqlAlchemyUnitOfWork:
             self._send_update(cursor, update)
 
     def _send_update(self, cursor: Any, update: _Update) -> None:
+        self._begin(cursor)
         if self._run(cursor, update.statement, update.params).rowcount != 1:
             self._lost(cursor, update)
 
@@ -1797,31 +1822,41 @@ class SqlAlchemyUnitOfWork:
         with a held-back update sent: what follows may read its row."""
         cursor = self._open()
         self._send_held_update(cursor)
-        if self._state == _IDLE:
+        if self._state == _IDLE and self._sqlite:
             if self._writing:
                 return self._for_writing()
-            if self._sqlite:
-                self._run(cursor, "BEGIN", ())
+            self._run(cursor, "BEGIN", ())
             self._state = _READING
+        # PostgreSQL outside a transaction: the read is a statement of its own.
         return cursor
 
     def _for_writing(self, *, holding: bool = False) -> Any:
         """The cursor, inside a write transaction. On SQLite a read transaction is ended
         first (it holds nothing worth keeping: every write is conditional) and a
         ``BEGIN IMMEDIATE`` one starts, which waits for other writers on the busy
-        timeout instead of failing. A held-back update is sent first, unless the caller
-        only holds back more (``holding``)."""
+        timeout instead of failing. On PostgreSQL a held-back update is sent and the
+        transaction begun, unless the caller only holds back more (``holding``): then
+        nothing is sent yet, and the commit may need no transaction at all."""
         cursor = self._open()
-        if not holding:
-            self._send_held_update(cursor)
+        if not self._sqlite:
+            if not holding:
+                self._send_held_update(cursor)
+                self._begin(cursor)
+            return cursor
         if self._state != _WRITING:
-            if self._sqlite:
-                if self._state == _READING:
-                    self._state = _IDLE
-                    self._run(cursor, "COMMIT", ())
-                self._run(cursor, "BEGIN IMMEDIATE", ())
+            if self._state == _READING:
+                self._state = _IDLE
+                self._run(cursor, "COMMIT", ())
+            self._run(cursor, "BEGIN IMMEDIATE", ())
             self._state = _WRITING
         return cursor
+
+    def _begin(self, cursor: Any) -> None:
+        """PostgreSQL: open the transaction, if this unit has not yet, before a write
+        that does not wait for the commit or a read that locks."""
+        if self._state != _WRITING and not self._sqlite:
+            self._run(cursor, "BEGIN", ())
+            self._state = _WRITING
 
     def _fail(
         self,
@@ -2013,7 +2048,8 @@ class SqlAlchemyUnitOfWork:
         (R3, R11). The document is rewritten only if it is not the one this unit read."""
         if lead.version != expected_version + 1:
             raise StaleUpdate(lead.id, expected_version)
-        cursor = self._for_writing()
+        cursor = self._for_writing(holding=True)
+        self._send_held_update(cursor)  # another lead's (PostgreSQL)
         statements = self._statements
         seen = self._seen.get(lead.id)
         if seen is not None and seen.version != expected_version:
@@ -2026,6 +2062,7 @@ class SqlAlchemyUnitOfWork:
         else:
             # Not read by this unit: read the counted cell first, locking the row so that
             # the update below cannot lose.
+            self._begin(cursor)
             cell = self._fetchone(
                 self._run(cursor, statements.cell_of, (lead.id, expected_version))
             )
@@ -2091,7 +2128,7 @@ class SqlAlchemyUnitOfWork:
     def append(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
             return
-        cursor = self._for_writing(holding=not self._sqlite)
+        cursor = self._for_writing(holding=True)
         t = self._statements.instant_in
 
         def refused(error: sa_exc.IntegrityError) -> QleadsError:
@@ -2152,7 +2189,7 @@ class SqlAlchemyUnitOfWork:
     def enqueue(self, notifications: Sequence[Notification]) -> None:
         if not notifications:
             return
-        cursor = self._for_writing(holding=not self._sqlite)
+        cursor = self._for_writing(holding=True)
         t = self._statements.instant_in
         rows = [
             (
