@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
+import random
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -214,6 +216,77 @@ class TestSqliteTabPlans:
             "USING COVERING INDEX ix_qleads_lead_territory_received_rows (territory_id=?)" in r
             for r in reads
         ), plan
+
+
+@pytest.mark.postgres
+class TestPostgresTabPlans:
+    @pytest.mark.parametrize("tab", [Tab.ALL, Tab.MINE])
+    def test_a_reps_tab_of_every_status_reads_one_index_alone(
+        self, postgres_repository: SqlAlchemyLeadRepository, tab: Tab
+    ) -> None:
+        """R8, migration 0007: a rep's "all" and "mine" pages can be answered from the
+        included index of territory and arrival and the key of ``qleads_lead_handled``
+        alone, never from the table, whose rows a page would find on as many pages as
+        it has rows (bench/RESULTS.md). Sequential and bitmap scans are switched off so
+        that the plan shows what the indexes can serve, whatever the planner makes of
+        an empty table; docs/postgresql.md shows its choice at a million leads."""
+        repository = _emptied(postgres_repository)
+        scope = Scope(territory_ids=frozenset({"t-1", "t-2", "t-3"}))
+        statement, params = repository.tab_statement(query_for(scope, tab))
+        with repository.engine.connect() as conn:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, tuple(params))]
+            conn.rollback()
+        leads = [line for line in plan if " on qleads_lead " in f"{line} "]
+        assert len(leads) == 1, plan  # one LATERAL range per unnested territory
+        assert (
+            "Index Only Scan Backward using ix_qleads_lead_territory_received_included"
+            in (leads[0])
+        ), plan
+        handled = [line for line in plan if " on qleads_lead_handled " in line]
+        assert len(handled) == 1, plan
+        assert "Index Only Scan using pk_qleads_lead_handled" in handled[0], plan
+
+    def test_the_widest_row_its_columns_allow_fits_the_included_index(
+        self, postgres_repository: SqlAlchemyLeadRepository
+    ) -> None:
+        """PostgreSQL refuses index rows over 2,704 bytes, and a refused row would fail
+        the write that made it (an intake, a claim). The included index carries every
+        column of a tab row but ``previous_holders``, which has no bound; the others are
+        bounded by their types. At their widest — four-byte characters filling every
+        text column, the longest status and deadline kind qleads writes, and previous
+        holders of 8 kB — a lead is stored, changed and shown on a rep's page."""
+        repository = _emptied(postgres_repository)
+        chars = random.Random(7)
+
+        def wide(length: int) -> str:  # CJK extension B: four bytes each in UTF-8
+            return "".join(chr(chars.randrange(0x20000, 0x2A6DF)) for _ in range(length))
+
+        territory, holder, name, city = wide(100), wide(100), wide(200), wide(200)
+        previous = sorted(wide(100) for _ in range(20))
+        with repository.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
+                "status, status_at, holder_id, hold_until, due_at, deadline_kind, deadline_at, "
+                "previous_holders, version, document, name, postal_code, city) VALUES ('wide', "
+                "'f', now(), %s, 'in_progress', now(), %s, now(), now(), "
+                "'assignment_reminder', now(), %s, 2147483647, '{}', %s, %s, %s)",
+                (territory, holder, json.dumps(previous), name, wide(20), city),
+            )
+            lead_id = conn.exec_driver_sql("SELECT id FROM qleads_lead").scalar_one()
+            for installer_id in previous:
+                conn.exec_driver_sql(
+                    "INSERT INTO qleads_lead_handled (lead_id, installer_id) VALUES (%s, %s)",
+                    (lead_id, installer_id),
+                )
+            conn.exec_driver_sql("UPDATE qleads_lead SET status = 'unsuccessful'")
+        with repository.unit_of_work() as uow:
+            page = uow.find(query_for(Scope(territory_ids=frozenset({territory})), Tab.ALL))
+        [row] = page.leads
+        assert (row.name, row.city, row.holder_id) == (name, city, holder)
+        assert row.status is Status.UNSUCCESSFUL
+        assert row.previous_holders == frozenset(previous)
 
 
 class TestEngines:

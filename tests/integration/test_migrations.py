@@ -216,6 +216,43 @@ class TestUpgrade:
         assert not {i for i in indexes if i.startswith("ix_qleads_lead_territory_received")}
         engine.dispose()
 
+    @pytest.mark.postgres
+    def test_postgres_0007_replaces_the_territory_index_with_an_included_one(
+        self, postgres_url: str
+    ) -> None:
+        """R8: 0007 swaps 0005's index for one that includes every column of a tab row
+        but ``previous_holders``, keeps the leads, and its downgrade swaps back."""
+        assert upgrade(postgres_url, "0006").after == "0006"
+        engine = make_engine(postgres_url)
+
+        def definitions() -> dict[str, str]:
+            with engine.connect() as conn:
+                rows = conn.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'qleads_lead' "
+                    "AND indexname LIKE 'ix_qleads_lead_territory_received%%'"
+                )
+                return {str(name): str(definition) for name, definition in rows}
+
+        assert set(definitions()) == {"ix_qleads_lead_territory_received"}
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
+                "status, status_at, version, document, name, postal_code, city) VALUES "
+                "('a', 'f', now(), 't-1', 'new', now(), 1, '{}', 'n', '04109', 'Leipzig')"
+            )
+        assert upgrade(postgres_url).after == head_revision()
+        [(name, definition)] = definitions().items()
+        assert name == "ix_qleads_lead_territory_received_included"
+        assert definition.endswith(
+            "(territory_id, received_at, id) INCLUDE (status, status_at, holder_id, "
+            "hold_until, due_at, deadline_kind, deadline_at, version, name, postal_code, city)"
+        ), definition
+        _downgrade(engine, "0006")
+        assert set(definitions()) == {"ix_qleads_lead_territory_received"}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM qleads_lead").scalar_one() == 1
+        engine.dispose()
+
 
 class TestCommandLine:
     def test_db_upgrade_creates_and_reports_one_line(

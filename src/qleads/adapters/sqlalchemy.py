@@ -262,37 +262,35 @@ lead_table = sa.Table(
     ),
 )
 
-#: R8 tabs without a status filter (a rep's "all" and "mine"): newest per territory. On
-#: PostgreSQL the index carries ``holder_id`` along, so that "mine" reads it alone, and
-#: the page fetches its 50 rows by id. On SQLite it carries every column of a tab row
-#: (:data:`_SUMMARY_COLUMNS`, after the key), so that the page is read from it alone: at
-#: a million leads the 50 rows of a page sit on 50 table pages that no cache holds,
-#: while a territory's newest rows sit side by side here (migration 0006). PostgreSQL
-#: does not get that one: it refuses index rows over 2.7 kB, and ``previous_holders``
-#: has no bound. :data:`DIALECT_INDEXES` names which index each dialect has.
+#: R8 tabs without a status filter (a rep's "all" and "mine"): newest per territory, read
+#: from one index alone (migrations 0006 and 0007). At a million leads the 50 rows of such
+#: a page sit on 50 table pages that no cache holds, while a territory's newest rows sit
+#: side by side in an index that carries them. SQLite's index carries every column of a
+#: tab row (:data:`_SUMMARY_COLUMNS`) after the key. PostgreSQL's includes them all but
+#: ``previous_holders``: it refuses index rows over 2,704 bytes, and that column has no
+#: bound, while the others are bounded by their types (about 2.6 kB together at their
+#: widest); a page reads a lead's previous holders from ``qleads_lead_handled`` instead.
+#: :data:`DIALECT_INDEXES` names which index each dialect has.
 _TERRITORY_KEY: Final = ("territory_id", "received_at", "id")
+_ROW_COLUMNS: Final = (
+    *(c for c in _STATE_COLUMNS if c not in _TERRITORY_KEY),
+    "name",
+    "postal_code",
+    "city",
+)
 sa.Index(
-    "ix_qleads_lead_territory_received",
+    "ix_qleads_lead_territory_received_included",
     *(lead_table.c[name] for name in _TERRITORY_KEY),
-    postgresql_include=["holder_id"],
+    postgresql_include=[c for c in _ROW_COLUMNS if c != "previous_holders"],
 ).ddl_if(dialect="postgresql")
 sa.Index(
     "ix_qleads_lead_territory_received_rows",
-    *(
-        lead_table.c[name]
-        for name in (
-            *_TERRITORY_KEY,
-            *(c for c in _STATE_COLUMNS if c not in _TERRITORY_KEY),
-            "name",
-            "postal_code",
-            "city",
-        )
-    ),
+    *(lead_table.c[name] for name in (*_TERRITORY_KEY, *_ROW_COLUMNS)),
 ).ddl_if(dialect="sqlite")
 #: The indexes only one dialect has (index name → dialect name); a comparison of a
 #: database with :data:`metadata` (Alembic's autogenerate) leaves the others out.
 DIALECT_INDEXES: Final[Mapping[str, str]] = {
-    "ix_qleads_lead_territory_received": "postgresql",
+    "ix_qleads_lead_territory_received_included": "postgresql",
     "ix_qleads_lead_territory_received_rows": "sqlite",
 }
 
@@ -753,6 +751,14 @@ _SUMMARY_COLUMNS: Final = (
     "id, name, postal_code, city, received_at, territory_id, status, status_at, holder_id, "
     "hold_until, due_at, deadline_kind, deadline_at, previous_holders, version"
 )
+#: PostgreSQL's covered page (:meth:`_Statements._covered_page`): what its index carries,
+#: and the tab row with the previous holders read from ``qleads_lead_handled``.
+_INDEXED_SUMMARY_COLUMNS: Final = _SUMMARY_COLUMNS.replace(" previous_holders,", "")
+_HANDLED_SUMMARY_COLUMNS: Final = _SUMMARY_COLUMNS.replace(
+    " previous_holders,",
+    " COALESCE((SELECT json_agg(h.installer_id ORDER BY h.installer_id) "
+    "FROM qleads_lead_handled AS h WHERE h.lead_id = p.id)::text, '[]'),",
+)
 _DOCUMENT_COLUMNS: Final = ("document", "fingerprint", "name", "postal_code", "city")
 _EVENT_COLUMNS: Final = (
     "lead_id",
@@ -1051,15 +1057,15 @@ class _Statements:
         top rows, so the page is exact, and its cost follows the page and the number of
         pairs, not the number of leads. Any other clause (an admin's tabs, more than
         :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
-        The follow-up order (``due_at``, id) is sorted per pair (no index has it). On
-        SQLite a rep's "all" and "mine" tabs skip the fetch by id (:meth:`_covered_page`)."""
+        The follow-up order (``due_at``, id) is sorted per pair (no index has it). A
+        rep's "all" and "mine" tabs skip the fetch by id (:meth:`_covered_page`)."""
+        if _whole_territories(query):
+            self._covered_page(sql, query)
+            return
         order = _ORDER_BY[query.order]
         clauses = query.clauses
         sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
         self._total(sql, clauses)
-        if not self.postgres and _whole_territories(query):
-            self._covered_page(sql, query)
-            return
         sql.text(" AS total FROM qleads_lead WHERE ")
         paired = [c for c in clauses if _by_pairs(c) is not None]
         if not paired:
@@ -1091,17 +1097,40 @@ class _Statements:
         sql.text(f") ORDER BY {order}")
 
     def _covered_page(self, sql: _Sql, query: LeadQuery) -> None:
-        """SQLite, a rep's "all" and "mine" tabs (see :func:`_whole_territories`): the
-        newest ``offset + limit`` rows of each territory, read with every column of the
-        row from ``ix_qleads_lead_territory_received_rows`` alone, merged, ordered and
-        cut. The territories' ranges do not overlap, hence ``UNION ALL``."""
+        """A rep's "all" and "mine" tabs (see :func:`_whole_territories`): the newest
+        ``offset + limit`` rows of each territory, read with the columns of a tab row from
+        the index of territory and arrival alone (:data:`_ROW_COLUMNS`), merged, ordered
+        and cut. The territories' ranges do not overlap, hence ``UNION ALL`` on SQLite;
+        PostgreSQL reads them in a ``LATERAL`` subquery per ``unnest`` ed territory
+        (stable text) and, for the page's rows only, their previous holders from
+        ``qleads_lead_handled`` (which its index does not carry), as JSON text like the
+        column's."""
         order = _ORDER_BY[query.order]
         clause = query.clauses[0]
         top = query.offset + query.limit
         residual = attrs.evolve(clause, territory_ids=None)
         filtered = residual if residual != _NO_CONDITION else None
+        territories = sorted(clause.territory_ids or ())
+        if self.postgres:
+            sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}, ")
+            self._total(sql, query.clauses)
+            sql.text(" AS total FROM (SELECT c.* FROM unnest(")
+            sql.arg(territories)
+            sql.text(
+                f"::text[]) AS pv(v) CROSS JOIN LATERAL (SELECT {_INDEXED_SUMMARY_COLUMNS} "  # noqa: S608
+                "FROM qleads_lead WHERE territory_id = pv.v"
+            )
+            self._filtered_top(sql, filtered, order, top)
+            sql.text(f") AS c ORDER BY {order} LIMIT ")
+            sql.arg(query.limit)
+            sql.text(" OFFSET ")
+            sql.arg(query.offset)
+            sql.text(f") AS p ORDER BY {order}")
+            return
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+        self._total(sql, query.clauses)
         sql.text(" AS total FROM (")
-        for n, territory in enumerate(sorted(clause.territory_ids or ())):
+        for n, territory in enumerate(territories):
             sql.text(" UNION ALL " if n else "")
             sql.text(f"SELECT * FROM (SELECT {_SUMMARY_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
             sql.text("territory_id = ")
@@ -1128,11 +1157,10 @@ class _Statements:
         column :func:`_by_pairs` names; the clause's other conditions filter each pair.
 
         With ``whole`` (newest first), a clause of territories without a status filter
-        (a rep's "all" and "mine" tabs) is read per territory instead, on
-        ``ix_qleads_lead_territory_received`` (SQLite: ``…_rows``, which alone serves
-        such a tab, :meth:`_covered_page`; this branch is left for it in a query of
-        several clauses): one range of ``top`` rows each, where per pair it would read up
-        to ``top`` rows of every status."""
+        (a rep's "all" and "mine" tabs) is read per territory instead, on the index of
+        territory and arrival (which alone serves such a tab, :meth:`_covered_page`; this
+        branch is left for it in a query of several clauses): one range of ``top`` rows
+        each, where per pair it would read up to ``top`` rows of every status."""
         column = _by_pairs(clause)
         values: list[str]
         if clause.holder_id is not None:
