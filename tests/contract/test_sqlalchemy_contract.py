@@ -196,14 +196,18 @@ class TestSqliteSetUp:
             repository.close()
 
 
+_COVERED_TABS = [(Tab.ALL, "received"), (Tab.MINE, "received"), (Tab.CLOSED, "closed")]
+
+
 class TestSqliteTabPlans:
-    @pytest.mark.parametrize("tab", [Tab.ALL, Tab.MINE])
-    def test_a_reps_tab_of_every_status_reads_one_index_alone(
-        self, tmp_path: Path, tab: Tab
+    @pytest.mark.parametrize(("tab", "index"), _COVERED_TABS)
+    def test_a_reps_whole_or_closed_tab_reads_one_index_alone(
+        self, tmp_path: Path, tab: Tab, index: str
     ) -> None:
-        """R8, migration 0006: a rep's "all" and "mine" pages are read from the covering
-        index of territory and arrival, never from the table, whose rows a page would
-        find on as many pages as it has rows (bench/RESULTS.md)."""
+        """R8, migrations 0006 and 0008: a rep's "all", "mine" and "closed" pages are
+        read from the covering index of territory and arrival (for "closed", its partial
+        twin of closed leads), never from the table, whose rows a page would find on as
+        many pages as it has rows (bench/RESULTS.md)."""
         repository = _sqlite_repository(tmp_path / "plan.db")
         scope = Scope(territory_ids=frozenset({"t-1", "t-2", "t-3"}))
         statement, params = repository.tab_statement(query_for(scope, tab))
@@ -213,23 +217,24 @@ class TestSqliteTabPlans:
         reads = [row[-1] for row in plan if " qleads_lead " in f"{row[-1]} "]
         assert len(reads) == 3, plan  # one range per territory
         assert all(
-            "USING COVERING INDEX ix_qleads_lead_territory_received_rows (territory_id=?)" in r
+            f"USING COVERING INDEX ix_qleads_lead_territory_{index}_rows (territory_id=?)" in r
             for r in reads
         ), plan
 
 
 @pytest.mark.postgres
 class TestPostgresTabPlans:
-    @pytest.mark.parametrize("tab", [Tab.ALL, Tab.MINE])
-    def test_a_reps_tab_of_every_status_reads_one_index_alone(
-        self, postgres_repository: SqlAlchemyLeadRepository, tab: Tab
+    @pytest.mark.parametrize(("tab", "index"), _COVERED_TABS)
+    def test_a_reps_whole_or_closed_tab_reads_one_index_alone(
+        self, postgres_repository: SqlAlchemyLeadRepository, tab: Tab, index: str
     ) -> None:
-        """R8, migration 0007: a rep's "all" and "mine" pages can be answered from the
-        included index of territory and arrival and the key of ``qleads_lead_handled``
-        alone, never from the table, whose rows a page would find on as many pages as
-        it has rows (bench/RESULTS.md). Sequential and bitmap scans are switched off so
-        that the plan shows what the indexes can serve, whatever the planner makes of
-        an empty table; docs/postgresql.md shows its choice at a million leads."""
+        """R8, migrations 0007 and 0008: a rep's "all", "mine" and "closed" pages can be
+        answered from the included index of territory and arrival (for "closed", its
+        partial twin of closed leads) and the key of ``qleads_lead_handled`` alone, never
+        from the table, whose rows a page would find on as many pages as it has rows
+        (bench/RESULTS.md). Sequential and bitmap scans are switched off so that the plan
+        shows what the indexes can serve, whatever the planner makes of an empty table;
+        docs/postgresql.md shows its choice at a million leads."""
         repository = _emptied(postgres_repository)
         scope = Scope(territory_ids=frozenset({"t-1", "t-2", "t-3"}))
         statement, params = repository.tab_statement(query_for(scope, tab))
@@ -241,7 +246,7 @@ class TestPostgresTabPlans:
         leads = [line for line in plan if " on qleads_lead " in f"{line} "]
         assert len(leads) == 1, plan  # one LATERAL range per unnested territory
         assert (
-            "Index Only Scan Backward using ix_qleads_lead_territory_received_included"
+            f"Index Only Scan Backward using ix_qleads_lead_territory_{index}_included"
             in (leads[0])
         ), plan
         handled = [line for line in plan if " on qleads_lead_handled " in line]

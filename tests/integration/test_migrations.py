@@ -171,7 +171,8 @@ class TestUpgrade:
     ) -> None:
         """R8: leads a 0003 database got around the unit of work are counted by 0004's
         recount, and from then on its triggers count every write; 0006's covering index
-        replaces 0005's. Downgrading to 0003 drops the triggers and both indexes."""
+        replaces 0005's, and 0008 adds its partial twin of closed leads. Downgrading to
+        0003 drops the triggers and those indexes."""
         url = f"sqlite:///{tmp_path / 'old.db'}"
         assert upgrade(url, "0003").after == "0003"
         engine = make_engine(url)
@@ -206,6 +207,7 @@ class TestUpgrade:
         indexes = _lead_indexes(engine)
         assert "ix_qleads_lead_territory_received_rows" in indexes  # 0006 replaced 0005's
         assert "ix_qleads_lead_territory_received" not in indexes
+        assert "ix_qleads_lead_territory_closed_rows" in indexes  # 0008
         _downgrade(engine, "0003")
         with engine.connect() as conn:
             triggers = conn.exec_driver_sql(
@@ -213,15 +215,18 @@ class TestUpgrade:
             ).scalars()
             assert set(triggers) == {"qleads_lead_count_deleted"}
         indexes = _lead_indexes(engine)
-        assert not {i for i in indexes if i.startswith("ix_qleads_lead_territory_received")}
+        assert not {i for i in indexes if i.startswith("ix_qleads_lead_territory_")} - {
+            "ix_qleads_lead_territory_status_received"  # 0001's
+        }
         engine.dispose()
 
     @pytest.mark.postgres
-    def test_postgres_0007_replaces_the_territory_index_with_an_included_one(
+    def test_postgres_0007_and_0008_include_the_rows_in_the_territory_indexes(
         self, postgres_url: str
     ) -> None:
         """R8: 0007 swaps 0005's index for one that includes every column of a tab row
-        but ``previous_holders``, keeps the leads, and its downgrade swaps back."""
+        but ``previous_holders``, 0008 adds its partial twin of closed leads; the leads
+        are kept, and the downgrade swaps back."""
         assert upgrade(postgres_url, "0006").after == "0006"
         engine = make_engine(postgres_url)
 
@@ -229,11 +234,14 @@ class TestUpgrade:
             with engine.connect() as conn:
                 rows = conn.exec_driver_sql(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'qleads_lead' "
-                    "AND indexname LIKE 'ix_qleads_lead_territory_received%%'"
+                    "AND indexname LIKE 'ix_qleads_lead_territory_%%'"
                 )
                 return {str(name): str(definition) for name, definition in rows}
 
-        assert set(definitions()) == {"ix_qleads_lead_territory_received"}
+        assert set(definitions()) == {
+            "ix_qleads_lead_territory_received",
+            "ix_qleads_lead_territory_status_received",
+        }
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
@@ -241,14 +249,26 @@ class TestUpgrade:
                 "('a', 'f', now(), 't-1', 'new', now(), 1, '{}', 'n', '04109', 'Leipzig')"
             )
         assert upgrade(postgres_url).after == head_revision()
-        [(name, definition)] = definitions().items()
-        assert name == "ix_qleads_lead_territory_received_included"
-        assert definition.endswith(
+        found = definitions()
+        assert set(found) == {
+            "ix_qleads_lead_territory_received_included",
+            "ix_qleads_lead_territory_closed_included",
+            "ix_qleads_lead_territory_status_received",
+        }
+        included = (
             "(territory_id, received_at, id) INCLUDE (status, status_at, holder_id, "
             "hold_until, due_at, deadline_kind, deadline_at, version, name, postal_code, city)"
-        ), definition
+        )
+        assert found["ix_qleads_lead_territory_received_included"].endswith(included)
+        closed = found["ix_qleads_lead_territory_closed_included"]
+        assert f"{included} WHERE " in closed, closed
+        assert "'order_placed'" in closed, closed
+        assert "'unsuccessful'" in closed, closed
         _downgrade(engine, "0006")
-        assert set(definitions()) == {"ix_qleads_lead_territory_received"}
+        assert set(definitions()) == {
+            "ix_qleads_lead_territory_received",
+            "ix_qleads_lead_territory_status_received",
+        }
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM qleads_lead").scalar_one() == 1
         engine.dispose()

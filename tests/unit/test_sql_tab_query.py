@@ -92,12 +92,12 @@ def _reset(repository: SqlAlchemyLeadRepository) -> None:
             conn.exec_driver_sql("DELETE FROM qleads_lead")
 
 
-#: Asked in every example besides the drawn queries: a rep's "all" and "mine" tabs, which
-#: have a read path of their own (a covering index; on PostgreSQL the previous holders
-#: from ``qleads_lead_handled``), with pages short enough to cut a territory's rows.
+#: Asked in every example besides the drawn queries: a rep's "all", "mine" and "closed"
+#: tabs, which have a read path of their own (covering indexes; on PostgreSQL the previous
+#: holders from ``qleads_lead_handled``), with pages short enough to cut a territory's rows.
 _REP_TABS = tuple(
     query_for(Scope(territory_ids=frozenset(TERRITORIES[:2])), tab, offset=offset, limit=3)
-    for tab in (Tab.ALL, Tab.MINE)
+    for tab in (Tab.ALL, Tab.MINE, Tab.CLOSED)
     for offset in (0, 2)
 )
 

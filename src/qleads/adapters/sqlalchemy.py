@@ -73,7 +73,7 @@ from qleads.errors import (
     StorageError,
 )
 from qleads.intake import document_fingerprint, structure_stored_document, unstructure_document
-from qleads.lifecycle import Status
+from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import (
     Admin,
     Channel,
@@ -191,6 +191,15 @@ _LEAD_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # --- tables ----------------------------------------------------------------------------
 
+
+def _status_in(statuses: frozenset[Status]) -> str:
+    """The SQL condition "status is one of ``statuses``", always in the same text (sorted
+    literals), so that a partial index of such a condition serves a query that writes it
+    the same way (SQLite matches the terms as written)."""
+    quoted = ", ".join("'" + s.value + "'" for s in sorted(statuses, key=lambda s: s.value))
+    return f"status IN ({quoted})" if quoted else "1 = 0"
+
+
 #: A lead's state: what a transition changes, and with the id, the three contact
 #: columns below and without the document, what a tab row shows.
 _STATE_COLUMNS: Final = (
@@ -287,11 +296,30 @@ sa.Index(
     "ix_qleads_lead_territory_received_rows",
     *(lead_table.c[name] for name in (*_TERRITORY_KEY, *_ROW_COLUMNS)),
 ).ddl_if(dialect="sqlite")
+#: A rep's "closed" tab (R8): the same read for closed leads, from a partial index of
+#: them alone (migration 0008). Closed leads are most of a large table, the oldest, and
+#: a page of them is the one whose rows no cache holds; they do not change again (but
+#: for an admin's reopening, which takes one out), so claims, records and sweeps do not
+#: write to it, and its pages stay all-visible for PostgreSQL's index-only scans.
+_CLOSED: Final = _status_in(TERMINAL_STATUSES)
+sa.Index(
+    "ix_qleads_lead_territory_closed_included",
+    *(lead_table.c[name] for name in _TERRITORY_KEY),
+    postgresql_include=[c for c in _ROW_COLUMNS if c != "previous_holders"],
+    postgresql_where=sa.text(_CLOSED),
+).ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_qleads_lead_territory_closed_rows",
+    *(lead_table.c[name] for name in (*_TERRITORY_KEY, *_ROW_COLUMNS)),
+    sqlite_where=sa.text(_CLOSED),
+).ddl_if(dialect="sqlite")
 #: The indexes only one dialect has (index name → dialect name); a comparison of a
 #: database with :data:`metadata` (Alembic's autogenerate) leaves the others out.
 DIALECT_INDEXES: Final[Mapping[str, str]] = {
     "ix_qleads_lead_territory_received_included": "postgresql",
     "ix_qleads_lead_territory_received_rows": "sqlite",
+    "ix_qleads_lead_territory_closed_included": "postgresql",
+    "ix_qleads_lead_territory_closed_rows": "sqlite",
 }
 
 handled_table = sa.Table(
@@ -803,11 +831,6 @@ _MAX_PAIRS: Final = 64
 
 
 @functools.lru_cache(maxsize=256)
-def _status_in(statuses: frozenset[Status]) -> str:
-    quoted = ", ".join("'" + s.value + "'" for s in sorted(statuses, key=lambda s: s.value))
-    return f"status IN ({quoted})" if quoted else "1 = 0"
-
-
 def _by_pairs(clause: Clause) -> str | None:
     """The column a page reads ``clause`` by, pair by pair with the status (see
     :meth:`_Statements._page`): ``holder_id`` for an installer's own leads,
@@ -824,15 +847,18 @@ def _by_pairs(clause: Clause) -> str | None:
     return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
 
 
-def _whole_territories(query: LeadQuery) -> bool:
-    """Whether ``query`` is one clause of territories without a status filter, newest
-    first (a rep's "all" and "mine" tabs, R8), read per territory on the index of
-    territory and arrival."""
+def _covered(query: LeadQuery) -> bool:
+    """Whether ``query`` is one clause of territories, newest first, without a status
+    filter (a rep's "all" and "mine" tabs, R8) or of the closed leads (his "closed"
+    tab): read per territory, rows and all, from the index of territory and arrival or
+    its partial twin of closed leads (:meth:`_Statements._covered_page`)."""
     if query.order is not Order.RECEIVED_DESC or len(query.clauses) != 1:
         return False
     clause = query.clauses[0]
     return (
-        clause.statuses is None and clause.holder_id is None and _by_pairs(clause) == "territory_id"
+        clause.statuses in (None, TERMINAL_STATUSES)
+        and clause.holder_id is None
+        and _by_pairs(clause) == "territory_id"
     )
 
 
@@ -1058,8 +1084,9 @@ class _Statements:
         pairs, not the number of leads. Any other clause (an admin's tabs, more than
         :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
         The follow-up order (``due_at``, id) is sorted per pair (no index has it). A
-        rep's "all" and "mine" tabs skip the fetch by id (:meth:`_covered_page`)."""
-        if _whole_territories(query):
+        rep's "all", "mine" and "closed" tabs skip the fetch by id
+        (:meth:`_covered_page`)."""
+        if _covered(query):
             self._covered_page(sql, query)
             return
         order = _ORDER_BY[query.order]
@@ -1097,14 +1124,15 @@ class _Statements:
         sql.text(f") ORDER BY {order}")
 
     def _covered_page(self, sql: _Sql, query: LeadQuery) -> None:
-        """A rep's "all" and "mine" tabs (see :func:`_whole_territories`): the newest
+        """A rep's "all", "mine" and "closed" tabs (see :func:`_covered`): the newest
         ``offset + limit`` rows of each territory, read with the columns of a tab row from
-        the index of territory and arrival alone (:data:`_ROW_COLUMNS`), merged, ordered
-        and cut. The territories' ranges do not overlap, hence ``UNION ALL`` on SQLite;
-        PostgreSQL reads them in a ``LATERAL`` subquery per ``unnest`` ed territory
-        (stable text) and, for the page's rows only, their previous holders from
-        ``qleads_lead_handled`` (which its index does not carry), as JSON text like the
-        column's."""
+        the index of territory and arrival alone (:data:`_ROW_COLUMNS`; for the closed
+        leads, its partial twin, whose condition the residual filter writes as the index
+        does, :data:`_CLOSED`), merged, ordered and cut. The territories' ranges do not
+        overlap, hence ``UNION ALL`` on SQLite; PostgreSQL reads them in a ``LATERAL``
+        subquery per ``unnest`` ed territory (stable text) and, for the page's rows only,
+        their previous holders from ``qleads_lead_handled`` (which its indexes do not
+        carry), as JSON text like the column's."""
         order = _ORDER_BY[query.order]
         clause = query.clauses[0]
         top = query.offset + query.limit
