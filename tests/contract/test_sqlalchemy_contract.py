@@ -270,14 +270,16 @@ class TestPostgresTabPlans:
 
         territory, holder, name, city = wide(100), wide(100), wide(200), wide(200)
         previous = sorted(wide(100) for _ in range(20))
+        status = max((s.value for s in Status), key=len)
+        kind = max((k.value for k in DeadlineKind), key=len)
         with repository.engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO qleads_lead (source_id, fingerprint, received_at, territory_id, "
                 "status, status_at, holder_id, hold_until, due_at, deadline_kind, deadline_at, "
                 "previous_holders, version, document, name, postal_code, city) VALUES ('wide', "
-                "'f', now(), %s, 'in_progress', now(), %s, now(), now(), "
-                "'assignment_reminder', now(), %s, 2147483647, '{}', %s, %s, %s)",
-                (territory, holder, json.dumps(previous), name, wide(20), city),
+                "'f', now(), %s, %s, now(), %s, now(), now(), %s, now(), %s, 2147483647, '{}', "
+                "%s, %s, %s)",
+                (territory, status, holder, kind, json.dumps(previous), name, wide(20), city),
             )
             lead_id = conn.exec_driver_sql("SELECT id FROM qleads_lead").scalar_one()
             for installer_id in previous:

@@ -287,10 +287,12 @@ _ROW_COLUMNS: Final = (
     "postal_code",
     "city",
 )
+#: What PostgreSQL's territory indexes include: the row but ``previous_holders``.
+_INCLUDED_COLUMNS: Final = tuple(c for c in _ROW_COLUMNS if c != "previous_holders")
 sa.Index(
     "ix_qleads_lead_territory_received_included",
     *(lead_table.c[name] for name in _TERRITORY_KEY),
-    postgresql_include=[c for c in _ROW_COLUMNS if c != "previous_holders"],
+    postgresql_include=list(_INCLUDED_COLUMNS),
 ).ddl_if(dialect="postgresql")
 sa.Index(
     "ix_qleads_lead_territory_received_rows",
@@ -305,7 +307,7 @@ _CLOSED: Final = _status_in(TERMINAL_STATUSES)
 sa.Index(
     "ix_qleads_lead_territory_closed_included",
     *(lead_table.c[name] for name in _TERRITORY_KEY),
-    postgresql_include=[c for c in _ROW_COLUMNS if c != "previous_holders"],
+    postgresql_include=list(_INCLUDED_COLUMNS),
     postgresql_where=sa.text(_CLOSED),
 ).ddl_if(dialect="postgresql")
 sa.Index(
