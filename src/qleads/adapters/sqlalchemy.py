@@ -192,6 +192,7 @@ _LEAD_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # --- tables ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _status_in(statuses: frozenset[Status]) -> str:
     """The SQL condition "status is one of ``statuses``", always in the same text (sorted
     literals), so that a partial index of such a condition serves a query that writes it
@@ -832,7 +833,6 @@ _ALL_STATUS_VALUES: Final = sorted(s.value for s in Status)
 _MAX_PAIRS: Final = 64
 
 
-@functools.lru_cache(maxsize=256)
 def _by_pairs(clause: Clause) -> str | None:
     """The column a page reads ``clause`` by, pair by pair with the status (see
     :meth:`_Statements._page`): ``holder_id`` for an installer's own leads,
