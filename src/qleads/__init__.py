@@ -7,6 +7,8 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 ``qleads.adapters``. The rules are numbered R1–R16 in the docs.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from qleads.calendar import Calendar
 from qleads.desk import IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
@@ -41,6 +43,12 @@ from qleads.model import (
 )
 from qleads.tabs import Tab
 from qleads.visibility import LeadView, RowView
+
+try:
+    __version__ = version("qleads")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
+del PackageNotFoundError, version
 
 __all__ = [
     "Action",

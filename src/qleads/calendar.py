@@ -1,4 +1,4 @@
-"""Business-day arithmetic for deadlines (DOMAIN.md R9).
+"""Business-day arithmetic for deadlines (R9 in docs/rules.md).
 
 Every deadline of the product is counted in business days of somebody's
 calendar: the claim hold (R3, "mindestens zwei Tage"), the assignment reminder

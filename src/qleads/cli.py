@@ -11,25 +11,35 @@ unreachable, a mail server refused), 2 bad usage or configuration.
 
 Database URLs may come from the environment (``QLEADS_DATABASE_URL``) instead of the
 command line, so that cron jobs need not put passwords into process lists.
+
+``pip install qleads`` alone brings no database driver and no mail rendering: every
+command still answers ``--help``, and a command whose extra is missing says in one line
+which one to install (exit code 2, like any other configuration problem) instead of
+ending in a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qleads import __version__
 from qleads.errors import ConfigurationError, QleadsError
 
 __all__ = [
     "DATABASE_URL_ENV",
+    "EXTRA_MODULES",
     "Handler",
     "add_database_url",
     "build_parser",
     "database_url",
+    "extra_of",
     "main",
+    "needs_extras",
     "shown_url",
     "subcommand",
 ]
@@ -85,6 +95,57 @@ def shown_url(url: str) -> str:
         return "<invalid URL>"
 
 
+# --- optional parts ---------------------------------------------------------------------------
+
+#: What each extra brings, by import name (the rest of an extra comes along with these).
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "sql": ("sqlalchemy", "alembic", "orjson"),
+    "postgres": ("psycopg",),
+    "mail": ("babel",),
+}
+
+
+def extra_of(error: BaseException | None) -> str | None:
+    """The extra that brings the module whose import failed with ``error`` (or caused
+    it: the engine's "cannot set up" error for a missing driver), or ``None`` when no
+    extra does (then the error is a bug, not a missing install)."""
+    if not isinstance(error, ModuleNotFoundError):
+        return extra_of(error.__cause__) if isinstance(error, ConfigurationError) else None
+    top = (error.name or "").partition(".")[0]
+    return next((extra for extra, names in EXTRA_MODULES.items() if top in names), None)
+
+
+def _missing(extra: str) -> bool:
+    return any(importlib.util.find_spec(name) is None for name in EXTRA_MODULES[extra])
+
+
+def _the_extras(extras: Sequence[str]) -> str:
+    names = " and ".join(f"'{extra}'" for extra in extras)
+    return f"the {names} extra{'s' if len(extras) > 1 else ''}"
+
+
+def needs_extras(command: str, extras: Sequence[str]) -> str:
+    """The one line a command prints when its extras are not installed."""
+    return f"{command} needs {_the_extras(extras)}: pip install 'qleads[{','.join(extras)}]'"
+
+
+def _stand_in(subparsers: Any, name: str, help_: str, extras: Sequence[str]) -> None:
+    """A command whose code cannot be imported here: it takes any arguments (``--help``
+    too: its only option prefix is NUL, which no argument can hold) and says what to
+    install."""
+    message = needs_extras(f"qleads {name}", extras)
+    stand_in = subparsers.add_parser(
+        name, help=f"{help_} (needs {_the_extras(extras)})", add_help=False, prefix_chars="\0"
+    )
+    stand_in.add_argument("arguments", nargs="*")
+
+    def missing(args: argparse.Namespace) -> int:
+        print(message, file=sys.stderr)
+        return EXIT_USAGE
+
+    stand_in.set_defaults(handler=missing)
+
+
 # --- qleads db … ----------------------------------------------------------------------------
 
 
@@ -118,6 +179,28 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- qleads sweep, qleads mail … ---------------------------------------------------------------
+
+
+@subcommand
+def _build_mail(subparsers: Any) -> None:
+    """``qleads sweep`` and ``qleads mail …`` (:mod:`qleads.mail.cli`), imported only
+    now: the mail package renders with Babel, which the core install lacks."""
+    try:
+        from qleads.mail.cli import register
+    except ModuleNotFoundError as e:
+        extra = extra_of(e)
+        if extra is None:
+            raise
+        # Both need the database too: name every extra that is missing, so that one
+        # install is enough.
+        lacking = [x for x in ("sql", "mail") if x == extra or _missing(x)]
+        _stand_in(subparsers, "sweep", "fire every deadline that has passed", lacking)
+        _stand_in(subparsers, "mail", "deliver and inspect notification mails", lacking)
+        return
+    register(subparsers)
+
+
 # --- the entry point --------------------------------------------------------------------------
 
 
@@ -126,15 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qleads",
         description="qleads: lead distribution for installer networks.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for builder in _BUILDERS:
         builder(subparsers)
     return parser
-
-
-from qleads.mail.cli import register as _register_mail  # noqa: E402 - after the registry
-
-subcommand(_register_mail)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,8 +226,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except ConfigurationError as e:
-        print(f"qleads: {e.message}", file=sys.stderr)
+    except (ModuleNotFoundError, ConfigurationError) as e:
+        extra = extra_of(e)  # a command of an extra that is not installed
+        if extra is not None:
+            print(needs_extras(f"qleads {args.command}", [extra]), file=sys.stderr)
+        elif isinstance(e, ConfigurationError):
+            print(f"qleads: {e.message}", file=sys.stderr)
+        else:
+            raise
         return EXIT_USAGE
     except QleadsError as e:
         print(f"qleads: {e.message}", file=sys.stderr)

@@ -68,7 +68,7 @@ _LABELS: Mapping[Tab, tuple[str, str]] = MappingProxyType(
     }
 )
 
-#: Which statuses belong to which work tab (the table in DOMAIN.md).
+#: Which statuses belong to which work tab (the table in docs/rules.md).
 _TAB_STATUSES: Mapping[Tab, frozenset[Status]] = MappingProxyType(
     {
         Tab.NEW: frozenset({Status.CLAIMED, Status.ASSIGNED}),

@@ -1,4 +1,4 @@
-"""R9 business days: the worked examples of DOMAIN.md, the edges, and a slow oracle."""
+"""R9 business days: the worked examples of docs/rules.md, the edges, and a slow oracle."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ BAVARIA = Calendar(country="DE", subdivision="BY")
 
 
 class TestWorkedExamples:
-    """Every row of the R9 table in DOMAIN.md, in Europe/Berlin."""
+    """Every row of the R9 table in docs/rules.md, in Europe/Berlin."""
 
     @pytest.mark.parametrize(
         ("calendar", "start", "expected"),

@@ -203,7 +203,7 @@ class TestTabs:
         ],
     )
     def test_each_status_has_its_tab(self, status: Status, tab: Tab | None) -> None:
-        """R8: the table of DOMAIN.md, status by status."""
+        """R8: the table of docs/rules.md, status by status."""
         assert tab_of(status) is tab
 
     @pytest.mark.parametrize("status", [s for s in Status if s is not Status.NEW])
