@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (see ``config.py``); ``QLEADS_DATABASE_URL`` names the database, which is created or
     upgraded on the way. With ``QLEADS_DEMO`` an empty database gets the demo data; with
     ``QLEADS_BACKGROUND`` a thread sweeps deadlines and sends mail."""
+    from .account import init_account
     from .admin import init_admin
     from .api import register_api
     from .auth import init_auth
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .rep import bp as rep_bp
     from .security import init_security
     from .services import EXTENSION_KEY, build_services
+    from .throttle import init_throttle
 
     app = Flask(__name__)
     app.config.update(load_config(config))
@@ -44,9 +46,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.extensions["qleads.demo"] = load_demo_if_empty(services)
     CSRFProtect(app)
+    init_throttle(app)
     init_security(app)
     init_i18n(app)
     init_auth(app)
+    init_account(app)
     init_errors(app)
     for blueprint in (installer_bp, leads_bp, rep_bp, mails_bp):
         app.register_blueprint(blueprint)

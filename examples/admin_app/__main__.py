@@ -17,6 +17,7 @@ from qleads.errors import ConfigurationError
 
 from . import create_app
 from .demo import DEMO_LOGINS, DEMO_PASSWORD
+from .security import PortalRequestHandler
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,7 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print(f"mails:         {url}/mails/")
     print(flush=True)
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    app.run(
+        host=args.host,
+        port=args.port,
+        threaded=True,
+        use_reloader=False,
+        request_handler=PortalRequestHandler,  # no "Server: Werkzeug/… Python/…"
+    )
     return 0
 
 

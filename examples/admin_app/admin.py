@@ -88,6 +88,7 @@ from qleads.lifecycle import Status
 from qleads.model import Policy
 from qleads.tabs import Tab
 
+from .account import PASSWORD_RULES
 from .api import create_source_token
 from .errors import message_for
 from .forms import AssignForm
@@ -214,7 +215,16 @@ def _deny() -> BaseResponse:
 
 class AdminForm(FlaskForm):
     """``form_base_class`` of every view: Flask-WTF's CSRF token, the one the app-wide
-    ``CSRFProtect`` checks, in every create, edit, delete and batch-action form."""
+    ``CSRFProtect`` checks, in every create, edit, delete and batch-action form.
+
+    It keeps the edited row as ``_obj``, as Flask-Admin's own form base does: the
+    uniqueness check of a unique column (a user name) compares a clash with it, and
+    without it every save of an existing row clashed with the row itself.
+    """
+
+    def __init__(self, formdata: Any = None, obj: Any = None, **kwargs: Any) -> None:
+        self._obj = obj
+        super().__init__(formdata=formdata, obj=obj, **kwargs)
 
 
 def _validate_calendar(form: Any) -> None:
@@ -532,7 +542,11 @@ class TerritoryView(DirectoryView):
 
 
 class PortalUserView(ScopedModelView):
-    """Logins. The password is set through a form field and stored only as a hash."""
+    """Logins. The password is set through a form field and stored only as a hash.
+
+    Setting a password, deactivating a login or changing its role or actor ends every
+    session it has (``PortalUser.end_sessions``): a cookie from before gets the login page.
+    """
 
     column_list = ("username", "role", "actor_id", "language", "active")
     column_details_list = column_list  # never the password hash
@@ -543,7 +557,7 @@ class PortalUserView(ScopedModelView):
         "password": PasswordField(
             _l("Neues Passwort"),
             description=_l("Leer lassen, um das Passwort nicht zu ändern"),
-            validators=[Optional(), Length(min=8, max=200)],
+            validators=[Optional(), *PASSWORD_RULES],
         )
     }
     can_delete = True
@@ -579,6 +593,13 @@ class PortalUserView(ScopedModelView):
             model.set_password(form.password.data)
         elif is_created:
             raise ValidationError(str(_l("Ein neues Konto braucht ein Passwort")))
+        state = sa.inspect(model)
+        if not is_created and (
+            form.password.data
+            or not model.active
+            or any(state.attrs[name].history.has_changes() for name in ("role", "actor_id"))
+        ):
+            model.end_sessions()
 
     def delete_model(self, model: Any) -> bool:
         if model.id == getattr(current_user, "id", None):

@@ -19,6 +19,8 @@ Every error is an RFC 9457 problem document (``application/problem+json``):
 401   no bearer token, or one no source owns
 413   the body is larger than 64 KiB (by ``Content-Length`` and by what arrives)
 415   the content type is not ``application/json``
+429   too many requests with this token, or without a valid one from this client
+      address (``Retry-After`` says when to try again)
 409   another document already arrived under this ``source_id`` (R1 conflict)
 422   the document is invalid (``errors`` lists every field path, R1), or the
       ``Idempotency-Key`` was used before with another body
@@ -41,10 +43,12 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from examples.admin_app.models import PortalBase
 from examples.admin_app.services import current_services
+from examples.admin_app.throttle import limit_intake, retry_after
 from qleads.errors import (
     ConfigurationError,
     FieldError,
@@ -666,6 +670,10 @@ def openapi_document() -> dict[str, object]:
                         ),
                         "413": _problem_response(f"The body exceeds {MAX_BODY_BYTES} bytes."),
                         "415": _problem_response("The content type is not application/json."),
+                        "429": _problem_response(
+                            "Too many requests with this token, or without a valid "
+                            "token from this address; Retry-After says when to try again."
+                        ),
                         "503": _problem_response(
                             "The database is unavailable; retry with the same key."
                         ),
@@ -713,6 +721,19 @@ def _storage_unavailable(error: StorageError) -> Response:
     )
 
 
+def _too_many_requests(_error: RateLimitExceeded) -> Response:
+    """Throttled (``throttle.limit_intake``): per token, and failed authentications per
+    client address."""
+    seconds = retry_after()
+    return _problem(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        f"Too many requests; retry in {seconds} seconds.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def register_api(app: Flask) -> None:
     """Register the intake API on ``app`` (called by ``create_app`` after CSRFProtect).
 
@@ -729,5 +750,7 @@ def register_api(app: Flask) -> None:
     bp.add_url_rule("/leads", "submit_lead", submit_lead, methods=["POST"])
     bp.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
     bp.register_error_handler(StorageError, _storage_unavailable)
+    bp.register_error_handler(RateLimitExceeded, _too_many_requests)
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    limit_intake(app, "api.submit_lead")

@@ -1,12 +1,21 @@
 """Logging in and out, the language switch, and role checks (issue 5, item 2).
 
-Flask-Login keeps the user id in the session; a :class:`~.models.PortalUser` is loaded per
-request and acts as a qleads actor (``current_user.actor``). Every view says which roles
-may use it (:func:`role_required`); the library checks again (R12).
+Flask-Login keeps the user id and the user's session token in the session; a
+:class:`~.models.PortalUser` is loaded per request and acts as a qleads actor
+(``current_user.actor``). The loader accepts a session only while its token is the
+user's current one, so logging out (or a password change, a reset, a deactivation) ends
+it on the server: a copy of the cookie replayed later gets the login page. Every view
+says which roles may use it (:func:`role_required`); the library checks again (R12).
+
+The login is throttled (``throttle.py``): failed attempts count per user name and per
+client address. A user name that matches no account costs the same password check as a
+wrong password, and gets the same answer, so neither the answer nor its time tells
+whether an account exists.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -31,17 +40,21 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .i18n import LANGUAGES
-from .models import PortalUser
+from .models import PortalUser, waste_password_check
 from .security import safe_next
 from .services import current_services
+from .throttle import count_failure, limit_failures
 
 __all__ = [
     "LanguageForm",
     "LoginForm",
     "PostForm",
+    "authenticate",
     "bp",
+    "end_sessions_of",
     "home_for",
     "init_auth",
+    "load_session_user",
     "page_arg",
     "role_required",
 ]
@@ -94,12 +107,29 @@ def home_for(user: PortalUser) -> str:
     return url_for("rep.leads")
 
 
-def _load_user(user_id: str) -> PortalUser | None:
-    if not user_id.isdigit():
+def load_session_user(session_id: str) -> PortalUser | None:
+    """The user a session belongs to, while the session is still his current one."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
         return None
     with current_services().read_sessions() as db:
         user = db.get(PortalUser, int(user_id))
     if user is None or not user.active:
+        return None
+    if not secrets.compare_digest(str(user.session_token or ""), token):
+        return None
+    return user
+
+
+def authenticate(username: str, password: str) -> PortalUser | None:
+    """The active user with these credentials, or ``None``. Every path checks one
+    password hash: an unknown or inactive account takes as long as a wrong password."""
+    with current_services().read_sessions() as db:
+        user = db.scalar(select(PortalUser).where(PortalUser.username == username))
+    if user is None:
+        waste_password_check(password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
 
@@ -117,14 +147,22 @@ def login() -> Any:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        with current_services().read_sessions() as db:
-            user = db.scalar(select(PortalUser).where(PortalUser.username == form.username.data))
-        if user is not None and user.active and user.check_password(form.password.data or ""):
+        user = authenticate(str(form.username.data or ""), str(form.password.data or ""))
+        if user is not None:
             session.clear()
             login_user(user)
             return redirect(safe_next(form.next.data) or home_for(user))
+        count_failure()
         flash(_("Benutzername oder Passwort ist falsch."), "error")
     return render_template("login.html", form=form)
+
+
+def end_sessions_of(user_id: int) -> None:
+    """Every session of the user ends, on every device (a new session token)."""
+    with current_services().sessions() as db, db.begin():
+        user = db.get(PortalUser, user_id)
+        if user is not None:
+            user.end_sessions()
 
 
 @bp.route("/logout", methods=["POST"])
@@ -132,6 +170,8 @@ def logout() -> Response:
     form = PostForm()
     if form.validate_on_submit():
         language = session.get("language")
+        if current_user.is_authenticated:
+            end_sessions_of(int(current_user.id))
         logout_user()
         session.clear()
         if language:
@@ -164,9 +204,10 @@ def init_auth(app: Flask) -> None:
     manager.localize_callback = _
     manager.login_message_category = "info"
     manager.session_protection = "strong"
-    manager.user_loader(_load_user)
+    manager.user_loader(load_session_user)
     manager.init_app(app)
     app.register_blueprint(bp)
+    limit_failures(app, "auth.login")
 
     @app.context_processor
     def _forms() -> dict[str, Any]:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from qleads.errors import ConfigurationError
 
 __all__ = ["DEFAULTS", "load_config"]
@@ -38,6 +40,27 @@ DEFAULTS: Mapping[str, Any] = {
     "QLEADS_PER_PAGE": 20,
     # "Zur Website" in the header
     "QLEADS_WEBSITE_URL": "https://www.example.com/",
+    # Throttling (Flask-Limiter, throttle.py). "memory://" counts per process: with several
+    # processes or hosts give them one shared store, e.g. "redis://redis.internal:6379/0".
+    "QLEADS_RATELIMIT_STORAGE_URI": "memory://",
+    # The limits, in Flask-Limiter's notation ("10 per 15 minutes", several joined by ";").
+    # Failed logins (and failed password changes) per user name, and per client address:
+    "QLEADS_RATELIMIT_LOGIN_ACCOUNT": "10 per 15 minutes",
+    "QLEADS_RATELIMIT_LOGIN_CLIENT": "30 per 15 minutes",
+    # "Passwort vergessen" requests per user name, and per client address:
+    "QLEADS_RATELIMIT_RESET_ACCOUNT": "3 per hour",
+    "QLEADS_RATELIMIT_RESET_CLIENT": "10 per hour",
+    # Intake API requests per bearer token (a calculator sends about one lead a second
+    # at its busiest), and requests without a valid token per client address:
+    "QLEADS_RATELIMIT_API_TOKEN": "120 per minute",
+    "QLEADS_RATELIMIT_API_CLIENT": "60 per minute",
+    # How long a "Passwort vergessen" link works (it works once)
+    "QLEADS_PASSWORD_RESET_MINUTES": 60,
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are trusted (0:
+    # none). Without it every client has the proxy's address and HTTPS is not recognised.
+    "QLEADS_PROXY_COUNT": 0,
+    # Strict-Transport-Security for responses served over HTTPS ("" sends none)
+    "QLEADS_HSTS": "max-age=31536000",
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USERNAME": "",
@@ -62,6 +85,9 @@ _INT_KEYS = frozenset(
 )
 _FLOAT_KEYS = frozenset(k for k, v in DEFAULTS.items() if isinstance(v, float))
 _ENV_KEYS = frozenset(k for k in DEFAULTS if k.startswith(("QLEADS_", "MAIL_")))
+_RATE_LIMIT_KEYS = tuple(
+    k for k in DEFAULTS if k.startswith("QLEADS_RATELIMIT_") and not k.endswith("_URI")
+)
 
 
 def _parse_bool(key: str, text: str) -> bool:
@@ -127,4 +153,21 @@ def load_config(
         raise ConfigurationError(
             f"QLEADS_MAILER: {config['QLEADS_MAILER']!r} is neither 'database' nor 'smtp'"
         )
+    for key in _RATE_LIMIT_KEYS:
+        _check_rate_limit(key, config[key])
+    if int(config["QLEADS_PASSWORD_RESET_MINUTES"]) < 1:
+        raise ConfigurationError("QLEADS_PASSWORD_RESET_MINUTES must be at least 1")
+    if int(config["QLEADS_PROXY_COUNT"]) < 0:
+        raise ConfigurationError("QLEADS_PROXY_COUNT must not be negative")
     return config
+
+
+def _check_rate_limit(key: str, value: object) -> None:
+    """A limit Flask-Limiter could not parse would only fail at the first request."""
+    try:
+        if not parse_many(str(value)):
+            raise ValueError("no limit")
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{key}: {value!r} is not a rate limit such as '10 per 15 minutes'"
+        ) from exc

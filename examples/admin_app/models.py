@@ -3,20 +3,28 @@
 They live next to qleads' tables in the same database but belong to the portal, not to
 the library: qleads knows installers, reps and admins as *actors* (its ``Directory``);
 a :class:`PortalUser` is a login that acts as one of them (``actor_id``). Passwords are
-stored only as salted hashes (werkzeug's scrypt).
+stored only as salted hashes (werkzeug's scrypt), "Passwort vergessen" tokens only as
+their SHA-256 (:class:`PasswordReset`).
+
+The tables are made with ``create_all``, which adds tables but never columns; a column
+added later is added to existing databases by :func:`upgrade_portal_schema` (the demo
+database a user already has keeps working).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import secrets
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any, Literal
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qleads.model import Actor, Policy
@@ -24,13 +32,18 @@ from qleads.ports import Directory
 
 __all__ = [
     "ROLES",
+    "PasswordReset",
     "PortalBase",
     "PortalMail",
     "PortalSetting",
     "PortalUser",
     "Role",
     "load_policy",
+    "new_session_token",
     "save_policy",
+    "upgrade_portal_schema",
+    "verify_password",
+    "waste_password_check",
 ]
 
 Role = Literal["installer", "rep", "admin"]
@@ -41,8 +54,35 @@ class PortalBase(DeclarativeBase):
     """Declarative base of the portal tables (Flask-Admin maps its views onto these)."""
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """The one place a password is checked against a stored hash."""
+    return check_password_hash(password_hash, password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import; the same method and cost as every stored hash.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def waste_password_check(password: str) -> None:
+    """Spend what checking a real password costs, for a login whose user name matches no
+    account: the answer then takes as long as a wrong password and names no account."""
+    verify_password(_dummy_hash(), password)
+
+
 class PortalUser(PortalBase, UserMixin):
-    """A login. ``role`` says which kind of qleads actor ``actor_id`` names."""
+    """A login. ``role`` says which kind of qleads actor ``actor_id`` names.
+
+    ``session_token`` is part of what the session cookie holds (:meth:`get_id`); the user
+    loader accepts a cookie only while it matches. :meth:`end_sessions` replaces it, so
+    every cookie issued before — on every device, replayed or stolen — stops working:
+    on logout, a password change or reset, deactivation, or a change of role or actor.
+    """
 
     __tablename__ = "portal_users"
 
@@ -53,12 +93,20 @@ class PortalUser(PortalBase, UserMixin):
     actor_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="de")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Every session of this login ends (the next request gets the login page)."""
+        self.session_token = new_session_token()
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie holds
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
@@ -94,6 +142,51 @@ def actor_for(directory: Directory, role: str, actor_id: str) -> Actor | None:
     if role == "admin":
         return directory.admin(actor_id)
     return None
+
+
+class PasswordReset(PortalBase):
+    """A "Passwort vergessen" link that has not been used yet. Only the SHA-256 of its
+    token is stored: whoever reads the database cannot use a link from it."""
+
+    __tablename__ = "portal_password_resets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    def expires_at_utc(self) -> dt.datetime:
+        """SQLite forgets time zones; every instant the portal stores is UTC."""
+        at = self.expires_at
+        return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+#: Columns added to portal tables after their first release: (table, column, DDL type).
+_ADDED_COLUMNS = (("portal_users", "session_token", "VARCHAR(64)"),)
+
+
+def upgrade_portal_schema(engine: Engine) -> None:
+    """Create the portal's tables, and add the columns a database made by an earlier
+    version lacks. A user without a session token gets a fresh one, so cookies from
+    before the upgrade (which hold no token) are refused."""
+    PortalBase.metadata.create_all(engine)
+    present = {
+        table: {c["name"] for c in inspect(engine).get_columns(table)}
+        for table, _column, _type in _ADDED_COLUMNS
+    }
+    for table, column, ddl in _ADDED_COLUMNS:
+        if column in present[table]:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+        except DBAPIError:
+            # Another process starting at the same moment may have added it first.
+            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                raise
+    with Session(engine) as session, session.begin():
+        for user in session.scalars(select(PortalUser).where(PortalUser.session_token.is_(None))):
+            user.end_sessions()
 
 
 class PortalSetting(PortalBase):

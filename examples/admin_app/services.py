@@ -23,7 +23,7 @@ from qleads.mail import Dispatcher, Mailer, Renderer
 from qleads.model import Policy
 from qleads.ports import Clock
 
-from .models import PortalBase, load_policy, save_policy
+from .models import load_policy, save_policy, upgrade_portal_schema
 
 __all__ = ["EXTENSION_KEY", "Services", "Settings", "build_services", "current_services"]
 
@@ -96,7 +96,7 @@ def build_services(config: Mapping[str, Any]) -> Services:
     clock: Clock = config.get("QLEADS_CLOCK") or SystemClock()
     engine = make_engine(str(config["QLEADS_DATABASE_URL"]))
     storage = open_storage(engine)
-    PortalBase.metadata.create_all(engine)
+    upgrade_portal_schema(engine)
     sessions = sessionmaker(engine.execution_options(qleads_write=True), expire_on_commit=False)
     read_sessions = sessionmaker(engine, expire_on_commit=False)
     desk = LeadDesk(storage.repository, storage.directory, clock, load_policy(read_sessions))

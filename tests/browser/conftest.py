@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:  # ``examples`` is a top-level package of the repo
     sys.path.insert(0, str(ROOT))
 
 from examples.admin_app import create_app  # noqa: E402
+from examples.admin_app.security import PortalRequestHandler  # noqa: E402
 from examples.admin_app.services import Services  # noqa: E402
 from qleads.adapters.clock import FrozenClock  # noqa: E402
 
@@ -86,7 +87,7 @@ def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         src.backup(dst)
     app = create_app(_config(database, FrozenClock(NOW), background=True))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=PortalRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
     thread.start()
     try:
@@ -95,6 +96,7 @@ def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(10)
         app.extensions["qleads.background"].stop()
+        app.extensions["qleads.password_reset"].close()
         app.extensions["qleads"].close()
 
 

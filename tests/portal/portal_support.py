@@ -52,11 +52,12 @@ def csrf_token(client: FlaskClient, url: str = "/login") -> str:
     return found.group(1)
 
 
-def log_in(client: FlaskClient, username: str, password: str = "demo") -> Any:
-    """Log in through the form, as a browser does; returns the response (a redirect)."""
+def log_in(client: FlaskClient, username: str, password: str = "demo", **kw: Any) -> Any:
+    """Log in through the form, as a browser does; returns the response (a redirect).
+    ``kw`` goes to the POST (``headers=…``)."""
     token = csrf_token(client, "/login")
     return client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
+        "/login", data={"username": username, "password": password, "csrf_token": token}, **kw
     )
 
 
@@ -64,3 +65,16 @@ def post_form(client: FlaskClient, url: str, data: dict[str, Any] | None = None,
     """POST a form with the (logged-in) session's CSRF token."""
     token = csrf_token(client, "/mails/")
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kw)
+
+
+def session_cookie(client: FlaskClient) -> str:
+    """The raw value of the client's session cookie, as an attacker would copy it."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "no session cookie"
+    return cookie.value
+
+
+def replay(client: FlaskClient, cookie: str) -> FlaskClient:
+    """``client`` (a fresh one: another browser) carrying nothing but a copied cookie."""
+    client.set_cookie("session", cookie)
+    return client

@@ -411,9 +411,10 @@ class TestOpenApi:
             "413",
             "415",
             "422",
+            "429",
             "503",
         }
-        for status in ("400", "401", "409", "413", "415", "422", "503"):
+        for status in ("400", "401", "409", "413", "415", "422", "429", "503"):
             assert "application/problem+json" in post["responses"][status]["content"]
         assert post["parameters"][0]["name"] == "Idempotency-Key"
         assert post["parameters"][0]["required"] is True

@@ -158,6 +158,7 @@ def observe(app: Flask, role: str) -> dict[tuple[str, str], str]:
         "name": "all",
         "export_type": "csv",
         "filename": "portal.css",
+        "token": "no-such-reset-link",
     }
     client = app.test_client()
     if role != "anonymous":
