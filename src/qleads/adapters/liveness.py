@@ -31,7 +31,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-__all__ = ["check_connections", "closed_by_server"]
+__all__ = ["check_before_use", "check_connections", "closed_by_server"]
 
 #: Set in a pool entry's ``info`` (which is emptied when its connection is replaced)
 #: after its first checkout.
@@ -43,8 +43,8 @@ def check_connections(engine: Engine) -> None:
     engine, and a no-op on other databases)."""
     if engine.dialect.name != "postgresql":
         return
-    if not sa_event.contains(engine, "checkout", _check_out):
-        sa_event.listen(engine, "checkout", _check_out)
+    if not sa_event.contains(engine, "checkout", check_before_use):
+        sa_event.listen(engine, "checkout", check_before_use)
 
 
 def closed_by_server(connection: Any) -> bool:
@@ -64,7 +64,9 @@ def closed_by_server(connection: Any) -> bool:
     return bool(readable)
 
 
-def _check_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+def check_before_use(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pool's ``checkout`` listener that :func:`check_connections` installs (public
+    so that a benchmark can remove it, ``bench/checkout.py``)."""
     info = record.info
     if not info.get(_LENT):
         info[_LENT] = True
