@@ -244,6 +244,12 @@ def _unopenable(kind: str, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}"
     if kind == "sqlite-missing-directory":
         return f"sqlite:///{tmp_path / 'missing' / 'qleads.db'}"
+    if kind == "sqlite-read-only-directory":
+        if os.geteuid() == 0:  # root may write into any directory of a normal file system
+            return "sqlite:////proc/qleads-outage.db"
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        return f"sqlite:///{locked / 'qleads.db'}"
     if kind == "sqlite-under-a-file":
         (tmp_path / "plain-file").write_text("not a directory")
         return f"sqlite:///{tmp_path / 'plain-file' / 'qleads.db'}"
@@ -257,6 +263,7 @@ UNOPENABLE = [
     "postgresql-closed-port",
     "sqlite-directory",
     "sqlite-missing-directory",
+    "sqlite-read-only-directory",
     "sqlite-under-a-file",
     "sqlite-not-a-database",
 ]
