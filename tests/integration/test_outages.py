@@ -293,6 +293,33 @@ class TestNothingToConnectTo:
             engine.dispose()
 
 
+class TestExhaustedPool:
+    def test_waiting_in_vain_for_a_pooled_connection_is_a_storage_error(
+        self, tmp_path: Path
+    ) -> None:
+        """R15: every connection is lent out and none comes back within
+        ``pool_timeout``: the unit of work, the directory's reads (the territory table
+        included) and the outbox raise StorageError, not SQLAlchemy's TimeoutError."""
+        url = f"sqlite:///{tmp_path / 'busy.db'}"
+        engine = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.05)
+        stack = Stack.on(engine)
+        stack.seed()
+        calls: list[Callable[[], object]] = [
+            lambda: _enter_unit(stack),
+            stack.directory.territories,
+            lambda: stack.directory.installer("anna"),
+            stack.outbox.pending_count,
+        ]
+        try:
+            with stack.repository.unit_of_work() as holding:
+                holding.get_by_source("nothing")
+                for call in calls:
+                    with pytest.raises(StorageError, match="TimeoutError"):
+                        call()
+        finally:
+            engine.dispose()
+
+
 class TestCommandLine:
     @pytest.mark.parametrize(
         "argv",
