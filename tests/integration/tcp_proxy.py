@@ -5,8 +5,8 @@ closes every open connection at once, which is what the clients of a restarting 
 see; :meth:`TcpProxy.refuse` also stops listening, so that new connections are refused
 until :meth:`TcpProxy.restore`. Nothing is changed in the bytes forwarded.
 
-Importable from any test: ``from tests.integration.tcp_proxy import TcpProxy`` (or
-``from tcp_proxy import TcpProxy`` inside ``tests/integration``).
+``from tcp_proxy import TcpProxy`` in ``tests/integration``; tests elsewhere put this
+directory on ``sys.path`` first (as ``tests/portal/test_portal_outage.py`` does).
 """
 
 from __future__ import annotations

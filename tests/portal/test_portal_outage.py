@@ -10,7 +10,9 @@ restarted.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,12 @@ from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.model import LeadSource
 from qleads.tabs import Tab
-from tests.integration.tcp_proxy import TcpProxy
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
+if str(INTEGRATION) not in sys.path:  # the TCP proxy lives with the outage tests
+    sys.path.insert(0, str(INTEGRATION))
+
+from tcp_proxy import TcpProxy  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
