@@ -31,6 +31,7 @@ from mail_support import document, free_port
 from tcp_proxy import TcpProxy
 
 import qleads.adapters.sqlalchemy as sql_adapter
+from qleads.adapters import liveness
 from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
@@ -428,6 +429,29 @@ class TestServerRestart:
         assert proxy.drop() >= 3
         _storage_calls_work(stack, "after")
         assert proxy.accepted > accepted  # new connections, not the dead ones
+
+    def test_a_pooled_connection_closed_underneath_is_replaced(self, seeded_url: str) -> None:
+        """A connection closed on the client's side while it rested in the pool (by a
+        fork's cleanup, a test, a bug) is not lent out either."""
+        engine = make_engine(seeded_url, pool_size=1, max_overflow=0)
+        repository = SqlAlchemyLeadRepository(engine)
+        with repository.unit_of_work() as uow:
+            uow.get_by_source("nothing")
+        pooled = engine.raw_connection()
+        resting = pooled.driver_connection
+        pooled.close()
+        resting.close()
+        with repository.unit_of_work() as uow:
+            assert uow.get_by_source("nothing") is None
+        engine.dispose()
+
+    def test_sqlite_engines_are_not_checked(self, tmp_path: Path) -> None:
+        """An SQLite connection has no server that could close it."""
+        engine = make_engine(f"sqlite:///{tmp_path / 'local.db'}")
+        SqlAlchemyLeadRepository(engine)
+        liveness.check_connections(engine)
+        assert not sa.event.contains(engine, "checkout", liveness.check_before_use)
+        engine.dispose()
 
     def test_the_check_costs_no_round_trip(self, seeded_url: str) -> None:
         """Unlike ``pool_pre_ping``'s ``SELECT 1``, checking a pooled connection sends

@@ -52,16 +52,12 @@ def closed_by_server(connection: Any) -> bool:
     closed by the server (its socket has something to read)."""
     if connection.closed or connection.broken:
         return True
-    try:
-        fd = connection.fileno()
-    except Exception:  # psycopg: no socket any more
-        return True
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLPRI)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)  # pragma: no cover - no poll() (Windows)
-    return bool(readable)
+    fd = connection.fileno()
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows has no poll()
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()  # select() would refuse descriptors above FD_SETSIZE
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def check_before_use(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
