@@ -46,6 +46,7 @@ from flask import Blueprint, Flask, Response, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from examples.admin_app.errors import STORAGE_FAILURES
 from examples.admin_app.models import PortalBase
 from examples.admin_app.services import current_services
 from examples.admin_app.throttle import limit_intake, retry_after
@@ -54,7 +55,6 @@ from qleads.errors import (
     FieldError,
     IntakeConflict,
     InvalidDocument,
-    StorageError,
 )
 from qleads.model import Lead, LeadSource
 
@@ -709,9 +709,9 @@ def openapi() -> Response:
     return Response(json.dumps(openapi_document(), indent=2), mimetype="application/json")
 
 
-def _storage_unavailable(error: StorageError) -> Response:
-    """The database failed: nothing was stored (one transaction), so the client may
-    retry with the same Idempotency-Key."""
+def _storage_unavailable(error: Exception) -> Response:
+    """The database failed or cannot be reached (any of ``STORAGE_FAILURES``): nothing
+    was stored (one transaction), so the client may retry with the same Idempotency-Key."""
     return _problem(
         503,
         "storage-unavailable",
@@ -749,7 +749,8 @@ def register_api(app: Flask) -> None:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.add_url_rule("/leads", "submit_lead", submit_lead, methods=["POST"])
     bp.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
-    bp.register_error_handler(StorageError, _storage_unavailable)
+    for failure in STORAGE_FAILURES:
+        bp.register_error_handler(failure, _storage_unavailable)
     bp.register_error_handler(RateLimitExceeded, _too_many_requests)
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -4,14 +4,22 @@ A portal must never show a stack trace for something the rules refuse: a lead on
 see is a 404 page (R2 says never reveal which), a forbidden action a 403 page, and the
 rest (a lost claim race, a date in the future, a lead that changed meanwhile) a flash
 message on the page the user came from.
+
+A database that cannot be reached (down, restarting, out of connections) is a 503 page
+in German and English with ``Retry-After``: qleads raises
+:class:`~qleads.errors.StorageError`, and the portal's own tables (its users, the admin's
+views) raise SQLAlchemy's connection errors, :data:`STORAGE_FAILURES` names both. The
+page is rendered without the database: not from ``base.html``, whose user bar would load
+the user, and without the context processors, which load him too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -23,9 +31,23 @@ from qleads.errors import (
     NotPermitted,
     QleadsError,
     StaleUpdate,
+    StorageError,
 )
 
-__all__ = ["init_errors", "message_for"]
+__all__ = ["RETRY_AFTER_SECONDS", "STORAGE_FAILURES", "init_errors", "message_for"]
+
+#: The errors that mean "the database is not there right now": qleads' own, and what
+#: SQLAlchemy raises for the portal's tables when it cannot connect, loses the
+#: connection, or waits in vain for a pooled one.
+STORAGE_FAILURES: Final[tuple[type[Exception], ...]] = (
+    StorageError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+#: What a 503 answer asks the client to wait before trying again.
+RETRY_AFTER_SECONDS: Final = 30
 
 
 def message_for(error: QleadsError) -> str:
@@ -68,7 +90,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def unavailable_page() -> Response:
+    """The 503 page: German and English (the user's own language is in the database),
+    the session's choice first."""
+    english_first = session.get("language") == "en"
+    retry = request.full_path.rstrip("?") if request.method == "GET" else url_for("auth.index")
+    page = current_app.jinja_env.get_template("errors/503.html")
+    response = Response(page.render(english_first=english_first, retry=retry), 503)
+    response.mimetype = "text/html"
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_errors(app: Flask) -> None:
+    for failure in STORAGE_FAILURES:
+        app.register_error_handler(failure, _unavailable)
+
     @app.errorhandler(LeadNotFound)
     def _not_found(error: LeadNotFound) -> Any:
         if _wants_json():
@@ -102,3 +140,9 @@ def init_errors(app: Flask) -> None:
         if error.code in {403, 404}:
             return render_template(f"errors/{error.code}.html"), error.code
         return render_template("errors/generic.html", error=error), error.code
+
+
+def _unavailable(error: Exception) -> Any:
+    if _wants_json():
+        return {"code": "storage_unavailable", "message": "the database is unavailable"}, 503
+    return unavailable_page()

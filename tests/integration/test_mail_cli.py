@@ -131,6 +131,9 @@ class TestDispatchCommand:
                 "is not set",
             ),
             (["--smtp", "h:25", "--base-url", "https://x", "--sender", "nobody"], "sender"),
+            (["--smtp", "h:25", "--base-url", "https://x", "--lease", "5"], "--lease must be"),
+            (["--smtp", "h:25", "--base-url", "https://x", "--lease", "0", "--timeout", "0"],
+             "--lease must be"),
         ],
     )  # fmt: skip
     def test_bad_configuration_exits_2(self, url: str, argv, message, capsys, monkeypatch):

@@ -62,6 +62,7 @@ from sqlalchemy.pool import StaticPool
 
 from qleads.adapters.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from qleads.adapters.checkpoint import DEFAULT_INTERVAL_S as DEFAULT_CHECKPOINT_INTERVAL_S
+from qleads.adapters.liveness import check_connections
 from qleads.calendar import Calendar
 from qleads.errors import (
     ConfigurationError,
@@ -599,7 +600,8 @@ def stop_checkpoints(engine: Engine) -> None:
 
 
 def prepare_engine(engine: Engine) -> None:
-    """Install the SQLite transaction handling on ``engine`` (once; no-op elsewhere).
+    """Install the SQLite transaction handling on ``engine``, or on PostgreSQL the check
+    of pooled connections before use (:mod:`qleads.adapters.liveness`); once.
 
     :func:`make_engine` does it; the adapters call it again for an engine a portal made
     itself. Public for the adapter modules (the outbox), not part of ``__all__``."""
@@ -609,6 +611,7 @@ def prepare_engine(engine: Engine) -> None:
                 f"unsupported database {engine.dialect.name!r}: "
                 "qleads runs on sqlite and postgresql"
             )
+        check_connections(engine)
         return
     if not sa_event.contains(engine, "connect", _sqlite_connect):
         sa_event.listen(engine, "connect", _sqlite_connect)
@@ -668,9 +671,30 @@ def _storage_error(error: sa_exc.SQLAlchemyError) -> QleadsError:
     if isinstance(error, sa_exc.StatementError) and isinstance(error.orig, QleadsError):
         return error.orig  # raised by a bind processor (a naive datetime)
     orig = getattr(error, "orig", None)
-    detail = str(orig) if orig is not None else str(error)
-    kind = type(error).__name__
-    return StorageError(f"database error ({kind}): {detail.strip().splitlines()[0]}")
+    detail = _first_line(orig if orig is not None else error)
+    return StorageError(f"database error ({type(error).__name__}): {detail}")
+
+
+def _first_line(error: BaseException) -> str:
+    """The driver's first line: later ones hold hints, ``DETAIL`` (with a duplicate
+    key's value, customer data) and SQLAlchemy's background link."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _checkout(engine: Engine) -> Any:
+    """A pooled DB-API connection (``engine.raw_connection()``), or the
+    :class:`~qleads.errors.StorageError` saying why there is none: the server is down or
+    refuses, the SQLite file cannot be opened, the pool is exhausted. Unlike
+    ``engine.connect()``, ``raw_connection()`` lets the driver's own errors through
+    (``psycopg.OperationalError``, ``sqlite3.OperationalError``)."""
+    dbapi: Any = engine.dialect.loaded_dbapi
+    try:
+        return engine.raw_connection()
+    except sa_exc.SQLAlchemyError as e:
+        raise _storage_error(e) from e
+    except dbapi.Error as e:
+        _raise_driver_error(e, engine.dialect)
 
 
 _Row: TypeAlias = Sequence[Any]
@@ -1425,7 +1449,7 @@ def _raise_driver_error(
         raise on_integrity(wrapped) from wrapped
     if isinstance(wrapped, sa_exc.SQLAlchemyError):
         raise _storage_error(wrapped) from wrapped
-    raise StorageError(f"database error ({type(error).__name__}): {error}") from error
+    raise StorageError(f"database error ({type(error).__name__}): {_first_line(error)}") from error
 
 
 @attrs.frozen
@@ -1672,10 +1696,7 @@ class SqlAlchemyUnitOfWork:
     def __enter__(self) -> Self:
         if self._pooled is not None:
             raise RuntimeError("this unit of work is already open")
-        try:
-            pooled = self._repository.engine.raw_connection()
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
+        pooled = _checkout(self._repository.engine)
         try:
             driver: Any = pooled.driver_connection
             if self._sqlite:
@@ -2633,10 +2654,7 @@ class SqlAlchemyDirectory:
 
     def _read_driver(self, statement: str, *params: Any) -> list[Any]:
         dbapi: Any = self.engine.dialect.loaded_dbapi
-        try:
-            pooled = self.engine.raw_connection()
-        except sa_exc.SQLAlchemyError as e:
-            raise _storage_error(e) from e
+        pooled = _checkout(self.engine)
         try:
             driver: Any = pooled.driver_connection
             if self._postgres:

@@ -15,6 +15,7 @@ commands on their own.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _PROGRESS_EVERY = 500
+#: How long ``mail dispatch`` leases the rows it took (``--lease``).
+_DEFAULT_LEASE_S = 300.0
 
 
 def _add_url(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +87,14 @@ def register(subparsers: Any) -> None:
         "--message-id-domain", default=None, help="right side of Message-IDs (default: sender's)"
     )
     dispatch.add_argument("--timeout", type=float, default=10.0, help="SMTP timeout, seconds")
+    dispatch.add_argument(
+        "--lease",
+        type=float,
+        default=_DEFAULT_LEASE_S,
+        metavar="SECONDS",
+        help="how long a run holds the rows it took before another run may take them over "
+        f"(a run that died); longer than --timeout (default: {_DEFAULT_LEASE_S:.0f})",
+    )
     dispatch.add_argument("--limit", type=int, default=100, help="rows leased per round")
     dispatch.add_argument("--max-attempts", type=int, default=8, help="before a row fails")
     dispatch.add_argument("--no-digests", action="store_true", help="do not send digests")
@@ -169,6 +180,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise ConfigurationError("--base-url (or $QLEADS_BASE_URL) is required for links")
     if args.limit < 1 or args.max_attempts < 1:
         raise ConfigurationError("--limit and --max-attempts must be at least 1")
+    if not args.lease > args.timeout > 0:
+        # A lease that runs out while a row is still being sent lets another run send
+        # it again.
+        raise ConfigurationError("--lease must be longer than --timeout, and both positive")
     security: Security = "ssl" if args.ssl else "starttls" if args.starttls else "none"
     mailer = SmtpMailer(
         host,
@@ -206,6 +221,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 clock,
                 leads=repository,
                 max_attempts=args.max_attempts,
+                lease_for=dt.timedelta(seconds=args.lease),
                 message_id_domain=domain,
                 sender=args.sender,
             )
