@@ -6,9 +6,13 @@ Babel for the locale: the claim hold of a Saxon installer reads "bis Dienstag,
 17.11.2026, 16:00 Uhr". Every mail links to the lead (``{base_url}/leads/{id}``).
 
 Everything that comes from a lead document is untrusted: HTML is escaped, and nothing
-reaches a header with CR, LF, NUL or any other control character in it
-(:func:`header_text`), so a lead named ``"Max\\r\\nBcc: x@example.org"`` cannot add a
-header or a recipient. Contact names appear only where R16 lets the recipient see them.
+reaches a header with CR, LF, NUL or any other control character in it, nor with the
+``=?`` that opens an RFC 2047 encoded word (:func:`header_text`), so neither a lead named
+``"Max\\r\\nBcc: x@example.org"`` nor one whose city is an encoded word spelling
+``"\\r\\nBcc: …"`` can add a header or a recipient. Python's ``email`` package decodes
+encoded words when a header is set, and before the fix of CVE-2024-6923 it wrote a decoded
+line break out as it was; :func:`compose` does not rely on either: it checks the finished
+message's headers itself. Contact names appear only where R16 lets the recipient see them.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import hashlib
 import html
 import unicodedata
 from collections.abc import Sequence
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from email.utils import format_datetime as rfc2822_date
 from zoneinfo import ZoneInfo
 
@@ -43,6 +50,8 @@ Recipient = Installer | SalesRep | Admin
 
 _DEFAULT_TZ = "Europe/Berlin"
 _SUBJECT_LIMIT = 200
+#: What opens an RFC 2047 encoded word; never passed on from untrusted text.
+_ENCODED_WORD = "=?"
 
 #: Kinds whose recipient holds the lead or oversees it, so R16 shows him the contact.
 _CONTACT_VISIBLE = frozenset(
@@ -161,12 +170,18 @@ _WORDS: dict[str, dict[str, str]] = {
 
 def header_text(value: str, limit: int = _SUBJECT_LIMIT) -> str:
     """``value`` made safe for a header: every control or separator character (CR, LF,
-    NUL, U+2028 …) becomes a space, runs of whitespace collapse, and the result is cut
-    to ``limit`` characters. This is why no lead data can inject a header (R10)."""
+    NUL, U+2028 …) becomes a space, runs of whitespace collapse, every ``=?`` becomes
+    ``= ?``, and the result is cut to ``limit`` characters. This is why no lead data can
+    inject a header (R10).
+
+    ``=?`` opens an RFC 2047 encoded word, which mail programs decode for display and
+    Python's ``email`` package decodes as soon as a header is set: a city of
+    ``=?utf-8?q?Leipzig=0D=0ABcc:_x@example.org?=`` would otherwise come out as a line
+    break and a ``Bcc``. Broken up, it stays the literal text it was sent as."""
     cleaned = "".join(
         " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in value
     )
-    text = " ".join(cleaned.split())
+    text = " ".join(cleaned.split()).replace(_ENCODED_WORD, "= ?")
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
@@ -334,7 +349,14 @@ def compose(
 ) -> EmailMessage:
     """The finished ``multipart/alternative`` message. Header values pass through
     :func:`header_text`; an address with a control character in it raises
-    :class:`~qleads.mail.errors.PermanentMailError` (no retry will fix it)."""
+    :class:`~qleads.mail.errors.PermanentMailError` (no retry will fix it).
+
+    The message is checked before it is handed on: written out and read back, its
+    headers must be exactly the ones set here, none may hold a control character once
+    decoded, and it must have its two parts. This holds whatever the Python version's
+    ``email`` package does with what it was given, so a message that fails the check is
+    never sent (a :class:`~qleads.mail.errors.PermanentMailError` names the header
+    names, never their values, which may hold customer data)."""
     address = to_address.strip()
     if not address or header_text(address) != address or " " in address:
         raise PermanentMailError(f"invalid recipient address {address!r}")
@@ -351,4 +373,33 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    _check_headers(message, expected=_HEADERS | ({"From"} if sender is not None else set()))
     return message
+
+
+#: The headers :func:`compose` sets, ``From`` aside (a mailer fills that in when the
+#: message has none), and the two that ``multipart/alternative`` brings.
+_HEADERS = frozenset(
+    {"To", "Subject", "Date", "Message-ID", "Auto-Submitted", "MIME-Version", "Content-Type"}
+)
+
+
+def _check_headers(message: EmailMessage, *, expected: frozenset[str] | set[str]) -> None:
+    """Refuse ``message`` unless its headers, as written and as read back, are exactly
+    ``expected``, each once, none with a control character, and it has its two parts."""
+    for name, value in message.items():
+        if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
+            raise PermanentMailError(f"header {name} holds a control character once decoded")
+    try:
+        wire = message.as_bytes()
+    except (MessageError, ValueError, UnicodeError) as exc:
+        raise PermanentMailError(f"the message cannot be written: {type(exc).__name__}") from exc
+    parsed = BytesParser(policy=email_policy).parsebytes(wire)
+    names = [name.lower() for name in parsed]
+    if sorted(names) != sorted(name.lower() for name in expected):
+        # Counted, not named: an injected header's name is the lead's own text.
+        odd = len(set(names) ^ {name.lower() for name in expected})
+        raise PermanentMailError(f"the message's headers are not the expected set ({odd} differ)")
+    parts = [part.get_content_type() for part in parsed.walk()]
+    if parts != ["multipart/alternative", "text/plain", "text/html"]:
+        raise PermanentMailError("the message's body is not its text and HTML parts")
