@@ -637,13 +637,14 @@ class LeadDeskMachine(RuleBasedStateMachine):
                 assert tabs == [tab_of(self.expected[lead_id].status)], (lead_id, tabs)
             for view in pages[Tab.AVAILABLE].items:
                 assert view.contact_hidden
+                assert view.name is None
                 assert view.lead.name == ""
                 assert view.previously_handled == (
                     installer.id in self.expected[view.lead.id].previous
                 )
             for view in pages[Tab.MINE].items:
                 assert not view.contact_hidden
-                assert view.lead.name != ""
+                assert view.name == view.lead.name != ""
             for lead_id, expected in self.expected.items():
                 if expected.holder_id not in (None, installer.id):
                     assert all(lead_id not in found for found in ids.values())
