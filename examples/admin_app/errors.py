@@ -51,7 +51,7 @@ def _input_detail(error: InvalidInput) -> str:
         "effective_at": _("Das Datum darf weder in der Zukunft noch vor dem Eingang liegen."),
         "due_at": _("Eine Wiedervorlage braucht einen Termin in der Zukunft."),
         "note": _("Die Notiz ist zu lang oder enthält ungültige Zeichen."),
-        "installer_id": _("Bitte wählen Sie einen aktiven Partner."),
+        "installer": _("Bitte wählen Sie einen aktiven Partner."),
         "status": _("Bitte wählen Sie einen Status."),
     }
     return texts.get(error.field, error.message)

@@ -274,7 +274,11 @@ def assign(lead_id: int) -> Response:
     if form is None or not form.validate_on_submit():
         flash(_("Bitte wählen Sie einen Partner."), "error")
         return redirect(url_for("leads.detail", lead_id=lead_id))
-    current_services().desk.assign(actor, lead_id, str(form.installer_id.data))
+    chosen = current_services().directory.installer(str(form.installer_id.data))
+    if chosen is None:
+        flash(_("Bitte wählen Sie einen Partner."), "error")
+        return redirect(url_for("leads.detail", lead_id=lead_id))
+    current_services().desk.assign(actor, lead_id, chosen)
     flash(_("Die Anfrage wurde zugeteilt."), "success")
     return redirect(url_for("leads.detail", lead_id=lead_id))
 

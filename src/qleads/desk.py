@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -303,15 +304,33 @@ class LeadDesk:
 
     # --- the sales rep's and admin's actions (R5, R12) -------------------------------
 
-    def assign(self, actor: Actor, lead_id: int, installer_id: str) -> LeadView:
+    def assign(self, actor: Actor, lead_id: int, installer: Installer | str) -> LeadView:
         """R5: a rep gives a lead of his territory to one of his installers; a held
         lead is reassigned. The installer gets a mail and, after the reminder period
-        without a work status, one reminder."""
+        without a work status, one reminder.
+
+        ``installer`` is the :class:`~qleads.model.Installer`, like every other actor a
+        use case takes; the directory's record of him decides whether he is active and
+        whose installer he is. Passing his id (a ``str``) still works in 0.2 and warns
+        (:class:`DeprecationWarning`): it goes in 0.3.
+        """
+        if isinstance(installer, str):
+            warnings.warn(
+                "LeadDesk.assign() takes the Installer; passing his id is deprecated "
+                "and stops working in qleads 0.3",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            installer_id = installer
+        elif isinstance(installer, Installer):
+            installer_id = installer.id
+        else:
+            raise InvalidInput("installer", f"needs an Installer, got {type(installer).__name__}")
         if not isinstance(actor, SalesRep | Admin):
             raise NotPermitted(actor.id, "assign leads", lead_id)
         target = self.directory.installer(installer_id)
         if target is None or not target.active:
-            raise InvalidInput("installer_id", f"no active installer {installer_id!r}")
+            raise InvalidInput("installer", f"no active installer {installer_id!r}")
         if isinstance(actor, SalesRep) and target.rep_id != actor.id:
             raise NotPermitted(actor.id, f"assign to {installer_id}, who is not his installer")
         scope = self._scope(actor)

@@ -105,9 +105,9 @@ class TestEachMail:
         lead = world.desk.intake(world.source, document("s-1")).lead
         dispatcher = make_dispatcher(world, repository, outbox, mailer)
         dispatcher.dispatch_once()
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         world.desk.assign(
-            world.rep, world.desk.intake(world.source, document("s-2")).lead.id, "bob"
+            world.rep, world.desk.intake(world.source, document("s-2")).lead.id, world.bob
         )
         dispatcher.dispatch_once()
         anna = server.messages_to("anna@example.org")[-1]
@@ -126,7 +126,7 @@ class TestEachMail:
         assigned = world.desk.intake(world.source, document("s-1")).lead
         claimed = world.desk.intake(world.source, document("s-2")).lead
         follow = world.desk.intake(world.source, document("s-3")).lead
-        world.desk.assign(world.rep, assigned.id, "anna")
+        world.desk.assign(world.rep, assigned.id, world.anna)
         world.desk.claim(world.bob, claimed.id)
         world.desk.claim(world.anna, follow.id)
         due = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)  # Monday 10:00 in Leipzig
@@ -159,7 +159,7 @@ class TestEachMail:
         world = World.build(repository)
         world.desk.policy = Policy(escalation_days=1)
         lead = world.desk.intake(world.source, document("s-1")).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC))
         world.desk.sweep()
         world.desk.sweep()
@@ -182,7 +182,7 @@ class TestReliability:
         before = len(server.envelopes)
         server.stop()
         for lead in leads:
-            assert world.desk.assign(world.rep, lead.id, "anna").lead.status is Status.ASSIGNED
+            assert world.desk.assign(world.rep, lead.id, world.anna).lead.status is Status.ASSIGNED
         report = dispatcher.dispatch_all()
         assert (report.sent, report.retried) == (0, 50)
         assert outbox.pending_count() == 50
@@ -243,7 +243,7 @@ class TestReliability:
 
         world.desk.repository = FailingCommit()  # type: ignore[assignment]
         with pytest.raises(StorageError):
-            world.desk.assign(world.rep, lead.id, "anna")
+            world.desk.assign(world.rep, lead.id, world.anna)
         world.desk.repository = repository
         assert dispatcher.dispatch_all().handled == 0
         assert len(server.envelopes) == before
@@ -268,7 +268,7 @@ class TestReliability:
     ) -> None:
         """R5, R11: the reminder fires once however often the sweep runs."""
         lead = world.desk.intake(world.source, document("s-1")).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         dispatcher = make_dispatcher(world, repository, outbox, mailer)
         dispatcher.dispatch_all()
         before = len(server.envelopes)
@@ -319,7 +319,7 @@ class TestHeaderInjection:
         comes around validation) still cannot add a header or a recipient."""
         doc = document("s-1", name="Max\r\nBcc: x@example.org", city="Leipzig\r\nX-Evil: 1")
         lead = world.desk.intake(world.source, doc).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         make_dispatcher(world, repository, outbox, mailer).dispatch_all()
         for envelope in server.envelopes:
             message = envelope.message

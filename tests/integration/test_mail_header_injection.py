@@ -81,8 +81,8 @@ def test_encoded_words_in_lead_data_add_no_header_and_keep_the_body(
             leads=repository,
         )
         announced = dispatcher.dispatch_all()
-        world.desk.assign(world.rep, first.id, world.anna.id)
-        world.desk.assign(world.rep, second.id, world.bob.id)
+        world.desk.assign(world.rep, first.id, world.anna)
+        world.desk.assign(world.rep, second.id, world.bob)
         assigned = dispatcher.dispatch_all()
 
     assert (announced.sent, announced.failed) == (4, 0)

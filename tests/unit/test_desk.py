@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
 import pytest
 
 from qleads.adapters.clock import FrozenClock
@@ -392,7 +393,7 @@ class TestAssignment:
     def test_rep_assigns_to_his_installer(self, world: World) -> None:
         """R5: the lead is assigned to him and he gets a notice."""
         lead_id = world.intake()
-        assigned = world.desk.assign(world.rep_east, lead_id, "i-anna").lead
+        assigned = world.desk.assign(world.rep_east, lead_id, world.anna).lead
         assert (assigned.status, assigned.holder_id) == (Status.ASSIGNED, "i-anna")
         assert ("assigned", lead_id, "i-anna") in world.notices()
         with pytest.raises(LeadNotFound):
@@ -402,7 +403,7 @@ class TestAssignment:
         """R5: one reminder after 2 business days without a work status (Mon 09:30 →
         Thu 09:30 in Saxony), and the lead is never released automatically."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 9, 29, tzinfo=BERLIN))
         assert world.desk.sweep().reminded == 0
         world.clock.set(dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN))
@@ -420,7 +421,7 @@ class TestAssignment:
         after the reminder."""
         world = World(Policy(escalation_days=2))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN))
         assert world.desk.sweep().reminded == 1
         world.clock.set(dt.datetime(2026, 11, 23, 9, 29, tzinfo=BERLIN))
@@ -434,7 +435,7 @@ class TestAssignment:
         fires both; a second sweep finds nothing new (idempotent)."""
         world = World(Policy(escalation_days=1))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.advance(days=14)
         first = world.desk.sweep()
         assert (first.reminded, first.escalated) == (1, 1)
@@ -446,7 +447,7 @@ class TestAssignment:
         nobody whose rep could be told."""
         world = World(Policy(escalation_days=1))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         desk = LeadDesk(
             world.repository, _Without(world.directory, "i-anna"), world.clock, world.desk.policy
         )
@@ -462,26 +463,43 @@ class TestAssignment:
         """R12: a rep cannot hand a lead to another rep's installer."""
         lead_id = world.intake()
         with pytest.raises(NotPermitted):
-            world.desk.assign(world.rep_east, lead_id, "i-carl")
+            world.desk.assign(world.rep_east, lead_id, world.carl)
 
     def test_rep_assigns_only_in_his_territories(self, world: World) -> None:
         """R2/R12: another rep's lead is not found for him."""
         lead_id = world.intake("munich", "80331")
         with pytest.raises(LeadNotFound):
-            world.desk.assign(world.rep_east, lead_id, "i-anna")
+            world.desk.assign(world.rep_east, lead_id, world.anna)
 
     def test_unknown_installer_is_invalid_input(self, world: World) -> None:
         """R15: assigning to nobody is refused with the field named."""
         lead_id = world.intake()
         with pytest.raises(InvalidInput) as raised:
-            world.desk.assign(world.rep_east, lead_id, "i-nobody")
-        assert raised.value.field == "installer_id"
+            world.desk.assign(world.rep_east, lead_id, attrs.evolve(world.anna, id="i-nobody"))
+        assert raised.value.field == "installer"
+
+    def test_assign_takes_the_installer_and_his_id_still_with_a_warning(self, world: World) -> None:
+        """R5: ``assign`` takes the installer like every use case takes actors; his id
+        still works for one more release, with a DeprecationWarning."""
+        first, second = world.intake("dep-1"), world.intake("dep-2")
+        assert world.desk.assign(world.rep_east, first, world.anna).lead.holder_id == "i-anna"
+        with pytest.warns(DeprecationWarning, match="takes the Installer"):
+            moved = world.desk.assign(world.rep_east, second, "i-ben")
+        assert moved.lead.holder_id == "i-ben"
+
+    def test_assign_reads_the_installer_from_the_directory(self, world: World) -> None:
+        """R5, R12: a stale record of the installer decides nothing: one the directory
+        has deactivated cannot be assigned, whatever the record passed says."""
+        lead_id = world.intake()
+        world.directory.add_installer(attrs.evolve(world.anna, active=False))
+        with pytest.raises(InvalidInput):
+            world.desk.assign(world.rep_east, lead_id, world.anna)
 
     def test_reassign_moves_a_held_lead(self, world: World) -> None:
         """R5: reassignment takes the lead from its holder, who then no longer sees it."""
         lead_id = world.intake()
         world.desk.claim(world.anna, lead_id)
-        moved = world.desk.assign(world.rep_east, lead_id, "i-ben").lead
+        moved = world.desk.assign(world.rep_east, lead_id, world.ben).lead
         assert (moved.status, moved.holder_id) == (Status.ASSIGNED, "i-ben")
         assert "i-anna" in moved.previous_holders
         assert world.desk.history(world.admin, lead_id)[-1].kind is EventKind.REASSIGNED
@@ -495,7 +513,7 @@ class TestAssignment:
     def test_recorded_work_ends_the_reminder(self, world: World) -> None:
         """R5/R6: a work status before the reminder cancels it."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.desk.record(world.anna, lead_id, Status.FIRST_CONTACT)
         world.advance(days=10)
         assert world.desk.sweep().total == 0
@@ -757,7 +775,7 @@ class TestNotifications:
     def test_notification_is_stored_with_the_change(self, world: World) -> None:
         """R10: the assignment notice is in the outbox as soon as the assignment is."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-ben")
+        world.desk.assign(world.rep_east, lead_id, world.ben)
         (notice,) = [n for n in world.repository.notifications() if n.kind.value == "assigned"]
         lead = world.desk.get(world.admin, lead_id).lead
         assert notice.key == f"{lead_id}:{lead.version}:assigned:i-ben"
@@ -803,7 +821,7 @@ class TestSweep:
     def test_three_sweeps_in_one_business_day_send_one_reminder(self, world: World) -> None:
         """R11: idempotent: repeated sweeps fire a deadline once."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 10, 0, tzinfo=BERLIN))
         reports = [world.desk.sweep()]
         world.advance(hours=4)
@@ -892,7 +910,7 @@ def _use_cases(world: World, lead_id: int) -> dict[str, Callable[[Actor], object
     return {
         "intake": lambda actor: world.desk.intake(actor, document("perm-new")),
         "claim": lambda actor: world.desk.claim(actor, lead_id),
-        "assign": lambda actor: world.desk.assign(actor, lead_id, "i-anna"),
+        "assign": lambda actor: world.desk.assign(actor, lead_id, world.anna),
         "get": lambda actor: world.desk.get(actor, lead_id),
         "tab": lambda actor: world.desk.tab(actor, Tab.ALL),
         "history": lambda actor: world.desk.history(actor, lead_id),

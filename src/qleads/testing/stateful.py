@@ -479,9 +479,9 @@ class LeadDeskMachine(RuleBasedStateMachine):
         else:
             error = None
         if error is not None:
-            self._expect_error(error, lambda: self.desk.assign(actor, lead_id, target.id), "assign")
+            self._expect_error(error, lambda: self.desk.assign(actor, lead_id, target), "assign")
             return
-        self.desk.assign(actor, lead_id, target.id)
+        self.desk.assign(actor, lead_id, target)
         remind = target.calendar.add_business_days(self.now, self.policy.assignment_reminder_days)
         if expected.holder_id is not None:
             expected.previous = expected.previous | {expected.holder_id}
