@@ -11,7 +11,7 @@ from email.policy import default as default_policy
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qleads.calendar import Calendar
@@ -185,6 +185,23 @@ class TestHeaders:
                     date=RECEIVED)  # fmt: skip
         assert "x@example.org" not in caught.value.message
 
+    def test_a_display_name_the_folder_would_break_is_dropped_not_the_address(self) -> None:
+        """R10: Python's folder loses the quotes of a long display name with a ``;`` in
+        it, and the address with them; the mail then goes to the bare address."""
+        mail = Renderer(BASE).render(notice(NotificationKind.ASSIGNED), lead(), ANNA)
+        name = "; " + "Solartechnik Mueller GmbH " * 3
+        message = compose(
+            mail, to_name=name, to_address="anna@example.org", message_id="<1@x>", date=RECEIVED
+        )
+        parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+        assert [a.addr_spec for a in parsed["To"].addresses] == ["anna@example.org"]
+        plain = compose(
+            mail, to_name="Anna Solar", to_address="anna@example.org", message_id="<1@x>",
+            date=RECEIVED,
+        )  # fmt: skip
+        assert str(plain["To"]) == "Anna Solar <anna@example.org>"
+
+    @settings(deadline=None, max_examples=500)
     @given(name=_lead_text(80), city=_lead_text(40))
     def test_no_lead_text_adds_a_header(self, name: str, city: str) -> None:
         """R10: whatever a lead is called, the mail has exactly the headers we set,

@@ -353,7 +353,8 @@ def compose(
 
     The message is checked before it is handed on: written out and read back, its
     headers must be exactly the ones set here, none may hold a control character once
-    decoded, and it must have its two parts. This holds whatever the Python version's
+    decoded, ``To`` must name the recipient alone (without his display name, if that is
+    what it takes), and it must have its two parts. This holds whatever the Python version's
     ``email`` package does with what it was given, so a message that fails the check is
     never sent (a :class:`~qleads.mail.errors.PermanentMailError` names the header
     names, never their values, which may hold customer data)."""
@@ -373,7 +374,15 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
-    _check_headers(message, expected=_HEADERS | ({"From"} if sender is not None else set()))
+    expected = _HEADERS | ({"From"} if sender is not None else set())
+    problem = _problem(message, expected, address)
+    if problem is not None and message["To"].addresses[0].display_name:
+        # Python's header folder can lose the quotes of a long display name, and the
+        # address with them: the address is what must arrive, the name is courtesy.
+        message.replace_header("To", Address(addr_spec=address))
+        problem = _problem(message, expected, address)
+    if problem is not None:
+        raise PermanentMailError(problem)
     return message
 
 
@@ -384,22 +393,27 @@ _HEADERS = frozenset(
 )
 
 
-def _check_headers(message: EmailMessage, *, expected: frozenset[str] | set[str]) -> None:
-    """Refuse ``message`` unless its headers, as written and as read back, are exactly
-    ``expected``, each once, none with a control character, and it has its two parts."""
+def _problem(message: EmailMessage, expected: frozenset[str], address: str) -> str | None:
+    """What is wrong with ``message`` as written and read back, if anything: headers
+    other than ``expected`` (or one twice), a header with a control character once
+    decoded, a ``To`` that is not ``address`` alone, a body other than its two parts.
+    Header names are counted, not named: an injected header's name is the lead's text."""
     for name, value in message.items():
         if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
-            raise PermanentMailError(f"header {name} holds a control character once decoded")
+            return f"header {name} holds a control character once decoded"
     try:
         wire = message.as_bytes()
     except (MessageError, ValueError, UnicodeError) as exc:
-        raise PermanentMailError(f"the message cannot be written: {type(exc).__name__}") from exc
+        return f"the message cannot be written: {type(exc).__name__}"
     parsed = BytesParser(policy=email_policy).parsebytes(wire)
     names = [name.lower() for name in parsed]
     if sorted(names) != sorted(name.lower() for name in expected):
-        # Counted, not named: an injected header's name is the lead's own text.
         odd = len(set(names) ^ {name.lower() for name in expected})
-        raise PermanentMailError(f"the message's headers are not the expected set ({odd} differ)")
+        return f"the message's headers are not the expected set ({odd} differ)"
+    to = parsed["To"]
+    if [a.addr_spec for a in getattr(to, "addresses", ())] != [address]:
+        return "the To header does not name the recipient alone"
     parts = [part.get_content_type() for part in parsed.walk()]
     if parts != ["multipart/alternative", "text/plain", "text/html"]:
-        raise PermanentMailError("the message's body is not its text and HTML parts")
+        return "the message's body is not its text and HTML parts"
+    return None
