@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from qleads.errors import (
+    ClaimExpired,
     InvalidInput,
     InvalidTransition,
     LeadNoLongerAvailable,
@@ -30,6 +31,11 @@ __all__ = ["init_errors", "message_for"]
 
 def message_for(error: QleadsError) -> str:
     """The sentence a user reads for ``error``, in his language."""
+    if isinstance(error, ClaimExpired):
+        return _(
+            "Ihre Reservierung ist abgelaufen: Sie können für diese Anfrage keinen Status "
+            "mehr eintragen. Sie wird in Kürze wieder für alle freigegeben."
+        )
     if isinstance(error, LeadNoLongerAvailable):
         return _("Diese Anfrage ist nicht mehr verfügbar. Ein anderer Partner war schneller.")
     if isinstance(error, StaleUpdate):
@@ -80,6 +86,14 @@ def init_errors(app: Flask) -> None:
         if _wants_json():
             return error.to_dict(), 403
         return render_template("errors/403.html"), 403
+
+    @app.errorhandler(ClaimExpired)
+    def _expired(error: ClaimExpired) -> Any:
+        # R4: his claim ran out; the lead page says so, the sweep will release it.
+        if _wants_json():
+            return error.to_dict(), 409
+        flash(message_for(error), "error")
+        return _back()
 
     @app.errorhandler(LeadNoLongerAvailable)
     def _gone(error: LeadNoLongerAvailable) -> Any:
