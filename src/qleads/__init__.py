@@ -8,10 +8,14 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 """
 
 from qleads.calendar import Calendar
+from qleads.deadlines import SYSTEM_ACTOR
 from qleads.desk import IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
+    ClaimExpired,
+    ConfigurationError,
     FieldError,
     IntakeConflict,
+    InvalidCalendar,
     InvalidDocument,
     InvalidInput,
     InvalidTransition,
@@ -24,8 +28,17 @@ from qleads.errors import (
 )
 from qleads.lifecycle import Action, Status
 from qleads.model import (
+    Actor,
     Admin,
     Channel,
+    Consumption,
+    Contact,
+    CostRow,
+    Costs,
+    Deadline,
+    DeadlineKind,
+    EcoBalance,
+    EventKind,
     HistoryEvent,
     Installer,
     Lead,
@@ -36,22 +49,37 @@ from qleads.model import (
     NotificationKind,
     Policy,
     ReleaseReason,
+    Roof,
     SalesRep,
     Territory,
 )
 from qleads.tabs import Tab
-from qleads.visibility import LeadView, RowView
+from qleads.visibility import ContactView, LeadView, RowView
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "Action",
+    "Actor",
     "Admin",
     "Calendar",
     "Channel",
+    "ClaimExpired",
+    "ConfigurationError",
+    "Consumption",
+    "Contact",
+    "ContactView",
+    "CostRow",
+    "Costs",
+    "Deadline",
+    "DeadlineKind",
+    "EcoBalance",
+    "EventKind",
     "FieldError",
     "HistoryEvent",
     "Installer",
     "IntakeConflict",
     "IntakeResult",
+    "InvalidCalendar",
     "InvalidDocument",
     "InvalidInput",
     "InvalidTransition",
@@ -69,6 +97,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "Roof",
     "RowView",
     "SalesRep",
     "StaleUpdate",
