@@ -117,7 +117,7 @@ class TestDispatchCommand:
         assert main(["mail", "retry", url, key]) == 0
         assert dispatch(url, server.port) == 0
         engine = make_engine(url)
-        assert SqlAlchemyOutbox(engine).failed() == []
+        assert SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).failed() == []
         engine.dispose()
 
     @pytest.mark.parametrize(
