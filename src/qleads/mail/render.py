@@ -354,10 +354,10 @@ def compose(
     The message is checked before it is handed on: written out and read back, its
     headers must be exactly the ones set here, none may hold a control character once
     decoded, ``To`` must name the recipient alone (without his display name, if that is
-    what it takes), and it must have its two parts. This holds whatever the Python version's
-    ``email`` package does with what it was given, so a message that fails the check is
-    never sent (a :class:`~qleads.mail.errors.PermanentMailError` names the header
-    names, never their values, which may hold customer data)."""
+    what it takes), and it must have its two parts. This holds whatever the Python
+    version's ``email`` package does with what it was given, so a message that fails the
+    check is never sent: :class:`~qleads.mail.errors.PermanentMailError` says what is
+    wrong without quoting a header, which may hold customer data."""
     address = to_address.strip()
     if not address or header_text(address) != address or " " in address:
         raise PermanentMailError(f"invalid recipient address {address!r}")
