@@ -83,7 +83,7 @@ from qleads.adapters.sqlalchemy import (
     territory_table,
 )
 from qleads.calendar import Calendar
-from qleads.errors import InvalidCalendar, QleadsError
+from qleads.errors import InvalidCalendar, InvalidInput, QleadsError
 from qleads.lifecycle import Status
 from qleads.model import Policy
 from qleads.tabs import Tab
@@ -728,7 +728,10 @@ class UnroutedLeadView(ReadOnlyView):
         ]
         if form.validate_on_submit():
             try:
-                services.desk.assign(current_user.actor, lead_id, form.installer_id.data)
+                chosen = services.directory.installer(str(form.installer_id.data))
+                if chosen is None:
+                    raise InvalidInput("installer", "no such installer")
+                services.desk.assign(current_user.actor, lead_id, chosen)
             except QleadsError as exc:
                 flash(message_for(exc), "error")
             else:

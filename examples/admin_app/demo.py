@@ -446,13 +446,13 @@ def _plan(
         return steps
     if fate == "assigned":
         start = max(received + hour, now - rng.randint(2, 40) * hour)
-        at(start, lambda: desk.assign(rep, lead_id, who.id))
+        at(start, lambda: desk.assign(rep, lead_id, who))
         return steps
     taken = received + rng.randint(1, 20) * hour
     if taken >= now - 2 * hour:
         return []
     if rng.random() < 0.3:
-        at(taken, lambda: desk.assign(rep, lead_id, who.id))
+        at(taken, lambda: desk.assign(rep, lead_id, who))
     else:
         at(taken, lambda: desk.claim(who, lead_id))
     if fate == "released":

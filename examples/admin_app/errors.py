@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from qleads.errors import (
+    ClaimExpired,
     InvalidInput,
     InvalidTransition,
     LeadNoLongerAvailable,
@@ -52,6 +53,11 @@ RETRY_AFTER_SECONDS: Final = 30
 
 def message_for(error: QleadsError) -> str:
     """The sentence a user reads for ``error``, in his language."""
+    if isinstance(error, ClaimExpired):
+        return _(
+            "Ihre Reservierung ist abgelaufen: Sie können für diese Anfrage keinen Status "
+            "mehr eintragen. Sie wird in Kürze wieder für alle freigegeben."
+        )
     if isinstance(error, LeadNoLongerAvailable):
         return _("Diese Anfrage ist nicht mehr verfügbar. Ein anderer Partner war schneller.")
     if isinstance(error, StaleUpdate):
@@ -73,7 +79,7 @@ def _input_detail(error: InvalidInput) -> str:
         "effective_at": _("Das Datum darf weder in der Zukunft noch vor dem Eingang liegen."),
         "due_at": _("Eine Wiedervorlage braucht einen Termin in der Zukunft."),
         "note": _("Die Notiz ist zu lang oder enthält ungültige Zeichen."),
-        "installer_id": _("Bitte wählen Sie einen aktiven Partner."),
+        "installer": _("Bitte wählen Sie einen aktiven Partner."),
         "status": _("Bitte wählen Sie einen Status."),
     }
     return texts.get(error.field, error.message)
@@ -118,6 +124,14 @@ def init_errors(app: Flask) -> None:
         if _wants_json():
             return error.to_dict(), 403
         return render_template("errors/403.html"), 403
+
+    @app.errorhandler(ClaimExpired)
+    def _expired(error: ClaimExpired) -> Any:
+        # R4: his claim ran out; the lead page says so, the sweep will release it.
+        if _wants_json():
+            return error.to_dict(), 409
+        flash(message_for(error), "error")
+        return _back()
 
     @app.errorhandler(LeadNoLongerAvailable)
     def _gone(error: LeadNoLongerAvailable) -> Any:

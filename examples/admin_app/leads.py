@@ -139,6 +139,14 @@ def _holds(actor: Actor, shown: LeadView) -> bool:
     )
 
 
+def _hold_expired(lead: Lead, now: dt.datetime) -> bool:
+    """R4: from ``hold_until`` on the claim is over, even before the sweep ran. The
+    page then offers no form; one sent from a page opened earlier is refused by the desk
+    (``ClaimExpired``), which ``errors.py`` answers with "Ihre Reservierung ist
+    abgelaufen"."""
+    return lead.hold_until is not None and lead.hold_until <= now
+
+
 def _assign_form(actor: Actor, shown: LeadView) -> AssignForm | None:
     if not isinstance(actor, SalesRep | Admin) or shown.lead.status.is_terminal:
         return None
@@ -168,6 +176,7 @@ def _context(lead_id: int) -> dict[str, Any]:
     territory = (
         services.directory.territory(shown.lead.territory_id) if shown.lead.territory_id else None
     )
+    now = services.clock.now()
     return {
         "shown": shown,
         "lead": shown.lead,
@@ -178,9 +187,10 @@ def _context(lead_id: int) -> dict[str, Any]:
         "territory": territory,
         "may_claim": _may_claim(actor, shown),
         "holds": _holds(actor, shown),
+        "hold_expired": _hold_expired(shown.lead, now),
         "assign_form": _assign_form(actor, shown),
         "claim_form": PostForm(),
-        "now": services.clock.now(),
+        "now": now,
     }
 
 
@@ -274,7 +284,11 @@ def assign(lead_id: int) -> Response:
     if form is None or not form.validate_on_submit():
         flash(_("Bitte wählen Sie einen Partner."), "error")
         return redirect(url_for("leads.detail", lead_id=lead_id))
-    current_services().desk.assign(actor, lead_id, str(form.installer_id.data))
+    chosen = current_services().directory.installer(str(form.installer_id.data))
+    if chosen is None:
+        flash(_("Bitte wählen Sie einen Partner."), "error")
+        return redirect(url_for("leads.detail", lead_id=lead_id))
+    current_services().desk.assign(actor, lead_id, chosen)
     flash(_("Die Anfrage wurde zugeteilt."), "success")
     return redirect(url_for("leads.detail", lead_id=lead_id))
 

@@ -32,5 +32,5 @@ def open_storage(engine: Engine) -> Storage:
         engine=engine,
         repository=repository,
         directory=SqlAlchemyDirectory(engine),
-        outbox=SqlAlchemyOutbox(engine),
+        outbox=SqlAlchemyOutbox(repository),
     )

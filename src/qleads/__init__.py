@@ -10,10 +10,14 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
+from qleads.deadlines import SYSTEM_ACTOR
 from qleads.desk import IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
+    ClaimExpired,
+    ConfigurationError,
     FieldError,
     IntakeConflict,
+    InvalidCalendar,
     InvalidDocument,
     InvalidInput,
     InvalidTransition,
@@ -26,8 +30,17 @@ from qleads.errors import (
 )
 from qleads.lifecycle import Action, Status
 from qleads.model import (
+    Actor,
     Admin,
     Channel,
+    Consumption,
+    Contact,
+    CostRow,
+    Costs,
+    Deadline,
+    DeadlineKind,
+    EcoBalance,
+    EventKind,
     HistoryEvent,
     Installer,
     Lead,
@@ -38,11 +51,12 @@ from qleads.model import (
     NotificationKind,
     Policy,
     ReleaseReason,
+    Roof,
     SalesRep,
     Territory,
 )
 from qleads.tabs import Tab
-from qleads.visibility import LeadView, RowView
+from qleads.visibility import ContactView, LeadView, RowView
 
 try:
     __version__ = version("qleads")
@@ -51,15 +65,29 @@ except PackageNotFoundError:  # a source tree on sys.path that was never install
 del PackageNotFoundError, version
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "Action",
+    "Actor",
     "Admin",
     "Calendar",
     "Channel",
+    "ClaimExpired",
+    "ConfigurationError",
+    "Consumption",
+    "Contact",
+    "ContactView",
+    "CostRow",
+    "Costs",
+    "Deadline",
+    "DeadlineKind",
+    "EcoBalance",
+    "EventKind",
     "FieldError",
     "HistoryEvent",
     "Installer",
     "IntakeConflict",
     "IntakeResult",
+    "InvalidCalendar",
     "InvalidDocument",
     "InvalidInput",
     "InvalidTransition",
@@ -77,6 +105,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "Roof",
     "RowView",
     "SalesRep",
     "StaleUpdate",

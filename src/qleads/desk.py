@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+import warnings
+from collections.abc import Mapping
 
 import attrs
 
-from qleads.calendar import Calendar
+from qleads.changes import (
+    Change,
+    bump,
+    handled_by,
+    history_event,
+    new_lead_notices,
+    to_pool,
+)
+from qleads.deadlines import SYSTEM_ACTOR, DirectoryMemo, catch_up, fire
 from qleads.errors import (
     IntakeConflict,
     InvalidInput,
@@ -45,7 +53,6 @@ from qleads.model import (
     Policy,
     ReleaseReason,
     SalesRep,
-    Territory,
 )
 from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
 from qleads.tabs import INSTALLER_TABS, Scope, Tab, query_for
@@ -53,8 +60,6 @@ from qleads.visibility import LeadView, RowView, can_see, view, view_row
 
 __all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
 
-#: The actor id of changes made by the sweep (R4, R5, R6).
-SYSTEM_ACTOR = "system"
 _NOTE_LIMIT = 2000
 _SWEEP_RETRIES = 5
 
@@ -96,13 +101,6 @@ class SweepReport:
     @property
     def total(self) -> int:
         return self.expired + self.reminded + self.escalated + self.follow_ups_due
-
-
-@attrs.frozen
-class _Change:
-    lead: Lead
-    event: HistoryEvent
-    notifications: tuple[Notification, ...] = ()
 
 
 class LeadDesk:
@@ -154,8 +152,11 @@ class LeadDesk:
                 if known is not None:
                     return self._replay(known, fingerprint)
                 lead = uow.add(draft)
-                uow.append([self._event(lead, EventKind.RECEIVED, source.id, None, received, now)])
-                uow.enqueue(self._new_lead_notices(lead, now))
+                received_event = history_event(
+                    lead, EventKind.RECEIVED, source.id, None, received, now
+                )
+                uow.append([received_event])
+                uow.enqueue(new_lead_notices(lead, now, self.directory))
                 uow.commit()
         except IntakeConflict:
             # A concurrent intake of the same source_id won the insert: answer as a replay.
@@ -197,7 +198,7 @@ class LeadDesk:
                         raise LeadNoLongerAvailable(lead.id)
                     raise LeadNotFound(lead_id)
                 check(lead.id, lead.status, Action.CLAIM)
-                new = self._bump(
+                new = bump(
                     lead,
                     status=Status.CLAIMED,
                     status_at=now,
@@ -206,8 +207,8 @@ class LeadDesk:
                     due_at=None,
                     deadline=Deadline(DeadlineKind.CLAIM_EXPIRY, hold),
                 )
-                event = self._event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
-                self._write(uow, lead, _Change(new, event))
+                event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
+                self._write(uow, lead, Change(new, event))
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
@@ -229,6 +230,18 @@ class LeadDesk:
         ``effective_at`` defaults to now and may lie neither in the future nor before the
         lead was received. ``follow_up`` needs ``due_at`` in the future. Any record ends
         the claim hold (R4) and the assignment reminder (R5).
+
+        Deadlines are strict (R4, R11); what counts is when the record is made, not its
+        effective date:
+
+        * on a ``claimed`` lead at or after ``hold_until`` the claim is over, even if no
+          sweep has run yet: :class:`~qleads.errors.ClaimExpired` is raised, nothing is
+          stored, and the next sweep returns the lead to the pool;
+        * any other deadline that is due (assignment reminder, escalation, follow-up
+          reminder) fires first, in the same unit of work, exactly as the sweep would
+          fire it — its history event dated at the deadline, its notices — and then the
+          record is applied. A late record never drops a due deadline; a notice it makes
+          stale is not mailed (:func:`qleads.mail.is_obsolete`).
         """
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "record progress", lead_id)
@@ -250,11 +263,13 @@ class LeadDesk:
         scope = self._scope(actor)
         with self.repository.unit_of_work(writing=True) as uow:
             lead = self._held_by(uow, actor, scope, lead_id, Action.RECORD)
-            check(lead.id, lead.status, Action.RECORD, status)
+            fired = self._catch_up(lead, now)
+            current = fired[-1].lead if fired else lead
+            check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
-            new = self._bump(
-                lead,
+            new = bump(
+                current,
                 status=status,
                 status_at=effective,
                 hold_until=None,
@@ -262,12 +277,12 @@ class LeadDesk:
                 deadline=Deadline(DeadlineKind.FOLLOW_UP_DUE, due_at) if due_at else None,
             )
             event = attrs.evolve(
-                self._event(new, EventKind.RECORDED, actor.id, lead.status, effective, now),
+                history_event(new, EventKind.RECORDED, actor.id, current.status, effective, now),
                 channel=channel,
                 note=text,
                 due_at=due_at,
             )
-            self._write(uow, lead, _Change(new, event))
+            self._write(uow, lead, *fired, Change(new, event))
             uow.commit()
         return view(scope, new, self.policy)
 
@@ -280,7 +295,14 @@ class LeadDesk:
         note: str = "",
     ) -> LeadView:
         """R7: give a non-terminal lead back to the pool; the releaser keeps the
-        *previously handled* marker and the territory is told it is available again."""
+        *previously handled* marker and the territory is told it is available again.
+
+        A claim whose hold has run out is not his to give back any more (R4): from
+        ``hold_until`` on this raises :class:`~qleads.errors.ClaimExpired` and stores
+        nothing, and the sweep releases the lead as an expiry — with the notice to him
+        that his claim ran out and the history saying so, which a release at that point
+        would have replaced with one he never made in time. Any other due deadline fires
+        first, as for :meth:`record`."""
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "release leads", lead_id)
         text = _clean_note(note)
@@ -288,30 +310,56 @@ class LeadDesk:
         now = self._now()
         with self.repository.unit_of_work(writing=True) as uow:
             lead = self._held_by(uow, actor, scope, lead_id, Action.RELEASE)
-            check(lead.id, lead.status, Action.RELEASE)
-            new = self._to_pool(lead, now)
+            fired = self._catch_up(lead, now)
+            current = fired[-1].lead if fired else lead
+            check(current.id, current.status, Action.RELEASE)
+            new = to_pool(current, now)
             event = attrs.evolve(
-                self._event(new, EventKind.RELEASED, actor.id, lead.status, now, now),
+                history_event(new, EventKind.RELEASED, actor.id, current.status, now, now),
                 reason=reason,
                 note=text,
-                holder_id=lead.holder_id,
+                holder_id=current.holder_id,
             )
-            notices = self._new_lead_notices(new, now, exclude=lead.holder_id)
-            self._write(uow, lead, _Change(new, event, notices))
+            notices = new_lead_notices(new, now, self.directory, exclude=current.holder_id)
+            self._write(uow, lead, *fired, Change(new, event, notices))
             uow.commit()
         return view(scope, new, self.policy)
 
     # --- the sales rep's and admin's actions (R5, R12) -------------------------------
 
-    def assign(self, actor: Actor, lead_id: int, installer_id: str) -> LeadView:
+    def assign(self, actor: Actor, lead_id: int, installer: Installer | str) -> LeadView:
         """R5: a rep gives a lead of his territory to one of his installers; a held
         lead is reassigned. The installer gets a mail and, after the reminder period
-        without a work status, one reminder."""
+        without a work status, one reminder.
+
+        ``installer`` is the :class:`~qleads.model.Installer`, like every other actor a
+        use case takes; the directory's record of him decides whether he is active and
+        whose installer he is. Passing his id (a ``str``) still works in 0.2 and warns
+        (:class:`DeprecationWarning`): it goes in 0.3.
+
+        A deadline of the lead that is due fires first, in the same unit of work, as the
+        sweep would fire it (R4, R5, R11): a claim whose hold ran out is expired — the
+        lead is in the pool again, so this is an assignment, not a reassignment — and a
+        due reminder, escalation or follow-up reminder is in the history before the
+        reassignment.
+        """
+        if isinstance(installer, str):
+            warnings.warn(
+                "LeadDesk.assign() takes the Installer; passing his id is deprecated "
+                "and stops working in qleads 0.3",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            installer_id = installer
+        elif isinstance(installer, Installer):
+            installer_id = installer.id
+        else:
+            raise InvalidInput("installer", f"needs an Installer, got {type(installer).__name__}")
         if not isinstance(actor, SalesRep | Admin):
             raise NotPermitted(actor.id, "assign leads", lead_id)
         target = self.directory.installer(installer_id)
         if target is None or not target.active:
-            raise InvalidInput("installer_id", f"no active installer {installer_id!r}")
+            raise InvalidInput("installer", f"no active installer {installer_id!r}")
         if isinstance(actor, SalesRep) and target.rep_id != actor.id:
             raise NotPermitted(actor.id, f"assign to {installer_id}, who is not his installer")
         scope = self._scope(actor)
@@ -321,31 +369,34 @@ class LeadDesk:
                 lead = uow.get(lead_id)
                 if not can_see(scope, lead):
                     raise LeadNotFound(lead_id)
-                action = Action.ASSIGN if lead.status is Status.NEW else Action.REASSIGN
-                if lead.holder_id == target.id:
-                    raise InvalidTransition(lead.id, lead.status.value, action.value)
-                check(lead.id, lead.status, action)
+                fired = self._catch_up(lead, now, expire=True)
+                current = fired[-1].lead if fired else lead
+                action = Action.ASSIGN if current.status is Status.NEW else Action.REASSIGN
+                if current.holder_id == target.id:
+                    raise InvalidTransition(current.id, current.status.value, action.value)
+                check(current.id, current.status, action)
                 remind_at = target.calendar.add_business_days(
                     now, self.policy.assignment_reminder_days
                 )
-                new = self._bump(
-                    lead,
+                new = bump(
+                    current,
                     status=Status.ASSIGNED,
                     status_at=now,
                     holder_id=target.id,
                     hold_until=None,
                     due_at=None,
                     deadline=Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind_at),
-                    previous_holders=_handled_by(lead),
+                    previous_holders=handled_by(current),
                 )
                 kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
                 event = attrs.evolve(
-                    self._event(new, kind, actor.id, lead.status, now, now), holder_id=target.id
+                    history_event(new, kind, actor.id, current.status, now, now),
+                    holder_id=target.id,
                 )
                 notice = Notification.for_lead(
                     NotificationKind.ASSIGNED, new, target.id, now, deadline_at=remind_at
                 )
-                self._write(uow, lead, _Change(new, event, (notice,)))
+                self._write(uow, lead, *fired, Change(new, event, (notice,)))
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
@@ -362,13 +413,13 @@ class LeadDesk:
         with self.repository.unit_of_work(writing=True) as uow:
             lead = uow.get(lead_id)
             check(lead.id, lead.status, Action.REOPEN)
-            new = self._to_pool(lead, now)
+            new = to_pool(lead, now)
             event = attrs.evolve(
-                self._event(new, EventKind.REOPENED, actor.id, lead.status, now, now),
+                history_event(new, EventKind.REOPENED, actor.id, lead.status, now, now),
                 note=text,
                 holder_id=lead.holder_id,
             )
-            self._write(uow, lead, _Change(new, event, self._new_lead_notices(new, now)))
+            self._write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
             uow.commit()
         return view(scope, new, self.policy)
 
@@ -436,7 +487,7 @@ class LeadDesk:
         """
         at = self._now() if now is None else _aware("now", now)
         totals = dict.fromkeys(DeadlineKind, 0)
-        people = _Memo(self.directory)
+        people = DirectoryMemo(self.directory)
         retries = 0
         while True:
             try:
@@ -447,7 +498,7 @@ class LeadDesk:
                     notices: list[Notification] = []
                     for lead in due:
                         assert lead.deadline is not None
-                        change = self._fire(lead, lead.deadline, at, people)
+                        change = fire(lead, at, self.policy, people)
                         uow.update(change.lead, expected_version=lead.version)
                         events.append(change.event)
                         notices.extend(change.notifications)
@@ -474,71 +525,6 @@ class LeadDesk:
             reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER],
             escalated=totals[DeadlineKind.ESCALATION],
             follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
-        )
-
-    def _fire(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
-        fire = {
-            DeadlineKind.CLAIM_EXPIRY: self._expire,
-            DeadlineKind.ASSIGNMENT_REMINDER: self._remind,
-            DeadlineKind.ESCALATION: self._escalate,
-            DeadlineKind.FOLLOW_UP_DUE: self._follow_up_due,
-        }[deadline.kind]
-        return fire(lead, deadline, now, people)
-
-    def _expire(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
-        """R4: the claim hold passed without a work status; back to the pool."""
-        check(lead.id, lead.status, Action.EXPIRE)
-        new = self._to_pool(lead, deadline.at)
-        event = attrs.evolve(
-            self._event(new, EventKind.EXPIRED, SYSTEM_ACTOR, lead.status, deadline.at, now),
-            holder_id=lead.holder_id,
-        )
-        notices = self._new_lead_notices(new, now, exclude=lead.holder_id, people=people)
-        if lead.holder_id is not None:
-            expired = Notification.for_lead(
-                NotificationKind.CLAIM_EXPIRED, new, lead.holder_id, now
-            )
-            notices = (expired, *notices)
-        return _Change(new, event, notices)
-
-    def _remind(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
-        """R5: one reminder to the assignee; then the escalation, if the policy has one."""
-        check(lead.id, lead.status, Action.REMIND)
-        following = None
-        if self.policy.escalation_days is not None:
-            holder = people.installer(lead.holder_id) if lead.holder_id else None
-            calendar = holder.calendar if holder is not None else Calendar()
-            escalate_at = calendar.add_business_days(deadline.at, self.policy.escalation_days)
-            following = Deadline(DeadlineKind.ESCALATION, escalate_at)
-        new = self._bump(lead, deadline=following)
-        event = self._event(new, EventKind.REMINDED, SYSTEM_ACTOR, lead.status, deadline.at, now)
-        at = following.at if following is not None else None
-        return _Change(
-            new, event, self._notify_holder(NotificationKind.ASSIGNMENT_REMINDER, new, now, at)
-        )
-
-    def _escalate(self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo) -> _Change:
-        """R5 (beyond the manual): tell the installer's rep the assignment is untouched."""
-        check(lead.id, lead.status, Action.ESCALATE)
-        new = self._bump(lead, deadline=None)
-        event = self._event(new, EventKind.ESCALATED, SYSTEM_ACTOR, lead.status, deadline.at, now)
-        holder = people.installer(lead.holder_id) if lead.holder_id else None
-        notices: tuple[Notification, ...] = ()
-        if holder is not None:
-            notices = (Notification.for_lead(NotificationKind.ESCALATION, new, holder.rep_id, now),)
-        return _Change(new, event, notices)
-
-    def _follow_up_due(
-        self, lead: Lead, deadline: Deadline, now: dt.datetime, people: _Memo
-    ) -> _Change:
-        """R6: the follow-up date came; one reminder, the lead stays in Wiedervorlage."""
-        check(lead.id, lead.status, Action.FOLLOW_UP_DUE)
-        new = self._bump(lead, deadline=None)
-        event = self._event(
-            new, EventKind.FOLLOW_UP_DUE, SYSTEM_ACTOR, lead.status, deadline.at, now
-        )
-        return _Change(
-            new, event, self._notify_holder(NotificationKind.FOLLOW_UP_DUE, new, now, lead.due_at)
         )
 
     # --- helpers ----------------------------------------------------------------------
@@ -589,117 +575,21 @@ class LeadDesk:
         raise LeadNotFound(lead_id)
 
     @staticmethod
-    def _bump(lead: Lead, **changes: Any) -> Lead:
-        return attrs.evolve(lead, version=lead.version + 1, **changes)
+    def _write(uow: UnitOfWork, old: Lead, *changes: Change) -> None:
+        """Store ``changes``, each one version on from the one before, starting at
+        ``old`` as this unit read it."""
+        version = old.version
+        for change in changes:
+            uow.update(change.lead, expected_version=version)
+            version = change.lead.version
+        uow.append([change.event for change in changes])
+        notices = [n for change in changes for n in change.notifications]
+        if notices:
+            uow.enqueue(notices)
 
-    def _to_pool(self, lead: Lead, at: dt.datetime) -> Lead:
-        return self._bump(
-            lead,
-            status=Status.NEW,
-            status_at=at,
-            holder_id=None,
-            hold_until=None,
-            due_at=None,
-            deadline=None,
-            previous_holders=_handled_by(lead),
-        )
-
-    @staticmethod
-    def _event(
-        lead: Lead,
-        kind: EventKind,
-        actor_id: str,
-        from_status: Status | None,
-        effective_at: dt.datetime,
-        recorded_at: dt.datetime,
-    ) -> HistoryEvent:
-        return HistoryEvent(
-            lead_id=lead.id,
-            version=lead.version,
-            kind=kind,
-            actor_id=actor_id,
-            from_status=from_status,
-            to_status=lead.status,
-            effective_at=effective_at,
-            recorded_at=recorded_at,
-            holder_id=lead.holder_id,
-        )
-
-    @staticmethod
-    def _write(uow: UnitOfWork, old: Lead, change: _Change) -> None:
-        uow.update(change.lead, expected_version=old.version)
-        uow.append([change.event])
-        if change.notifications:
-            uow.enqueue(change.notifications)
-
-    def _new_lead_notices(
-        self,
-        lead: Lead,
-        now: dt.datetime,
-        exclude: str | None = None,
-        people: _People | None = None,
-    ) -> tuple[Notification, ...]:
-        """R10: every installer who can now see the lead is told, but not the one who
-        just gave it back."""
-        if lead.territory_id is None:
-            return ()
-        directory = people if people is not None else self.directory
-        territory = directory.territory(lead.territory_id)
-        if territory is None:
-            return ()
-        return tuple(
-            Notification.for_lead(NotificationKind.NEW_LEAD, lead, installer.id, now)
-            for installer in _active(directory.installers_of(territory.rep_id))
-            if installer.id != exclude
-        )
-
-    @staticmethod
-    def _notify_holder(
-        kind: NotificationKind, lead: Lead, now: dt.datetime, deadline_at: dt.datetime | None
-    ) -> tuple[Notification, ...]:
-        if lead.holder_id is None:
-            return ()
-        return (Notification.for_lead(kind, lead, lead.holder_id, now, deadline_at=deadline_at),)
-
-
-class _People(Protocol):
-    """The part of the directory the sweep reads."""
-
-    def installer(self, installer_id: str) -> Installer | None: ...
-
-    def territory(self, territory_id: str) -> Territory | None: ...
-
-    def installers_of(self, rep_id: str) -> Sequence[Installer]: ...
-
-
-class _Memo:
-    """The directory seen through one sweep: each person and territory is read once,
-    however many of their leads fall due (R11: cost follows the due deadlines)."""
-
-    def __init__(self, directory: Directory) -> None:
-        self._directory = directory
-        self._installers: dict[str, Installer | None] = {}
-        self._territories: dict[str, Territory | None] = {}
-        self._teams: dict[str, Sequence[Installer]] = {}
-
-    def installer(self, installer_id: str) -> Installer | None:
-        if installer_id not in self._installers:
-            self._installers[installer_id] = self._directory.installer(installer_id)
-        return self._installers[installer_id]
-
-    def territory(self, territory_id: str) -> Territory | None:
-        if territory_id not in self._territories:
-            self._territories[territory_id] = self._directory.territory(territory_id)
-        return self._territories[territory_id]
-
-    def installers_of(self, rep_id: str) -> Sequence[Installer]:
-        if rep_id not in self._teams:
-            self._teams[rep_id] = self._directory.installers_of(rep_id)
-        return self._teams[rep_id]
-
-
-def _active(installers: Iterable[Installer]) -> Sequence[Installer]:
-    return [i for i in installers if i.active]
+    def _catch_up(self, lead: Lead, now: dt.datetime, *, expire: bool = False) -> list[Change]:
+        """:func:`qleads.deadlines.catch_up` for one change of ``lead``."""
+        return catch_up(lead, now, self.policy, DirectoryMemo(self.directory), expire=expire)
 
 
 def _aware(name: str, instant: dt.datetime) -> dt.datetime:
@@ -708,14 +598,6 @@ def _aware(name: str, instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput(name, "needs a timezone-aware datetime")
     return instant.astimezone(dt.UTC)
-
-
-def _handled_by(lead: Lead) -> frozenset[str]:
-    """R2c: the installers who held the lead, its holder included, as the lead passes to
-    the pool or to another installer."""
-    if lead.holder_id is None:
-        return lead.previous_holders
-    return lead.previous_holders | {lead.holder_id}
 
 
 def _clean_note(note: str) -> str:

@@ -8,11 +8,13 @@ error is also one of Python's own kinds, it subclasses that builtin too (like
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import attrs
 
 __all__ = [
+    "ClaimExpired",
     "ConfigurationError",
     "FieldError",
     "IntakeConflict",
@@ -140,9 +142,24 @@ class LeadNoLongerAvailable(QleadsError):
 
     code = "lead_no_longer_available"
 
-    def __init__(self, lead_id: int) -> None:
-        super().__init__(f"lead {lead_id} is no longer available")
+    def __init__(self, lead_id: int, message: str | None = None) -> None:
+        super().__init__(message or f"lead {lead_id} is no longer available")
         self.lead_id = lead_id
+
+
+class ClaimExpired(LeadNoLongerAvailable):
+    """The claim's hold ran out (R4). From ``hold_until`` on the claim is over, even
+    before a sweep has returned the lead to the pool: its holder can no longer record a
+    status on it or release it, and the next sweep releases it as R4 says."""
+
+    code = "claim_expired"
+
+    def __init__(self, lead_id: int, hold_until: dt.datetime) -> None:
+        super().__init__(lead_id, f"lead {lead_id}: the claim expired at {hold_until.isoformat()}")
+        self.hold_until = hold_until
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "hold_until": self.hold_until.isoformat()}
 
 
 class StaleUpdate(QleadsError):

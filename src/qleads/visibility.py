@@ -15,6 +15,8 @@ from qleads.model import Contact, Lead, LeadSummary, Policy
 from qleads.tabs import Scope
 
 __all__ = [
+    "PERSONAL_FIELDS",
+    "ContactView",
     "LeadView",
     "RowView",
     "can_see",
@@ -27,25 +29,75 @@ __all__ = [
 
 _Shown = TypeVar("_Shown", Lead, LeadSummary)
 
+#: The fields of a :class:`~qleads.model.Contact` that R16 withholds before a claim:
+#: who the customer is, how to reach him, and his free texts.
+PERSONAL_FIELDS = ("name", "street", "email", "phone", "reachability", "comment")
+
+
+@attrs.frozen
+class ContactView:
+    """A lead's contact as one actor may see it (R16).
+
+    ``None`` means withheld until he holds the lead; ``""`` means the customer left the
+    field empty. Postal code, city and country are never withheld: they are what an
+    installer decides on.
+    """
+
+    name: str | None
+    street: str | None
+    postal_code: str
+    city: str
+    country: str
+    email: str | None
+    phone: str | None
+    reachability: str | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, contact: Contact, *, withheld: bool) -> ContactView:
+        shown = attrs.asdict(contact)
+        if withheld:
+            shown.update(dict.fromkeys(PERSONAL_FIELDS))
+        return cls(**shown)
+
+    @property
+    def withheld(self) -> bool:
+        return self.name is None
+
 
 @attrs.frozen
 class LeadView:
     """A lead as one actor receives it: contact masked where R16 says so, and the
-    *previously handled* marker (R2c) worked out for him."""
+    *previously handled* marker (R2c) worked out for him.
+
+    Read the customer through :attr:`contact`, where a withheld field is ``None``. The
+    lead itself stays a :class:`~qleads.model.Lead`, so a withheld field of
+    ``lead.document.contact`` holds ``""``: the data never travels with the view.
+    """
 
     lead: Lead
     previously_handled: bool = False
     contact_hidden: bool = False
 
+    @property
+    def contact(self) -> ContactView:
+        return ContactView.of(self.lead.document.contact, withheld=self.contact_hidden)
+
 
 @attrs.frozen
 class RowView:
     """A tab row as one actor receives it: :class:`LeadView` for a
-    :class:`~qleads.model.LeadSummary` (the name withheld where R16 says so)."""
+    :class:`~qleads.model.LeadSummary` (the name withheld where R16 says so).
+
+    :attr:`name` is ``None`` while withheld; ``lead.name`` then holds ``""``."""
 
     lead: LeadSummary
     previously_handled: bool = False
     contact_hidden: bool = False
+
+    @property
+    def name(self) -> str | None:
+        return None if self.contact_hidden else self.lead.name
 
 
 def can_see(scope: Scope, lead: Lead | LeadSummary) -> bool:
@@ -84,8 +136,9 @@ def contact_hidden(scope: Scope, lead: Lead | LeadSummary, policy: Policy) -> bo
 
 
 def mask(contact: Contact) -> Contact:
-    """Withhold the personal fields; postal code, city and country stay (R16)."""
-    return attrs.evolve(contact, name="", street="", email="", phone="", comment="")
+    """Blank the personal fields (:data:`PERSONAL_FIELDS`, the free-text reachability
+    and comment included); postal code, city and country stay (R16)."""
+    return attrs.evolve(contact, **dict.fromkeys(PERSONAL_FIELDS, ""))
 
 
 def view(scope: Scope, lead: Lead, policy: Policy) -> LeadView:

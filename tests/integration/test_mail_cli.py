@@ -38,7 +38,9 @@ def url(tmp_path) -> Iterator[str]:
     directory.add_rep(SalesRep("rep", "Rita", "rita@example.org"))
     directory.add_territory(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"))
     saxony = Calendar("DE", "SN")
-    directory.add_installer(Installer("anna", "Anna", "anna@example.org", "rep", calendar=saxony))
+    anna = directory.add_installer(
+        Installer("anna", "Anna", "anna@example.org", "rep", calendar=saxony)
+    )
     directory.add_installer(
         Installer("bob", "Bob", "bob@example.org", "rep", language="en", calendar=saxony)
     )
@@ -49,7 +51,7 @@ def url(tmp_path) -> Iterator[str]:
     desk.intake(source, document("s-2"))
     rep = directory.rep("rep")
     assert rep is not None
-    desk.assign(rep, lead.id, "anna")
+    desk.assign(rep, lead.id, anna)
     engine.dispose()
     return url
 
@@ -115,7 +117,7 @@ class TestDispatchCommand:
         assert main(["mail", "retry", url, key]) == 0
         assert dispatch(url, server.port) == 0
         engine = make_engine(url)
-        assert SqlAlchemyOutbox(engine).failed() == []
+        assert SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).failed() == []
         engine.dispose()
 
     @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from qleads.adapters.memory_outbox import InMemoryOutbox
 from qleads.adapters.smtp import SmtpMailer
 from qleads.errors import StorageError
 from qleads.lifecycle import Status
-from qleads.mail import DeliveryState, Dispatcher, Renderer
+from qleads.mail import OBSOLETE, DeliveryState, Dispatcher, Renderer
 from qleads.model import NotificationKind, Policy
 
 
@@ -105,9 +105,9 @@ class TestEachMail:
         lead = world.desk.intake(world.source, document("s-1")).lead
         dispatcher = make_dispatcher(world, repository, outbox, mailer)
         dispatcher.dispatch_once()
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         world.desk.assign(
-            world.rep, world.desk.intake(world.source, document("s-2")).lead.id, "bob"
+            world.rep, world.desk.intake(world.source, document("s-2")).lead.id, world.bob
         )
         dispatcher.dispatch_once()
         anna = server.messages_to("anna@example.org")[-1]
@@ -126,7 +126,7 @@ class TestEachMail:
         assigned = world.desk.intake(world.source, document("s-1")).lead
         claimed = world.desk.intake(world.source, document("s-2")).lead
         follow = world.desk.intake(world.source, document("s-3")).lead
-        world.desk.assign(world.rep, assigned.id, "anna")
+        world.desk.assign(world.rep, assigned.id, world.anna)
         world.desk.claim(world.bob, claimed.id)
         world.desk.claim(world.anna, follow.id)
         due = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)  # Monday 10:00 in Leipzig
@@ -159,7 +159,7 @@ class TestEachMail:
         world = World.build(repository)
         world.desk.policy = Policy(escalation_days=1)
         lead = world.desk.intake(world.source, document("s-1")).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC))
         world.desk.sweep()
         world.desk.sweep()
@@ -182,7 +182,7 @@ class TestReliability:
         before = len(server.envelopes)
         server.stop()
         for lead in leads:
-            assert world.desk.assign(world.rep, lead.id, "anna").lead.status is Status.ASSIGNED
+            assert world.desk.assign(world.rep, lead.id, world.anna).lead.status is Status.ASSIGNED
         report = dispatcher.dispatch_all()
         assert (report.sent, report.retried) == (0, 50)
         assert outbox.pending_count() == 50
@@ -243,7 +243,7 @@ class TestReliability:
 
         world.desk.repository = FailingCommit()  # type: ignore[assignment]
         with pytest.raises(StorageError):
-            world.desk.assign(world.rep, lead.id, "anna")
+            world.desk.assign(world.rep, lead.id, world.anna)
         world.desk.repository = repository
         assert dispatcher.dispatch_all().handled == 0
         assert len(server.envelopes) == before
@@ -268,7 +268,7 @@ class TestReliability:
     ) -> None:
         """R5, R11: the reminder fires once however often the sweep runs."""
         lead = world.desk.intake(world.source, document("s-1")).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         dispatcher = make_dispatcher(world, repository, outbox, mailer)
         dispatcher.dispatch_all()
         before = len(server.envelopes)
@@ -319,7 +319,7 @@ class TestHeaderInjection:
         comes around validation) still cannot add a header or a recipient."""
         doc = document("s-1", name="Max\r\nBcc: x@example.org", city="Leipzig\r\nX-Evil: 1")
         lead = world.desk.intake(world.source, doc).lead
-        world.desk.assign(world.rep, lead.id, "anna")
+        world.desk.assign(world.rep, lead.id, world.anna)
         make_dispatcher(world, repository, outbox, mailer).dispatch_all()
         for envelope in server.envelopes:
             message = envelope.message
@@ -357,6 +357,78 @@ class TestObsoleteNotice:
         assert server.envelopes == []
         assert {e.state for e in outbox.entries()} == {DeliveryState.SENT}
         assert {e.notification.kind for e in outbox.entries()} == {NotificationKind.NEW_LEAD}
+
+    @pytest.mark.parametrize("change", ["reassigned", "released", "closed"])
+    def test_assigned_mail_for_a_lead_gone_before_dispatch_is_not_mailed(
+        self, world, repository, outbox, mailer, server, change
+    ) -> None:
+        """R5, R10, R16: the "assigned" mail names the customer. When the lead was
+        reassigned, released or closed before it went out, Anna no longer holds it:
+        her mail is marked obsolete and never sent."""
+        lead = world.desk.intake(world.source, document("s-1")).lead
+        dispatcher = make_dispatcher(world, repository, outbox, mailer)
+        dispatcher.dispatch_all()
+        before = len(server.envelopes)
+        world.desk.assign(world.rep, lead.id, world.anna)
+        if change == "reassigned":
+            world.desk.assign(world.rep, lead.id, world.bob)
+        elif change == "released":
+            world.desk.release(world.anna, lead.id)
+        else:
+            world.desk.record(world.anna, lead.id, Status.ORDER_PLACED)
+        report = dispatcher.dispatch_all()
+        assert (report.skipped, report.failed) == (1, 0)
+        sent = server.envelopes[before:]
+        assert all("anna@example.org" not in e.rcpt_tos for e in sent)
+        holder = ["bob@example.org"] if change == "reassigned" else []
+        assert all("Erika" not in str(e.message["Subject"]) for e in sent if e.rcpt_tos != holder)
+        [anna] = [
+            e
+            for e in outbox.entries()
+            if e.notification.kind is NotificationKind.ASSIGNED
+            and e.notification.recipient_id == "anna"
+        ]
+        assert (anna.state, anna.message_id) == (DeliveryState.SENT, OBSOLETE)
+        if change == "reassigned":
+            [bob] = [e.message for e in sent]
+            assert bob["Subject"] == f"Lead {lead.id} has been assigned to you: Erika Mustermann"
+
+    def test_reminder_for_a_lead_worked_on_before_dispatch_is_not_mailed(
+        self, world, repository, outbox, mailer, server
+    ) -> None:
+        """R5, R10: "no status recorded yet" is wrong once a status was recorded, so the
+        reminder that had not gone out by then is dropped."""
+        lead = world.desk.intake(world.source, document("s-1")).lead
+        world.desk.assign(world.rep, lead.id, world.anna)
+        dispatcher = make_dispatcher(world, repository, outbox, mailer)
+        dispatcher.dispatch_all()
+        before = len(server.envelopes)
+        world.clock.set(dt.datetime(2026, 11, 17, 16, 0, tzinfo=dt.UTC))  # Tue 17:00
+        assert world.desk.sweep().reminded == 1
+        world.desk.record(world.anna, lead.id, Status.CONTACT_ATTEMPTED)
+        report = dispatcher.dispatch_all()
+        assert (report.sent, report.skipped) == (0, 1)
+        assert server.envelopes[before:] == []
+
+    def test_follow_up_reminder_for_a_moved_date_is_not_mailed(
+        self, world, repository, outbox, mailer, server
+    ) -> None:
+        """R6, R10: the follow-up came due, but before its mail went out Anna set a new
+        date: the mail for the old date is dropped, the lead waits for the new one."""
+        lead = world.desk.intake(world.source, document("s-1")).lead
+        world.desk.claim(world.anna, lead.id)
+        monday = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)
+        world.desk.record(world.anna, lead.id, Status.FOLLOW_UP, due_at=monday)
+        dispatcher = make_dispatcher(world, repository, outbox, mailer)
+        dispatcher.dispatch_all()
+        before = len(server.envelopes)
+        world.clock.set(monday + dt.timedelta(hours=1))
+        assert world.desk.sweep().follow_ups_due == 1
+        later = monday + dt.timedelta(days=3)
+        world.desk.record(world.anna, lead.id, Status.FOLLOW_UP, due_at=later)
+        report = dispatcher.dispatch_all()
+        assert (report.sent, report.skipped) == (0, 1)
+        assert server.envelopes[before:] == []
 
 
 class Counting:

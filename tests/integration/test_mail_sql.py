@@ -12,6 +12,8 @@ import pytest
 from mail_support import BASE_URL, SmtpServer, World, document
 from sqlalchemy.engine import Engine
 
+from qleads.adapters.memory import InMemoryLeadRepository
+from qleads.adapters.memory_outbox import InMemoryOutbox
 from qleads.adapters.smtp import SmtpMailer
 from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine, metadata
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
@@ -37,8 +39,8 @@ def repository(engine: Engine) -> SqlAlchemyLeadRepository:
 
 
 @pytest.fixture
-def outbox(engine: Engine) -> SqlAlchemyOutbox:
-    return SqlAlchemyOutbox(engine)
+def outbox(repository: SqlAlchemyLeadRepository) -> SqlAlchemyOutbox:
+    return SqlAlchemyOutbox(repository)
 
 
 def dispatcher(world: World, repository, outbox, mailer, **kwargs) -> Dispatcher:  # type: ignore[no-untyped-def]
@@ -134,6 +136,28 @@ class TestSqlOutbox:
 
 @pytest.mark.postgres
 @pytest.mark.slow
+class TestOneShape:
+    def test_each_outbox_is_made_from_its_repository(self, repository) -> None:
+        """R10: ``InMemoryOutbox(repository)`` and ``SqlAlchemyOutbox(repository)``:
+        the outbox is made from the repository whose units of work fill it."""
+        memory = InMemoryLeadRepository()
+        for leads, make in ((memory, InMemoryOutbox), (repository, SqlAlchemyOutbox)):
+            world = World.build(leads)
+            world.desk.intake(world.source, document("s-1"))
+            assert make(leads).pending_count() == 2
+
+    def test_the_engine_still_works_for_one_release_with_a_warning(
+        self, engine, repository
+    ) -> None:
+        """The 0.1 call ``SqlAlchemyOutbox(engine)`` keeps working in 0.2, and says it
+        goes."""
+        world = World.build(repository)
+        world.desk.intake(world.source, document("s-1"))
+        with pytest.warns(DeprecationWarning, match="takes the SqlAlchemyLeadRepository"):
+            old = SqlAlchemyOutbox(engine)
+        assert old.pending_count() == SqlAlchemyOutbox(repository).pending_count() == 2
+
+
 class TestTwoDispatchersOnPostgres:
     def test_1000_due_rows_each_sent_exactly_once(self, postgres_url: str) -> None:
         """R10: two dispatchers leasing with FOR UPDATE SKIP LOCKED over 1,000 due rows
@@ -141,7 +165,7 @@ class TestTwoDispatchersOnPostgres:
         engine = make_engine(postgres_url, pool_size=10)
         metadata.create_all(engine)
         repository = SqlAlchemyLeadRepository(engine)
-        outbox = SqlAlchemyOutbox(engine)
+        outbox = SqlAlchemyOutbox(repository)
         world = World.build(repository)
         for i in range(500):  # two installers each: 1,000 rows
             world.desk.intake(world.source, document(f"s-{i}"))
@@ -183,7 +207,7 @@ class TestMigration:
         try:
             upgrade(engine)
             assert current_revision(engine) == head_revision()
-            outbox = SqlAlchemyOutbox(engine)
+            outbox = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine))
             now = dt.datetime(2026, 11, 13, 7, 0, tzinfo=dt.UTC)
             assert outbox.reserve_digest("anna", now.date(), now, now + dt.timedelta(1))
             assert outbox.pending_count() == 0

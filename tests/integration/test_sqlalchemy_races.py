@@ -30,7 +30,13 @@ from qleads.adapters.sqlalchemy import (
 )
 from qleads.calendar import Calendar
 from qleads.desk import LeadDesk, SweepReport
-from qleads.errors import LeadNoLongerAvailable, NotPermitted, QleadsError, StaleUpdate
+from qleads.errors import (
+    ClaimExpired,
+    LeadNoLongerAvailable,
+    NotPermitted,
+    QleadsError,
+    StaleUpdate,
+)
 from qleads.lifecycle import Status
 from qleads.model import (
     Deadline,
@@ -314,9 +320,10 @@ class TestRecordRacingExpiry:
     ROUNDS = 20
 
     def test_one_consistent_outcome(self, database_url: str) -> None:
-        """R4/R6: the holder records a work status just as the sweep expires his claim.
-        Exactly one of the two happens: either the record stands (and nothing expired) or
-        the lead is back in the pool (and the record was refused with a qleads error)."""
+        """R4/R6: the holder records a work status a second before his hold ends, just
+        as a sweep for the end of the hold runs. Exactly one of the two happens: either
+        the record stands (and nothing expired) or the lead is back in the pool (and the
+        record was refused with a qleads error)."""
         world = _world(database_url, 3, **_pool(database_url))
         anna = world.installers[0]
         outcomes: Counter[str] = Counter()
@@ -324,9 +331,10 @@ class TestRecordRacingExpiry:
             for round_ in range(self.ROUNDS):
                 world.clock.set(NOW)
                 lead = world.desk.intake(world.source, make_document(f"rx-{round_}")).lead
-                world.desk.claim(anna, lead.id)
-                world.clock.set(NOW + dt.timedelta(days=7))
-                record_error, report = _race_record_and_sweep(world, anna, lead.id)
+                hold = world.desk.claim(anna, lead.id).lead.hold_until
+                assert hold is not None
+                world.clock.set(hold - dt.timedelta(seconds=1))
+                record_error, report = _race_record_and_sweep(world, anna, lead.id, hold)
                 with world.repository.unit_of_work() as uow:
                     stored = uow.get(lead.id)
                     kinds = [e.kind for e in uow.history(lead.id)]
@@ -351,12 +359,40 @@ class TestRecordRacingExpiry:
             world.repository.close()
         assert sum(outcomes.values()) == self.ROUNDS
 
+    def test_a_late_record_never_keeps_the_claim(self, database_url: str) -> None:
+        """R4: a record after the hold, racing the sweep, is always refused — with
+        ClaimExpired if it read the lead before the sweep released it, as not his to
+        change if after — and the lead always ends in the pool."""
+        world = _world(database_url, 3, **_pool(database_url))
+        anna = world.installers[0]
+        refusals: Counter[str] = Counter()
+        try:
+            for round_ in range(self.ROUNDS // 2):
+                world.clock.set(NOW)
+                lead = world.desk.intake(world.source, make_document(f"late-{round_}")).lead
+                world.desk.claim(anna, lead.id)
+                world.clock.set(NOW + dt.timedelta(days=7))
+                record_error, report = _race_record_and_sweep(world, anna, lead.id)
+                assert len(record_error) == 1
+                assert isinstance(record_error[0], ClaimExpired | NotPermitted)
+                refusals[type(record_error[0]).__name__] += 1
+                assert report.expired == 1
+                with world.repository.unit_of_work() as uow:
+                    stored = uow.get(lead.id)
+                    kinds = [e.kind for e in uow.history(lead.id)]
+                assert (stored.status, stored.holder_id) == (Status.NEW, None)
+                assert kinds[-1] is EventKind.EXPIRED
+                assert EventKind.RECORDED not in kinds
+        finally:
+            world.repository.close()
+        assert sum(refusals.values()) == self.ROUNDS // 2
+
 
 def _race_record_and_sweep(
-    world: World, holder: Installer, lead_id: int
+    world: World, holder: Installer, lead_id: int, sweep_at: dt.datetime | None = None
 ) -> tuple[list[QleadsError], SweepReport]:
-    """Start ``record`` and ``sweep`` at the same instant; the record's refusal (if
-    any) and the sweep's report."""
+    """Start ``record`` and ``sweep`` (as of ``sweep_at``, default the clock) at the
+    same instant; the record's refusal (if any) and the sweep's report."""
     barrier = threading.Barrier(2, timeout=60)
     refused: list[QleadsError] = []
     reports: list[SweepReport] = []
@@ -370,7 +406,7 @@ def _race_record_and_sweep(
 
     def sweep() -> None:
         barrier.wait()
-        reports.append(world.desk.sweep())
+        reports.append(world.desk.sweep(sweep_at))
 
     _run_together(record, sweep)
     (report,) = reports

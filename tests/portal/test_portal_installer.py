@@ -246,6 +246,71 @@ class TestRecord:
             assert label in page, label
 
 
+#: A contact attempt on the day the hold ends (Tue 24.11.2026).
+LATE_STATUS = {"status": "contact_attempted", "date": "2026-11-24", "channel": "phone"}
+
+
+class TestExpiredClaim:
+    """R4: from ``hold_until`` on the claim is over, even before the sweep ran."""
+
+    def _expire(self, client: FlaskClient, post: Any, services: Services, clock: Any) -> Any:
+        _claim(client, post)
+        lead = services.desk.get(_installer(services, "installer1"), MANUAL_LEAD).lead
+        assert lead.hold_until is not None
+        clock.set(lead.hold_until)  # Tue 24.11. 10:30 in Leipzig, no sweep yet
+        return lead
+
+    def test_a_record_after_the_hold_says_the_reservation_expired(
+        self, login: Any, post: Any, client: FlaskClient, services: Services, clock: Any
+    ) -> None:
+        """R4, R15: a status sent from a page opened before the hold ran out is refused
+        with "Ihre Reservierung ist abgelaufen"; nothing is stored, and the next sweep
+        returns the lead to the pool."""
+        login(client, "installer1")
+        claimed = self._expire(client, post, services, clock)
+        page = post(
+            client, f"/leads/{MANUAL_LEAD}/status", LATE_STATUS, follow_redirects=True
+        ).get_data(as_text=True)
+        assert "Ihre Reservierung ist abgelaufen: Sie können für diese Anfrage" in page
+        assert 'id="status-form"' not in page
+        assert 'id="hold-expired"' in page
+        admin = services.directory.admin("admin")
+        assert services.desk.get(admin, MANUAL_LEAD).lead == claimed
+        assert services.desk.sweep().expired >= 1
+        assert services.desk.get(admin, MANUAL_LEAD).lead.status is Status.NEW
+        kinds = [e.kind for e in services.desk.history(admin, MANUAL_LEAD)]
+        assert kinds[-2:] == [EventKind.CLAIMED, EventKind.EXPIRED]
+
+    def test_a_release_after_the_hold_is_refused_too(
+        self, login: Any, post: Any, client: FlaskClient, services: Services, clock: Any
+    ) -> None:
+        """R4, R7: the claim is over, so there is nothing of his left to release."""
+        login(client, "installer1")
+        self._expire(client, post, services, clock)
+        page = post(
+            client,
+            f"/leads/{MANUAL_LEAD}/status",
+            {"status": "release", "reason": "no_time"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert "Ihre Reservierung ist abgelaufen" in page
+        admin = services.directory.admin("admin")
+        assert services.desk.get(admin, MANUAL_LEAD).lead.status is Status.CLAIMED
+
+    def test_in_english(
+        self, login: Any, post: Any, client: FlaskClient, services: Services, clock: Any
+    ) -> None:
+        login(client, "installer1")
+        post(client, "/language", {"language": "en"})
+        self._expire(client, post, services, clock)
+        page = client.get(f"/leads/{MANUAL_LEAD}/status").get_data(as_text=True)
+        assert "Your reservation has expired" in page
+        page = post(
+            client, f"/leads/{MANUAL_LEAD}/status", LATE_STATUS, follow_redirects=True
+        ).get_data(as_text=True)
+        assert "Your reservation has expired: you can no longer record a status" in page
+
+
 class TestRelease:
     def test_release_returns_the_lead_and_marks_it_for_him(
         self, app: Flask, login: Any, post: Any, client: FlaskClient, services: Services

@@ -3,11 +3,15 @@ items 2–4; R2, R12)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
+from examples.admin_app.services import Services
 from qleads.lifecycle import Status
 from qleads.tabs import Tab
+from qleads.testing.documents import manual_example_document
 
 INSTALLER_PAGES = [
     "/installer/",
@@ -162,6 +166,49 @@ class TestStartPage:
         assert "Härtelstraße" not in detail
         assert "nach Übernahme sichtbar" in detail
         assert "04107 Leipzig" in detail
+
+
+class TestContactWithheld:
+    """R16 on the detail page: what is withheld says so, field by field."""
+
+    REACH = "nur abends, Handy 0171 5550199"
+    COMMENT = "Bitte Herrn Krause verlangen"
+
+    def _lead(self, services: Services) -> int:
+        document = manual_example_document()
+        document["source_id"] = "r16-free-text"
+        document["contact"]["reachability"] = self.REACH
+        document["contact"]["comment"] = self.COMMENT
+        document["contact"]["phone"] = ""
+        return services.desk.intake(services.directory.admin("admin"), document).lead.id
+
+    def test_every_personal_field_says_visible_after_claiming(
+        self, login: Any, post: Any, client: FlaskClient, services: Services
+    ) -> None:
+        """R16: name, street, e-mail, phone, reachability and comment are withheld
+        before the claim, each marked "nach Übernahme sichtbar" (not left blank) —
+        the empty phone too, since whether it is empty is the customer's business."""
+        lead_id = self._lead(services)
+        login(client, "installer1")
+        page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+        assert self.REACH not in page
+        assert self.COMMENT not in page
+        assert page.count('class="muted withheld">nach Übernahme sichtbar<') == 6
+        post(client, "/language", {"language": "en"})
+        english = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+        assert english.count('class="muted withheld">visible after claiming<') == 6
+
+    def test_the_holder_reads_them(
+        self, login: Any, post: Any, client: FlaskClient, services: Services
+    ) -> None:
+        """R16: once claimed, the free texts are his; the empty phone stays empty."""
+        lead_id = self._lead(services)
+        login(client, "installer1")
+        post(client, f"/leads/{lead_id}/claim")
+        page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+        assert self.REACH in page
+        assert self.COMMENT in page
+        assert "withheld" not in page
 
 
 class TestDetailPage:

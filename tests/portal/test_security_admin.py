@@ -98,7 +98,7 @@ def failed_mail(services: Services) -> tuple[int, str]:
             .where(lead_table.c.status == "new", lead_table.c.territory_id == "sachsen")
             .limit(1)
         ).scalar_one()
-    services.desk.assign(rep, lead_id, "installer1")
+    services.desk.assign(rep, lead_id, services.directory.installer("installer1"))
     with services.engine.connect() as conn:
         row = conn.execute(
             sa.select(outbox_table.c.id, outbox_table.c.key)

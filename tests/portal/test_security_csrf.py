@@ -72,7 +72,7 @@ def failed_mail(services: Services) -> tuple[int, str]:
     rep = services.directory.rep("rep1")
     assert rep is not None
     lead_id = _available_to_installer1(services)
-    services.desk.assign(rep, lead_id, "installer1")
+    services.desk.assign(rep, lead_id, services.directory.installer("installer1"))
     with services.engine.connect() as conn:
         row = conn.execute(
             sa.select(outbox_table.c.id, outbox_table.c.key)

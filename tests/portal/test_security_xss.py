@@ -104,7 +104,7 @@ class TestInstallerPages:
         """R5/R10: the assignment mail names the customer; its reader shows it as text."""
         rep = services.directory.rep("rep1")
         assert rep is not None
-        services.desk.assign(rep, leads["routed"], "installer2")
+        services.desk.assign(rep, leads["routed"], services.directory.installer("installer2"))
         run_once(services)
         with services.sessions() as db:
             mail = db.scalars(

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
 import pytest
 
 from qleads.adapters.clock import FrozenClock
@@ -15,6 +16,7 @@ from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository, In
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, LeadDesk
 from qleads.errors import (
+    ClaimExpired,
     ConfigurationError,
     FieldError,
     IntakeConflict,
@@ -385,6 +387,164 @@ class TestClaimExpiry:
         assert world.desk.get(world.admin, lead_id).lead.holder_id == "i-anna"
 
 
+class TestTheDeadlineBoundary:
+    """R4, R5, R6, R11: a change made after a deadline but before the sweep."""
+
+    def _claimed_past_hold(self, world: World) -> tuple[int, dt.datetime]:
+        lead_id = world.intake()
+        hold = world.desk.claim(world.anna, lead_id).lead.hold_until
+        assert hold is not None
+        world.clock.set(hold)
+        return lead_id, hold
+
+    def test_a_record_at_hold_until_is_refused_as_claim_expired(self, world: World) -> None:
+        """R4: at hold_until the claim is over even before a sweep has run: the record
+        is refused, nothing is stored, and the next sweep returns the lead to the pool."""
+        lead_id, hold = self._claimed_past_hold(world)
+        before = world.desk.get(world.admin, lead_id).lead
+        with pytest.raises(ClaimExpired) as raised:
+            world.desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED)
+        assert isinstance(raised.value, LeadNoLongerAvailable)
+        assert (raised.value.code, raised.value.lead_id) == ("claim_expired", lead_id)
+        assert raised.value.hold_until == hold
+        assert world.desk.get(world.admin, lead_id).lead == before
+        assert world.desk.sweep().expired == 1
+        lead = world.desk.get(world.admin, lead_id).lead
+        assert (lead.status, lead.holder_id, lead.hold_until) == (Status.NEW, None, None)
+
+    def test_a_record_a_moment_before_hold_until_keeps_the_lead(self, world: World) -> None:
+        """R4, R6: the boundary is strict; a second earlier the record ends the hold."""
+        lead_id, hold = self._claimed_past_hold(world)
+        world.clock.set(hold - dt.timedelta(seconds=1))
+        world.desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED)
+        world.clock.set(hold + dt.timedelta(days=10))
+        assert world.desk.sweep().total == 0
+        assert world.desk.get(world.admin, lead_id).lead.holder_id == "i-anna"
+
+    def test_a_backdated_record_after_hold_until_is_refused_too(self, world: World) -> None:
+        """R4: what counts is when the status is recorded, not the date it names."""
+        lead_id, hold = self._claimed_past_hold(world)
+        world.clock.set(hold + dt.timedelta(hours=2))
+        with pytest.raises(ClaimExpired):
+            world.desk.record(
+                world.anna, lead_id, Status.FIRST_CONTACT, effective_at=hold - dt.timedelta(hours=1)
+            )
+
+    def test_a_release_at_hold_until_is_refused_and_the_sweep_expires_it(
+        self, world: World
+    ) -> None:
+        """R4, R7: the claim is over, so there is nothing of his left to release; the
+        sweep releases it as an expiry, with his "claim expired" notice."""
+        lead_id, _hold = self._claimed_past_hold(world)
+        with pytest.raises(ClaimExpired):
+            world.desk.release(world.anna, lead_id, reason=ReleaseReason.NO_TIME)
+        assert world.desk.sweep().expired == 1
+        kinds = [e.kind for e in world.desk.history(world.admin, lead_id)]
+        assert kinds == [EventKind.RECEIVED, EventKind.CLAIMED, EventKind.EXPIRED]
+        assert ("claim_expired", lead_id, "i-anna") in world.notices()
+
+    def test_an_admin_cannot_record_for_an_expired_claim(self, world: World) -> None:
+        """R4, R12: the boundary is the lead's, whoever records for the holder."""
+        lead_id, _hold = self._claimed_past_hold(world)
+        with pytest.raises(ClaimExpired):
+            world.desk.record(world.admin, lead_id, Status.CONTACT_ATTEMPTED)
+        with pytest.raises(ClaimExpired):
+            world.desk.release(world.admin, lead_id)
+
+    def test_assigning_an_expired_claim_expires_it_first(self, world: World) -> None:
+        """R4, R5: for the rep the lead is back in the pool: the expiry fires (dated at
+        the hold, with its notices), then the lead is assigned — to the former holder
+        too, if the rep wants him."""
+        lead_id, hold = self._claimed_past_hold(world)
+        world.advance(hours=3)
+        before = {n.key for n in world.repository.notifications()}
+        assigned = world.desk.assign(world.rep_east, lead_id, world.anna).lead
+        assert (assigned.status, assigned.holder_id) == (Status.ASSIGNED, "i-anna")
+        events = world.desk.history(world.admin, lead_id)
+        assert [e.kind for e in events[-2:]] == [EventKind.EXPIRED, EventKind.ASSIGNED]
+        assert events[-2].effective_at == hold
+        assert events[-1].from_status is Status.NEW
+        fresh = sorted(
+            (n.kind.value, n.recipient_id)
+            for n in world.repository.notifications()
+            if n.key not in before
+        )
+        assert fresh == [("assigned", "i-anna"), ("claim_expired", "i-anna"), ("new_lead", "i-ben")]
+        assert world.desk.sweep().total == 0
+
+    def test_a_late_record_fires_the_due_reminder_first(self, world: World) -> None:
+        """R5, R11: the reminder fell due before the assignee recorded: it is in the
+        history, dated at its deadline, with its notice, before the record — not dropped."""
+        lead_id = world.intake()
+        world.desk.assign(world.rep_east, lead_id, world.anna)
+        due = dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN)
+        world.clock.set(due + dt.timedelta(hours=5))
+        recorded = world.desk.record(world.anna, lead_id, Status.FIRST_CONTACT).lead
+        events = world.desk.history(world.admin, lead_id)
+        assert [e.kind for e in events[-2:]] == [EventKind.REMINDED, EventKind.RECORDED]
+        assert events[-2].effective_at == due
+        assert (events[-2].actor_id, events[-1].actor_id) == (SYSTEM_ACTOR, "i-anna")
+        assert recorded.version == events[-1].version == events[-2].version + 1
+        assert world.notices(NotificationKind.ASSIGNMENT_REMINDER) == [
+            ("assignment_reminder", lead_id, "i-anna")
+        ]
+        assert (recorded.status, recorded.deadline) == (Status.FIRST_CONTACT, None)
+        assert world.desk.sweep().total == 0
+
+    def test_a_late_record_fires_reminder_and_escalation(self) -> None:
+        """R5: both passed — the rep is told the assignment went untouched, then the
+        record is applied."""
+        world = World(Policy(escalation_days=1))
+        lead_id = world.intake()
+        world.desk.assign(world.rep_east, lead_id, world.anna)
+        world.advance(days=14)
+        world.desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED)
+        kinds = [e.kind for e in world.desk.history(world.admin, lead_id)]
+        assert kinds[-3:] == [EventKind.REMINDED, EventKind.ESCALATED, EventKind.RECORDED]
+        assert world.notices(NotificationKind.ESCALATION) == [("escalation", lead_id, "r-east")]
+        assert world.desk.sweep().total == 0
+
+    def test_a_late_record_fires_the_due_follow_up_first(self, world: World, claimed: int) -> None:
+        """R6: the follow-up came due before the next record: its reminder is in the
+        history at the due date, then the record."""
+        due = MONDAY + dt.timedelta(days=1)
+        world.desk.record(world.anna, claimed, Status.FOLLOW_UP, due_at=due)
+        world.clock.set(due + dt.timedelta(hours=1))
+        world.desk.record(world.anna, claimed, Status.OFFER_SENT)
+        events = world.desk.history(world.admin, claimed)
+        assert [e.kind for e in events[-2:]] == [EventKind.FOLLOW_UP_DUE, EventKind.RECORDED]
+        assert events[-2].effective_at == due
+        assert world.notices(NotificationKind.FOLLOW_UP_DUE) == [
+            ("follow_up_due", claimed, "i-anna")
+        ]
+        assert world.desk.sweep().total == 0
+
+    def test_a_late_release_and_a_late_reassignment_fire_the_reminder_first(
+        self, world: World
+    ) -> None:
+        """R5, R7, R11: whatever the change, a due deadline is fired, not dropped."""
+        released, moved = world.intake("late-1"), world.intake("late-2")
+        world.desk.assign(world.rep_east, released, world.anna)
+        world.desk.assign(world.rep_east, moved, world.anna)
+        world.advance(days=7)
+        world.desk.release(world.anna, released)
+        world.desk.assign(world.rep_east, moved, world.ben)
+        for lead_id, last in ((released, EventKind.RELEASED), (moved, EventKind.REASSIGNED)):
+            kinds = [e.kind for e in world.desk.history(world.admin, lead_id)]
+            assert kinds[-2:] == [EventKind.REMINDED, last]
+        assert world.desk.sweep().total == 0
+
+    def test_a_refused_late_change_fires_nothing(self, world: World) -> None:
+        """R11: a change refused after the catch-up stores nothing: the due reminder is
+        still there for the sweep."""
+        lead_id = world.intake()
+        world.desk.assign(world.rep_east, lead_id, world.anna)
+        world.advance(days=7)
+        with pytest.raises(InvalidTransition):
+            world.desk.assign(world.rep_east, lead_id, world.anna)
+        assert world.desk.sweep().reminded == 1
+
+
 # --- R5 ------------------------------------------------------------------------------------
 
 
@@ -392,7 +552,7 @@ class TestAssignment:
     def test_rep_assigns_to_his_installer(self, world: World) -> None:
         """R5: the lead is assigned to him and he gets a notice."""
         lead_id = world.intake()
-        assigned = world.desk.assign(world.rep_east, lead_id, "i-anna").lead
+        assigned = world.desk.assign(world.rep_east, lead_id, world.anna).lead
         assert (assigned.status, assigned.holder_id) == (Status.ASSIGNED, "i-anna")
         assert ("assigned", lead_id, "i-anna") in world.notices()
         with pytest.raises(LeadNotFound):
@@ -402,7 +562,7 @@ class TestAssignment:
         """R5: one reminder after 2 business days without a work status (Mon 09:30 →
         Thu 09:30 in Saxony), and the lead is never released automatically."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 9, 29, tzinfo=BERLIN))
         assert world.desk.sweep().reminded == 0
         world.clock.set(dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN))
@@ -420,7 +580,7 @@ class TestAssignment:
         after the reminder."""
         world = World(Policy(escalation_days=2))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN))
         assert world.desk.sweep().reminded == 1
         world.clock.set(dt.datetime(2026, 11, 23, 9, 29, tzinfo=BERLIN))
@@ -434,7 +594,7 @@ class TestAssignment:
         fires both; a second sweep finds nothing new (idempotent)."""
         world = World(Policy(escalation_days=1))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.advance(days=14)
         first = world.desk.sweep()
         assert (first.reminded, first.escalated) == (1, 1)
@@ -446,7 +606,7 @@ class TestAssignment:
         nobody whose rep could be told."""
         world = World(Policy(escalation_days=1))
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         desk = LeadDesk(
             world.repository, _Without(world.directory, "i-anna"), world.clock, world.desk.policy
         )
@@ -462,26 +622,43 @@ class TestAssignment:
         """R12: a rep cannot hand a lead to another rep's installer."""
         lead_id = world.intake()
         with pytest.raises(NotPermitted):
-            world.desk.assign(world.rep_east, lead_id, "i-carl")
+            world.desk.assign(world.rep_east, lead_id, world.carl)
 
     def test_rep_assigns_only_in_his_territories(self, world: World) -> None:
         """R2/R12: another rep's lead is not found for him."""
         lead_id = world.intake("munich", "80331")
         with pytest.raises(LeadNotFound):
-            world.desk.assign(world.rep_east, lead_id, "i-anna")
+            world.desk.assign(world.rep_east, lead_id, world.anna)
 
     def test_unknown_installer_is_invalid_input(self, world: World) -> None:
         """R15: assigning to nobody is refused with the field named."""
         lead_id = world.intake()
         with pytest.raises(InvalidInput) as raised:
-            world.desk.assign(world.rep_east, lead_id, "i-nobody")
-        assert raised.value.field == "installer_id"
+            world.desk.assign(world.rep_east, lead_id, attrs.evolve(world.anna, id="i-nobody"))
+        assert raised.value.field == "installer"
+
+    def test_assign_takes_the_installer_and_his_id_still_with_a_warning(self, world: World) -> None:
+        """R5: ``assign`` takes the installer like every use case takes actors; his id
+        still works for one more release, with a DeprecationWarning."""
+        first, second = world.intake("dep-1"), world.intake("dep-2")
+        assert world.desk.assign(world.rep_east, first, world.anna).lead.holder_id == "i-anna"
+        with pytest.warns(DeprecationWarning, match="takes the Installer"):
+            moved = world.desk.assign(world.rep_east, second, "i-ben")
+        assert moved.lead.holder_id == "i-ben"
+
+    def test_assign_reads_the_installer_from_the_directory(self, world: World) -> None:
+        """R5, R12: a stale record of the installer decides nothing: one the directory
+        has deactivated cannot be assigned, whatever the record passed says."""
+        lead_id = world.intake()
+        world.directory.add_installer(attrs.evolve(world.anna, active=False))
+        with pytest.raises(InvalidInput):
+            world.desk.assign(world.rep_east, lead_id, world.anna)
 
     def test_reassign_moves_a_held_lead(self, world: World) -> None:
         """R5: reassignment takes the lead from its holder, who then no longer sees it."""
         lead_id = world.intake()
         world.desk.claim(world.anna, lead_id)
-        moved = world.desk.assign(world.rep_east, lead_id, "i-ben").lead
+        moved = world.desk.assign(world.rep_east, lead_id, world.ben).lead
         assert (moved.status, moved.holder_id) == (Status.ASSIGNED, "i-ben")
         assert "i-anna" in moved.previous_holders
         assert world.desk.history(world.admin, lead_id)[-1].kind is EventKind.REASSIGNED
@@ -495,7 +672,7 @@ class TestAssignment:
     def test_recorded_work_ends_the_reminder(self, world: World) -> None:
         """R5/R6: a work status before the reminder cancels it."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.desk.record(world.anna, lead_id, Status.FIRST_CONTACT)
         world.advance(days=10)
         assert world.desk.sweep().total == 0
@@ -757,7 +934,7 @@ class TestNotifications:
     def test_notification_is_stored_with_the_change(self, world: World) -> None:
         """R10: the assignment notice is in the outbox as soon as the assignment is."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-ben")
+        world.desk.assign(world.rep_east, lead_id, world.ben)
         (notice,) = [n for n in world.repository.notifications() if n.kind.value == "assigned"]
         lead = world.desk.get(world.admin, lead_id).lead
         assert notice.key == f"{lead_id}:{lead.version}:assigned:i-ben"
@@ -803,7 +980,7 @@ class TestSweep:
     def test_three_sweeps_in_one_business_day_send_one_reminder(self, world: World) -> None:
         """R11: idempotent: repeated sweeps fire a deadline once."""
         lead_id = world.intake()
-        world.desk.assign(world.rep_east, lead_id, "i-anna")
+        world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 10, 0, tzinfo=BERLIN))
         reports = [world.desk.sweep()]
         world.advance(hours=4)
@@ -892,7 +1069,7 @@ def _use_cases(world: World, lead_id: int) -> dict[str, Callable[[Actor], object
     return {
         "intake": lambda actor: world.desk.intake(actor, document("perm-new")),
         "claim": lambda actor: world.desk.claim(actor, lead_id),
-        "assign": lambda actor: world.desk.assign(actor, lead_id, "i-anna"),
+        "assign": lambda actor: world.desk.assign(actor, lead_id, world.anna),
         "get": lambda actor: world.desk.get(actor, lead_id),
         "tab": lambda actor: world.desk.tab(actor, Tab.ALL),
         "history": lambda actor: world.desk.history(actor, lead_id),
@@ -1053,6 +1230,7 @@ class TestErrors:
             NotPermitted: "not_permitted",
             InvalidTransition: "invalid_transition",
             LeadNoLongerAvailable: "lead_no_longer_available",
+            ClaimExpired: "claim_expired",
             StaleUpdate: "stale_update",
             IntakeConflict: "intake_conflict",
             InvalidInput: "invalid_input",
@@ -1083,6 +1261,20 @@ class TestErrors:
             assert error.to_dict() == {"code": error.code, "message": error.message}
             for name, value in attributes.items():
                 assert getattr(error, name) == value
+
+    def test_claim_expired_names_the_hold(self) -> None:
+        """R4, R15: a late record's error is a lost lead with its own code and the
+        instant the claim ended, in the API body too."""
+        hold = dt.datetime(2026, 11, 18, 8, 30, tzinfo=UTC)
+        error = ClaimExpired(7, hold)
+        assert isinstance(error, LeadNoLongerAvailable)
+        assert (error.lead_id, error.hold_until) == (7, hold)
+        assert "2026-11-18T08:30:00+00:00" in error.message
+        assert error.to_dict() == {
+            "code": "claim_expired",
+            "message": error.message,
+            "hold_until": "2026-11-18T08:30:00+00:00",
+        }
 
     def test_invalid_document_lists_every_field_error(self) -> None:
         """R1/R15: all field errors at once, with their paths, in the API body."""

@@ -3,6 +3,7 @@ that no lead data can break."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from decimal import Decimal
 from email import message_from_bytes
@@ -10,7 +11,7 @@ from email.policy import default as default_policy
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qleads.calendar import Calendar
@@ -66,6 +67,21 @@ def lead(name: str = "Erika Mustermann", city: str = "Leipzig", **changes: objec
 
 def notice(kind: NotificationKind, deadline_at: dt.datetime | None = None) -> Notification:
     return Notification(f"7:2:{kind.value}:anna", kind, 7, "anna", RECEIVED, deadline_at)
+
+
+def _encoded_word(text: str, encoding: str) -> str:
+    """``text`` as an RFC 2047 encoded word: what a mail program would decode."""
+    data = text.encode("utf-8")
+    if encoding == "b":
+        return f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="
+    return "=?utf-8?q?" + "".join(f"={byte:02X}" for byte in data) + "?="
+
+
+def _lead_text(size: int) -> st.SearchStrategy[str]:
+    """Any text, or an encoded word hiding any text (line breaks and headers included)."""
+    hidden = st.text(max_size=size) | st.just("\r\nBcc: x@example.org\r\n\r\nBody")
+    words = st.builds(_encoded_word, hidden, st.sampled_from(["q", "b"]))
+    return st.text(max_size=size) | words | st.builds("{} {}".format, st.text(max_size=9), words)
 
 
 class TestLanguageAndDeadline:
@@ -145,7 +161,48 @@ class TestHeaders:
             compose(mail, to_name="A", to_address="a@example.org\r\nBcc: x@example.org",
                     message_id="<1@x>", date=RECEIVED)  # fmt: skip
 
-    @given(name=st.text(max_size=80), city=st.text(max_size=40))
+    def test_header_text_breaks_up_encoded_words(self) -> None:
+        """R10: ``=?`` never reaches a header, so no encoded word is decoded out of lead
+        text; the rest stays as it was sent."""
+        payload = "=?utf-8?q?Leipzig=0D=0ABcc:_x@example.org?="
+        assert header_text(payload) == "= ?utf-8?q?Leipzig=0D=0ABcc:_x@example.org?="
+        assert "=?" not in header_text("a=?=?b ==?c")
+        assert header_text(header_text(payload)) == header_text(payload)
+
+    def test_a_decoded_line_break_is_refused_even_past_header_text(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """R10: were ``header_text`` ever to let an encoded word through, ``compose``
+        still refuses the message instead of sending extra headers (on a Python without
+        the CVE-2024-6923 fix as on one with it)."""
+        monkeypatch.setattr("qleads.mail.render.header_text", lambda value, limit=200: value)
+        mail = attrs.evolve(
+            Renderer(BASE).render(notice(NotificationKind.ASSIGNED), lead(), ANNA),
+            subject="=?utf-8?q?Hallo=0D=0ABcc:_x@example.org?=",
+        )
+        with pytest.raises(PermanentMailError) as caught:
+            compose(mail, to_name="A", to_address="a@example.org", message_id="<1@x>",
+                    date=RECEIVED)  # fmt: skip
+        assert "x@example.org" not in caught.value.message
+
+    def test_a_display_name_the_folder_would_break_is_dropped_not_the_address(self) -> None:
+        """R10: Python's folder loses the quotes of a long display name with a ``;`` in
+        it, and the address with them; the mail then goes to the bare address."""
+        mail = Renderer(BASE).render(notice(NotificationKind.ASSIGNED), lead(), ANNA)
+        name = "; " + "Solartechnik Mueller GmbH " * 3
+        message = compose(
+            mail, to_name=name, to_address="anna@example.org", message_id="<1@x>", date=RECEIVED
+        )
+        parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+        assert [a.addr_spec for a in parsed["To"].addresses] == ["anna@example.org"]
+        plain = compose(
+            mail, to_name="Anna Solar", to_address="anna@example.org", message_id="<1@x>",
+            date=RECEIVED,
+        )  # fmt: skip
+        assert str(plain["To"]) == "Anna Solar <anna@example.org>"
+
+    @settings(deadline=None, max_examples=500)
+    @given(name=_lead_text(80), city=_lead_text(40))
     def test_no_lead_text_adds_a_header(self, name: str, city: str) -> None:
         """R10: whatever a lead is called, the mail has exactly the headers we set,
         one recipient, and a subject without control characters."""

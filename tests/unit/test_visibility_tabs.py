@@ -11,7 +11,14 @@ from qleads.lifecycle import Status
 from qleads.model import Lead, Policy
 from qleads.tabs import INSTALLER_TABS, Order, Scope, Tab, matches, query_for, sort_key, tab_of
 from qleads.testing.contract import make_lead
-from qleads.visibility import can_see, contact_hidden, previously_handled, view, view_row
+from qleads.visibility import (
+    ContactView,
+    can_see,
+    contact_hidden,
+    previously_handled,
+    view,
+    view_row,
+)
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
@@ -107,13 +114,43 @@ class TestContactDetails:
         assert shown.contact_hidden
         assert (contact.name, contact.street, contact.email, contact.phone) == ("", "", "", "")
         assert (contact.postal_code, contact.city) == ("04107", "Leipzig")
-        # The free-text comment may name the customer, so it goes too; when to call stays.
-        assert pooled.document.contact.comment != ""
-        assert contact.comment == ""
-        assert contact.reachability == pooled.document.contact.reachability != ""
         assert shown.lead.document.costs == pooled.document.costs
         assert shown.lead.document.roof == pooled.document.roof
         assert shown.lead.document.consumption == pooled.document.consumption
+
+    def test_free_texts_are_withheld_too(self) -> None:
+        """R16: reachability ("Erreichbarkeit") and the comment are free text that may
+        name the customer or his number, so they are withheld like the comment."""
+        pooled = lead(1)
+        assert pooled.document.contact.reachability != ""
+        assert pooled.document.contact.comment != ""
+        shown = view(ANNA, pooled, Policy())
+        assert shown.lead.document.contact.reachability == ""
+        assert shown.lead.document.contact.comment == ""
+        assert (shown.contact.reachability, shown.contact.comment) == (None, None)
+
+    def test_withheld_is_none_and_empty_stays_empty(self) -> None:
+        """R16: a withheld field reads ``None``, a field the customer left empty ``""``,
+        so a portal can say "visible after claiming" instead of showing a blank."""
+        blank_phone = attrs.evolve(
+            lead(1),
+            document=attrs.evolve(
+                lead(1).document,
+                contact=attrs.evolve(lead(1).document.contact, phone="", comment=""),
+            ),
+        )
+        hidden = view(ANNA, blank_phone, Policy()).contact
+        assert hidden.withheld
+        assert hidden == ContactView(
+            name=None, street=None, postal_code="04107", city="Leipzig", country="DE",
+            email=None, phone=None, reachability=None, comment=None,
+        )  # fmt: skip
+        held = attrs.evolve(blank_phone, status=Status.CLAIMED, holder_id="i-anna")
+        mine = view(ANNA, held, Policy()).contact
+        assert not mine.withheld
+        assert (mine.phone, mine.comment) == ("", "")
+        assert mine.name == held.document.contact.name
+        assert view(REP_EAST, blank_phone, Policy()).contact.phone == ""
 
     def test_revealed_to_the_holder(self) -> None:
         """R16: once the lead is his, the holder sees who the customer is."""
@@ -165,6 +202,7 @@ class TestTabRows:
         """R16: the row of a pool lead names no customer; postal code and city stay."""
         row = view_row(ANNA, lead(1).summary(), Policy())
         assert row.contact_hidden
+        assert row.name is None
         assert row.lead.name == ""
         assert (row.lead.postal_code, row.lead.city) == ("04107", "Leipzig")
 
@@ -173,6 +211,7 @@ class TestTabRows:
         assert name != ""
         mine = lead(1, Status.CLAIMED, holder="i-anna").summary()
         assert view_row(ANNA, mine, Policy()).lead.name == name
+        assert view_row(ANNA, mine, Policy()).name == name
         assert view_row(REP_EAST, lead(1).summary(), Policy()).lead.name == name
         shown = Policy(contact_before_claim="shown")
         assert view_row(ANNA, lead(1).summary(), shown).lead.name == name

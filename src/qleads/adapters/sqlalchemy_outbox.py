@@ -17,6 +17,7 @@ same ``MetaData`` as the other tables (migration ``0002_mail_digest``).
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from qleads.adapters.sqlalchemy import (
     NOTIFICATION_COLUMNS,
+    SqlAlchemyLeadRepository,
     UtcDateTime,
     metadata,
     notification_from_row,
@@ -86,11 +88,27 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
 
 class SqlAlchemyOutbox:
     """Implements :class:`~qleads.mail.outbox.Outbox` and
-    :class:`~qleads.mail.ports.DigestLog` over ``engine`` (made by
-    :func:`qleads.adapters.sqlalchemy.make_engine`); thread-safe, and safe to use from
-    several processes at once."""
+    :class:`~qleads.mail.ports.DigestLog` on the tables of ``repository`` (the
+    :class:`~qleads.adapters.sqlalchemy.SqlAlchemyLeadRepository` whose units of work
+    write the outbox rows), as :class:`~qleads.adapters.memory_outbox.InMemoryOutbox`
+    takes its repository; thread-safe, and safe to use from several processes at once.
 
-    def __init__(self, engine: Engine) -> None:
+    Passing the engine itself still works in 0.2 and warns
+    (:class:`DeprecationWarning`): it goes in 0.3.
+    """
+
+    def __init__(self, repository: SqlAlchemyLeadRepository | Engine) -> None:
+        if isinstance(repository, Engine):
+            warnings.warn(
+                "SqlAlchemyOutbox() takes the SqlAlchemyLeadRepository, as InMemoryOutbox "
+                "takes its repository; passing the engine is deprecated and stops working "
+                "in qleads 0.3",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            engine = repository
+        else:
+            engine = repository.engine
         prepare_engine(engine)
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"

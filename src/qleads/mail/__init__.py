@@ -1,7 +1,13 @@
 """Mail delivery of the notification outbox (R10): ports, rendering, dispatch, digests."""
 
 from qleads.mail.digest import DigestReport, DigestSender, digest_installers
-from qleads.mail.dispatcher import OBSOLETE, Dispatcher, DispatchReport, find_recipient
+from qleads.mail.dispatcher import (
+    OBSOLETE,
+    Dispatcher,
+    DispatchReport,
+    find_recipient,
+    is_obsolete,
+)
 from qleads.mail.errors import MailError, PermanentMailError, TransientMailError
 from qleads.mail.outbox import DIGESTED, DeliveryState, Outbox, OutboxEntry
 from qleads.mail.ports import DigestLog, Mailer
@@ -38,5 +44,6 @@ __all__ = [
     "digest_installers",
     "find_recipient",
     "header_text",
+    "is_obsolete",
     "message_id_for",
 ]

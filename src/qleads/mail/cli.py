@@ -211,7 +211,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         with mailer:
             repository = SqlAlchemyLeadRepository(engine)
             directory = SqlAlchemyDirectory(engine)
-            outbox = SqlAlchemyOutbox(engine)
+            outbox = SqlAlchemyOutbox(repository)
             renderer = Renderer(args.base_url)
             dispatcher = Dispatcher(
                 outbox,
@@ -252,13 +252,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _failed(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import make_engine
+    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
     from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
     from qleads.cli import database_url
 
     engine = make_engine(database_url(args))
     try:
-        rows = SqlAlchemyOutbox(engine).failed()
+        rows = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).failed()
     finally:
         engine.dispose()
     for row in rows:
@@ -272,13 +272,13 @@ def _failed(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import make_engine
+    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
     from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
     from qleads.cli import database_url
 
     engine = make_engine(database_url(args))
     try:
-        SqlAlchemyOutbox(engine).retry(args.key)
+        SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).retry(args.key)
     finally:
         engine.dispose()
     print(f"qleads mail retry: {args.key} is pending again")

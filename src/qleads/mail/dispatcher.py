@@ -29,14 +29,51 @@ from qleads.mail.errors import MailError, PermanentMailError, TransientMailError
 from qleads.mail.outbox import DIGESTED, Outbox, OutboxEntry
 from qleads.mail.ports import Mailer
 from qleads.mail.render import Recipient, Renderer, compose, message_id_for
-from qleads.model import Installer, Lead, NotificationKind
+from qleads.model import Installer, Lead, Notification, NotificationKind
 from qleads.ports import Clock, Directory, LeadRepository
 
-__all__ = ["OBSOLETE", "DispatchReport", "Dispatcher", "find_recipient"]
+__all__ = ["OBSOLETE", "DispatchReport", "Dispatcher", "find_recipient", "is_obsolete"]
 
-#: The ``message_id`` recorded for a new-lead notice whose lead was claimed or assigned
-#: before the notice could go out: nobody else can take it any more (R2), so no mail.
+#: The ``message_id`` recorded for a notice that the lead outran before it could go out
+#: (:func:`is_obsolete`): it is marked sent with this instead of being mailed.
 OBSOLETE = "obsolete"
+
+
+def is_obsolete(notification: Notification, lead: Lead) -> bool:
+    """Whether mailing ``notification`` now would tell its recipient something the lead
+    has since made wrong (R2, R10, R16). Decided when the row is dispatched, on the lead
+    as it is then:
+
+    * *new lead available*: the lead is no longer ``new`` — claimed or assigned, nobody
+      else can take it any more;
+    * *assigned*: the recipient no longer holds the lead, or it is closed — reassigned,
+      released or finished before the mail went out. The mail names the customer, and
+      R16 lets only the holder learn who that is;
+    * *assignment reminder*: the recipient no longer holds it, or it is no longer
+      ``assigned`` — a work status was recorded, so "no status recorded yet" is wrong;
+    * *follow-up due*: the recipient no longer holds it, or it is no longer in
+      ``follow_up`` with the due date the reminder was for.
+
+    A *claim expired* notice to the former holder and an *escalation* to the rep stay
+    true whatever happens next (his claim did run out; the assignment was left untouched
+    past the reminder), and the rep may read every lead of his territory: both go out.
+    """
+    kind = notification.kind
+    if kind is NotificationKind.NEW_LEAD:
+        return lead.status is not Status.NEW
+    holds = lead.holder_id == notification.recipient_id
+    if kind is NotificationKind.ASSIGNED:
+        return not holds or lead.status.is_terminal
+    if kind is NotificationKind.ASSIGNMENT_REMINDER:
+        return not holds or lead.status is not Status.ASSIGNED
+    if kind is NotificationKind.FOLLOW_UP_DUE:
+        due = notification.deadline_at
+        return (
+            not holds
+            or lead.status is not Status.FOLLOW_UP
+            or (due is not None and lead.due_at != due)
+        )
+    return False
 
 
 @attrs.frozen
@@ -182,7 +219,7 @@ class Dispatcher:
         if lead is None:
             self.outbox.mark_failed(entry.key, f"lead {notification.lead_id} not found")
             return DispatchReport(failed=1)
-        if notification.kind is NotificationKind.NEW_LEAD and lead.status is not Status.NEW:
+        if is_obsolete(notification, lead):
             self.outbox.mark_sent(entry.key, OBSOLETE, now)
             return DispatchReport(skipped=1)
         message_id = message_id_for(notification.key, self.message_id_domain)

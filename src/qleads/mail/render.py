@@ -6,9 +6,13 @@ Babel for the locale: the claim hold of a Saxon installer reads "bis Dienstag,
 17.11.2026, 16:00 Uhr". Every mail links to the lead (``{base_url}/leads/{id}``).
 
 Everything that comes from a lead document is untrusted: HTML is escaped, and nothing
-reaches a header with CR, LF, NUL or any other control character in it
-(:func:`header_text`), so a lead named ``"Max\\r\\nBcc: x@example.org"`` cannot add a
-header or a recipient. Contact names appear only where R16 lets the recipient see them.
+reaches a header with CR, LF, NUL or any other control character in it, nor with the
+``=?`` that opens an RFC 2047 encoded word (:func:`header_text`), so neither a lead named
+``"Max\\r\\nBcc: x@example.org"`` nor one whose city is an encoded word spelling
+``"\\r\\nBcc: …"`` can add a header or a recipient. Python's ``email`` package decodes
+encoded words when a header is set, and before the fix of CVE-2024-6923 it wrote a decoded
+line break out as it was; :func:`compose` does not rely on either: it checks the finished
+message's headers itself. Contact names appear only where R16 lets the recipient see them.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import hashlib
 import html
 import unicodedata
 from collections.abc import Sequence
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from email.utils import format_datetime as rfc2822_date
 from zoneinfo import ZoneInfo
 
@@ -43,6 +50,8 @@ Recipient = Installer | SalesRep | Admin
 
 _DEFAULT_TZ = "Europe/Berlin"
 _SUBJECT_LIMIT = 200
+#: What opens an RFC 2047 encoded word; never passed on from untrusted text.
+_ENCODED_WORD = "=?"
 
 #: Kinds whose recipient holds the lead or oversees it, so R16 shows him the contact.
 _CONTACT_VISIBLE = frozenset(
@@ -161,12 +170,18 @@ _WORDS: dict[str, dict[str, str]] = {
 
 def header_text(value: str, limit: int = _SUBJECT_LIMIT) -> str:
     """``value`` made safe for a header: every control or separator character (CR, LF,
-    NUL, U+2028 …) becomes a space, runs of whitespace collapse, and the result is cut
-    to ``limit`` characters. This is why no lead data can inject a header (R10)."""
+    NUL, U+2028 …) becomes a space, runs of whitespace collapse, every ``=?`` becomes
+    ``= ?``, and the result is cut to ``limit`` characters. This is why no lead data can
+    inject a header (R10).
+
+    ``=?`` opens an RFC 2047 encoded word, which mail programs decode for display and
+    Python's ``email`` package decodes as soon as a header is set: a city of
+    ``=?utf-8?q?Leipzig=0D=0ABcc:_x@example.org?=`` would otherwise come out as a line
+    break and a ``Bcc``. Broken up, it stays the literal text it was sent as."""
     cleaned = "".join(
         " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in value
     )
-    text = " ".join(cleaned.split())
+    text = " ".join(cleaned.split()).replace(_ENCODED_WORD, "= ?")
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
@@ -334,7 +349,15 @@ def compose(
 ) -> EmailMessage:
     """The finished ``multipart/alternative`` message. Header values pass through
     :func:`header_text`; an address with a control character in it raises
-    :class:`~qleads.mail.errors.PermanentMailError` (no retry will fix it)."""
+    :class:`~qleads.mail.errors.PermanentMailError` (no retry will fix it).
+
+    The message is checked before it is handed on: written out and read back, its
+    headers must be exactly the ones set here, none may hold a control character once
+    decoded, ``To`` must name the recipient alone (without his display name, if that is
+    what it takes), and it must have its two parts. This holds whatever the Python
+    version's ``email`` package does with what it was given, so a message that fails the
+    check is never sent: :class:`~qleads.mail.errors.PermanentMailError` says what is
+    wrong without quoting a header, which may hold customer data."""
     address = to_address.strip()
     if not address or header_text(address) != address or " " in address:
         raise PermanentMailError(f"invalid recipient address {address!r}")
@@ -351,4 +374,46 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    expected = _HEADERS | ({"From"} if sender is not None else set())
+    problem = _problem(message, expected, address)
+    if problem is not None and message["To"].addresses[0].display_name:
+        # Python's header folder can lose the quotes of a long display name, and the
+        # address with them: the address is what must arrive, the name is courtesy.
+        message.replace_header("To", Address(addr_spec=address))
+        problem = _problem(message, expected, address)
+    if problem is not None:
+        raise PermanentMailError(problem)
     return message
+
+
+#: The headers :func:`compose` sets, ``From`` aside (a mailer fills that in when the
+#: message has none), and the two that ``multipart/alternative`` brings.
+_HEADERS = frozenset(
+    {"To", "Subject", "Date", "Message-ID", "Auto-Submitted", "MIME-Version", "Content-Type"}
+)
+
+
+def _problem(message: EmailMessage, expected: frozenset[str], address: str) -> str | None:
+    """What is wrong with ``message`` as written and read back, if anything: headers
+    other than ``expected`` (or one twice), a header with a control character once
+    decoded, a ``To`` that is not ``address`` alone, a body other than its two parts.
+    Header names are counted, not named: an injected header's name is the lead's text."""
+    for name, value in message.items():
+        if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
+            return f"header {name} holds a control character once decoded"
+    try:
+        wire = message.as_bytes()
+    except (MessageError, ValueError, UnicodeError) as exc:
+        return f"the message cannot be written: {type(exc).__name__}"
+    parsed = BytesParser(policy=email_policy).parsebytes(wire)
+    names = [name.lower() for name in parsed]
+    if sorted(names) != sorted(name.lower() for name in expected):
+        odd = len(set(names) ^ {name.lower() for name in expected})
+        return f"the message's headers are not the expected set ({odd} differ)"
+    to = parsed["To"]
+    if [a.addr_spec for a in getattr(to, "addresses", ())] != [address]:
+        return "the To header does not name the recipient alone"
+    parts = [part.get_content_type() for part in parsed.walk()]
+    if parts != ["multipart/alternative", "text/plain", "text/html"]:
+        return "the message's body is not its text and HTML parts"
+    return None

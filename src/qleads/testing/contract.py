@@ -18,8 +18,10 @@ override the fixture if your adapter names it differently.
 The suite states the promises the service (``qleads.desk``) builds on: ids and the
 ``source_id`` conflict (R1), conditional updates (R3, R11), one transaction for the lead,
 its history and its outbox (R10, R13), the tab queries agreeing with the pure rule of
-``qleads.tabs`` on every lead (R2, R8), due deadlines (R11), and a short end-to-end
-scenario of :class:`~qleads.desk.LeadDesk` on the repository.
+``qleads.tabs`` on every lead (R2, R8), due deadlines (R11), and short end-to-end
+scenarios of :class:`~qleads.desk.LeadDesk` on the repository, the deadline boundary
+among them (R4: a record at or after ``hold_until`` is refused; a change after any other
+deadline stores that deadline's effect first, several versions of a lead in one unit).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from qleads.adapters.memory import InMemoryDirectory
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, LeadDesk
 from qleads.errors import (
+    ClaimExpired,
     IntakeConflict,
     LeadNoLongerAvailable,
     LeadNotFound,
@@ -65,6 +68,7 @@ from qleads.model import (
     LeadSummary,
     Notification,
     NotificationKind,
+    Policy,
     ReleaseReason,
     Roof,
     SalesRep,
@@ -1031,6 +1035,86 @@ class RepositoryContract:
             assert counts[Tab.AVAILABLE] == 2
             assert counts[Tab.MINE] == 0
 
+        def test_a_record_at_hold_until_is_refused_and_the_sweep_releases_it(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R4: from hold_until on the claim is over before any sweep: a record is
+            refused with ClaimExpired, nothing is stored, the next sweep releases."""
+            world = _World(repository)
+            lead_id = world.desk.intake(world.source, make_document("late-claim")).lead.id
+            hold = world.desk.claim(world.anna, lead_id).lead.hold_until
+            assert hold is not None
+            world.clock.set(hold)
+            before = world.desk.get(world.admin, lead_id).lead
+            with pytest.raises(ClaimExpired):
+                world.desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED)
+            with pytest.raises(ClaimExpired):
+                world.desk.release(world.anna, lead_id)
+            assert world.desk.get(world.admin, lead_id).lead == before
+            assert len(world.desk.history(world.admin, lead_id)) == 2
+            assert world.desk.sweep().expired == 1
+            lead = world.desk.get(world.admin, lead_id).lead
+            assert (lead.status, lead.holder_id, lead.hold_until) == (Status.NEW, None, None)
+            assert ("claim_expired", "i-anna") in {
+                (n.kind.value, n.recipient_id) for n in outbox() if n.lead_id == lead_id
+            }
+
+        def test_a_late_record_fires_the_due_deadlines_first(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R5, R11: a record after the reminder and the escalation fell due stores
+            both, dated at their deadlines, with their notices, then the record — three
+            versions of the lead in one unit of work — and the sweep finds nothing."""
+            world = _World(repository, policy=Policy(escalation_days=1))
+            lead_id = world.desk.intake(world.source, make_document("late-assigned")).lead.id
+            assigned = world.desk.assign(world.rep, lead_id, world.anna).lead
+            assert assigned.deadline is not None
+            reminded_at = assigned.deadline.at
+            world.clock.set(reminded_at + dt.timedelta(days=10))
+            recorded = world.desk.record(world.anna, lead_id, Status.OFFER_SENT).lead
+            stored = world.desk.get(world.admin, lead_id).lead
+            assert stored == recorded
+            assert (stored.status, stored.deadline, stored.version) == (
+                Status.OFFER_SENT,
+                None,
+                assigned.version + 3,
+            )
+            events = world.desk.history(world.admin, lead_id)
+            assert [(e.kind, e.version) for e in events[-3:]] == [
+                (EventKind.REMINDED, assigned.version + 1),
+                (EventKind.ESCALATED, assigned.version + 2),
+                (EventKind.RECORDED, assigned.version + 3),
+            ]
+            assert events[-3].effective_at == reminded_at
+            kinds = {(n.kind, n.recipient_id) for n in outbox() if n.lead_id == lead_id}
+            assert (NotificationKind.ASSIGNMENT_REMINDER, "i-anna") in kinds
+            assert (NotificationKind.ESCALATION, "r-ost") in kinds
+            assert world.desk.sweep().total == 0
+
+        def test_assigning_an_expired_claim_expires_it_first(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R4, R5: for the rep an expired claim is back in the pool: the expiry is
+            stored (dated at the hold), then the assignment."""
+            world = _World(repository)
+            lead_id = world.desk.intake(world.source, make_document("late-reassign")).lead.id
+            hold = world.desk.claim(world.anna, lead_id).lead.hold_until
+            assert hold is not None
+            world.clock.set(hold + dt.timedelta(hours=1))
+            world.desk.assign(world.rep, lead_id, world.ben)
+            events = world.desk.history(world.admin, lead_id)
+            assert [e.kind for e in events] == [
+                EventKind.RECEIVED,
+                EventKind.CLAIMED,
+                EventKind.EXPIRED,
+                EventKind.ASSIGNED,
+            ]
+            assert events[2].effective_at == hold
+            lead = world.desk.get(world.admin, lead_id).lead
+            assert (lead.status, lead.holder_id) == (Status.ASSIGNED, "i-ben")
+            assert lead.previous_holders == {"i-anna"}
+            assert world.desk.sweep().total == 0
+
 
 _COUNTER = itertools.count()
 
@@ -1043,7 +1127,7 @@ def _find(repository: LeadRepository, query: LeadQuery) -> Page:
 class _World:
     """Two installers of one rep in Leipzig, an admin and the calculator."""
 
-    def __init__(self, repository: LeadRepository) -> None:
+    def __init__(self, repository: LeadRepository, policy: Policy | None = None) -> None:
         self.directory = InMemoryDirectory()
         saxony = Calendar("DE", "SN")
         self.rep = self.directory.add_rep(SalesRep("r-ost", "Rita Ost", "rita@example.org"))
@@ -1059,4 +1143,4 @@ class _World:
         self.admin = self.directory.add_admin(Admin("a-root", "Root"))
         self.source = self.directory.add_source(LeadSource("solarrechner", "Solarrechner"))
         self.clock = FrozenClock(T0)
-        self.desk = LeadDesk(repository, self.directory, self.clock)
+        self.desk = LeadDesk(repository, self.directory, self.clock, policy)

@@ -17,6 +17,9 @@ what the issue asks for:
 * at most one installer holds a lead, and no other installer can see it (R2);
 * a terminal lead never changes until an admin reopens it (R6, R12);
 * every deadline fires exactly once, and after a sweep nothing is left due (R4, R5, R11);
+* at and after ``hold_until`` a record or release of the claim is refused
+  (``ClaimExpired``, R4), and a change made after any other deadline fires it first, as
+  the model predicts (the clock also stops exactly on deadlines to meet the boundary);
 * every lead an installer holds is in exactly one of his tabs new / follow-up /
   in progress / closed, the pool tab shows exactly his territories' ``new`` leads, contact
   details are masked per R16, and every tab's count equals its list (R8).
@@ -40,6 +43,7 @@ from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, LeadDesk, TabPage
 from qleads.errors import (
+    ClaimExpired,
     IntakeConflict,
     InvalidInput,
     InvalidTransition,
@@ -260,6 +264,35 @@ class LeadDeskMachine(RuleBasedStateMachine):
             return
         raise AssertionError(f"{what}: expected {error.__name__}, but it succeeded")
 
+    def _claim_expired(self, expected: _Expected) -> bool:
+        """R4: from hold_until on, the holder's claim is over before any sweep."""
+        deadline = expected.deadline
+        return (
+            deadline is not None
+            and deadline.kind is DeadlineKind.CLAIM_EXPIRY
+            and deadline.at <= self.now
+        )
+
+    def _caught_up(self, expected: _Expected) -> tuple[_Expected, int]:
+        """A copy of the model after the deadlines due now have fired, and how many did:
+        what a change made after a deadline does first (R4, R5, R6, R11)."""
+        caught = copy.copy(expected)
+        fired = 0
+        while caught.deadline is not None and caught.deadline.at <= self.now:
+            self._fire(caught, caught.deadline)
+            fired += 1
+        return caught, fired
+
+    def _catch_up(self, expected: _Expected) -> _Expected:
+        """Adopt :meth:`_caught_up` once the change succeeded; the model it returns is
+        the lead's model from now on."""
+        caught, fired = self._caught_up(expected)
+        if fired:
+            note(f"  (fired {fired} due deadline(s) of lead {expected.lead_id} first)")
+        self.fired += fired
+        self.expected[expected.lead_id] = caught
+        return caught
+
     def _close_if_terminal(self, expected: _Expected) -> None:
         if expected.status.is_terminal:
             self.closed[expected.lead_id] = self._lead(expected.lead_id)
@@ -387,6 +420,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             self._expect_error(error, act, "record")
             return
         act()
+        expected = self._catch_up(expected)
         expected.status = status
         expected.due_at = due
         expected.deadline = Deadline(DeadlineKind.FOLLOW_UP_DUE, due) if due else None
@@ -406,6 +440,8 @@ class LeadDeskMachine(RuleBasedStateMachine):
         refused = self._holder_error(actor, expected)
         if refused is not None:
             return refused
+        if self._claim_expired(expected):
+            return ClaimExpired
         if expected.status.is_terminal:
             return InvalidTransition
         if effective is not None and effective < expected.received_at:
@@ -438,7 +474,9 @@ class LeadDeskMachine(RuleBasedStateMachine):
             error: type[QleadsError] | None = NotPermitted
         else:
             error = self._holder_error(actor, expected)
-            if error is None and expected.status.is_terminal:
+            if error is None and self._claim_expired(expected):
+                error = ClaimExpired
+            elif error is None and expected.status.is_terminal:
                 error = InvalidTransition
         if error is not None:
             self._expect_error(
@@ -448,7 +486,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
         shown = self.desk.release(actor, lead_id, reason=reason, note="keine Zeit")
         if isinstance(actor, Installer):
             assert shown.previously_handled
-        expected.to_pool()
+        self._catch_up(expected).to_pool()
 
     # --- rules: reps and the admin (R5, R12) --------------------------------------------
 
@@ -470,18 +508,22 @@ class LeadDeskMachine(RuleBasedStateMachine):
             f"{actor.id} assigns lead {lead_id} ({expected.status.value}, "
             f"held by {expected.holder_id}) to {target.id}"
         )
+        # For the rep an expired claim is back in the pool: its expiry, and any other
+        # deadline due, fire before the assignment (R4, R5).
+        caught, _fired = self._caught_up(expected)
         if isinstance(actor, SalesRep) and target.rep_id != actor.id:
             error: type[QleadsError] | None = NotPermitted
         elif mine is not None and expected.territory_id not in mine:
             error = LeadNotFound
-        elif expected.holder_id == target.id or expected.status.is_terminal:
+        elif caught.holder_id == target.id or caught.status.is_terminal:
             error = InvalidTransition
         else:
             error = None
         if error is not None:
-            self._expect_error(error, lambda: self.desk.assign(actor, lead_id, target.id), "assign")
+            self._expect_error(error, lambda: self.desk.assign(actor, lead_id, target), "assign")
             return
-        self.desk.assign(actor, lead_id, target.id)
+        self.desk.assign(actor, lead_id, target)
+        expected = self._catch_up(expected)
         remind = target.calendar.add_business_days(self.now, self.policy.assignment_reminder_days)
         if expected.holder_id is not None:
             expected.previous = expected.previous | {expected.holder_id}
@@ -522,6 +564,19 @@ class LeadDeskMachine(RuleBasedStateMachine):
     def advance_clock(self, minutes: int) -> None:
         now = self.clock.advance(dt.timedelta(minutes=minutes))
         note(f"clock + {minutes} min -> {now.isoformat()}")
+
+    @precondition(
+        lambda self: any(e.deadline and e.deadline.at > self.now for e in self.expected.values())
+    )
+    @rule(data=st.data())
+    def advance_to_a_deadline(self, data: st.DataObject) -> None:
+        """The clock stops exactly at a lead's deadline, so that the next change meets
+        the boundary itself: at ``hold_until`` the claim is over (R4)."""
+        deadlines = [e.deadline for e in self.expected.values() if e.deadline is not None]
+        ahead = sorted({d.at for d in deadlines if d.at > self.now})
+        at = data.draw(st.sampled_from(ahead), label="deadline")
+        self.clock.set(at)
+        note(f"clock -> {at.isoformat()} (a deadline)")
 
     @rule(batch_size=st.sampled_from((1, 2, 3, 500)))
     def sweep(self, batch_size: int) -> None:
@@ -637,13 +692,14 @@ class LeadDeskMachine(RuleBasedStateMachine):
                 assert tabs == [tab_of(self.expected[lead_id].status)], (lead_id, tabs)
             for view in pages[Tab.AVAILABLE].items:
                 assert view.contact_hidden
+                assert view.name is None
                 assert view.lead.name == ""
                 assert view.previously_handled == (
                     installer.id in self.expected[view.lead.id].previous
                 )
             for view in pages[Tab.MINE].items:
                 assert not view.contact_hidden
-                assert view.lead.name != ""
+                assert view.name == view.lead.name != ""
             for lead_id, expected in self.expected.items():
                 if expected.holder_id not in (None, installer.id):
                     assert all(lead_id not in found for found in ids.values())
