@@ -251,10 +251,11 @@ class Country:
         }
 
 
-# The local part as browsers check <input type=email>: 1-64 of these and dots, not at
-# either end (consecutive dots pass, as they do there).
+# The local part: 1-64 of these and dots, a dot neither at either end nor next to
+# another (the second rule is the schema's "not", which generators rarely need).
 _LOCAL_CHARS: Final = r"-A-Za-z0-9!#$%&'*+/=?^_`{|}~"
 _LOCAL: Final = f"[{_LOCAL_CHARS}](?:[{_LOCAL_CHARS}.]{{0,62}}[{_LOCAL_CHARS}])?"
+_DOUBLE_DOT: Final = re.compile(r"\.\.")
 # Domain labels may hold Latin letters (müller-solar.de) as well as their xn-- form.
 _LABEL_CHAR: Final = r"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _LABEL: Final = f"[{_LABEL_CHAR}](?:[{_LABEL_CHAR}-]{{0,61}}[{_LABEL_CHAR}])?"
@@ -266,9 +267,9 @@ _EMAIL: Final = re.compile(_ADDRESS)
 @attrs.frozen
 class Email:
     """An address ``local@domain.tld``, at most 254 characters: the local part 1-64
-    ASCII characters (letters, digits, ``!#$%&'*+/=?^_`{|}~-`` and dots, not at either
-    end), the domain in Latin letters or in its ``xn--`` form. Surrounding white space
-    is stripped."""
+    ASCII characters (letters, digits, ``!#$%&'*+/=?^_`{|}~-`` and single dots, not at
+    either end), the domain in Latin letters or in its ``xn--`` form. Surrounding white
+    space is stripped."""
 
     def parse(self, value: object) -> str:
         text = _string(value)
@@ -276,7 +277,7 @@ class Email:
         text = text.strip(_SPACE_CHARS)
         if not text:
             raise FieldInvalid("must not be empty")
-        if _EMAIL.fullmatch(text) is None:
+        if _EMAIL.fullmatch(text) is None or _DOUBLE_DOT.search(text) is not None:
             raise FieldInvalid("is not a valid e-mail address (expected name@example.org)")
         return text
 
@@ -285,6 +286,7 @@ class Email:
             "type": "string",
             "maxLength": 254,
             "pattern": _spaced(_ADDRESS),
+            "not": {"pattern": _DOUBLE_DOT.pattern},
             "description": "name@example.org; a domain in Latin letters or its xn-- form.",
         }
 

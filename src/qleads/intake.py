@@ -392,30 +392,43 @@ def _json_integer(text: str) -> int | Decimal:
     return int(text) if len(text) <= _LONGEST_INTEGER else Decimal(text)
 
 
-def _check_structure(value: object) -> None:
-    """Refuse lone surrogates (keys and values) and nesting beyond MAX_JSON_DEPTH.
+def _check_structure(value: object, *, strings: bool) -> None:
+    """Refuse nesting beyond MAX_JSON_DEPTH and, with ``strings``, lone surrogates (in
+    keys and values).
 
     JSON's ``\\ud800`` escape yields a string that is not Unicode text: it cannot be
     stored, encoded or shown, so it is refused with the document (RFC 7493, I-JSON)."""
-    stack: list[tuple[object, str, int]] = [(value, "", 1)]
+    stack: list[tuple[object, tuple[str, ...]]] = [(value, ())]
     while stack:
-        item, pointer, depth = stack.pop()
-        children: Iterable[tuple[str, object]]
+        item, path = stack.pop()
         if isinstance(item, dict):
-            children = item.items()
+            children: Iterable[tuple[Any, object]] = item.items()
         elif isinstance(item, list):
-            children = ((str(i), v) for i, v in enumerate(item))
+            children = enumerate(item)
         else:
-            if isinstance(item, str) and _SURROGATE.search(item):
-                raise FieldInvalid(f"has a lone surrogate in the string at '{pointer}'")
+            if strings and isinstance(item, str) and _SURROGATE.search(item):
+                raise FieldInvalid(f"has a lone surrogate in the string at '{_pointer(path)}'")
             continue
-        if depth > MAX_JSON_DEPTH:
+        if len(path) >= MAX_JSON_DEPTH:
             raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep")
         for key, child in children:
-            step = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
-            if _SURROGATE.search(key):
-                raise FieldInvalid(f"has a lone surrogate in the key '{_printable(step)}'")
-            stack.append((child, _printable(step), depth + 1))
+            if strings and isinstance(key, str) and _SURROGATE.search(key):
+                raise FieldInvalid(f"has a lone surrogate in the key '{_pointer((*path, key))}'")
+            if strings or isinstance(child, dict | list):
+                stack.append((child, (*path, str(key))))
+
+
+def _pointer(path: tuple[str, ...]) -> str:
+    """The JSON Pointer of ``path``, safe to show (surrogates escaped)."""
+    return _printable("".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path))
+
+
+def _may_hold_surrogates(text: str) -> bool:
+    """Whether decoding ``text`` can have made a lone surrogate: only a ``\\u`` escape
+    can, or a str that holds one already; most bodies have neither."""
+    if "\\u" in text:
+        return True
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def decode_json(text: str | bytes) -> object:
@@ -436,7 +449,7 @@ def decode_json(text: str | bytes) -> object:
             parse_float=Decimal,
             parse_int=_json_integer,
         )
-        _check_structure(value)
+        _check_structure(value, strings=_may_hold_surrogates(text))
     except UnicodeDecodeError as exc:
         raise InvalidDocument([FieldError("$", f"is not UTF-8: {exc.reason}")]) from None
     except FieldInvalid as exc:

@@ -233,6 +233,8 @@ DISAGREEMENTS: list[tuple[str, object, bool]] = [
     ("contact.comment", "Zeile 1\rZeile 2", False),
     ("contact.email", "a" * 65 + "@example.org", False),  # local part over 64
     ("contact.email", "info@müller-solar.de", True),
+    ("contact.email", "max..muster@example.org", False),
+    ("contact.email", "x" * 64 + "@example.org", True),
     ("costs.per_month.with_pv", 15.001, False),  # multipleOf 0.01
     ("costs.per_month.with_pv", "15.001", False),
     ("costs.per_month.with_pv", "-5", False),  # a decimal string below the range
