@@ -555,14 +555,24 @@ EARLIEST_RECEIVED_AT: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: How far ``received_at`` may lie after its arrival: the sender's clock may run ahead.
 RECEIVED_AT_LEEWAY: Final = dt.timedelta(minutes=5)
 
-_DAY: Final = (
-    r"20[0-9]{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
-    r"|20(?:[02468][048]|[13579][26])-02-29"
+# received_at as a pattern, so that the pattern alone keeps it from EARLIEST_RECEIVED_AT
+# on: any date of 2001-2099 (leap days included) and of 2000 but its first day, with
+# any offset; 2000-01-01 itself only in UTC or west of it.
+_MONTH_DAY: Final = (
+    r"(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
 )
+_DAY: Final = (
+    rf"20(?:0[1-9]|[1-9][0-9])-(?:{_MONTH_DAY}|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r"|20(?:0[48]|[2468][048]|[13579][26])-02-29"
+    rf"|2000-(?:01-(?:0[2-9]|[12][0-9]|3[01])|0[3578]-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|1[02]-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|[12][0-9]))"
+)
+_TIME: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+_OFFSET: Final = r"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _INSTANT: Final = (
-    rf"(?:{_DAY})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{{1,6}})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    rf"(?:{_DAY})T{_TIME}(?:Z|{_OFFSET})"
+    rf"|2000-01-01T{_TIME}(?:Z|\+00:00|-(?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 _INSTANT_RE: Final = re.compile(_INSTANT)
 
@@ -598,10 +608,8 @@ class Instant:
         text = _string(value)
         if _INSTANT_RE.fullmatch(text) is None:
             raise FieldInvalid(self._mismatch(text, value))
-        parsed = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-        if parsed < EARLIEST_RECEIVED_AT:
-            raise FieldInvalid(f"must not be before {EARLIEST_RECEIVED_AT.isoformat()}")
-        return parsed
+        # The pattern holds it from EARLIEST_RECEIVED_AT on, and its stored UTC form too.
+        return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
     @staticmethod
     def _mismatch(text: str, value: object) -> str:
@@ -611,11 +619,11 @@ class Instant:
             parsed = None
         if parsed is not None and parsed.utcoffset() is None:
             return 'must include a UTC offset, like "+02:00" or "Z"'
-        if parsed is not None and parsed.year < 2000:
+        if parsed is not None and (parsed.year < 2000 or parsed < EARLIEST_RECEIVED_AT):
             return f"must not be before {EARLIEST_RECEIVED_AT.isoformat()}"
         return (
-            'expected an RFC 3339 date-time like "2018-07-27T09:00:00+02:00" from the '
-            f"year 2000 on, got {describe(value)}"
+            'expected an RFC 3339 date-time like "2018-07-27T09:00:00+02:00" from '
+            f"2000-01-01T00:00:00Z on (that day in UTC), got {describe(value)}"
         )
 
     def json_schema(self) -> dict[str, object]:
