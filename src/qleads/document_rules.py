@@ -25,6 +25,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from qleads.errors import QleadsError
 from qleads.model import Consumption, Contact, CostRow, EcoBalance, LeadDocument, Roof
 
 __all__ = [
@@ -54,8 +55,11 @@ __all__ = [
 ]
 
 
-class FieldInvalid(ValueError):
-    """One field's problem; the message is what the sender of the document reads."""
+class FieldInvalid(QleadsError, ValueError):
+    """One field's problem; the message is what the sender of the document reads.
+    ``qleads.intake`` gathers them, with their paths, into one ``InvalidDocument``."""
+
+    code = "field_invalid"
 
 
 class Rule(Protocol):
@@ -459,10 +463,10 @@ def _below(limit: int) -> str:
 class Amount:
     """A decimal (money, prices, areas): a JSON number or a decimal string, never a bool,
     with at most two decimal places, stored as ``Decimal`` quantised to cents (R1: money
-    is never float). ``minimum <= x``, and ``x <= limit`` (``limit_included``) or
-    ``x < limit``; ``signed`` amounts are bounded by ``-limit < x`` instead of
-    ``minimum``. A string is written without leading zeros or exponent (``"15"``,
-    ``"15.5"``, ``"15.00"``); white space around it is stripped."""
+    is never float). ``0 <= x``, and ``x <= limit`` (``limit_included``) or
+    ``x < limit``; a ``signed`` amount is bounded by ``-limit < x`` instead of ``0``.
+    A string is written without leading zeros or exponent (``"15"``, ``"15.5"``,
+    ``"15.00"``); white space around it is stripped."""
 
     limit: int
     limit_included: bool = True
