@@ -5,49 +5,65 @@ portal stores only the token's SHA-256 (the token is shown once, when it is made
 :func:`create_source_token`), so a leaked database does not leak a usable token. R12: a
 source may only submit leads, so the token opens this one endpoint and nothing else.
 
-Every request carries an ``Idempotency-Key``. The first answer to a key is stored with a
-hash of the request body; a retry with the same key and body gets that answer again
-(status and body), the same key with another body is refused with 422. This sits in front
-of R1's own idempotency on ``source_id``: a client that lost the response to a network
-error can retry blindly.
+Every request carries an ``Idempotency-Key`` (``idempotency.py``): one key stores at most
+one lead, however many requests with it race. The first request reserves the key; a
+retry with the same key and body gets the first answer again (status and body), the same
+key with another body is refused with 422, and a request that arrives while the first is
+still at work gets 409. A document refused by validation (422) does not use its key up.
+This sits in front of R1's own idempotency on ``source_id``: a client that lost the
+response to a network error can retry blindly.
 
-Every error is an RFC 9457 problem document (``application/problem+json``):
+Every error under ``/api/`` is an RFC 9457 problem document (``application/problem+json``),
+those of Flask and its extensions (404, 405, 429, 500 …) included:
 
 ====  =====================================================================
-400   the body is not JSON (malformed, not UTF-8, NaN, duplicate keys), or the
-      ``Idempotency-Key`` header is missing or malformed
+400   the body is not strict JSON (malformed, not UTF-8, NaN, duplicate keys, lone
+      surrogates, nested too deeply), or the ``Idempotency-Key`` header is missing or
+      malformed
 401   no bearer token, or one no source owns
+409   another document already arrived under this ``source_id`` (R1 conflict), or a
+      request with this ``Idempotency-Key`` is still at work
 413   the body is larger than 64 KiB (by ``Content-Length`` and by what arrives)
 415   the content type is not ``application/json``
 429   too many requests with this token, or without a valid one from this client
       address (``Retry-After`` says when to try again)
-409   another document already arrived under this ``source_id`` (R1 conflict)
 422   the document is invalid (``errors`` lists every field path, R1), or the
       ``Idempotency-Key`` was used before with another body
+503   the database is unavailable (nothing stored; retry with the same key)
 ====  =====================================================================
 
 201 answers a new lead (``Location: /leads/{id}``), 200 a document that was already
 there (R1: the same document twice is the same lead). The OpenAPI 3.1 description is
-served at ``GET /api/v1/openapi.json``.
+served at ``GET /api/v1/openapi.json`` (``api_openapi.py``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import hashlib
 import json
 import re
 import secrets
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
 from examples.admin_app.errors import STORAGE_FAILURES
-from examples.admin_app.models import PortalBase
+from examples.admin_app.api_openapi import MAX_BODY_BYTES, PROBLEM, openapi_document
+from examples.admin_app.idempotency import (
+    IDEMPOTENCY_TTL,
+    Answer,
+    KeyInUse,
+    Reserved,
+    complete,
+    idempotency_records,
+    release,
+    reserve,
+)
 from examples.admin_app.services import current_services
 from examples.admin_app.throttle import limit_intake, retry_after
 from qleads.errors import (
@@ -56,6 +72,7 @@ from qleads.errors import (
     IntakeConflict,
     InvalidDocument,
 )
+from qleads.intake import decode_json
 from qleads.model import Lead, LeadSource
 
 __all__ = [
@@ -68,26 +85,16 @@ __all__ = [
     "register_api",
 ]
 
-#: The largest accepted request body; a real lead document is 2-3 KiB.
-MAX_BODY_BYTES = 64 * 1024
-#: How long an answer is kept for replays; a key older than this counts as new.
-IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 _TOKEN_PREFIX = "qls_"  # noqa: S105 - a public marker, not a secret
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_PROBLEM = "application/problem+json"
-
-#: The first answer per (source, Idempotency-Key), replayed for retries.
-idempotency_records = sa.Table(
-    "portal_api_idempotency",
-    PortalBase.metadata,
-    sa.Column("source_id", sa.String(64), primary_key=True),
-    sa.Column("idempotency_key", sa.String(255), primary_key=True),
-    sa.Column("request_hash", sa.String(64), nullable=False),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("location", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-)
+_API_PREFIX = "/api/"
+#: What an error answer of Flask or an extension says, by status, under /api/.
+_DETAILS: Mapping[int, str] = {
+    404: "There is nothing here; the intake API is POST /api/v1/leads.",
+    405: "This method is not allowed here; the Allow header names those that are.",
+    429: "Too many requests; retry after the time the Retry-After header gives.",
+    500: "The request failed on the server; retry later with the same Idempotency-Key.",
+}
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -130,7 +137,7 @@ def _problem(
         "detail": detail,
         **extra,
     }
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=_PROBLEM)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -156,39 +163,31 @@ def _too_large() -> Response:
     )
 
 
+def _as_problem(response: Response) -> Response:
+    """Every error answer under /api/ as a problem document, whoever made it.
+
+    The API's own answers already are; this catches what Flask, Werkzeug and extensions
+    answer on their own (an unknown path, a wrong method, a rate limit, an unhandled
+    exception), by status code alone. Their headers (``Allow``, ``Retry-After``, rate
+    limit headers) are kept; their bodies, HTML pages, are not.
+    """
+    if (
+        response.status_code < 400
+        or response.mimetype == PROBLEM
+        or not request.path.startswith(_API_PREFIX)
+    ):
+        return response
+    status = response.status_code
+    title = HTTP_STATUS_CODES.get(status, "Error")
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    problem = _problem(status, slug, title, _DETAILS.get(status, f"{title}."))
+    for name, value in response.headers.items():
+        if name.lower() not in {"content-type", "content-length"}:
+            problem.headers.add(name, value)
+    return problem
+
+
 # --- the endpoint ------------------------------------------------------------------------
-
-
-class _Malformed(ValueError):
-    """The body is not the JSON object the endpoint takes (answered with 400)."""
-
-
-def _reject_constant(name: str) -> object:
-    raise _Malformed(f"{name} is not a JSON value")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Malformed(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _decode(body: bytes) -> object:
-    """Strict JSON (RFC 8259): UTF-8, no NaN/Infinity, no duplicate keys."""
-    try:
-        text = body.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError as exc:
-        raise _Malformed(f"the body is not UTF-8: {exc.reason}") from None
-    except json.JSONDecodeError as exc:
-        raise _Malformed(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except RecursionError:
-        raise _Malformed("the body is nested too deeply") from None
-    except ValueError as exc:  # _Malformed, or integers beyond Python's digit limit
-        raise _Malformed(str(exc)) from None
 
 
 def _bearer_token() -> str | None:
@@ -231,16 +230,14 @@ def _lead_body(lead: Lead, created: bool, source: LeadSource) -> dict[str, objec
     }
 
 
-def _replay(row: Any) -> Response:
-    response = Response(row.body, status=row.status, mimetype=_mimetype_for(row.status))
-    if row.location:
-        response.headers["Location"] = row.location
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
-
-
-def _mimetype_for(status: int) -> str:
-    return "application/json" if status < 400 else _PROBLEM
+def _request_hash(document: object) -> str:
+    """SHA-256 of the document's canonical JSON, so that a retry that re-serialised the
+    same document (other key order, other white space) still matches. Numbers keep the
+    digits they were sent with (``decode_json`` reads them as ``Decimal``)."""
+    canonical = json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def submit_lead() -> Response:
@@ -279,52 +276,68 @@ def submit_lead() -> Response:
             "unique per lead document.",
         )
     try:
-        document = _decode(body)
-    except _Malformed as exc:
-        return _problem(400, "malformed-json", "Malformed JSON", f"The body is not JSON: {exc}")
+        document = decode_json(body)
+    except InvalidDocument as exc:
+        reason = exc.errors[0].message if exc.errors else "malformed"
+        return _problem(
+            400, "malformed-json", "Malformed JSON", f"The body is not strict JSON: it {reason}"
+        )
 
-    # Canonical JSON, so that a retry that re-serialised the same document still matches.
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    request_hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    now = services.desk.clock.now()
-    previous = _stored_answer(source, key)
-    if previous is not None and _aware(previous.created_at) < now - IDEMPOTENCY_TTL:
-        # Expired: a new key. ``_remember`` deletes the old row before its insert, in the
-        # same transaction (every row older than the window goes, this one included).
-        previous = None
-    if previous is not None:
-        return _answer_again(previous, request_hash)
-
-    response = _intake(source, document)
-    return _remember(source, key, request_hash, response, now)
-
-
-def _stored_answer(source: LeadSource, key: str) -> Any:
-    """The stored first answer to ``key`` from ``source``, or ``None``."""
-    with current_services().engine.connect() as conn:
-        return conn.execute(
-            sa.select(idempotency_records).where(
-                idempotency_records.c.source_id == source.id,
-                idempotency_records.c.idempotency_key == key,
-            )
-        ).first()
+    request_hash = _request_hash(document)
+    held = reserve(services.engine, source.id, key, request_hash, services.desk.clock.now())
+    if isinstance(held, KeyInUse):
+        return _problem(
+            409,
+            "idempotency-key-in-use",
+            "Idempotency-Key in use",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(held, Answer):
+        return _answer_again(held, request_hash)
+    return _take_in(held, source, document)
 
 
-def _answer_again(previous: Any, request_hash: str) -> Response:
+def _take_in(held: Reserved, source: LeadSource, document: object) -> Response:
+    """Take the document in under the reserved key, then complete or release the key."""
+    engine = current_services().engine
+    try:
+        response = _intake(source, document)
+    except BaseException:
+        # Nothing was stored (the intake is one transaction): the key is not used up. If
+        # the database is gone, the reservation lapses after its lease instead.
+        with contextlib.suppress(StorageError):
+            release(engine, held)
+        raise
+    if response.status_code == 422:
+        release(engine, held)  # refused by validation: the key may carry a fixed document
+        return response
+    complete(
+        engine,
+        held,
+        response.status_code,
+        response.get_data(as_text=True),
+        response.headers.get("Location"),
+    )
+    return response
+
+
+def _answer_again(previous: Answer, request_hash: str) -> Response:
     """A retry: the stored answer for the same body, 422 for another one."""
     if previous.request_hash != request_hash:
-        return _key_reused()
-    return _replay(previous)
-
-
-def _key_reused() -> Response:
-    return _problem(
-        422,
-        "idempotency-key-reused",
-        "Idempotency-Key reused",
-        "This Idempotency-Key was used before with a different body; "
-        "use a new key for a new document.",
-    )
+        return _problem(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used before with a different body; "
+            "use a new key for a new document.",
+        )
+    mimetype = "application/json" if previous.status < 400 else PROBLEM
+    response = Response(previous.body, status=previous.status, mimetype=mimetype)
+    if previous.location:
+        response.headers["Location"] = previous.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _intake(source: LeadSource, document: object) -> Response:
@@ -371,339 +384,6 @@ def _pointer(path: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _remember(
-    source: LeadSource, key: str, request_hash: str, response: Response, now: dt.datetime
-) -> Response:
-    """Store the first answer for replays; if a concurrent request with the same key got
-    there first, answer as that one did."""
-    services = current_services()
-    row = {
-        "source_id": source.id,
-        "idempotency_key": key,
-        "request_hash": request_hash,
-        "status": response.status_code,
-        "body": response.get_data(as_text=True),
-        "location": response.headers.get("Location"),
-        "created_at": now,
-    }
-    try:
-        with services.engine.begin() as conn:
-            # Forget answers older than the replay window, so the table stays small; an
-            # expired answer to this very key goes too, which frees the key for the insert.
-            conn.execute(
-                idempotency_records.delete().where(
-                    idempotency_records.c.created_at < now - IDEMPOTENCY_TTL
-                )
-            )
-            conn.execute(idempotency_records.insert().values(**row))
-    except sa.exc.IntegrityError:
-        existing = _stored_answer(source, key)
-        if existing is None:
-            raise
-        return _answer_again(existing, request_hash)
-    return response
-
-
-def _aware(instant: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.UTC)
-
-
-# --- OpenAPI -----------------------------------------------------------------------------
-
-
-def _string(max_length: int, **more: object) -> dict[str, object]:
-    return {"type": "string", "maxLength": max_length, **more}
-
-
-def _optional(schema: dict[str, object]) -> dict[str, object]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _integer(minimum: int, maximum: int) -> dict[str, object]:
-    return {"type": "integer", "minimum": minimum, "maximum": maximum}
-
-
-def _decimal(minimum: int, maximum: int, description: str) -> dict[str, object]:
-    return {
-        "description": description + " A JSON number or a decimal string, at most two "
-        "decimal places.",
-        "anyOf": [
-            {"type": "number", "minimum": minimum, "maximum": maximum},
-            {"type": "string", "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"},
-        ],
-    }
-
-
-def _object(properties: dict[str, object], required: list[str]) -> dict[str, object]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": properties,
-        "required": required,
-    }
-
-
-def _lead_document_schema() -> dict[str, object]:
-    money = _decimal(0, 10**9 - 1, "Money in euros, >= 0.")
-    cost_row = _object(
-        {
-            "with_pv": money,
-            "without_pv": money,
-            "savings": {
-                **_decimal(-(10**9), 10**9, "Optional; must equal without_pv - with_pv."),
-            },
-        },
-        ["with_pv", "without_pv"],
-    )
-    return {
-        **_object(
-            {
-                "source_id": _string(
-                    64,
-                    minLength=1,
-                    pattern=r"^[A-Za-z0-9._:-]+$",
-                    description="The calculator's own id; intake is idempotent on it (R1).",
-                ),
-                "received_at": _optional(
-                    {
-                        "type": "string",
-                        "format": "date-time",
-                        "description": "ISO 8601 with a UTC offset; a naive time is refused.",
-                    }
-                ),
-                "contact": _object(
-                    {
-                        "name": _string(200, minLength=1),
-                        "street": _string(200, minLength=1),
-                        "postal_code": _string(
-                            10,
-                            minLength=3,
-                            description="DE: five digits; AT, CH: four digits; NL: '1234 AB'.",
-                        ),
-                        "city": _string(100, minLength=1),
-                        "country": {
-                            "type": "string",
-                            "pattern": "^[A-Z]{2}$",
-                            "description": "ISO 3166-1 alpha-2.",
-                        },
-                        "email": _string(254, format="email"),
-                        "phone": _optional(_string(40, pattern=r"^\+?[0-9(][0-9 ()/.-]*$")),
-                        "reachability": _optional(_string(200)),
-                        "comment": _optional(_string(2000)),
-                    },
-                    ["name", "street", "postal_code", "city", "country", "email"],
-                ),
-                "consumption": _object(
-                    {
-                        "persons": _integer(1, 50),
-                        "annual_kwh": _integer(1, 1_000_000),
-                        "price_ct_per_kwh": _decimal(0, 500, "Cent per kWh."),
-                        "main_usage": _optional(_string(100)),
-                    },
-                    ["persons", "annual_kwh", "price_ct_per_kwh"],
-                ),
-                "roof": _object(
-                    {
-                        "area_m2": _decimal(0, 100_000, "Square metres."),
-                        "tilt_deg": _integer(0, 90),
-                        "azimuth_deg": _integer(0, 360),
-                        "modules": _string(500, minLength=1),
-                        "module_count": _integer(1, 10_000),
-                        "storage_interest": {"type": "boolean"},
-                    },
-                    [
-                        "area_m2",
-                        "tilt_deg",
-                        "azimuth_deg",
-                        "modules",
-                        "module_count",
-                        "storage_interest",
-                    ],
-                ),
-                "costs": _object(
-                    {"per_month": cost_row, "per_year": cost_row, "after_20_years": cost_row},
-                    ["per_month", "per_year", "after_20_years"],
-                ),
-                "eco_balance": _object(
-                    {
-                        "co2_saving_kg": _integer(0, 999_999_999),
-                        "trees_planted": _integer(0, 999_999_999),
-                    },
-                    ["co2_saving_kg", "trees_planted"],
-                ),
-            },
-            ["source_id", "contact", "consumption", "roof", "costs", "eco_balance"],
-        ),
-        "description": "A lead of the solar calculator (Anlage 2 of the manual). Strings "
-        "are stripped and NFC-normalised; control characters are refused (only "
-        "contact.comment may contain line breaks); nothing is coerced.",
-    }
-
-
-def _problem_response(description: str, *, with_errors: bool = False) -> dict[str, object]:
-    schema: dict[str, object] = {"$ref": "#/components/schemas/Problem"}
-    if with_errors:
-        schema = {"$ref": "#/components/schemas/ValidationProblem"}
-    return {"description": description, "content": {_PROBLEM: {"schema": schema}}}
-
-
-def openapi_document() -> dict[str, object]:
-    """The OpenAPI 3.1 description of the intake API."""
-    problem = {
-        "type": "object",
-        "description": "RFC 9457 problem details.",
-        "properties": {
-            "type": {"type": "string", "format": "uri-reference"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-        },
-        "required": ["type", "title", "status", "detail"],
-    }
-    validation_problem = {
-        "allOf": [
-            {"$ref": "#/components/schemas/Problem"},
-            {
-                "type": "object",
-                "properties": {
-                    "errors": {
-                        "type": "array",
-                        "description": "Every field error at once (R1).",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "path": {
-                                    "type": "string",
-                                    "description": "Dotted path, '$' for the document.",
-                                },
-                                "pointer": {"type": "string", "description": "JSON Pointer."},
-                                "detail": {"type": "string"},
-                            },
-                            "required": ["path", "pointer", "detail"],
-                        },
-                    }
-                },
-            },
-        ]
-    }
-    lead = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "source_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["new"]},
-            "territory_id": {"type": ["string", "null"]},
-            "received_at": {"type": "string", "format": "date-time"},
-            "created": {"type": "boolean"},
-            "submitted_by": {"type": "string"},
-        },
-        "required": ["id", "source_id", "status", "territory_id", "received_at", "created"],
-    }
-    location = {
-        "Location": {
-            "description": "The lead's page in the portal.",
-            "schema": {"type": "string", "example": "/leads/42"},
-        }
-    }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "qleads intake API",
-            "version": "1.0.0",
-            "description": "Lead sources (the solar calculator) submit leads here (R1). "
-            "Each source has its own bearer token; every request needs an "
-            "Idempotency-Key; errors are RFC 9457 problem documents.",
-        },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"sourceToken": []}],
-        "paths": {
-            "/leads": {
-                "post": {
-                    "operationId": "submitLead",
-                    "summary": "Submit a lead document",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": True,
-                            "description": "Unique per document; a retry with the same key "
-                            "and body gets the first answer again, the same key with "
-                            "another body is refused (422). Kept for 24 hours.",
-                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/LeadDocument"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "201": {
-                            "description": "A new lead was created.",
-                            "headers": location,
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Lead"}
-                                }
-                            },
-                        },
-                        "200": {
-                            "description": "The same document arrived before (R1); the "
-                            "existing lead.",
-                            "headers": location,
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Lead"}
-                                }
-                            },
-                        },
-                        "400": _problem_response(
-                            "Malformed JSON, or a missing or malformed Idempotency-Key."
-                        ),
-                        "401": _problem_response("No bearer token, or an unknown one."),
-                        "409": _problem_response(
-                            "Another document already arrived under this source_id."
-                        ),
-                        "413": _problem_response(f"The body exceeds {MAX_BODY_BYTES} bytes."),
-                        "415": _problem_response("The content type is not application/json."),
-                        "429": _problem_response(
-                            "Too many requests with this token, or without a valid "
-                            "token from this address; Retry-After says when to try again."
-                        ),
-                        "503": _problem_response(
-                            "The database is unavailable; retry with the same key."
-                        ),
-                        "422": _problem_response(
-                            "The document is invalid (every field error is listed), or "
-                            "the Idempotency-Key was used with a different body.",
-                            with_errors=True,
-                        ),
-                    },
-                }
-            }
-        },
-        "components": {
-            "securitySchemes": {
-                "sourceToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "One token per lead source, issued by an admin.",
-                }
-            },
-            "schemas": {
-                "LeadDocument": _lead_document_schema(),
-                "Lead": lead,
-                "Problem": problem,
-                "ValidationProblem": validation_problem,
-            },
-        },
-    }
-
-
 def openapi() -> Response:
     """``GET /api/v1/openapi.json``; public, it describes no data."""
     return Response(json.dumps(openapi_document(), indent=2), mimetype="application/json")
@@ -739,6 +419,8 @@ def register_api(app: Flask) -> None:
 
     The blueprint is exempt from CSRF: it is authenticated by a bearer token in a header,
     which a browser never attaches on its own, so a cross-site request cannot use it.
+    Every error answer under ``/api/`` becomes a problem document (:func:`_as_problem`),
+    whichever handler made it.
     """
     csrf = app.extensions.get("csrf")
     if csrf is None:
@@ -747,11 +429,17 @@ def register_api(app: Flask) -> None:
             "so that the token-authenticated API can be exempted"
         )
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
-    bp.add_url_rule("/leads", "submit_lead", submit_lead, methods=["POST"])
-    bp.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
+    # No automatic OPTIONS: the API serves no browser, and Allow names what it documents.
+    bp.add_url_rule(
+        "/leads", "submit_lead", submit_lead, methods=["POST"], provide_automatic_options=False
+    )
+    bp.add_url_rule(
+        "/openapi.json", "openapi", openapi, methods=["GET"], provide_automatic_options=False
+    )
     for failure in STORAGE_FAILURES:
         bp.register_error_handler(failure, _storage_unavailable)
     bp.register_error_handler(RateLimitExceeded, _too_many_requests)
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    app.after_request(_as_problem)
     limit_intake(app, "api.submit_lead")

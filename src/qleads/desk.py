@@ -34,7 +34,7 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
-from qleads.intake import document_fingerprint, parse_document, route
+from qleads.intake import check_received_at, document_fingerprint, parse_document, route
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
     Actor,
@@ -127,13 +127,18 @@ class LeadDesk:
         Raises :class:`~qleads.errors.InvalidDocument` with every field error and stores
         nothing; the same document twice returns the first lead with ``created=False``;
         another document under a known ``source_id`` raises
-        :class:`~qleads.errors.IntakeConflict`.
+        :class:`~qleads.errors.IntakeConflict`. R1: ``received_at`` may not lie after now
+        (plus a few minutes for the sender's clock) nor before 2000, whoever calls, so a
+        ready-made :class:`LeadDocument` is checked for that too.
         """
         if not isinstance(source, LeadSource | Admin):
             raise NotPermitted(source.id, "submit leads")
-        doc = document if isinstance(document, LeadDocument) else parse_document(document)
-        fingerprint = document_fingerprint(doc)
         now = self._now()
+        if isinstance(document, LeadDocument):
+            doc = check_received_at(document, now)
+        else:
+            doc = parse_document(document, now=now)
+        fingerprint = document_fingerprint(doc)
         received = doc.received_at or now
         territory = route(
             doc.contact.country, doc.contact.postal_code, self.directory.territories()

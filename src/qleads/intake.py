@@ -9,22 +9,28 @@ checked for its format and range. All problems of one document come back togethe
 ``costs.per_month.savings``, ``roof.tilt_deg``); problems of the document as a whole have
 the path ``$``.
 
+The field rules themselves are data (:data:`qleads.document_rules.SECTION_RULES`): the
+converter here is built from them, and so is the JSON Schema of the lead document
+(:func:`qleads.document_schema.lead_document_schema`), which states every rule below
+exactly.
+
 The wire format (the public body of the intake API)
 ---------------------------------------------------
 ::
 
     {
-      "source_id":   string, 1-64 characters of [A-Za-z0-9._:-]   (R1 idempotency key)
-      "received_at": optional ISO 8601 date-time WITH a UTC offset ("2018-07-27T09:00:00+02:00"
-                     or "...Z"); stored in UTC. A naive time is an error.
+      "source_id":   string, 1-64 characters of [A-Za-z0-9._:-], exactly as sent
+      "received_at": optional RFC 3339 date-time WITH a UTC offset ("2018-07-27T09:00:00+02:00"
+                     or "...Z"), from 2000-01-01 on and at most 5 minutes after arrival;
+                     stored in UTC. A naive time is an error.
       "contact": {
         "name":         string <= 200
         "street":       string <= 200
-        "postal_code":  string, format per country (below)
+        "postal_code":  string <= 10, format per country (below)
         "city":         string <= 100
-        "country":      ISO 3166-1 alpha-2 code in upper case ("DE")
-        "email":        e-mail address (local@domain.tld, <= 254 characters)
-        "phone":        optional, digits with + ( ) / . - and spaces, <= 40
+        "country":      assigned ISO 3166-1 alpha-2 code in upper case ("DE")
+        "email":        e-mail address (local@domain.tld, <= 254 characters, local part <= 64)
+        "phone":        optional, 3-20 digits with + ( ) / . - and spaces, <= 40
         "reachability": optional string <= 200   (Erreichbarkeit)
         "comment":      optional string <= 2000, may contain line breaks
       },
@@ -53,23 +59,31 @@ The wire format (the public body of the intake API)
       }
     }
 
-*Strings* are strings only; surrounding whitespace is stripped, text is NFC-normalised, and
-a required string may not be empty. No control characters anywhere (Unicode category Cc,
+*Strings* are strings only; text is NFC-normalised and surrounding white space is
+stripped, and a required string may not be blank. Lengths count characters as sent (and
+again after normalisation). No control characters anywhere (Unicode category Cc,
 line/paragraph separators, lone surrogates, bidi overrides), so a name like
 ``"Max\\r\\nBcc: x"`` can never reach a mail header; only ``comment`` may contain line
 breaks (``\\r\\n`` is stored as ``\\n``). An optional field may be left out or be ``null``.
 
-*Integers* are JSON integers only (not ``3.0``, not ``"3"``, not ``true``).
+*Integers* are JSON integers (``3``, and, as in JSON Schema, ``3.0``), not ``"3"``, not
+``true``.
 
-*Decimals and money* are a JSON number or a decimal string (``15``, ``15.5``, ``"15.00"``),
-never a bool, NaN or Infinity, with at most two decimal places, stored as ``Decimal``
-quantised to cents (R1: money is never float). Money is ``>= 0`` and ``< 10^9``.
-``savings`` is optional and, when given, must equal ``without_pv - with_pv``: the model
-derives it, so a sender whose arithmetic disagrees is told rather than ignored.
+*Decimals and money* are a JSON number or a decimal string (``15``, ``15.5``, ``"15.00"``;
+a string without leading zeros or exponent), never a bool, NaN or Infinity, with at most
+two decimal places, stored as ``Decimal`` quantised to cents (R1: money is never float).
+Money is ``>= 0`` and ``< 10^9``. ``savings`` is optional and, when given, must equal
+``without_pv - with_pv``: the model derives it, so a sender whose arithmetic disagrees is
+told rather than ignored.
 
 *Postal codes*: DE five digits (``04107``); AT and CH four digits (``1010``); NL four
 digits and two capital letters (``1234 AB``, also accepted without the space and stored
 with it); any other country 3-10 letters, digits, spaces or dashes.
+
+*received_at* cannot lie after the lead's arrival (plus :data:`RECEIVED_AT_LEEWAY` for the
+sender's clock): that bound needs "now", so :func:`parse_document` checks it when given
+``now`` and ``LeadDesk.intake`` always does (:func:`check_received_at` for a document built
+in code).
 
 Routing (R1) is :func:`route`: the territory of the contact's country with the longest
 prefix of the postal code; no match means *unrouted*, which the caller keeps and lists for
@@ -87,9 +101,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -99,6 +111,18 @@ import cattrs
 from cattrs.errors import AttributeValidationNote, ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 
+from qleads.document_rules import (
+    EARLIEST_RECEIVED_AT,
+    RECEIVED_AT,
+    RECEIVED_AT_LEEWAY,
+    SAVINGS,
+    SECTION_RULES,
+    FieldInvalid,
+    PostalCode,
+    Rule,
+    describe,
+    received_at_problem,
+)
 from qleads.errors import FieldError, InvalidDocument, StorageError
 from qleads.model import (
     Consumption,
@@ -112,6 +136,12 @@ from qleads.model import (
 )
 
 __all__ = [
+    "EARLIEST_RECEIVED_AT",
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+    "RECEIVED_AT_LEEWAY",
+    "check_received_at",
+    "decode_json",
     "document_fingerprint",
     "parse_document",
     "parse_json",
@@ -125,268 +155,13 @@ _Hook = Callable[[Any, Any], T]
 
 #: Upper bound of a JSON body handed to :func:`parse_json`; a real lead is a few KiB.
 MAX_JSON_BYTES = 1 << 20
+#: The deepest nesting :func:`decode_json` reads; a lead document is three levels deep.
+MAX_JSON_DEPTH = 32
 
 _CENT = Decimal("0.01")
-_ZERO = Decimal("0.00")
-_MONEY_LIMIT = Decimal(10**9)
-_COUNT_LIMIT = 999_999_999
-
-#: ISO 3166-1 alpha-2, officially assigned codes.
-_COUNTRIES = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
-    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
-    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
-    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
-    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
-    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
-    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
-    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
-    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 - a table reads better than 249 quoted strings
-)
-
-_POSTAL_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
-    "DE": (re.compile(r"[0-9]{5}"), "5 digits, like 04107"),
-    "AT": (re.compile(r"[1-9][0-9]{3}"), "4 digits, like 1010"),
-    "CH": (re.compile(r"[1-9][0-9]{3}"), "4 digits, like 8001"),
-    "NL": (re.compile(r"([1-9][0-9]{3}) ?([A-Z]{2})"), "4 digits and 2 letters, like 1234 AB"),
-}
-_OTHER_POSTAL = (
-    re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]"),
-    "3 to 10 letters, digits, spaces or dashes",
-)
-
-_SOURCE_ID = re.compile(r"[A-Za-z0-9._:-]+")
-_DECIMAL_TEXT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?")
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_PHONE = re.compile(r"\+?[0-9(][0-9 ()/.-]*")
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-
-
-class _Invalid(ValueError):
-    """One field's problem; the message is what the sender of the document reads."""
-
-
-# --- field hooks -------------------------------------------------------------------------
-
-
-def _describe(value: object) -> str:
-    """A short, safe rendering of a wrong value for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {'true' if value else 'false'}"
-    if isinstance(value, int | float | Decimal):
-        return f"number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"string {shown!r}"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return f"a {type(value).__name__}"
-
-
-def _check_characters(text: str, *, multiline: bool) -> None:
-    if text.isprintable():  # fast path: no character below is printable
-        return
-    for char in text:
-        if char == "\n" and multiline:
-            continue
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES or char in _BIDI_CONTROLS:
-            raise _Invalid(f"must not contain control characters (found U+{ord(char):04X})")
-
-
-def _clean_text(value: object, max_length: int, *, multiline: bool = False) -> str:
-    """The strict string rule: a str, no control characters, NFC, stripped, not too long."""
-    if not isinstance(value, str):
-        raise _Invalid(f"expected a string, got {_describe(value)}")
-    if len(value) > 4 * max_length + 64:  # don't normalise megabytes just to reject them
-        raise _Invalid(f"must be at most {max_length} characters long")
-    if multiline:
-        value = value.replace("\r\n", "\n")
-    text = unicodedata.normalize("NFC", value)
-    _check_characters(text, multiline=multiline)
-    text = text.strip()
-    if len(text) > max_length:
-        raise _Invalid(f"must be at most {max_length} characters long (got {len(text)})")
-    return text
-
-
-def _text(max_length: int, *, required: bool = True, multiline: bool = False) -> _Hook[str]:
-    def structure(value: Any, _: Any) -> str:
-        if value is None and not required:
-            return ""
-        text = _clean_text(value, max_length, multiline=multiline)
-        if required and not text:
-            raise _Invalid("must not be empty")
-        return text
-
-    return structure
-
-
-def _integer(minimum: int, maximum: int) -> _Hook[int]:
-    def structure(value: Any, _: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"expected an integer, got {_describe(value)}")
-        if not minimum <= value <= maximum:
-            raise _Invalid(f"must be between {minimum} and {maximum}, got {value}")
-        return int(value)
-
-    return structure
-
-
-def _boolean(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_describe(value)}")
-    return value
-
-
-def _to_decimal(value: object) -> Decimal:
-    """A JSON number or decimal string as an exact ``Decimal``; floats via their repr."""
-    if isinstance(value, bool):
-        raise _Invalid(f"expected a number or a decimal string, got {_describe(value)}")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Invalid("must be a finite number, not NaN or Infinity")
-        return Decimal(repr(value))
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise _Invalid("must be a finite number, not NaN or Infinity")
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if _DECIMAL_TEXT.fullmatch(text) is None:
-            raise _Invalid(f'expected a decimal number like "15.00", got {_describe(value)}')
-        return Decimal(text)
-    raise _Invalid(f"expected a number or a decimal string, got {_describe(value)}")
-
-
-def _to_cents(number: Decimal) -> Decimal:
-    """Quantise to 0.01, refusing to round: money that would change is an error."""
-    quantized = number.quantize(_CENT)
-    if quantized != number:
-        raise _Invalid(f"must have at most 2 decimal places, got {number}")
-    return _ZERO if quantized.is_zero() else quantized
-
-
-def _decimal(
-    minimum: Decimal, maximum: Decimal, *, maximum_included: bool = True
-) -> _Hook[Decimal]:
-    def structure(value: Any, _: Any) -> Decimal:
-        number = _to_decimal(value)
-        if number < minimum:
-            raise _Invalid(f"must be at least {minimum}, got {number}")
-        if number > maximum or (number == maximum and not maximum_included):
-            relation = "at most" if maximum_included else "less than"
-            raise _Invalid(f"must be {relation} {maximum}, got {number}")
-        return _to_cents(number)
-
-    return structure
-
-
-_money = _decimal(Decimal(0), _MONEY_LIMIT, maximum_included=False)
-
-
-def _signed_money(value: object) -> Decimal:
-    number = _to_decimal(value)
-    if abs(number) >= _MONEY_LIMIT:
-        raise _Invalid(f"must be less than {_MONEY_LIMIT} in magnitude, got {number}")
-    return _to_cents(number)
-
-
-def _source_id(value: Any, _: Any) -> str:
-    text = _clean_text(value, 64)
-    if not text:
-        raise _Invalid("must not be empty")
-    if _SOURCE_ID.fullmatch(text) is None:
-        raise _Invalid("may only contain letters A-Z, a-z, digits and . _ : -")
-    return text
-
-
-def _country(value: Any, _: Any) -> str:
-    text = _clean_text(value, 2)
-    if text not in _COUNTRIES:
-        raise _Invalid('must be an ISO 3166 alpha-2 country code in upper case, like "DE"')
-    return text
-
-
-def _email(value: Any, _: Any) -> str:
-    text = _clean_text(value, 254)
-    if not text:
-        raise _Invalid("must not be empty")
-    local, at, domain = text.rpartition("@")
-    labels = domain.split(".")
-    valid = (
-        bool(at)
-        and len(local) <= 64
-        and _EMAIL_LOCAL.fullmatch(local) is not None
-        and len(labels) >= 2
-        and all(
-            0 < len(label) <= 63
-            and not label.startswith("-")
-            and not label.endswith("-")
-            and all(char.isalnum() or char == "-" for char in label)
-            for label in labels
-        )
-        and ((labels[-1].isalpha() and len(labels[-1]) >= 2) or labels[-1].startswith("xn--"))
-    )
-    if not valid:
-        raise _Invalid("is not a valid e-mail address (expected name@example.org)")
-    return text
-
-
-def _phone(value: Any, _: Any) -> str:
-    if value is None:
-        return ""
-    text = _clean_text(value, 40)
-    digits = sum(char.isdigit() for char in text)
-    if text and (_PHONE.fullmatch(text) is None or not 3 <= digits <= 20):
-        raise _Invalid("is not a phone number (digits, spaces and + ( ) / . - only)")
-    return text
-
-
-def _received_at(value: Any, _: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    text = _clean_text(value, 40)
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _Invalid(
-            f'expected an ISO 8601 date-time like "2018-07-27T09:00:00+02:00", '
-            f"got {_describe(value)}"
-        ) from None
-    if parsed.utcoffset() is None:
-        raise _Invalid('must include a UTC offset, like "+02:00" or "Z"')
-    try:
-        return parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise _Invalid("is out of range") from None
-
-
-def _normalize_postal_code(country: str | None, code: str) -> str:
-    """Check a postal code against its country's format (R1 routing relies on it).
-
-    Without a valid country only the general shape is checked: every country format is a
-    special case of it, so a code that fails it is wrong wherever the lead comes from.
-    """
-    if country is None:
-        if _OTHER_POSTAL[0].fullmatch(code) is None:
-            raise _Invalid(f"is not a postal code (expected {_OTHER_POSTAL[1]})")
-        return code
-    pattern, shape = _POSTAL_FORMATS.get(country, _OTHER_POSTAL)
-    match = pattern.fullmatch(code)
-    if match is None:
-        raise _Invalid(f"is not a postal code of {country} (expected {shape})")
-    if country == "NL":
-        return f"{match[1]} {match[2]}"
-    return code
+_LONGEST_INTEGER = 40  # digits; longer JSON integers are read as Decimal, not int
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 # --- class hooks -------------------------------------------------------------------------
@@ -394,7 +169,7 @@ def _normalize_postal_code(country: str | None, code: str) -> str:
 
 def _require_object(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise _Invalid(f"expected a JSON object, got {_describe(value)}")
+        raise FieldInvalid(f"expected a JSON object, got {describe(value)}")
     return value
 
 
@@ -413,6 +188,9 @@ def _object_hook(generated: Callable[[Mapping[str, Any], Any], T]) -> _Hook[T]:
 
 def _contact_hook(generated: Callable[[Mapping[str, Any], Any], Contact]) -> _Hook[Contact]:
     """Contact's fields, plus the one rule across two of them: postal code by country."""
+    rules = SECTION_RULES[Contact]
+    postal_code = rules["postal_code"]
+    assert isinstance(postal_code, PostalCode)
 
     def structure(value: Any, cl: Any) -> Contact:
         raw = _require_object(value)
@@ -423,17 +201,17 @@ def _contact_hook(generated: Callable[[Mapping[str, Any], Any], Contact]) -> _Ho
         except ClassValidationError as exc:
             errors.extend(exc.exceptions)
         try:
-            code = _clean_text(raw.get("postal_code"), 10)
-        except _Invalid:
+            code: str | None = postal_code.parse(raw.get("postal_code"))
+        except FieldInvalid:
             code = None  # the field hook has reported this already
         try:
-            country: str | None = _country(raw.get("country"), str)
-        except _Invalid:
+            country: str | None = rules["country"].parse(raw.get("country"))
+        except FieldInvalid:
             country = None  # reported by the field hook too
         if code is not None:
             try:
-                normalized = _normalize_postal_code(country, code)
-            except _Invalid as exc:
+                normalized = postal_code.for_country(country, code)
+            except FieldInvalid as exc:
                 errors.append(_noted(exc, "postal_code", str))
             else:
                 if contact is not None:
@@ -459,12 +237,12 @@ def _cost_row_hook(generated: Callable[[Mapping[str, Any], Any], CostRow]) -> _H
         given = raw.get("savings")
         if given is not None:
             try:
-                savings = _signed_money(given)
+                savings = SAVINGS.parse(given)
                 if row is not None and savings != row.savings:
-                    raise _Invalid(
+                    raise FieldInvalid(
                         f"must equal without_pv - with_pv ({row.savings}), got {savings}"
                     )
-            except _Invalid as exc:
+            except FieldInvalid as exc:
                 errors.append(_noted(exc, "savings", Decimal))
         if errors or row is None:
             raise ClassValidationError("While structuring CostRow", errors, CostRow)
@@ -473,80 +251,32 @@ def _cost_row_hook(generated: Callable[[Mapping[str, Any], Any], CostRow]) -> _H
     return structure
 
 
+def _field_hook(rule: Rule) -> _Hook[Any]:
+    def structure(value: Any, _: Any) -> Any:
+        return rule.parse(value)
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
-    """The intake's own converter: strict hooks for every field, unknown keys rejected.
+    """The intake's own converter: the rules of ``SECTION_RULES`` for every field, unknown
+    keys rejected.
 
     Private on purpose (never cattrs' global converter): nobody else's hooks can loosen it.
     """
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 
-    def fn(cl: type[T], **hooks: _Hook[Any]) -> Callable[[Mapping[str, Any], Any], T]:
+    def fn(cl: type[T]) -> Callable[[Mapping[str, Any], Any], T]:
         overrides: dict[str, Any] = {
-            name: override(struct_hook=hook) for name, hook in hooks.items()
+            name: override(struct_hook=_field_hook(rule))
+            for name, rule in SECTION_RULES.get(cl, {}).items()
         }
         return make_dict_structure_fn(cl, converter, **overrides)
 
-    converter.register_structure_hook(
-        Contact,
-        _contact_hook(
-            fn(
-                Contact,
-                name=_text(200),
-                street=_text(200),
-                postal_code=_text(10),
-                city=_text(100),
-                country=_country,
-                email=_email,
-                phone=_phone,
-                reachability=_text(200, required=False),
-                comment=_text(2000, required=False, multiline=True),
-            )
-        ),
-    )
-    converter.register_structure_hook(
-        Consumption,
-        _object_hook(
-            fn(
-                Consumption,
-                persons=_integer(1, 50),
-                annual_kwh=_integer(1, 1_000_000),
-                price_ct_per_kwh=_decimal(Decimal(0), Decimal(500)),
-                main_usage=_text(100, required=False),
-            )
-        ),
-    )
-    converter.register_structure_hook(
-        Roof,
-        _object_hook(
-            fn(
-                Roof,
-                area_m2=_decimal(Decimal(0), Decimal(100_000)),
-                tilt_deg=_integer(0, 90),
-                azimuth_deg=_integer(0, 360),
-                modules=_text(500),
-                module_count=_integer(1, 10_000),
-                storage_interest=_boolean,
-            )
-        ),
-    )
-    converter.register_structure_hook(
-        CostRow, _cost_row_hook(fn(CostRow, with_pv=_money, without_pv=_money))
-    )
-    converter.register_structure_hook(Costs, _object_hook(fn(Costs)))
-    converter.register_structure_hook(
-        EcoBalance,
-        _object_hook(
-            fn(
-                EcoBalance,
-                co2_saving_kg=_integer(0, _COUNT_LIMIT),
-                trees_planted=_integer(0, _COUNT_LIMIT),
-            )
-        ),
-    )
-    converter.register_structure_hook(
-        LeadDocument,
-        _object_hook(fn(LeadDocument, source_id=_source_id, received_at=_received_at)),
-    )
+    converter.register_structure_hook(Contact, _contact_hook(fn(Contact)))
+    converter.register_structure_hook(CostRow, _cost_row_hook(fn(CostRow)))
+    for cl in (Consumption, Roof, Costs, EcoBalance, LeadDocument):
+        converter.register_structure_hook(cl, _object_hook(fn(cl)))
     return converter
 
 
@@ -562,6 +292,12 @@ def _path(parts: tuple[str, ...]) -> str:
     return ".".join(parts) if parts else "$"
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters and surrogates escaped (``\\u000a``), so that an
+    unknown key can be named in a message or a log line without carrying them."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _field_errors(exc: BaseException, parts: tuple[str, ...] = ()) -> list[FieldError]:
     """Flatten cattrs' nested validation errors into (dotted path, message) pairs."""
     if isinstance(exc, ClassValidationError):
@@ -574,12 +310,12 @@ def _field_errors(exc: BaseException, parts: tuple[str, ...] = ()) -> list[Field
         return errors
     if isinstance(exc, ForbiddenExtraKeysError):
         return [
-            FieldError(_path((*parts, str(key))), "unknown key")
+            FieldError(_path((*parts, _printable(str(key)))), "unknown key")
             for key in sorted(exc.extra_fields, key=str)
         ]
     if isinstance(exc, KeyError):  # a required key was missing from the object
         return [FieldError(_path(parts), "is required")]
-    if isinstance(exc, _Invalid):
+    if isinstance(exc, FieldInvalid):
         return [FieldError(_path(parts), str(exc))]
     raise exc  # a bug in a hook, not a problem of the document: don't disguise it
 
@@ -587,52 +323,156 @@ def _field_errors(exc: BaseException, parts: tuple[str, ...] = ()) -> list[Field
 # --- public API --------------------------------------------------------------------------
 
 
-def parse_document(raw: Mapping[str, object]) -> LeadDocument:
+def parse_document(raw: Mapping[str, object], *, now: dt.datetime | None = None) -> LeadDocument:
     """Validate a JSON-like mapping in full and return the document (R1).
+
+    With ``now`` (the time the document arrives), ``received_at`` is also checked against
+    it (:func:`check_received_at`); ``LeadDesk.intake`` always passes it.
 
     Raises :class:`InvalidDocument` carrying every field error at once; nothing partial is
     ever returned, so a caller that stores only what this returns stores nothing on error.
     """
+    errors: list[FieldError] = []
+    document: LeadDocument | None = None
     try:
-        return _converter().structure(raw, LeadDocument)
+        document = _converter().structure(raw, LeadDocument)
     except ClassValidationError as exc:
-        raise InvalidDocument(_field_errors(exc)) from None
-    except _Invalid as exc:
+        errors = _field_errors(exc)
+    except FieldInvalid as exc:
         raise InvalidDocument([FieldError("$", str(exc))]) from None
+    if now is not None:
+        received = document.received_at if document is not None else _received_at_of(raw)
+        problem = None if received is None else received_at_problem(received, now)
+        if problem is not None:
+            errors.append(FieldError("received_at", problem))
+    if errors or document is None:
+        raise InvalidDocument(errors)
+    return document
+
+
+def _received_at_of(raw: Mapping[str, object]) -> dt.datetime | None:
+    """``received_at`` of a document that failed elsewhere, if it is itself valid."""
+    try:
+        value: dt.datetime | None = RECEIVED_AT.parse(raw.get("received_at"))
+    except FieldInvalid:
+        return None
+    return value
+
+
+def check_received_at(document: LeadDocument, now: dt.datetime) -> LeadDocument:
+    """``document`` if its ``received_at`` may be when it arrived at ``now`` (R1): aware,
+    from :data:`EARLIEST_RECEIVED_AT` on, at most :data:`RECEIVED_AT_LEEWAY` after ``now``.
+
+    For documents built in code rather than parsed; raises :class:`InvalidDocument` naming
+    ``received_at``.
+    """
+    if document.received_at is not None:
+        problem = received_at_problem(document.received_at, now)
+        if problem is not None:
+            raise InvalidDocument([FieldError("received_at", problem)])
+    return document
 
 
 def _reject_constant(name: str) -> object:
-    raise _Invalid(f"{name} is not a JSON number")
+    raise FieldInvalid(f"{name} is not a JSON number")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _Invalid(f"duplicate key {key!r}")
+            raise FieldInvalid(f"duplicate key {_printable(key)!r}")
         result[key] = value
     return result
 
 
-def parse_json(text: str | bytes) -> LeadDocument:
-    """Parse a JSON body and validate it (R1).
+def _json_integer(text: str) -> int | Decimal:
+    # Python refuses to turn 4300+ digits into an int (and it would be slow); no field
+    # takes more than ten, so a longer one is read exactly but cheaply, as a Decimal.
+    return int(text) if len(text) <= _LONGEST_INTEGER else Decimal(text)
 
-    Stricter than ``json.loads``: ``NaN``/``Infinity`` literals and duplicate keys are
-    refused, and a body that is not a JSON object is an error at path ``$``.
+
+def _check_structure(value: object, *, strings: bool) -> None:
+    """Refuse nesting beyond MAX_JSON_DEPTH and, with ``strings``, lone surrogates (in
+    keys and values).
+
+    JSON's ``\\ud800`` escape yields a string that is not Unicode text: it cannot be
+    stored, encoded or shown, so it is refused with the document (RFC 7493, I-JSON)."""
+    stack: list[tuple[object, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[tuple[Any, object]] = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            if strings and isinstance(item, str) and _SURROGATE.search(item):
+                raise FieldInvalid(f"has a lone surrogate in the string at '{_pointer(path)}'")
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+        for key, child in children:
+            if strings and isinstance(key, str) and _SURROGATE.search(key):
+                raise FieldInvalid(f"has a lone surrogate in the key '{_pointer((*path, key))}'")
+            if strings or isinstance(child, dict | list):
+                stack.append((child, (*path, str(key))))
+
+
+def _pointer(path: tuple[str, ...]) -> str:
+    """The JSON Pointer of ``path``, safe to show (surrogates escaped)."""
+    return _printable("".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path))
+
+
+def _may_hold_surrogates(text: str) -> bool:
+    """Whether decoding ``text`` can have made a lone surrogate: only a ``\\u`` escape
+    can, or a str that holds one already; most bodies have neither."""
+    if "\\u" in text:
+        return True
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def decode_json(text: str | bytes) -> object:
+    """Strict JSON (RFC 8259 narrowed to I-JSON, RFC 7493), as the intake reads it.
+
+    UTF-8 only; no ``NaN``/``Infinity``, no duplicate keys, no lone surrogates, nesting at
+    most :data:`MAX_JSON_DEPTH` deep. Numbers with a fraction or an exponent become exact
+    ``Decimal`` values (``0.57`` is 57 cents, not a binary float near it), and so do
+    integers of more than 40 digits. Raises :class:`InvalidDocument` at path ``$``.
+    """
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+            parse_float=Decimal,
+            parse_int=_json_integer,
+        )
+        _check_structure(value, strings=_may_hold_surrogates(text))
+    except UnicodeDecodeError as exc:
+        raise InvalidDocument([FieldError("$", f"is not UTF-8: {exc.reason}")]) from None
+    except FieldInvalid as exc:
+        raise InvalidDocument([FieldError("$", str(exc))]) from None
+    except json.JSONDecodeError as exc:
+        message = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise InvalidDocument([FieldError("$", message)]) from None
+    except RecursionError:
+        raise InvalidDocument([FieldError("$", "is nested too deeply")]) from None
+    return value
+
+
+def parse_json(text: str | bytes, *, now: dt.datetime | None = None) -> LeadDocument:
+    """Parse a JSON body (:func:`decode_json`) and validate it (R1, :func:`parse_document`).
+
+    A body that is not a JSON object is an error at path ``$``.
     """
     if len(text) > MAX_JSON_BYTES:
         raise InvalidDocument([FieldError("$", f"is larger than {MAX_JSON_BYTES} bytes")])
-    try:
-        raw = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except _Invalid as exc:
-        raise InvalidDocument([FieldError("$", str(exc))]) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidDocument([FieldError("$", f"is not valid JSON: {exc}")]) from None
-    except (ValueError, RecursionError) as exc:  # bad UTF-8, huge integers, deep nesting
-        raise InvalidDocument([FieldError("$", f"is not valid JSON: {exc}")]) from None
+    raw = decode_json(text)
     if not isinstance(raw, dict):
-        raise InvalidDocument([FieldError("$", f"expected a JSON object, got {_describe(raw)}")])
-    return parse_document(raw)
+        raise InvalidDocument([FieldError("$", f"expected a JSON object, got {describe(raw)}")])
+    return parse_document(raw, now=now)
 
 
 def route(

@@ -1,9 +1,12 @@
-"""The intake API (issue 5, item 6): ``POST /api/v1/leads`` for lead sources (R1, R12).
+"""The intake API: ``POST /api/v1/leads`` for lead sources (R1, R12).
 
-Every error answer is an RFC 9457 problem document; every case the issue names has a test:
-400 malformed JSON, 413 over 64 KiB, 415 wrong content type, 401 missing or bad token,
-422 with every field path, the same Idempotency-Key with another body 422, a replay with
-the same key and body returns the first response.
+Every error answer under ``/api/`` is an RFC 9457 problem document, whoever made it:
+400 malformed JSON (lone surrogates included), 401 missing or bad token, 404 and 405 from
+routing, 413 over 64 KiB, 415 wrong content type, 422 with every field path, 429 and 500;
+the same Idempotency-Key with another body is 422, a replay with the same key and body
+returns the first response, and received_at may not lie after the lead's arrival.
+(Concurrency on one key: ``test_api_idempotency.py``; the OpenAPI document against the
+server: ``test_api_schema.py``.)
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Response
 from flask.testing import FlaskClient
+from werkzeug.exceptions import TooManyRequests
 
 from examples.admin_app.api import (
     IDEMPOTENCY_TTL,
@@ -308,13 +313,46 @@ class TestValidation:
         body = problem(submit(client, token, b"[1, 2]"), 422)
         assert [e["path"] for e in body["errors"]] == ["$"]
 
-    def test_an_invalid_document_is_replayed_too(self, client: FlaskClient, token: str) -> None:
-        """The first answer to a key is kept whatever it was."""
+    def test_an_invalid_document_does_not_use_its_key_up(
+        self, client: FlaskClient, token: str
+    ) -> None:
+        """Nothing was stored, so the key is free: the same document is refused again
+        the same way, and the fixed one is taken in under the same key."""
         doc = lead_document(postal_code="x")
         first = submit(client, token, doc, key="bad")
         second = submit(client, token, doc, key="bad")
         assert first.status_code == second.status_code == 422
         assert first.get_json(force=True) == second.get_json(force=True)
+        assert "Idempotent-Replayed" not in second.headers
+        assert submit(client, token, lead_document(), key="bad").status_code == 201
+
+    def test_received_at_in_2099_is_422_naming_the_field(
+        self, client: FlaskClient, token: str, services: Services
+    ) -> None:
+        """R1: a lead cannot have been entered after it arrived (a few minutes of clock
+        skew aside); dated 2099 it could be claimed but never recorded."""
+        doc = lead_document()
+        doc["received_at"] = "2099-01-01T00:00:00Z"
+        before = lead_count(services)
+        body = problem(submit(client, token, doc), 422)
+        assert [e["path"] for e in body["errors"]] == ["received_at"]
+        assert lead_count(services) == before
+
+    def test_received_at_before_2000_is_422_naming_the_field(
+        self, client: FlaskClient, token: str
+    ) -> None:
+        doc = lead_document()
+        doc["received_at"] = "1999-12-31T23:59:59Z"
+        body = problem(submit(client, token, doc), 422)
+        assert [e["pointer"] for e in body["errors"]] == ["/received_at"]
+
+    def test_a_5000_digit_integer_is_a_field_error(self, client: FlaskClient, token: str) -> None:
+        """Read exactly and blamed on its field, not "malformed JSON" with Python's
+        sys.set_int_max_str_digits() hint."""
+        raw = json.dumps(lead_document()).replace('"persons": 3', '"persons": ' + "7" * 5000)
+        body = problem(submit(client, token, raw), 422)
+        assert [e["path"] for e in body["errors"]] == ["consumption.persons"]
+        assert "set_int_max_str_digits" not in json.dumps(body)
 
 
 class TestIdempotencyKey:
@@ -450,3 +488,80 @@ class TestOpenApi:
         for field in schema["required"]:
             assert field in doc
         assert submit(client, token, doc).status_code == 201
+
+
+class TestLoneSurrogates:
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ('"Erika Mustermann"', '"Erika \\ud800"'),
+            ('"Markt 1"', '"\\udc00"'),
+            ('"city"', '"ci\\ud800ty"'),
+            ('"source_id"', '"\\udfff"'),
+        ],
+        ids=["in-name", "alone-in-street", "in-a-key", "in-a-top-level-key"],
+    )
+    def test_a_lone_surrogate_is_400_and_never_500(
+        self, client: FlaskClient, token: str, services: Services, old: str, new: str
+    ) -> None:
+        """JSON's \\ud800 escape is not Unicode text: the body is refused as malformed,
+        in any value or key, and nothing is stored."""
+        raw = json.dumps(lead_document())
+        assert old in raw
+        before = lead_count(services)
+        body = problem(submit(client, token, raw.replace(old, new, 1)), 400)
+        assert "lone surrogate" in body["detail"]
+        assert lead_count(services) == before
+
+
+class TestEveryErrorIsAProblem:
+    """Every error under /api/ is application/problem+json (RFC 9457), also those that
+    Flask, Werkzeug or an extension answer without the API's own code."""
+
+    @pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/", "/api/v2/leads"])
+    def test_an_unknown_path_is_404(self, client: FlaskClient, path: str) -> None:
+        problem(client.get(path), 404)
+
+    def test_a_wrong_method_is_405_with_allow(self, client: FlaskClient) -> None:
+        response = client.get(URL)
+        problem(response, 405)
+        assert response.headers["Allow"] == "POST"
+        problem(client.delete("/api/v1/openapi.json"), 405)
+
+    def test_a_rate_limit_is_429_with_retry_after(self, app: Any) -> None:
+        """Whatever throttles (Flask-Limiter raises TooManyRequests), the answer under
+        /api/ is a problem document and keeps its Retry-After."""
+
+        def throttled() -> Any:
+            response = Response("<h1>Zu viele Anfragen</h1>", status=429, mimetype="text/html")
+            response.headers["Retry-After"] = "42"
+            raise TooManyRequests(response=response)
+
+        app.add_url_rule("/api/v1/throttled", "throttled", throttled)
+        response = app.test_client().get("/api/v1/throttled")
+        problem(response, 429)
+        assert response.headers["Retry-After"] == "42"
+
+    def test_an_unexpected_failure_is_a_500_problem_and_frees_the_key(
+        self, app: Any, token: str, services: Services, monkeypatch: Any
+    ) -> None:
+        """An unhandled exception is logged by Flask and answered as a problem that
+        shows nothing of it; the key is not used up."""
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+
+        def broken(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("secret internals: Erika Mustermann")
+
+        monkeypatch.setattr(services.desk, "intake", broken)
+        client = app.test_client()
+        response = submit(client, token, lead_document(), key="boom")
+        body = problem(response, 500)
+        assert "Erika" not in response.get_data(as_text=True)
+        assert "Idempotency-Key" in body["detail"]
+        monkeypatch.undo()
+        assert submit(client, token, lead_document(), key="boom").status_code == 201
+
+    def test_the_portal_outside_the_api_keeps_its_html_pages(self, client: FlaskClient) -> None:
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        assert response.mimetype == "text/html"

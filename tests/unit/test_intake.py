@@ -14,9 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from qleads.adapters.clock import FrozenClock
+from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
+from qleads.desk import LeadDesk
 from qleads.errors import FieldError, InvalidDocument, StorageError
 from qleads.intake import (
+    EARLIEST_RECEIVED_AT,
     MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    RECEIVED_AT_LEEWAY,
+    check_received_at,
+    decode_json,
     document_fingerprint,
     parse_document,
     parse_json,
@@ -24,7 +32,7 @@ from qleads.intake import (
     structure_stored_document,
     unstructure_document,
 )
-from qleads.model import CostRow, Territory
+from qleads.model import CostRow, LeadSource, Policy, Territory
 from qleads.testing.strategies import (
     INVALID_MUTATIONS,
     Mutator,
@@ -114,12 +122,19 @@ class TestNoCoercion:
         assert error.path == "roof.storage_interest"
         assert "expected true or false" in error.message
 
-    @pytest.mark.parametrize("value", ["42", True, False, 3.0, 3.5, None, [3]])
+    @pytest.mark.parametrize("value", ["42", True, False, 3.5, None, [3]])
     def test_an_int_is_only_a_json_integer(self, value: object) -> None:
-        """R1: "42" is not an int, true is not 1, 3.0 is not an integer."""
+        """R1: "42" is not an int, true is not 1, 3.5 is not an integer."""
         error = single_error(changed("consumption.persons", value))
         assert error.path == "consumption.persons"
         assert error.message.startswith("expected an integer")
+
+    @pytest.mark.parametrize("value", [3.0, Decimal("3.0"), Decimal("0.3E+1")])
+    def test_an_integral_number_is_that_integer(self, value: object) -> None:
+        """R1 as JSON Schema reads it: 3.0 is the number 3, so it is the integer 3."""
+        doc = parse_document(changed("consumption.persons", value))
+        assert doc.consumption.persons == 3
+        assert type(doc.consumption.persons) is int
 
     @pytest.mark.parametrize("value", [123, 12.5, True, None, ["Max"], {"first": "Max"}])
     def test_a_string_is_only_a_json_string(self, value: object) -> None:
@@ -857,3 +872,155 @@ class TestProperties:
         """R1: each single-field breakage is found and blamed on the right path only."""
         mutate, path = mutation
         assert paths_of(mutate(raw)) == [path]
+
+
+ARRIVAL = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+class TestReceivedAtBounds:
+    """R1: received_at is when the lead was entered, so it lies between 2000-01-01 and its
+    arrival (plus five minutes for the sender's clock); a lead dated 2099 could be
+    claimed but never recorded, since every status would lie before its arrival."""
+
+    def test_received_at_in_2099_is_refused_naming_the_field(self) -> None:
+        raw = changed("received_at", "2099-01-01T00:00:00Z")
+        with pytest.raises(InvalidDocument) as info:
+            parse_document(raw, now=ARRIVAL)
+        [error] = info.value.errors
+        assert error.path == "received_at"
+        assert "future" in error.message
+
+    def test_received_at_may_run_five_minutes_ahead_of_arrival(self) -> None:
+        ahead = ARRIVAL + RECEIVED_AT_LEEWAY
+        doc = parse_document(changed("received_at", ahead.isoformat()), now=ARRIVAL)
+        assert doc.received_at == ahead
+        too_far = (ahead + dt.timedelta(seconds=1)).isoformat()
+        assert paths_of_at(changed("received_at", too_far), ARRIVAL) == ["received_at"]
+
+    @pytest.mark.parametrize(
+        "value", ["1999-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "2000-01-01T00:30:00+01:00"]
+    )
+    def test_received_at_before_2000_is_refused(self, value: str) -> None:
+        """The earliest instant holds without a clock, for every caller."""
+        error = single_error(changed("received_at", value))
+        assert error.path == "received_at"
+        assert EARLIEST_RECEIVED_AT.isoformat() in error.message
+
+    def test_the_earliest_instant_itself_is_accepted(self) -> None:
+        doc = parse_document(changed("received_at", "2000-01-01T00:00:00Z"), now=ARRIVAL)
+        assert doc.received_at == EARLIEST_RECEIVED_AT
+
+    def test_a_future_received_at_is_reported_with_every_other_error(self) -> None:
+        """R1: all errors at once, the clock-bound one included."""
+        raw = changed("received_at", "2099-01-01T00:00:00Z", changed("roof.tilt_deg", 91))
+        assert sorted(paths_of_at(raw, ARRIVAL)) == ["received_at", "roof.tilt_deg"]
+
+    def test_without_now_only_the_clockless_bounds_apply(self) -> None:
+        """parse_document without ``now`` cannot know the arrival; the desk passes it."""
+        raw = changed("received_at", "2099-01-01T00:00:00Z")
+        assert parse_document(raw).received_at == dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+
+    @pytest.mark.parametrize(
+        ("received", "reason"),
+        [
+            (dt.datetime(2099, 1, 1, tzinfo=dt.UTC), "future"),
+            (dt.datetime(1999, 1, 1, tzinfo=dt.UTC), "before"),
+            (dt.datetime(2026, 11, 20, 9, 0), "UTC offset"),
+        ],
+    )
+    def test_a_document_built_in_code_is_checked_too(
+        self, received: dt.datetime, reason: str
+    ) -> None:
+        doc = attrs.evolve(parse_document(manual_example_document()), received_at=received)
+        with pytest.raises(InvalidDocument) as info:
+            check_received_at(doc, ARRIVAL)
+        [error] = info.value.errors
+        assert error.path == "received_at"
+        assert reason in error.message
+
+    def test_the_desk_refuses_a_lead_dated_2099_from_every_caller(self) -> None:
+        """LeadDesk.intake holds the clock, so it enforces the bound for mappings and
+        ready-made documents alike, and stores nothing."""
+        repository = InMemoryLeadRepository()
+        desk = LeadDesk(repository, InMemoryDirectory(), FrozenClock(ARRIVAL), Policy())
+        source = LeadSource("calc", "Rechner")
+        raw = changed("received_at", "2099-01-01T00:00:00Z")
+        built = parse_document(raw)
+        for document in (raw, built):
+            with pytest.raises(InvalidDocument) as info:
+                desk.intake(source, document)
+            assert [e.path for e in info.value.errors] == ["received_at"]
+        with repository.unit_of_work() as uow:
+            assert uow.get_by_source(raw["source_id"]) is None
+
+
+def paths_of_at(raw: Any, now: dt.datetime) -> list[str]:
+    with pytest.raises(InvalidDocument) as info:
+        parse_document(raw, now=now)
+    return [error.path for error in info.value.errors]
+
+
+def manual_json(**replacements: str) -> str:
+    """The manual's example as JSON text, with literal text replaced."""
+    text = json.dumps(manual_example_document())
+    for old, new in replacements.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+class TestStrictJson:
+    """What decode_json refuses before any field is looked at (R1, I-JSON)."""
+
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ('"Test3 DEipzig"', '"Test3 \\ud800"'),
+            ('"name"', '"na\\udfffme"'),
+            ('"contact"', '"\\ud83d"'),
+        ],
+        ids=["in-a-value", "in-a-key", "in-a-top-level-key"],
+    )
+    def test_a_lone_surrogate_anywhere_is_refused_at_the_root(self, old: str, new: str) -> None:
+        """ "\\ud800" is valid JSON syntax but not Unicode text: it could be neither
+        stored nor shown, so the body is refused, never half-read."""
+        with pytest.raises(InvalidDocument) as info:
+            decode_json(manual_json(**{old: new}))
+        [error] = info.value.errors
+        assert error.path == "$"
+        assert "lone surrogate" in error.message
+        assert not any(0xD800 <= ord(c) <= 0xDFFF for c in error.message)
+
+    def test_a_proper_surrogate_pair_is_text(self) -> None:
+        doc = parse_json(manual_json(**{'"Test3 DEipzig"': '"Test3 \\ud83d\\ude00"'}))
+        assert doc.contact.name == "Test3 \U0001f600"
+
+    def test_a_5000_digit_integer_is_a_field_error_not_a_parser_error(self) -> None:
+        """Python refuses int() of 4300+ digits; the intake reads such a number exactly
+        and says which field it breaks, without Python's own hint."""
+        with pytest.raises(InvalidDocument) as info:
+            parse_json(manual_json(**{'"persons": 3': '"persons": ' + "9" * 5000}))
+        [error] = info.value.errors
+        assert error.path == "consumption.persons"
+        assert "between 1 and 50" in error.message
+        assert "set_int_max_str_digits" not in error.message
+        assert len(error.message) < 200
+
+    def test_numbers_with_a_fraction_are_read_exactly(self) -> None:
+        """0.57 is 57 cents, not a binary float near it; 0.570000000000000001 is not."""
+        value = decode_json('{"a": 0.57, "b": 0.570000000000000001, "c": 1e2}')
+        assert value == {
+            "a": Decimal("0.57"),
+            "b": Decimal("0.570000000000000001"),
+            "c": Decimal("1E+2"),
+        }
+        with pytest.raises(InvalidDocument) as info:
+            parse_json(manual_json(**{'"15.00"': "0.570000000000000001"}))
+        assert [e.path for e in info.value.errors] == ["costs.per_month.with_pv"]
+
+    def test_nesting_beyond_the_limit_is_refused(self) -> None:
+        deep = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+        with pytest.raises(InvalidDocument) as info:
+            decode_json(deep)
+        assert "nested" in info.value.errors[0].message
+        assert decode_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None

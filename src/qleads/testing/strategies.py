@@ -264,7 +264,7 @@ INVALID_MUTATIONS: tuple[tuple[Mutator, str], ...] = (
     (_setting("consumption.persons", 0), "consumption.persons"),
     (_setting("consumption.persons", 51), "consumption.persons"),
     (_setting("consumption.persons", True), "consumption.persons"),
-    (_setting("consumption.persons", 3.0), "consumption.persons"),
+    (_setting("consumption.persons", 3.5), "consumption.persons"),
     (_setting("consumption.annual_kwh", 0), "consumption.annual_kwh"),
     (_setting("consumption.annual_kwh", 1_000_001), "consumption.annual_kwh"),
     (_setting("consumption.price_ct_per_kwh", "29,5"), "consumption.price_ct_per_kwh"),
