@@ -3,9 +3,9 @@
 Every role may change its own password (the current one is required, and wrong guesses
 count against the same limits as failed logins); afterwards every other session of the
 account has ended and this one goes on. "Passwort vergessen" answers the same whatever
-was entered and mails a single-use link (``password_reset.py``); the link's page sets a
-new password and sends the user to the login. New passwords follow one rule everywhere
-(:data:`PASSWORD_RULES`, the admin's user form too).
+was entered and puts a single-use link into the mail outbox (``password_reset.py``); the
+link's page sets a new password and sends the user to the login. New passwords follow
+one rule everywhere (:data:`PASSWORD_RULES`, the admin's user form too).
 """
 
 from __future__ import annotations
@@ -23,15 +23,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from .auth import role_required
 from .models import PortalUser
-from .password_reset import (
-    EXTENSION_KEY,
-    RESET_PATH,
-    ResetMails,
-    current_reset_mails,
-    redeem,
-    user_for_token,
-)
-from .services import EXTENSION_KEY as SERVICES_KEY
+from .password_reset import RESET_PATH, redeem, request_after_answer, user_for_token
 from .services import current_services
 from .throttle import count_failure, limit_failures, limit_requests
 
@@ -120,7 +112,6 @@ def change_password() -> Any:
 def forgot_password() -> Any:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        current_reset_mails().request(str(form.username.data))
         flash(
             _(
                 "Wenn es zu diesem Benutzernamen ein aktives Konto gibt, erhält es in "
@@ -128,7 +119,9 @@ def forgot_password() -> Any:
             ),
             "info",
         )
-        return redirect(url_for("auth.login"))
+        answer = redirect(url_for("auth.login"))
+        request_after_answer(answer, str(form.username.data))
+        return answer
     return _private(render_template("account/forgot.html", form=form))
 
 
@@ -154,7 +147,6 @@ def reset_password(token: str) -> Any:
 def init_account(app: Flask) -> None:
     """Register the pages and their limits (after ``init_throttle`` and ``init_auth``)."""
     app.register_blueprint(bp)
-    app.extensions[EXTENSION_KEY] = ResetMails(app, app.extensions[SERVICES_KEY])
     limit_failures(app, "account.change_password", account="user")
     limit_requests(
         app,

@@ -75,6 +75,10 @@ class Services:
     settings: Settings
 
     def close(self) -> None:
+        """Let go of the database connections and the mail server's connection."""
+        close_mailer = getattr(self.mailer, "close", None)
+        if callable(close_mailer):
+            close_mailer()
         self.engine.dispose()
 
 

@@ -96,7 +96,6 @@ def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(10)
         app.extensions["qleads.background"].stop()
-        app.extensions["qleads.password_reset"].close()
         app.extensions["qleads"].close()
 
 

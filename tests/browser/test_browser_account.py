@@ -51,7 +51,7 @@ class TestForgottenPassword:
             mail = admin.page.locator("table.mails tr", has_text="installer2@example.com").locator(
                 "a", has_text="Passwort zurücksetzen"
             )
-            for _ in range(50):  # the reset mail leaves on its own thread
+            for _ in range(50):  # the background worker delivers the outbox
                 admin.go("/mails/")
                 if mail.count():
                     break

@@ -15,6 +15,7 @@ from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadReposi
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
 from qleads.desk import LeadDesk
+from qleads.mail import OutboxMessage, RenderedMail
 from qleads.mail.cli import main
 from qleads.model import Installer, LeadSource, SalesRep, Territory
 
@@ -118,6 +119,38 @@ class TestDispatchCommand:
         assert dispatch(url, server.port) == 0
         engine = make_engine(url)
         assert SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).failed() == []
+        engine.dispose()
+
+    def test_an_embedders_message_is_dispatched_listed_and_not_retried(
+        self, url: str, server: SmtpServer, capsys
+    ) -> None:
+        """R10: the command sends an embedder's message like a notification; a refused
+        one is listed with its address, and its retry is refused in one line (its
+        content was wiped when it failed)."""
+        engine = make_engine(url)
+        outbox = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine))
+        at = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+        for key, address in (("welcome:anna", "anna@example.org"), ("welcome:x", "x@example.org")):
+            outbox.enqueue_message(
+                OutboxMessage(key, address, RenderedMail("Willkommen", "Guten Tag"), at)
+            )
+        server.handler.reject.add("x@example.org")
+        assert dispatch(url, server.port) == 1
+        # the three notifications and one message sent, the other message refused
+        assert "4 sent, 0 retried, 1 failed" in capsys.readouterr().out
+        [welcome] = [
+            m for m in server.messages_to("anna@example.org") if m["Subject"] == "Willkommen"
+        ]
+        assert welcome["From"] == "leads@example.com"
+        assert main(["mail", "failed", url]) == 0
+        listed = capsys.readouterr().out.strip().splitlines()
+        assert [line.split("\t")[:3] for line in listed] == [
+            ["welcome:x", "message", "x@example.org"]
+        ]
+        assert main(["mail", "retry", url, "welcome:x"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "compose" in err
         engine.dispose()
 
     @pytest.mark.parametrize(

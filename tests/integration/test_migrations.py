@@ -3,6 +3,7 @@ upgraded to head has exactly the tables the code declares, on SQLite and Postgre
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import threading
@@ -58,6 +59,33 @@ def _differences(url: str) -> list[object]:
     return diffs
 
 
+def _check_constraints(url: str) -> dict[str, set[str]]:
+    """The named check constraints of every qleads table, by table. Alembic's comparison
+    leaves them out, so the metadata check compares their names here. 0001 and 0002
+    passed full names through the naming convention, which doubled their prefix: such a
+    name counts as the one the metadata declares."""
+    engine = make_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        found = {}
+        for table in metadata.sorted_tables:
+            doubled = f"ck_{table.name}_ck_{table.name}_"
+            found[table.name] = {
+                str(c["name"]).replace(doubled, f"ck_{table.name}_")
+                for c in inspector.get_check_constraints(table.name)
+            }
+        return found
+    finally:
+        engine.dispose()
+
+
+def _declared_check_constraints() -> dict[str, set[str]]:
+    return {
+        table.name: {str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        for table in metadata.sorted_tables
+    }
+
+
 def _is_sqlite_identity(diff: object) -> bool:
     changes = diff if isinstance(diff, list) else [diff]
     return all(
@@ -105,6 +133,7 @@ class TestUpgrade:
         assert {t.name for t in metadata.sorted_tables} | {ALEMBIC_VERSION_TABLE} == _tables(
             empty_url
         )
+        assert _check_constraints(empty_url) == _declared_check_constraints()
 
     def test_upgrading_twice_changes_nothing(self, empty_url: str) -> None:
         upgrade(empty_url)
@@ -271,6 +300,50 @@ class TestUpgrade:
         }
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM qleads_lead").scalar_one() == 1
+        engine.dispose()
+
+
+class TestOutboxMessages:
+    def test_0009_keeps_the_notifications_and_takes_messages(self, empty_url: str) -> None:
+        """R10: a 0008 outbox with a notification row upgrades to head (on SQLite by
+        rebuilding the table) without losing it, matches the metadata, and stores an
+        embedder's message; the downgrade deletes the messages and keeps the rest."""
+        from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
+        from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+        from qleads.mail import OutboxMessage, RenderedMail
+
+        assert upgrade(empty_url, "0008").after == "0008"
+        engine = make_engine(empty_url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO qleads_outbox (key, kind, lead_id, recipient_id, created_at, "
+                    "next_attempt_at) VALUES ('1:1:new_lead:anna', 'new_lead', 1, 'anna', "
+                    ":at, :at)"
+                ),
+                {"at": "2026-01-05 09:00:00.000000+00:00"},
+            )
+        assert upgrade(engine).after == head_revision()
+        assert _differences(empty_url) == []
+        assert _check_constraints(empty_url) == _declared_check_constraints()
+        outbox = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine))
+        at = dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)
+        outbox.enqueue_message(
+            OutboxMessage("welcome:1", "anna@example.org", RenderedMail("Hallo", "Text"), at)
+        )
+        assert [(e.key, e.kind) for e in outbox.entries()] == [
+            ("1:1:new_lead:anna", "new_lead"),
+            ("welcome:1", "message"),
+        ]
+        _downgrade(engine, "0008")
+        with engine.connect() as conn:
+            keys = conn.exec_driver_sql("SELECT key FROM qleads_outbox").scalars().all()
+            columns = {c["name"]: c for c in sa.inspect(conn).get_columns("qleads_outbox")}
+        assert keys == ["1:1:new_lead:anna"]
+        assert not columns.keys() & {"to_address", "subject", "body_text", "body_html"}
+        assert not columns["lead_id"]["nullable"]
+        assert not columns["recipient_id"]["nullable"]
+        assert upgrade(engine).after == head_revision()  # and up again
         engine.dispose()
 
 

@@ -40,7 +40,14 @@ from qleads.cli import main
 from qleads.desk import LeadDesk
 from qleads.errors import QleadsError, StorageError
 from qleads.lifecycle import Status
-from qleads.mail import DigestSender, Dispatcher, RecordingMailer, Renderer
+from qleads.mail import (
+    DigestSender,
+    Dispatcher,
+    OutboxMessage,
+    RecordingMailer,
+    RenderedMail,
+    Renderer,
+)
 from qleads.model import (
     Admin,
     Deadline,
@@ -174,6 +181,9 @@ CALLS: dict[str, Callable[[Stack], object]] = {
     ),
     "SqlAlchemyDirectory.update_territory": lambda s: s.directory.update_territory(LEIPZIG),
     # the outbox and the digest log
+    "SqlAlchemyOutbox.enqueue_message": lambda s: s.outbox.enqueue_message(
+        OutboxMessage("welcome:1", "anna@example.org", RenderedMail("Hallo", "Text"), NOW)
+    ),
     "SqlAlchemyOutbox.lease": lambda s: s.outbox.lease(NOW, 10, "me", dt.timedelta(minutes=5)),
     "SqlAlchemyOutbox.mark_sent": lambda s: s.outbox.mark_sent("k", "<m@x>", NOW),
     "SqlAlchemyOutbox.mark_retry": lambda s: s.outbox.mark_retry("k", "busy", NOW),

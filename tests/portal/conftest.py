@@ -49,7 +49,6 @@ def app(demo_database: Path, tmp_path: Path, clock: FrozenClock) -> Iterator[Fla
     copy_database(demo_database, database)
     app = create_app(portal_config(database, clock))
     yield app
-    app.extensions["qleads.password_reset"].close()  # reset mails still on their way
     app.extensions["qleads"].close()
 
 

@@ -3,7 +3,9 @@
 The repository keeps the committed notifications (R10); this adapter keeps what happened
 to each of them, behind its own lock, with the same lease semantics as the SQL adapter:
 concurrent :meth:`InMemoryOutbox.lease` calls get disjoint rows, an expired lease is
-taken over. It also keeps the daily digest log (one digest per installer and local day).
+taken over. It holds the embedder's :class:`~qleads.mail.outbox.OutboxMessage` rows
+itself, and wipes their content when they are done, as the SQL adapter does. It also
+keeps the daily digest log (one digest per installer and local day).
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ import attrs
 
 from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.errors import InvalidInput
-from qleads.mail.outbox import DeliveryState, OutboxEntry
+from qleads.mail.outbox import (
+    DeliveryState,
+    OutboxEntry,
+    OutboxMessage,
+    require_content,
+    wiped_message_error,
+)
 
 __all__ = ["InMemoryOutbox"]
 
@@ -28,6 +36,13 @@ class _DigestRecord:
     message_id: str | None = None
     lead_count: int = 0
     last_error: str | None = None
+
+
+def _wiped(entry: OutboxEntry) -> OutboxEntry:
+    """``entry`` without its message's subject and body (a secret, perhaps), once done."""
+    if entry.message is None or entry.message.content is None:
+        return entry
+    return attrs.evolve(entry, message=attrs.evolve(entry.message, content=None))
 
 
 class InMemoryOutbox:
@@ -61,6 +76,17 @@ class InMemoryOutbox:
 
     # --- Outbox -------------------------------------------------------------------------
 
+    def enqueue_message(self, message: OutboxMessage) -> bool:
+        require_content(message)
+        with self._lock:
+            self._sync()
+            if message.key in self._entries:
+                return False
+            self._entries[message.key] = OutboxEntry(
+                message=message, next_attempt_at=message.created_at
+            )
+            return True
+
     def lease(
         self, now: dt.datetime, limit: int, owner: str, lease_for: dt.timedelta
     ) -> list[OutboxEntry]:
@@ -73,7 +99,7 @@ class InMemoryOutbox:
                 and (e.next_attempt_at is None or e.next_attempt_at <= now)
                 and (e.lease_until is None or e.lease_until < now)
             ]
-            due.sort(key=lambda e: (e.next_attempt_at or now, e.notification.created_at))
+            due.sort(key=lambda e: (e.next_attempt_at or now, e.created_at))
             leased = []
             for entry in due[: max(limit, 0)]:
                 taken = attrs.evolve(
@@ -91,7 +117,7 @@ class InMemoryOutbox:
         with self._lock:
             entry = self._entry(key)
             self._entries[key] = attrs.evolve(
-                entry,
+                _wiped(entry),
                 state=DeliveryState.SENT,
                 sent_at=now,
                 message_id=message_id,
@@ -118,7 +144,7 @@ class InMemoryOutbox:
             if entry.state is DeliveryState.SENT:
                 return
             self._entries[key] = attrs.evolve(
-                entry,
+                _wiped(entry),
                 state=DeliveryState.FAILED,
                 last_error=error,
                 lease_owner=None,
@@ -129,18 +155,20 @@ class InMemoryOutbox:
         with self._lock:
             self._sync()
             rows = [e for e in self._entries.values() if e.state is DeliveryState.FAILED]
-        return sorted(rows, key=lambda e: e.notification.created_at)
+        return sorted(rows, key=lambda e: e.created_at)
 
     def retry(self, key: str) -> None:
         with self._lock:
             entry = self._entry(key)
             if entry.state is not DeliveryState.FAILED:
                 return
+            if entry.message is not None:
+                raise wiped_message_error(key)
             self._entries[key] = attrs.evolve(
                 entry,
                 state=DeliveryState.PENDING,
                 attempts=0,
-                next_attempt_at=entry.notification.created_at,
+                next_attempt_at=entry.created_at,
                 lease_owner=None,
                 lease_until=None,
             )

@@ -389,6 +389,22 @@ event_table = sa.Table(
     sa.UniqueConstraint("lead_id", "version"),
 )
 
+#: The outbox row of an embedder's message (``kind``): see the checks below.
+_MESSAGE_ROW: Final = "kind = 'message'"
+#: A notification names its lead and recipient; a message (migration 0009) its address.
+_OUTBOX_SHAPE: Final = (
+    f"({_MESSAGE_ROW} AND lead_id IS NULL AND recipient_id IS NULL AND to_address IS NOT NULL)"
+    f" OR (NOT ({_MESSAGE_ROW}) AND lead_id IS NOT NULL AND recipient_id IS NOT NULL"
+    " AND to_address IS NULL)"
+)
+#: Only a pending message holds a subject and body; every other row holds none, so the
+#: database itself keeps a sent reset link from lingering (``qleads.mail.outbox``).
+_OUTBOX_CONTENT: Final = (
+    f"(state = 'pending' AND {_MESSAGE_ROW} AND subject IS NOT NULL AND body_text IS NOT NULL)"
+    f" OR ((state <> 'pending' OR NOT ({_MESSAGE_ROW}))"
+    " AND subject IS NULL AND body_text IS NULL AND body_html IS NULL)"
+)
+
 outbox_table = sa.Table(
     "qleads_outbox",
     metadata,
@@ -396,8 +412,8 @@ outbox_table = sa.Table(
     # Stable per event and recipient: no mail is produced or sent twice (R10).
     sa.Column("key", sa.String(300), nullable=False, unique=True),
     sa.Column("kind", sa.String(30), nullable=False),
-    sa.Column("lead_id", _LEAD_ID, nullable=False),
-    sa.Column("recipient_id", _ID, nullable=False),
+    sa.Column("lead_id", _LEAD_ID, nullable=True),
+    sa.Column("recipient_id", _ID, nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("deadline_at", UtcDateTime(), nullable=True),
     sa.Column("state", sa.String(10), nullable=False, server_default="pending"),
@@ -408,7 +424,16 @@ outbox_table = sa.Table(
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("sent_at", UtcDateTime(), nullable=True),
     sa.Column("message_id", sa.String(300), nullable=True),
+    # An embedder's message (``qleads.mail.outbox.OutboxMessage``), migration 0009.
+    sa.Column("to_address", sa.String(320), nullable=True),
+    sa.Column("to_name", sa.String(200), nullable=True),
+    sa.Column("subject", sa.Text(), nullable=True),
+    sa.Column("body_text", sa.Text(), nullable=True),
+    sa.Column("body_html", sa.Text(), nullable=True),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
     sa.CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+    sa.CheckConstraint(_OUTBOX_SHAPE, name="shape"),
+    sa.CheckConstraint(_OUTBOX_CONTENT, name="content"),
     # The dispatcher reads only what is still to be sent, earliest attempt first.
     sa.Index(
         "ix_qleads_outbox_pending",
@@ -729,6 +754,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+    except sa_exc.SQLAlchemyError as e:
+        raise _storage_error(e) from e
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Driver errors raised in the block become :class:`~qleads.errors.StorageError`:
+    for statements an adapter runs on a connection its caller handed over. Public for
+    the adapter modules (the outbox), not part of ``__all__``."""
+    try:
+        yield
     except sa_exc.SQLAlchemyError as e:
         raise _storage_error(e) from e
 
@@ -1575,7 +1611,11 @@ class SqlAlchemyLeadRepository:
     def notifications(self) -> list[Notification]:
         """Every committed outbox record, oldest first, whatever its delivery state (the
         same reading side as ``InMemoryLeadRepository.notifications``)."""
-        statement = sa.select(*NOTIFICATION_COLUMNS).order_by(outbox_table.c.id)
+        statement = (
+            sa.select(*NOTIFICATION_COLUMNS)
+            .where(outbox_table.c.lead_id.is_not(None))  # not an embedder's message
+            .order_by(outbox_table.c.id)
+        )
         with read_connection(self.engine) as conn:
             rows = conn.execute(statement).all()
         return [notification_from_row(r) for r in rows]

@@ -9,7 +9,13 @@ same transaction as each change. Leasing is one short transaction:
   take turns on the database's write lock.
 
 A row is due when it is pending, its ``next_attempt_at`` has come, and it has no lease
-or one that ran out, which is how a dead dispatcher's rows are taken over. The daily
+or one that ran out, which is how a dead dispatcher's rows are taken over.
+
+An embedder's :class:`~qleads.mail.outbox.OutboxMessage` is a row of the same table
+(``kind = 'message'``, migration 0009): :meth:`SqlAlchemyOutbox.enqueue_message` writes it
+in a transaction of its own or in the caller's, so that a portal stores a reset token and
+the mail carrying it together. Marking a row sent or failed empties its subject and body
+columns, and a check constraint keeps any row but a pending message from holding them. The daily
 digest's once-per-day record is the table ``qleads_mail_digest`` defined here, on the
 same ``MetaData`` as the other tables (migration ``0002_mail_digest``).
 """
@@ -23,7 +29,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from qleads.adapters.sqlalchemy import (
     NOTIFICATION_COLUMNS,
@@ -34,10 +40,19 @@ from qleads.adapters.sqlalchemy import (
     outbox_table,
     prepare_engine,
     read_connection,
+    storage_errors,
     write_transaction,
 )
 from qleads.errors import InvalidInput
-from qleads.mail.outbox import DeliveryState, OutboxEntry
+from qleads.mail.outbox import (
+    MESSAGE_KIND,
+    DeliveryState,
+    OutboxEntry,
+    OutboxMessage,
+    require_content,
+    wiped_message_error,
+)
+from qleads.mail.render import RenderedMail
 
 __all__ = ["SqlAlchemyOutbox", "digest_table"]
 
@@ -69,12 +84,36 @@ _COLUMNS: Final = (
     _O.last_error,
     _O.sent_at,
     _O.message_id,
+    _O.to_address,
+    _O.to_name,
+    _O.subject,
+    _O.body_text,
+    _O.body_html,
+    _O.expires_at,
 )
+#: What marking a row done empties (a message's content; a notification has none).
+_WIPED: Final = {"subject": None, "body_text": None, "body_html": None}
+
+
+def _message(row: Sequence[Any]) -> OutboxMessage:
+    content = None
+    if row[16] is not None:
+        content = RenderedMail(subject=row[16], text=row[17], html=row[18])
+    return OutboxMessage(
+        key=row[0],
+        to_address=row[14],
+        content=content,
+        created_at=row[4],
+        to_name=row[15] or "",
+        expires_at=row[19],
+    )
 
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
+    is_message = row[1] == MESSAGE_KIND
     return OutboxEntry(
-        notification=notification_from_row(row),
+        notification=None if is_message else notification_from_row(row),
+        message=_message(row) if is_message else None,
         state=_STATE[row[6]],
         attempts=row[7],
         next_attempt_at=row[8],
@@ -115,6 +154,39 @@ class SqlAlchemyOutbox:
 
     # --- Outbox -------------------------------------------------------------------------
 
+    def enqueue_message(
+        self, message: OutboxMessage, *, connection: Connection | None = None
+    ) -> bool:
+        """:meth:`~qleads.mail.outbox.Outbox.enqueue_message`; with ``connection`` (one
+        of this database's, in a transaction) the row is written in that transaction and
+        committed or rolled back with whatever else it holds. On SQLite that transaction
+        should be a writing one from the start (``qleads_write`` execution option, as
+        the portal's sessions are), or it may fail on a concurrent writer."""
+        content = require_content(message)
+        values = {
+            "key": message.key,
+            "kind": MESSAGE_KIND,
+            "created_at": message.created_at,
+            "next_attempt_at": message.created_at,
+            "to_address": message.to_address,
+            "to_name": message.to_name,
+            "subject": content.subject,
+            "body_text": content.text,
+            "body_html": content.html,
+            "expires_at": message.expires_at,
+        }
+        if connection is None:
+            with write_transaction(self.engine) as conn:
+                return self._insert_message(conn, values)
+        with storage_errors():
+            return self._insert_message(connection, values)
+
+    def _insert_message(self, conn: Connection, values: dict[str, Any]) -> bool:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(outbox_table).on_conflict_do_nothing(index_elements=["key"])
+        # RETURNING, not rowcount: psycopg reports -1 for a single-row insert here.
+        return conn.execute(insert.returning(_O.id), values).first() is not None
+
     def lease(
         self, now: dt.datetime, limit: int, owner: str, lease_for: dt.timedelta
     ) -> list[OutboxEntry]:
@@ -148,6 +220,7 @@ class SqlAlchemyOutbox:
             leased.append(
                 OutboxEntry(
                     notification=entry.notification,
+                    message=entry.message,
                     state=entry.state,
                     attempts=entry.attempts + 1,
                     next_attempt_at=entry.next_attempt_at,
@@ -170,6 +243,7 @@ class SqlAlchemyOutbox:
                     message_id=message_id,
                     lease_owner=None,
                     lease_until=None,
+                    **_WIPED,
                 )
             )
 
@@ -191,7 +265,13 @@ class SqlAlchemyOutbox:
             conn.execute(
                 sa.update(outbox_table)
                 .where(_O.key == key, _O.state != "sent")
-                .values(state="failed", last_error=error, lease_owner=None, lease_until=None)
+                .values(
+                    state="failed",
+                    last_error=error,
+                    lease_owner=None,
+                    lease_until=None,
+                    **_WIPED,
+                )
             )
 
     def failed(self) -> list[OutboxEntry]:
@@ -201,9 +281,11 @@ class SqlAlchemyOutbox:
 
     def retry(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
-            known = conn.execute(sa.select(_O.state).where(_O.key == key)).scalar_one_or_none()
+            known = conn.execute(sa.select(_O.state, _O.kind).where(_O.key == key)).first()
             if known is None:
                 raise InvalidInput("key", f"no outbox row {key!r}")
+            if tuple(known) == ("failed", MESSAGE_KIND):
+                raise wiped_message_error(key)
             conn.execute(
                 sa.update(outbox_table)
                 .where(_O.key == key, _O.state == "failed")

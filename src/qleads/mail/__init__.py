@@ -1,4 +1,5 @@
-"""Mail delivery of the notification outbox (R10): ports, rendering, dispatch, digests."""
+"""Mail delivery of the outbox (R10): ports, rendering, dispatch, digests; the lead
+notifications and the messages an embedder composes himself."""
 
 from qleads.mail.digest import DigestReport, DigestSender, digest_installers
 from qleads.mail.dispatcher import (
@@ -9,7 +10,14 @@ from qleads.mail.dispatcher import (
     is_obsolete,
 )
 from qleads.mail.errors import MailError, PermanentMailError, TransientMailError
-from qleads.mail.outbox import DIGESTED, DeliveryState, Outbox, OutboxEntry
+from qleads.mail.outbox import (
+    DIGESTED,
+    MESSAGE_KIND,
+    DeliveryState,
+    Outbox,
+    OutboxEntry,
+    OutboxMessage,
+)
 from qleads.mail.ports import DigestLog, Mailer
 from qleads.mail.recording import RecordingMailer
 from qleads.mail.render import (
@@ -23,6 +31,7 @@ from qleads.mail.render import (
 
 __all__ = [
     "DIGESTED",
+    "MESSAGE_KIND",
     "OBSOLETE",
     "DeliveryState",
     "DigestLog",
@@ -34,6 +43,7 @@ __all__ = [
     "Mailer",
     "Outbox",
     "OutboxEntry",
+    "OutboxMessage",
     "PermanentMailError",
     "Recipient",
     "RecordingMailer",

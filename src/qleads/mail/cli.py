@@ -6,7 +6,8 @@ due daily digests (R10). Both print one summary line on stdout, a progress line 
 stderr while a long run goes on, and exit with 0 (all done), 1 (partial failure: some
 mails were retried or failed, the database failed) or 2 (bad configuration).
 ``qleads mail failed URL`` lists failed rows and ``qleads mail retry URL KEY`` sends one
-again (the admin's part of R10).
+again (the admin's part of R10); a failed message an embedder composed cannot be sent
+again, its content is gone (:mod:`qleads.mail.outbox`).
 
 :func:`register` is a subcommand builder for :mod:`qleads.cli`; :func:`main` runs these
 commands on their own.
@@ -262,9 +263,8 @@ def _failed(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     for row in rows:
-        n = row.notification
         print(
-            f"{n.key}\t{n.kind.value}\t{n.recipient_id}\tattempts={row.attempts}\t"
+            f"{row.key}\t{row.kind}\t{row.recipient}\tattempts={row.attempts}\t"
             f"{(row.last_error or '').splitlines()[0] if row.last_error else ''}"
         )
     print(f"qleads mail failed: {len(rows)} failed rows", file=sys.stderr)

@@ -11,6 +11,10 @@ Transient failures (server unreachable, timeouts, 4xx) back off exponentially, u
 else. New-lead notices for installers who chose the daily digest are not mailed one by
 one: they are marked sent as :data:`~qleads.mail.outbox.DIGESTED` and the digest lists
 the leads (:mod:`qleads.mail.digest`).
+
+An embedder's :class:`~qleads.mail.outbox.OutboxMessage` goes the same way, composed
+from its stored content instead of rendered from a lead; one whose ``expires_at`` has
+come is marked :data:`OBSOLETE` instead of sent.
 """
 
 from __future__ import annotations
@@ -26,16 +30,17 @@ import attrs
 from qleads.errors import LeadNotFound
 from qleads.lifecycle import Status
 from qleads.mail.errors import MailError, PermanentMailError, TransientMailError
-from qleads.mail.outbox import DIGESTED, Outbox, OutboxEntry
+from qleads.mail.outbox import DIGESTED, Outbox, OutboxEntry, OutboxMessage
 from qleads.mail.ports import Mailer
-from qleads.mail.render import Recipient, Renderer, compose, message_id_for
+from qleads.mail.render import Recipient, RenderedMail, Renderer, compose, message_id_for
 from qleads.model import Installer, Lead, Notification, NotificationKind
 from qleads.ports import Clock, Directory, LeadRepository
 
 __all__ = ["OBSOLETE", "DispatchReport", "Dispatcher", "find_recipient", "is_obsolete"]
 
 #: The ``message_id`` recorded for a notice that the lead outran before it could go out
-#: (:func:`is_obsolete`): it is marked sent with this instead of being mailed.
+#: (:func:`is_obsolete`), or a message past its ``expires_at``: it is marked sent with
+#: this instead of being mailed.
 OBSOLETE = "obsolete"
 
 
@@ -197,11 +202,14 @@ class Dispatcher:
     # --- one row ----------------------------------------------------------------------
 
     def _deliver(self, entry: OutboxEntry, now: dt.datetime, reads: _RoundReads) -> DispatchReport:
-        notification = entry.notification
         if entry.attempts > self.max_attempts:
             # Leased again after dispatchers died on it: give up instead of circling.
             self.outbox.mark_failed(entry.key, f"gave up after {entry.attempts - 1} attempts")
             return DispatchReport(failed=1)
+        if entry.message is not None:
+            return self._deliver_message(entry.message, now)
+        notification = entry.notification
+        assert notification is not None  # an entry holds one or the other
         recipient = reads.recipient(notification.recipient_id)
         if recipient is None or not recipient.email:
             self.outbox.mark_failed(
@@ -222,21 +230,44 @@ class Dispatcher:
         if is_obsolete(notification, lead):
             self.outbox.mark_sent(entry.key, OBSOLETE, now)
             return DispatchReport(skipped=1)
-        message_id = message_id_for(notification.key, self.message_id_domain)
+        mail = self.renderer.render(notification, lead, recipient)
+        return self._send(notification.key, mail, recipient.name, recipient.email, now)
+
+    def _deliver_message(self, message: OutboxMessage, now: dt.datetime) -> DispatchReport:
+        content = message.content
+        if content is None:  # a database edited by hand: pending rows keep their content
+            self.outbox.mark_failed(message.key, "the message has no content")
+            return DispatchReport(failed=1)
+        if message.expires_at is not None and message.expires_at <= now:
+            self.outbox.mark_sent(message.key, OBSOLETE, now)
+            return DispatchReport(skipped=1)
+        return self._send(message.key, content, message.to_name, message.to_address, now)
+
+    def _send(
+        self,
+        key: str,
+        mail: RenderedMail,
+        to_name: str,
+        to_address: str,
+        now: dt.datetime,
+    ) -> DispatchReport:
+        """Compose, send and mark one row; a permanent failure fails it, a transient one
+        is raised to :meth:`dispatch_once`."""
+        message_id = message_id_for(key, self.message_id_domain)
         try:
             message = compose(
-                self.renderer.render(notification, lead, recipient),
-                to_name=recipient.name,
-                to_address=recipient.email,
+                mail,
+                to_name=to_name,
+                to_address=to_address,
                 message_id=message_id,
                 date=now,
                 sender=self.sender,
             )
             self.mailer.send(message)
         except PermanentMailError as exc:
-            self.outbox.mark_failed(entry.key, _describe(exc))
+            self.outbox.mark_failed(key, _describe(exc))
             return DispatchReport(failed=1)
-        self.outbox.mark_sent(entry.key, message_id, now)
+        self.outbox.mark_sent(key, message_id, now)
         return DispatchReport(sent=1)
 
     def _transient(

@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from email.utils import format_datetime as rfc2822_date
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -207,11 +208,14 @@ def zone_of(recipient: Recipient) -> ZoneInfo:
 
 @attrs.frozen
 class RenderedMail:
-    """A mail's content before addressing: ``subject`` is already header-safe."""
+    """A mail's content before addressing. The renderer's ``subject`` is already
+    header-safe; :func:`compose` makes it so again whoever wrote it (an embedder's
+    :class:`~qleads.mail.outbox.OutboxMessage`). Without ``html`` the mail is plain text
+    alone."""
 
     subject: str
     text: str
-    html: str
+    html: str | None = None
 
 
 @attrs.frozen
@@ -347,14 +351,15 @@ def compose(
     date: dt.datetime,
     sender: str | None = None,
 ) -> EmailMessage:
-    """The finished ``multipart/alternative`` message. Header values pass through
-    :func:`header_text`; an address with a control character in it raises
-    :class:`~qleads.mail.errors.PermanentMailError` (no retry will fix it).
+    """The finished ``multipart/alternative`` message (a ``text/plain`` one when ``mail``
+    has no HTML). Header values pass through :func:`header_text`; an address with a
+    control character in it raises :class:`~qleads.mail.errors.PermanentMailError` (no
+    retry will fix it).
 
     The message is checked before it is handed on: written out and read back, its
     headers must be exactly the ones set here, none may hold a control character once
     decoded, ``To`` must name the recipient alone (without his display name, if that is
-    what it takes), and it must have its two parts. This holds whatever the Python
+    what it takes), and it must have its parts. This holds whatever the Python
     version's ``email`` package does with what it was given, so a message that fails the
     check is never sent: :class:`~qleads.mail.errors.PermanentMailError` says what is
     wrong without quoting a header, which may hold customer data."""
@@ -373,14 +378,20 @@ def compose(
     message["Message-ID"] = header_text(message_id, 300)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    expected = _HEADERS | ({"From"} if sender is not None else set())
-    problem = _problem(message, expected, address)
+    expected: frozenset[str]
+    parts: Sequence[str]
+    if mail.html is None:
+        expected, parts = _TEXT_HEADERS, _TEXT_PARTS
+    else:
+        message.add_alternative(mail.html, subtype="html")
+        expected, parts = _HEADERS, _ALTERNATIVE_PARTS
+    expected |= {"From"} if sender is not None else set()
+    problem = _problem(message, expected, parts, address)
     if problem is not None and message["To"].addresses[0].display_name:
         # Python's header folder can lose the quotes of a long display name, and the
         # address with them: the address is what must arrive, the name is courtesy.
         message.replace_header("To", Address(addr_spec=address))
-        problem = _problem(message, expected, address)
+        problem = _problem(message, expected, parts, address)
     if problem is not None:
         raise PermanentMailError(problem)
     return message
@@ -391,12 +402,18 @@ def compose(
 _HEADERS = frozenset(
     {"To", "Subject", "Date", "Message-ID", "Auto-Submitted", "MIME-Version", "Content-Type"}
 )
+#: A plain-text message has its transfer encoding in the top-level headers.
+_TEXT_HEADERS = _HEADERS | {"Content-Transfer-Encoding"}
+_ALTERNATIVE_PARTS: Final = ("multipart/alternative", "text/plain", "text/html")
+_TEXT_PARTS: Final = ("text/plain",)
 
 
-def _problem(message: EmailMessage, expected: frozenset[str], address: str) -> str | None:
+def _problem(
+    message: EmailMessage, expected: frozenset[str], parts: Sequence[str], address: str
+) -> str | None:
     """What is wrong with ``message`` as written and read back, if anything: headers
     other than ``expected`` (or one twice), a header with a control character once
-    decoded, a ``To`` that is not ``address`` alone, a body other than its two parts.
+    decoded, a ``To`` that is not ``address`` alone, a body other than its ``parts``.
     Header names are counted, not named: an injected header's name is the lead's text."""
     for name, value in message.items():
         if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
@@ -413,7 +430,6 @@ def _problem(message: EmailMessage, expected: frozenset[str], address: str) -> s
     to = parsed["To"]
     if [a.addr_spec for a in getattr(to, "addresses", ())] != [address]:
         return "the To header does not name the recipient alone"
-    parts = [part.get_content_type() for part in parsed.walk()]
-    if parts != ["multipart/alternative", "text/plain", "text/html"]:
-        return "the message's body is not its text and HTML parts"
+    if tuple(part.get_content_type() for part in parsed.walk()) != tuple(parts):
+        return "the message's body is not the parts it was composed of"
     return None
