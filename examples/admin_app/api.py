@@ -52,8 +52,8 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from examples.admin_app.errors import STORAGE_FAILURES
 from examples.admin_app.api_openapi import MAX_BODY_BYTES, PROBLEM, openapi_document
+from examples.admin_app.errors import STORAGE_FAILURES
 from examples.admin_app.idempotency import (
     IDEMPOTENCY_TTL,
     Answer,
@@ -71,6 +71,7 @@ from qleads.errors import (
     FieldError,
     IntakeConflict,
     InvalidDocument,
+    StorageError,
 )
 from qleads.intake import decode_json
 from qleads.model import Lead, LeadSource
