@@ -120,7 +120,7 @@ def forgot_password() -> Any:
             "info",
         )
         answer = redirect(url_for("auth.login"))
-        request_after_answer(answer, str(form.username.data))
+        request_after_answer(str(form.username.data))
         return answer
     return _private(render_template("account/forgot.html", form=form))
 

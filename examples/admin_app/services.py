@@ -8,6 +8,7 @@ apps (two tests) never share a database, a clock or a mailer.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -73,9 +74,15 @@ class Services:
     mailer: Mailer
     clock: Clock
     settings: Settings
+    #: Work a request hands on so that its answer does not wait for it (the reset link).
+    after_answer: ThreadPoolExecutor = attrs.field(
+        factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-answer")
+    )
 
     def close(self) -> None:
-        """Let go of the database connections and the mail server's connection."""
+        """Finish the work handed on, then let go of the database connections and the
+        mail server's connection."""
+        self.after_answer.shutdown(wait=True)
         close_mailer = getattr(self.mailer, "close", None)
         if callable(close_mailer):
             close_mailer()

@@ -70,7 +70,8 @@ def ask_for_link(app: Flask, username: str) -> None:
         data={"csrf_token": csrf_token(client, "/password/forgot"), "username": username},
     )
     assert response.status_code == 302
-    response.close()  # what the server does once the answer is out: the link is stored
+    # the link is stored on the after-answer thread: wait for it
+    services_of(app).after_answer.submit(lambda: None).result(timeout=30)
 
 
 def reset_mail(services: Services) -> OutboxEntry:
