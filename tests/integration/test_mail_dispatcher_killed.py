@@ -139,7 +139,7 @@ def test_a_killed_dispatchers_rows_are_taken_over_after_its_lease(
     handler.release.set()
 
     engine = make_engine(url)
-    outbox = SqlAlchemyOutbox(engine)
+    outbox = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine))
     rows = outbox.entries()
     assert len(rows) == 8
     sent = [r for r in rows if r.state is DeliveryState.SENT]

@@ -91,7 +91,7 @@ class Stack:
         clock = FrozenClock(NOW)
         repository = SqlAlchemyLeadRepository(engine)
         directory = SqlAlchemyDirectory(engine)
-        outbox = SqlAlchemyOutbox(engine)
+        outbox = SqlAlchemyOutbox(repository)
         mailer = RecordingMailer()
         renderer = Renderer("https://leads.example.com")
         return cls(
