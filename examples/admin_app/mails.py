@@ -13,8 +13,8 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from .auth import page_arg, role_required
 from .models import PortalMail
+from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["bp"]

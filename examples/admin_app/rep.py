@@ -17,9 +17,9 @@ from flask_login import current_user
 from qleads.model import Admin, HistoryEvent, Installer, LeadSummary
 from qleads.tabs import Tab
 
-from .auth import page_arg, role_required
 from .charts import Bar, bar_chart
 from .metrics import installer_stats
+from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["STAFF_TABS", "bp"]
