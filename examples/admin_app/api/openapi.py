@@ -3,9 +3,9 @@
 Nothing the server enforces is written here a second time: the lead document's schema is
 :func:`qleads.document_schema.lead_document_schema`, built from the rules the intake
 validates with (R1); the ``Idempotency-Key`` pattern, the body limit, the replay period,
-the paths and the problem bodies come from the modules that enforce or make them. So
-what this document promises is what the server does (a Schemathesis run in the test
-suite holds both to it).
+the paths and the problem bodies come from the modules that enforce or make them; a
+lead's status is one of :class:`~qleads.lifecycle.Status`. So what this document
+promises is what the server does (a Schemathesis run in the test suite holds both to it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 from flask import Response
 
 from qleads.document_schema import lead_document_schema
+from qleads.lifecycle import Status
 
 from .idempotency import IDEMPOTENCY_TTL, KEY_MAX_LENGTH, KEY_PATTERN
 from .problems import PROBLEM, PROBLEM_SCHEMAS
@@ -62,7 +63,8 @@ def _schemas() -> dict[str, object]:
         "properties": {
             "id": {"type": "integer"},
             "source_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["new"]},
+            # A new lead is "new"; a document sent again answers its lead as it is now.
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "territory_id": {"type": ["string", "null"]},
             "received_at": {"type": "string", "format": "date-time"},
             "created": {"type": "boolean"},
