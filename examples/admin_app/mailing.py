@@ -1,4 +1,4 @@
-"""How the portal's mails leave (R10, issue 5 item 7).
+"""How the portal's mails leave (R10).
 
 ``QLEADS_MAILER = "smtp"`` delivers through qleads' ``SmtpMailer`` with the ``MAIL_*``
 settings. ``"database"`` (the demo's default) keeps every message in the portal's

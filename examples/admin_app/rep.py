@@ -1,4 +1,4 @@
-"""The sales rep's pages (issue 5, item 4); admins use them too, over every territory.
+"""The sales rep's pages (R2, R5); admins use them too, over every territory.
 
 All leads of his territories with holder, status and deadline (R2: a rep sees them all),
 assignment from the lead page (``leads.assign``, R5), and the installer overview with a
