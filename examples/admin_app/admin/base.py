@@ -128,14 +128,15 @@ class SecureIndexView(AdminIndexView):
 class ScopedModelView(ModelView):
     """A model view with one row filter for list, count, details, edit, delete, actions
     and export. Subclasses say who may open them (``roles``) and which rows a role sees
-    (:meth:`row_filter`); ``None`` means every row (admins)."""
+    (:meth:`row_filter`); ``None`` means every row (admins). Nothing is deleted and
+    nothing exported unless a view says so (``can_export`` is off by Flask-Admin's
+    default; a view turns it on as an attribute, or per user as a property)."""
 
     roles: ClassVar[tuple[str, ...]] = ("admin",)
     form_base_class = AdminForm
     list_template = "admin/qleads/list.html"
     can_view_details = True
     can_delete = False
-    can_export = False
     export_types: ClassVar[list[str]] = ["csv"]
     page_size = 50
     column_display_pk = True
