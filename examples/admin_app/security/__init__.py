@@ -18,10 +18,17 @@ from __future__ import annotations
 
 from .account import PASSWORD_RULES, init_account
 from .auth import init_auth, role_required
-from .headers import SERVER_NAME, PortalRequestHandler, init_headers, safe_next
+from .headers import (
+    CONTENT_SECURITY_POLICY,
+    SERVER_NAME,
+    PortalRequestHandler,
+    init_headers,
+    safe_next,
+)
 from .throttle import init_throttle
 
 __all__ = [
+    "CONTENT_SECURITY_POLICY",
     "PASSWORD_RULES",
     "SERVER_NAME",
     "PortalRequestHandler",
