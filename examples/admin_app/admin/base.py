@@ -180,7 +180,7 @@ class ScopedModelView(ModelView):
         ]
         return self.get_query().filter(*keys).one_or_none()
 
-    def selected(self, ids: Sequence[str]) -> list[Any]:
+    def selected_rows(self, ids: Sequence[str]) -> list[Any]:
         """The rows of a batch action, through the same filter as the list."""
         found = []
         for ident in ids:

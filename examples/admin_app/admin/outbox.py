@@ -79,7 +79,7 @@ class OutboxView(ReadOnlyView):
     )
     def action_retry(self, ids: Sequence[str]) -> None:
         outbox = current_services().outbox
-        rows = [(row.key, row.state) for row in self.selected(ids)]
+        rows = [(row.key, row.state) for row in self.selected_rows(ids)]
         self.end_read()
         retried = skipped = 0
         for key, state in rows:
