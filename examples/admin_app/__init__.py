@@ -1,4 +1,4 @@
-"""The reference portal of qleads (issue 5): installers, sales reps and admins.
+"""The reference portal of qleads: installers, sales reps and admins.
 
 ``create_app(config)`` builds everything — database, services, blueprints, the admin and
 the intake API — and nothing is built at import time, so every test (and every worker)
@@ -21,10 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (see ``config.py``); ``QLEADS_DATABASE_URL`` names the database, which is created or
     upgraded on the way. With ``QLEADS_DEMO`` an empty database gets the demo data; with
     ``QLEADS_BACKGROUND`` a thread sweeps deadlines and sends mail."""
-    from .account import init_account
     from .admin import init_admin
     from .api import register_api
-    from .auth import init_auth
     from .background import BackgroundWorker
     from .config import load_config
     from .errors import init_errors
@@ -33,9 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .leads import bp as leads_bp
     from .mails import bp as mails_bp
     from .rep import bp as rep_bp
-    from .security import init_security
+    from .security import init_account, init_auth, init_headers, init_throttle
     from .services import EXTENSION_KEY, build_services
-    from .throttle import init_throttle
 
     app = Flask(__name__)
     app.config.update(load_config(config))
@@ -47,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.extensions["qleads.demo"] = load_demo_if_empty(services)
     CSRFProtect(app)
     init_throttle(app)
-    init_security(app)
+    init_headers(app)
     init_i18n(app)
     init_auth(app)
     init_account(app)

@@ -40,8 +40,8 @@ DEFAULTS: Mapping[str, Any] = {
     "QLEADS_PER_PAGE": 20,
     # "Zur Website" in the header
     "QLEADS_WEBSITE_URL": "https://www.example.com/",
-    # Throttling (Flask-Limiter, throttle.py). "memory://" counts per process: with several
-    # processes or hosts give them one shared store, e.g. "redis://redis.internal:6379/0".
+    # Throttling (Flask-Limiter, security/throttle.py). "memory://" counts per process: with
+    # several processes or hosts give them one shared store, e.g. "redis://redis.internal:6379/0".
     "QLEADS_RATELIMIT_STORAGE_URI": "memory://",
     # The limits, in Flask-Limiter's notation ("10 per 15 minutes", several joined by ";").
     # Failed logins (and failed password changes) per user name, and per client address:

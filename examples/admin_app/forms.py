@@ -94,7 +94,7 @@ class StatusForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    """Issue 5, item 4: a rep gives a lead to one of his installers (R5). The admin's
-    unrouted-lead view assigns with the same form (labelled "Installateur" there)."""
+    """A rep gives a lead to one of his installers (R5). The admin's unrouted-lead view
+    assigns with the same form (labelled "Installateur" there)."""
 
     installer_id = SelectField(_l("Partner"), validators=[DataRequired()])

@@ -1,4 +1,4 @@
-"""German first, English on request (issue 5, item 2).
+"""German first, English on request: the portal's language, dates, money and times.
 
 The portal's texts are written in German in the code and the templates (the manual's
 words, so the German screens need no catalogue at all); ``translations/en`` holds the

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from qleads.tabs import Tab
 
-from .auth import page_arg, role_required
+from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["TAB_BAR", "bp"]

@@ -30,9 +30,9 @@ from qleads.model import (
 )
 from qleads.visibility import LeadView
 
-from .auth import PostForm, role_required
 from .forms import AssignForm, StatusForm, channel_label, reason_label
 from .i18n import current_language
+from .security.auth import PostForm, role_required
 from .services import current_services
 
 __all__ = ["HistoryLine", "bp", "history_lines", "local_zone"]

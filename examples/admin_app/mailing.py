@@ -1,4 +1,4 @@
-"""How the portal's mails leave (R10, issue 5 item 7).
+"""How the portal's mails leave (R10).
 
 ``QLEADS_MAILER = "smtp"`` delivers through qleads' ``SmtpMailer`` with the ``MAIL_*``
 settings. ``"database"`` (the demo's default) keeps every message in the portal's
@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from typing import Any, Literal
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from qleads.adapters.smtp import SmtpMailer
 from qleads.desk import LeadDesk
@@ -32,7 +32,7 @@ class DatabaseMailer:
     """A :class:`~qleads.mail.ports.Mailer` that stores each accepted message as a
     :class:`~.models.PortalMail` row (the demo's mailbox)."""
 
-    def __init__(self, sessions: sessionmaker[Any], clock: Clock, sender: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, sender: str) -> None:
         self.sessions = sessions
         self.clock = clock
         self.sender = sender
@@ -77,7 +77,7 @@ def build_delivery(
     config: Mapping[str, Any],
     storage: Storage,
     desk: LeadDesk,
-    sessions: sessionmaker[Any],
+    sessions: sessionmaker[Session],
     clock: Clock,
 ) -> tuple[Mailer, Dispatcher]:
     sender = str(config["QLEADS_MAIL_FROM"])

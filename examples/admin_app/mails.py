@@ -1,5 +1,4 @@
-"""The demo's mailbox (issue 5, item 7): the mails the portal sent, as their recipients
-got them.
+"""The demo's mailbox (R10): the mails the portal sent, as their recipients got them.
 
 Only with ``QLEADS_MAILER = "database"``; with SMTP the mails are in real mailboxes and
 this page says so. Installers and reps read the mails addressed to them, admins all.
@@ -13,8 +12,8 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from .auth import page_arg, role_required
 from .models import PortalMail
+from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["bp"]

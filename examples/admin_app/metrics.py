@@ -1,4 +1,4 @@
-"""The sales rep's installer overview (issue 5, item 4), as pure functions.
+"""The sales rep's installer overview (R5), as pure functions.
 
 Per installer: how many leads he holds open, the median time from taking a lead (claim
 R3 or assignment R5) to his first recorded work status (R6), and the share of his closed

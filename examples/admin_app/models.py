@@ -19,7 +19,7 @@ import json
 import secrets
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from typing import Any, Literal
+from typing import Literal
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, inspect, select
@@ -236,7 +236,7 @@ class PortalMail(PortalBase):
 _POLICY_KEY = "policy"
 
 
-def load_policy(sessions: sessionmaker[Any]) -> Policy:
+def load_policy(sessions: sessionmaker[Session]) -> Policy:
     """The stored policy, or the manual's defaults when none is stored."""
     with sessions() as session:
         row = session.get(PortalSetting, _POLICY_KEY)
@@ -253,7 +253,7 @@ def load_policy(sessions: sessionmaker[Any]) -> Policy:
     )
 
 
-def save_policy(sessions: sessionmaker[Any], policy: Policy) -> None:
+def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
     value = json.dumps(
         {
             "claim_hold_days": policy.claim_hold_days,

@@ -1,4 +1,4 @@
-"""The sales rep's pages (issue 5, item 4); admins use them too, over every territory.
+"""The sales rep's pages (R2, R5); admins use them too, over every territory.
 
 All leads of his territories with holder, status and deadline (R2: a rep sees them all),
 assignment from the lead page (``leads.assign``, R5), and the installer overview with a
@@ -17,9 +17,9 @@ from flask_login import current_user
 from qleads.model import Admin, HistoryEvent, Installer, LeadSummary
 from qleads.tabs import Tab
 
-from .auth import page_arg, role_required
 from .charts import Bar, bar_chart
 from .metrics import installer_stats
+from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["STAFF_TABS", "bp"]

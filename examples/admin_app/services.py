@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 from flask import current_app
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from qleads.adapters.clock import SystemClock
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository
@@ -36,7 +36,7 @@ class Settings:
     """The editable settings. Saving the policy takes effect at once: the desk reads its
     ``policy`` attribute on every use case."""
 
-    sessions: sessionmaker[Any]
+    sessions: sessionmaker[Session]
     desk: LeadDesk
     renderer: Renderer
     config: Mapping[str, Any]
@@ -64,8 +64,8 @@ class Services:
     """
 
     engine: Engine
-    sessions: sessionmaker[Any]
-    read_sessions: sessionmaker[Any]
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     repository: SqlAlchemyLeadRepository
     directory: SqlAlchemyDirectory
     desk: LeadDesk

@@ -24,7 +24,7 @@ from portal_support import NOW, portal_config
 
 from examples.admin_app import create_app
 from examples.admin_app.api import create_source_token, idempotency_records
-from examples.admin_app.idempotency import IDEMPOTENCY_LEASE, reserve
+from examples.admin_app.api.idempotency import IDEMPOTENCY_LEASE, reserve
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import lead_table

@@ -18,7 +18,7 @@ from portal_support import copy_database, csrf_token, log_in, portal_config
 
 from examples.admin_app import create_app
 from examples.admin_app.background import run_once
-from examples.admin_app.password_reset import KEY_PREFIX
+from examples.admin_app.security.password_reset import KEY_PREFIX
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.mail import DeliveryState, OutboxEntry, message_id_for

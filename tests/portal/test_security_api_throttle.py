@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from examples.admin_app import throttle
 from examples.admin_app.api import create_source_token
+from examples.admin_app.security import throttle
 from examples.admin_app.services import Services
 from qleads.adapters.sqlalchemy import lead_table
 from qleads.model import LeadSource

@@ -23,8 +23,8 @@ from portal_support import NOW, copy_database, csrf_token, log_in, portal_config
 from examples.admin_app import create_app, models
 from examples.admin_app.config import load_config
 from examples.admin_app.models import PortalUser
+from examples.admin_app.security.throttle import account_key, client_address
 from examples.admin_app.services import Services
-from examples.admin_app.throttle import account_key, client_address
 from qleads.adapters.clock import FrozenClock
 from qleads.errors import ConfigurationError
 

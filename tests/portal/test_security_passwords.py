@@ -19,7 +19,7 @@ from portal_support import csrf_token, log_in, post_form
 
 from examples.admin_app.background import run_once
 from examples.admin_app.models import PasswordReset, PortalMail, PortalUser
-from examples.admin_app.password_reset import KEY_PREFIX
+from examples.admin_app.security.password_reset import KEY_PREFIX
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.mail import DeliveryState, OutboxEntry

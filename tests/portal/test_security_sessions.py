@@ -28,9 +28,9 @@ from portal_support import (
 )
 
 from examples.admin_app import create_app
-from examples.admin_app.auth import load_session_user
 from examples.admin_app.models import PortalUser
-from examples.admin_app.password_reset import issue_link
+from examples.admin_app.security.auth import load_session_user
+from examples.admin_app.security.password_reset import issue_link
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 

@@ -21,10 +21,10 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..models import PortalUser
+from ..services import current_services
 from .auth import role_required
-from .models import PortalUser
 from .password_reset import RESET_PATH, redeem, request_after_answer, user_for_token
-from .services import current_services
 from .throttle import count_failure, limit_failures, limit_requests
 
 __all__ = ["MIN_PASSWORD_LENGTH", "PASSWORD_RULES", "bp", "init_account"]

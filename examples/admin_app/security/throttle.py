@@ -53,7 +53,7 @@ def client_address() -> str:
     """Who is asking: the client's IP address; for IPv6 its /64 network, which one
     subscriber usually owns whole (counting single addresses there would let one client
     count as billions). Behind a reverse proxy this is only right with
-    ``QLEADS_PROXY_COUNT`` set (security.py)."""
+    ``QLEADS_PROXY_COUNT`` set (``headers.py``)."""
     raw = request.remote_addr or ""
     try:
         address = ipaddress.ip_address(raw)

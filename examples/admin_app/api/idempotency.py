@@ -24,12 +24,15 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from examples.admin_app.models import PortalBase
 from qleads.errors import StorageError
+
+from ..models import PortalBase
 
 __all__ = [
     "IDEMPOTENCY_LEASE",
     "IDEMPOTENCY_TTL",
+    "KEY_MAX_LENGTH",
+    "KEY_PATTERN",
     "Answer",
     "KeyInUse",
     "Reserved",
@@ -39,6 +42,11 @@ __all__ = [
     "reserve",
 ]
 
+#: The longest ``Idempotency-Key`` (the column's width).
+KEY_MAX_LENGTH = 255
+#: What a key may be: 1 to :data:`KEY_MAX_LENGTH` visible ASCII characters. The server
+#: checks it and the OpenAPI document states it, both from this one pattern.
+KEY_PATTERN = rf"^[\x21-\x7e]{{1,{KEY_MAX_LENGTH}}}$"
 #: How long an answer is kept for replays; a key older than this counts as new.
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 #: How long a reservation may wait for its answer before another request may take it
@@ -53,7 +61,7 @@ idempotency_records = sa.Table(
     "portal_api_idempotency",
     PortalBase.metadata,
     sa.Column("source_id", sa.String(64), primary_key=True),
-    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    sa.Column("idempotency_key", sa.String(KEY_MAX_LENGTH), primary_key=True),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("body", sa.Text, nullable=False),

@@ -1,4 +1,4 @@
-"""Security headers, safe redirects and the server's name (issue 5, item 8).
+"""Security headers, safe redirects and the server's name.
 
 The portal serves no inline script and no third-party resource, so the content security
 policy can be strict: everything from the portal itself, nothing framed, nothing posted
@@ -30,7 +30,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "SERVER_NAME",
     "PortalRequestHandler",
-    "init_security",
+    "init_headers",
     "safe_next",
 ]
 
@@ -99,7 +99,7 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
-def init_security(app: Flask) -> None:
+def init_headers(app: Flask) -> None:
     """Every response gets the headers; cookie flags are set by ``load_config``."""
     proxies = int(app.config.get("QLEADS_PROXY_COUNT") or 0)
     if proxies:

@@ -12,7 +12,7 @@ How it keeps its promises:
   browser lets go of the connection, which can take minutes. Requests are throttled per user
   name and per client address (``throttle.py``) so the form is no mail bomb.
 * **A link is a secret worth one use.** Its token has 256 random bits; the portal's table
-  keeps only the SHA-256 (:class:`~.models.PasswordReset`). It works once and for
+  keeps only the SHA-256 (:class:`~..models.PasswordReset`). It works once and for
   ``QLEADS_PASSWORD_RESET_MINUTES``; asking again voids the earlier links, and using one
   sets the password, voids the others and ends every session of the account.
 * **The mail goes through qleads' outbox** (R10) as an
@@ -44,8 +44,8 @@ from sqlalchemy.orm import Session
 from qleads.mail import OutboxMessage, RenderedMail
 from qleads.model import Admin, Installer, SalesRep
 
-from .models import PasswordReset, PortalUser, actor_for
-from .services import Services, current_services
+from ..models import PasswordReset, PortalUser, actor_for
+from ..services import Services, current_services
 
 __all__ = [
     "AFTER_ANSWER_DELAY_S",

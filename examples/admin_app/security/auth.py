@@ -1,7 +1,7 @@
-"""Logging in and out, the language switch, and role checks (issue 5, item 2).
+"""Logging in and out, the language switch, and role checks (R12).
 
 Flask-Login keeps the user id and the user's session token in the session; a
-:class:`~.models.PortalUser` is loaded per request and acts as a qleads actor
+:class:`~..models.PortalUser` is loaded per request and acts as a qleads actor
 (``current_user.actor``). The loader accepts a session only while its token is the
 user's current one, so logging out (or a password change, a reset, a deactivation) ends
 it on the server: a copy of the cookie replayed later gets the login page. Every view
@@ -39,10 +39,10 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .i18n import LANGUAGES
-from .models import PortalUser, waste_password_check
-from .security import safe_next
-from .services import current_services
+from ..i18n import LANGUAGES
+from ..models import PortalUser, waste_password_check
+from ..services import current_services
+from .headers import safe_next
 from .throttle import count_failure, limit_failures
 
 __all__ = [

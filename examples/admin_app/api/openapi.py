@@ -1,31 +1,40 @@
 """The OpenAPI 3.1 description of the intake API (``GET /api/v1/openapi.json``).
 
-The lead document's schema is not written here: it is
+Nothing the server enforces is written here a second time: the lead document's schema is
 :func:`qleads.document_schema.lead_document_schema`, built from the rules the intake
-validates with, so that what this document promises is what the server enforces (a
-Schemathesis run in the test suite holds both to it).
+validates with (R1); the ``Idempotency-Key`` pattern, the body limit, the replay period,
+the paths and the problem bodies come from the modules that enforce or make them; a
+lead's status is one of :class:`~qleads.lifecycle.Status`. So what this document
+promises is what the server does (a Schemathesis run in the test suite holds both to it).
 """
 
 from __future__ import annotations
 
+import json
+
+from flask import Response
+
 from qleads.document_schema import lead_document_schema
+from qleads.lifecycle import Status
 
-__all__ = ["MAX_BODY_BYTES", "PROBLEM", "openapi_document"]
+from .idempotency import IDEMPOTENCY_TTL, KEY_MAX_LENGTH, KEY_PATTERN
+from .problems import PROBLEM, PROBLEM_SCHEMAS
+from .routes import LEADS_PATH, MAX_BODY_BYTES, URL_PREFIX
 
-#: The largest accepted request body; a real lead document is 2-3 KiB.
-MAX_BODY_BYTES = 64 * 1024
-#: The media type of every error answer (RFC 9457).
-PROBLEM = "application/problem+json"
+__all__ = ["openapi_document", "serve_openapi_document"]
 
-_IDEMPOTENCY_KEY_DESCRIPTION = (
-    "Required; 1-255 visible ASCII characters, unique per lead document (a UUID does). "
-    "The first request with a key takes the document in; a retry with the same key and "
-    "the same body gets the first answer again (marked 'Idempotent-Replayed: true'); "
-    "the same key with another body is refused with 422; a request that arrives while "
-    "the first with its key is still at work gets 409 and should retry. A request "
-    "refused as an invalid document (422) or failed (5xx) does not use its key up. "
-    "Answers are kept for 24 hours."
-)
+
+def _idempotency_key_description() -> str:
+    hours = int(IDEMPOTENCY_TTL.total_seconds() // 3600)
+    return (
+        f"Required; 1-{KEY_MAX_LENGTH} visible ASCII characters, unique per lead document "
+        "(a UUID does). The first request with a key takes the document in; a retry with "
+        "the same key and the same body gets the first answer again (marked "
+        "'Idempotent-Replayed: true'); the same key with another body is refused with 422; "
+        "a request that arrives while the first with its key is still at work gets 409 and "
+        "should retry. A request refused as an invalid document (422) or failed (5xx) does "
+        f"not use its key up. Answers are kept for {hours} hours."
+    )
 
 
 def _problem_response(
@@ -49,49 +58,13 @@ def _problem_response(
 
 
 def _schemas() -> dict[str, object]:
-    problem = {
-        "type": "object",
-        "description": "RFC 9457 problem details.",
-        "properties": {
-            "type": {"type": "string", "format": "uri-reference"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-        },
-        "required": ["type", "title", "status", "detail"],
-    }
-    validation_problem = {
-        "allOf": [
-            {"$ref": "#/components/schemas/Problem"},
-            {
-                "type": "object",
-                "properties": {
-                    "errors": {
-                        "type": "array",
-                        "description": "Every field error at once (R1).",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "path": {
-                                    "type": "string",
-                                    "description": "Dotted path, '$' for the document.",
-                                },
-                                "pointer": {"type": "string", "description": "JSON Pointer."},
-                                "detail": {"type": "string"},
-                            },
-                            "required": ["path", "pointer", "detail"],
-                        },
-                    }
-                },
-            },
-        ]
-    }
     lead = {
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
             "source_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["new"]},
+            # A new lead is "new"; a document sent again answers its lead as it is now.
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "territory_id": {"type": ["string", "null"]},
             "received_at": {"type": "string", "format": "date-time"},
             "created": {"type": "boolean"},
@@ -99,12 +72,7 @@ def _schemas() -> dict[str, object]:
         },
         "required": ["id", "source_id", "status", "territory_id", "received_at", "created"],
     }
-    return {
-        "LeadDocument": lead_document_schema(),
-        "Lead": lead,
-        "Problem": problem,
-        "ValidationProblem": validation_problem,
-    }
+    return {"LeadDocument": lead_document_schema(), "Lead": lead, **PROBLEM_SCHEMAS}
 
 
 def openapi_document() -> dict[str, object]:
@@ -127,10 +95,10 @@ def openapi_document() -> dict[str, object]:
             "Idempotency-Key; every error under /api/ is an RFC 9457 problem document "
             "(application/problem+json).",
         },
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": URL_PREFIX}],
         "security": [{"sourceToken": []}],
         "paths": {
-            "/leads": {
+            LEADS_PATH: {
                 "post": {
                     "operationId": "submitLead",
                     "summary": "Submit a lead document",
@@ -139,8 +107,8 @@ def openapi_document() -> dict[str, object]:
                             "name": "Idempotency-Key",
                             "in": "header",
                             "required": True,
-                            "description": _IDEMPOTENCY_KEY_DESCRIPTION,
-                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+                            "description": _idempotency_key_description(),
+                            "schema": {"type": "string", "pattern": KEY_PATTERN},
                         }
                     ],
                     "requestBody": {
@@ -204,3 +172,8 @@ def openapi_document() -> dict[str, object]:
             "schemas": _schemas(),
         },
     }
+
+
+def serve_openapi_document() -> Response:
+    """``GET /api/v1/openapi.json``; public, it describes no data."""
+    return Response(json.dumps(openapi_document(), indent=2), mimetype="application/json")

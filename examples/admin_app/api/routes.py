@@ -1,20 +1,17 @@
-"""The intake API of the example portal: ``POST /api/v1/leads`` (R1, R12).
+"""``POST /api/v1/leads``: a lead source submits a lead document (R1, R12).
 
-A lead source (the solar calculator) authenticates with a bearer token of its own; the
-portal stores only the token's SHA-256 (the token is shown once, when it is made, see
-:func:`create_source_token`), so a leaked database does not leak a usable token. R12: a
-source may only submit leads, so the token opens this one endpoint and nothing else.
+A lead source (the solar calculator) authenticates with a bearer token of its own
+(``tokens.py``); R12: a source may only submit leads, so the token opens this one
+endpoint and nothing else. Every request carries an ``Idempotency-Key``
+(``idempotency.py``): one key stores at most one lead, however many requests with it
+race. The first request reserves the key; a retry with the same key and body gets the
+first answer again (status and body), the same key with another body is refused with
+422, and a request that arrives while the first is still at work gets 409. A document
+refused by validation (422) does not use its key up. This sits in front of R1's own
+idempotency on ``source_id``: a client that lost the response to a network error can
+retry blindly.
 
-Every request carries an ``Idempotency-Key`` (``idempotency.py``): one key stores at most
-one lead, however many requests with it race. The first request reserves the key; a
-retry with the same key and body gets the first answer again (status and body), the same
-key with another body is refused with 422, and a request that arrives while the first is
-still at work gets 409. A document refused by validation (422) does not use its key up.
-This sits in front of R1's own idempotency on ``source_id``: a client that lost the
-response to a network error can retry blindly.
-
-Every error under ``/api/`` is an RFC 9457 problem document (``application/problem+json``),
-those of Flask and its extensions (404, 405, 429, 500 …) included:
+Every error is an RFC 9457 problem document (``problems.py``):
 
 ====  =====================================================================
 400   the body is not strict JSON (malformed, not UTF-8, NaN, duplicate keys, lone
@@ -33,8 +30,7 @@ those of Flask and its extensions (404, 405, 429, 500 …) included:
 ====  =====================================================================
 
 201 answers a new lead (``Location: /leads/{id}``), 200 a document that was already
-there (R1: the same document twice is the same lead). The OpenAPI 3.1 description is
-served at ``GET /api/v1/openapi.json`` (``api_openapi.py``).
+there (R1: the same document twice is the same lead).
 """
 
 from __future__ import annotations
@@ -43,152 +39,54 @@ import contextlib
 import hashlib
 import json
 import re
-import secrets
-from collections.abc import Mapping
-from typing import Protocol
 
-from flask import Blueprint, Flask, Response, request
+from flask import Response, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.http import HTTP_STATUS_CODES
 
-from examples.admin_app.api_openapi import MAX_BODY_BYTES, PROBLEM, openapi_document
-from examples.admin_app.errors import STORAGE_FAILURES
-from examples.admin_app.idempotency import (
-    IDEMPOTENCY_TTL,
+from qleads.errors import FieldError, IntakeConflict, InvalidDocument, StorageError
+from qleads.intake import decode_json
+from qleads.model import Lead, LeadSource
+
+from ..security.throttle import retry_after
+from ..services import current_services
+from .idempotency import (
+    KEY_MAX_LENGTH,
+    KEY_PATTERN,
     Answer,
     KeyInUse,
     Reserved,
     complete,
-    idempotency_records,
     release,
     reserve,
 )
-from examples.admin_app.services import current_services
-from examples.admin_app.throttle import limit_intake, retry_after
-from qleads.errors import (
-    ConfigurationError,
-    FieldError,
-    IntakeConflict,
-    InvalidDocument,
-    StorageError,
-)
-from qleads.intake import decode_json
-from qleads.model import Lead, LeadSource
+from .problems import PROBLEM, invalid_document, problem, unauthorized
 
 __all__ = [
-    "IDEMPOTENCY_TTL",
+    "LEADS_PATH",
     "MAX_BODY_BYTES",
-    "TokenStore",
-    "create_source_token",
-    "idempotency_records",
-    "openapi_document",
-    "register_api",
+    "URL_PREFIX",
+    "storage_unavailable",
+    "submit_lead",
+    "too_many_requests",
 ]
 
-_TOKEN_PREFIX = "qls_"  # noqa: S105 - a public marker, not a secret
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_API_PREFIX = "/api/"
-#: What an error answer of Flask or an extension says, by status, under /api/.
-_DETAILS: Mapping[int, str] = {
-    404: "There is nothing here; the intake API is POST /api/v1/leads.",
-    405: "This method is not allowed here; the Allow header names those that are.",
-    429: "Too many requests; retry after the time the Retry-After header gives.",
-    500: "The request failed on the server; retry later with the same Idempotency-Key.",
-}
-
-
-# --- tokens ------------------------------------------------------------------------------
-
-
-class TokenStore(Protocol):
-    """What issuing a token needs from the directory (``SqlAlchemyDirectory`` has it)."""
-
-    def set_source_token(self, source_id: str, token: str | None) -> None: ...
-
-
-def create_source_token(directory: TokenStore, source_id: str) -> str:
-    """Issue a new bearer token for the lead source ``source_id`` and return it.
-
-    The token is returned exactly once; the directory keeps only its SHA-256, and the
-    source's previous token stops working at once (rotation). Raises
-    :class:`~qleads.errors.InvalidInput` for an unknown source.
-    """
-    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
-    directory.set_source_token(source_id, token)
-    return token
-
-
-# --- problem documents (RFC 9457) --------------------------------------------------------
-
-
-def _problem(
-    status: int,
-    slug: str,
-    title: str,
-    detail: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    **extra: object,
-) -> Response:
-    body: dict[str, object] = {
-        "type": f"urn:qleads:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        **extra,
-    }
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _unauthorized(detail: str) -> Response:
-    return _problem(
-        401,
-        "unauthorized",
-        "Unauthorized",
-        detail,
-        headers={"WWW-Authenticate": 'Bearer realm="qleads-intake"'},
-    )
+#: Where the API is mounted, and its one endpoint below that.
+URL_PREFIX = "/api/v1"
+LEADS_PATH = "/leads"
+#: The largest accepted request body; a real lead document is 2-3 KiB.
+MAX_BODY_BYTES = 64 * 1024
+_IDEMPOTENCY_KEY = re.compile(KEY_PATTERN)
 
 
 def _too_large() -> Response:
-    return _problem(
+    return problem(
         413,
         "body-too-large",
         "Request body too large",
         f"The body may be at most {MAX_BODY_BYTES} bytes.",
         max_bytes=MAX_BODY_BYTES,
     )
-
-
-def _as_problem(response: Response) -> Response:
-    """Every error answer under /api/ as a problem document, whoever made it.
-
-    The API's own answers already are; this catches what Flask, Werkzeug and extensions
-    answer on their own (an unknown path, a wrong method, a rate limit, an unhandled
-    exception), by status code alone. Their headers (``Allow``, ``Retry-After``, rate
-    limit headers) are kept; their bodies, HTML pages, are not.
-    """
-    if (
-        response.status_code < 400
-        or response.mimetype == PROBLEM
-        or not request.path.startswith(_API_PREFIX)
-    ):
-        return response
-    status = response.status_code
-    title = HTTP_STATUS_CODES.get(status, "Error")
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    problem = _problem(status, slug, title, _DETAILS.get(status, f"{title}."))
-    for name, value in response.headers.items():
-        if name.lower() not in {"content-type", "content-length"}:
-            problem.headers.add(name, value)
-    return problem
-
-
-# --- the endpoint ------------------------------------------------------------------------
 
 
 def _bearer_token() -> str | None:
@@ -246,16 +144,16 @@ def submit_lead() -> Response:
     services = current_services()
     token = _bearer_token()
     if token is None:
-        return _unauthorized("Send the lead source's token as 'Authorization: Bearer <token>'.")
+        return unauthorized("Send the lead source's token as 'Authorization: Bearer <token>'.")
     source = services.directory.source_by_token(token) if len(token) <= 200 else None
     if source is None:
-        return _unauthorized("The bearer token is not valid.")
+        return unauthorized("The bearer token is not valid.")
 
     body = _read_body()
     if body is None:
         return _too_large()
     if request.mimetype != "application/json":
-        return _problem(
+        return problem(
             415,
             "unsupported-media-type",
             "Unsupported media type",
@@ -263,31 +161,31 @@ def submit_lead() -> Response:
         )
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.lower() not in ("utf-8", "utf8"):
-        return _problem(
+        return problem(
             415, "unsupported-media-type", "Unsupported media type", "JSON must be UTF-8."
         )
 
     key = request.headers.get("Idempotency-Key", "")
     if not _IDEMPOTENCY_KEY.fullmatch(key):
-        return _problem(
+        return problem(
             400,
             "idempotency-key-required",
             "Idempotency-Key required",
-            "Send an 'Idempotency-Key' header of 1-255 visible ASCII characters, "
-            "unique per lead document.",
+            f"Send an 'Idempotency-Key' header of 1-{KEY_MAX_LENGTH} visible ASCII "
+            "characters, unique per lead document.",
         )
     try:
         document = decode_json(body)
     except InvalidDocument as exc:
         reason = exc.errors[0].message if exc.errors else "malformed"
-        return _problem(
+        return problem(
             400, "malformed-json", "Malformed JSON", f"The body is not strict JSON: it {reason}"
         )
 
     request_hash = _request_hash(document)
     held = reserve(services.engine, source.id, key, request_hash, services.desk.clock.now())
     if isinstance(held, KeyInUse):
-        return _problem(
+        return problem(
             409,
             "idempotency-key-in-use",
             "Idempotency-Key in use",
@@ -326,7 +224,7 @@ def _take_in(held: Reserved, source: LeadSource, document: object) -> Response:
 def _answer_again(previous: Answer, request_hash: str) -> Response:
     """A retry: the stored answer for the same body, 422 for another one."""
     if previous.request_hash != request_hash:
-        return _problem(
+        return problem(
             422,
             "idempotency-key-reused",
             "Idempotency-Key reused",
@@ -349,18 +247,9 @@ def _intake(source: LeadSource, document: object) -> Response:
             raise InvalidDocument([FieldError("$", f"expected a JSON object, got {kind}")])
         result = services.desk.intake(source, document)
     except InvalidDocument as exc:
-        return _problem(
-            422,
-            "invalid-document",
-            "Invalid lead document",
-            f"The lead document has {len(exc.errors)} invalid field(s); nothing was stored.",
-            errors=[
-                {"path": e.path, "pointer": _pointer(e.path), "detail": e.message}
-                for e in exc.errors
-            ],
-        )
+        return invalid_document(exc.errors)
     except IntakeConflict as exc:
-        return _problem(
+        return problem(
             409,
             "intake-conflict",
             "Conflicting lead document",
@@ -377,23 +266,10 @@ def _intake(source: LeadSource, document: object) -> Response:
     return response
 
 
-def _pointer(path: str) -> str:
-    """The JSON Pointer (RFC 6901) of a dotted qleads field path."""
-    if path in ("", "$"):
-        return ""
-    parts = path.split(".")
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def openapi() -> Response:
-    """``GET /api/v1/openapi.json``; public, it describes no data."""
-    return Response(json.dumps(openapi_document(), indent=2), mimetype="application/json")
-
-
-def _storage_unavailable(error: Exception) -> Response:
+def storage_unavailable(error: Exception) -> Response:
     """The database failed or cannot be reached (any of ``STORAGE_FAILURES``): nothing
     was stored (one transaction), so the client may retry with the same Idempotency-Key."""
-    return _problem(
+    return problem(
         503,
         "storage-unavailable",
         "Service unavailable",
@@ -402,45 +278,14 @@ def _storage_unavailable(error: Exception) -> Response:
     )
 
 
-def _too_many_requests(_error: RateLimitExceeded) -> Response:
-    """Throttled (``throttle.limit_intake``): per token, and failed authentications per
+def too_many_requests(_error: RateLimitExceeded) -> Response:
+    """Throttled (``security.throttle.limit_intake``): per token, and failed authentications per
     client address."""
     seconds = retry_after()
-    return _problem(
+    return problem(
         429,
         "too-many-requests",
         "Too many requests",
         f"Too many requests; retry in {seconds} seconds.",
         headers={"Retry-After": str(seconds)},
     )
-
-
-def register_api(app: Flask) -> None:
-    """Register the intake API on ``app`` (called by ``create_app`` after CSRFProtect).
-
-    The blueprint is exempt from CSRF: it is authenticated by a bearer token in a header,
-    which a browser never attaches on its own, so a cross-site request cannot use it.
-    Every error answer under ``/api/`` becomes a problem document (:func:`_as_problem`),
-    whichever handler made it.
-    """
-    csrf = app.extensions.get("csrf")
-    if csrf is None:
-        raise ConfigurationError(
-            "register_api() needs Flask-WTF's CSRFProtect initialised first, "
-            "so that the token-authenticated API can be exempted"
-        )
-    bp = Blueprint("api", __name__, url_prefix="/api/v1")
-    # No automatic OPTIONS: the API serves no browser, and Allow names what it documents.
-    bp.add_url_rule(
-        "/leads", "submit_lead", submit_lead, methods=["POST"], provide_automatic_options=False
-    )
-    bp.add_url_rule(
-        "/openapi.json", "openapi", openapi, methods=["GET"], provide_automatic_options=False
-    )
-    for failure in STORAGE_FAILURES:
-        bp.register_error_handler(failure, _storage_unavailable)
-    bp.register_error_handler(RateLimitExceeded, _too_many_requests)
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
-    app.after_request(_as_problem)
-    limit_intake(app, "api.submit_lead")
