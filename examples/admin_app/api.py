@@ -66,6 +66,7 @@ from examples.admin_app.idempotency import (
 )
 from examples.admin_app.services import current_services
 from examples.admin_app.throttle import limit_intake, retry_after
+from qleads.documents import decode_json
 from qleads.errors import (
     ConfigurationError,
     FieldError,
@@ -73,7 +74,6 @@ from qleads.errors import (
     InvalidDocument,
     StorageError,
 )
-from qleads.intake import decode_json
 from qleads.model import Lead, LeadSource
 
 __all__ = [

@@ -25,6 +25,7 @@ from qleads.changes import (
     to_pool,
 )
 from qleads.deadlines import SYSTEM_ACTOR, DirectoryMemo, catch_up, fire
+from qleads.documents import document_fingerprint
 from qleads.errors import (
     IntakeConflict,
     InvalidInput,
@@ -34,7 +35,7 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
-from qleads.intake import check_received_at, document_fingerprint, parse_document, route
+from qleads.intake import check_received_at, parse_document
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
     Actor,
@@ -55,6 +56,7 @@ from qleads.model import (
     SalesRep,
 )
 from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
+from qleads.routing import route
 from qleads.tabs import INSTALLER_TABS, Scope, Tab, query_for
 from qleads.visibility import LeadView, RowView, can_see, view, view_row
 

@@ -64,6 +64,7 @@ from qleads.adapters.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from qleads.adapters.checkpoint import DEFAULT_INTERVAL_S as DEFAULT_CHECKPOINT_INTERVAL_S
 from qleads.adapters.liveness import check_connections
 from qleads.calendar import Calendar
+from qleads.documents import document_fingerprint, structure_stored_document, unstructure_document
 from qleads.errors import (
     ConfigurationError,
     IntakeConflict,
@@ -73,7 +74,6 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
-from qleads.intake import document_fingerprint, structure_stored_document, unstructure_document
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import (
     Admin,
