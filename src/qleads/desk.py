@@ -35,6 +35,7 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
+from qleads.instants import require_utc
 from qleads.intake import check_received_at, parse_document
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
@@ -255,13 +256,13 @@ class LeadDesk:
         if status not in WORK_STATUSES:
             raise InvalidInput("status", f"{status.value!r} is not a work status")
         now = self._now()
-        effective = now if effective_at is None else _aware("effective_at", effective_at)
+        effective = now if effective_at is None else require_utc("effective_at", effective_at)
         if effective > now:
             raise InvalidInput("effective_at", "lies in the future")
         if status is Status.FOLLOW_UP:
             if due_at is None:
                 raise InvalidInput("due_at", "a follow-up needs a due date")
-            due_at = _aware("due_at", due_at)
+            due_at = require_utc("due_at", due_at)
             if due_at <= now:
                 raise InvalidInput("due_at", "must lie in the future")
         elif due_at is not None:
@@ -492,7 +493,7 @@ class LeadDesk:
         parallel one in another process, finds nothing left to fire. Work is read in
         batches of due leads only, so the cost follows the number of due deadlines.
         """
-        at = self._now() if now is None else _aware("now", now)
+        at = self._now() if now is None else require_utc("now", now)
         totals = dict.fromkeys(DeadlineKind, 0)
         people = DirectoryMemo(self.directory)
         retries = 0
@@ -537,7 +538,7 @@ class LeadDesk:
     # --- helpers ----------------------------------------------------------------------
 
     def _now(self) -> dt.datetime:
-        return _aware("clock.now()", self.clock.now())
+        return require_utc("clock.now()", self.clock.now())
 
     def _installer(self, actor: Actor, action: str) -> Installer:
         if not isinstance(actor, Installer):
@@ -597,14 +598,6 @@ class LeadDesk:
     def _catch_up(self, lead: Lead, now: dt.datetime, *, expire: bool = False) -> list[Change]:
         """:func:`qleads.deadlines.catch_up` for one change of ``lead``."""
         return catch_up(lead, now, self.policy, DirectoryMemo(self.directory), expire=expire)
-
-
-def _aware(name: str, instant: dt.datetime) -> dt.datetime:
-    if not isinstance(instant, dt.datetime):
-        raise InvalidInput(name, f"needs a datetime, got {type(instant).__name__}")
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise InvalidInput(name, "needs a timezone-aware datetime")
-    return instant.astimezone(dt.UTC)
 
 
 def _clean_note(note: str) -> str:
