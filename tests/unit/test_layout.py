@@ -5,10 +5,45 @@ working — with a ``DeprecationWarning`` — until 0.3."""
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import pytest
 
+import qleads
 import qleads.intake
+from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.desk.base import DeskBase
+
+USE_CASES = {
+    "qleads.desk.intake": {"intake"},
+    "qleads.desk.work": {"claim", "record", "release"},
+    "qleads.desk.staff": {"assign", "reopen"},
+    "qleads.desk.reading": {"get", "history", "tab", "counts"},
+    "qleads.desk.sweep": {"sweep"},
+}
+
+
+class TestLeadDesk:
+    def test_the_desk_offers_its_use_cases_and_nothing_else(self) -> None:
+        """What a portal can call on ``LeadDesk`` is the use cases (R12 is checked in
+        each); the shared steps are functions of ``qleads.desk.base``, not methods."""
+        public = {name for name, _ in inspect.getmembers(LeadDesk) if not name.startswith("_")}
+        assert public == set().union(*USE_CASES.values())
+
+    @pytest.mark.parametrize("module", list(USE_CASES))
+    def test_each_use_case_lives_in_the_module_of_its_concern(self, module: str) -> None:
+        for name in USE_CASES[module]:
+            assert getattr(LeadDesk, name).__module__ == module
+
+    def test_every_use_case_class_stands_on_the_typed_base(self) -> None:
+        for base in LeadDesk.__bases__:
+            assert issubclass(base, DeskBase)
+
+    def test_the_front_door_names_the_same_objects(self) -> None:
+        assert qleads.LeadDesk is LeadDesk
+        assert (qleads.SYSTEM_ACTOR, qleads.IntakeResult) == (SYSTEM_ACTOR, IntakeResult)
+        assert (qleads.SweepReport, qleads.TabPage) == (SweepReport, TabPage)
+
 
 MOVED_FROM_INTAKE = {
     "MAX_JSON_DEPTH": "qleads.documents",
