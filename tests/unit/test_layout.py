@@ -4,12 +4,15 @@ working — with a ``DeprecationWarning`` — until 0.3."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
+import sys
 
 import pytest
 
 import qleads
+import qleads.cli
 import qleads.intake
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.desk.base import DeskBase
@@ -67,3 +70,15 @@ class TestOldPaths:
         assert not set(MOVED_FROM_INTAKE) & set(qleads.intake.__all__)
         with pytest.raises(AttributeError):
             _ = qleads.intake.no_such_name  # type: ignore[attr-defined]
+
+    def test_the_mail_commands_old_module_still_runs_them_and_warns(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delitem(sys.modules, "qleads.mail.cli", raising=False)
+        with pytest.warns(DeprecationWarning, match="qleads.cli"):
+            old = importlib.import_module("qleads.mail.cli")
+        assert old.main is qleads.cli.main
+        parser = argparse.ArgumentParser(prog="qleads")
+        commands = parser.add_subparsers(dest="command")
+        old.register(commands)
+        assert set(commands.choices) == {"sweep", "mail"}
