@@ -9,6 +9,7 @@ import importlib
 import inspect
 import sys
 
+import attrs
 import pytest
 
 import qleads
@@ -16,6 +17,7 @@ import qleads.cli
 import qleads.intake
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.desk.base import DeskBase
+from qleads.model import Lead, LeadSummary
 
 USE_CASES = {
     "qleads.desk.intake": {"intake"},
@@ -46,6 +48,24 @@ class TestLeadDesk:
         assert qleads.LeadDesk is LeadDesk
         assert (qleads.SYSTEM_ACTOR, qleads.IntakeResult) == (SYSTEM_ACTOR, IntakeResult)
         assert (qleads.SweepReport, qleads.TabPage) == (SweepReport, TabPage)
+
+
+class TestLeadSummary:
+    def test_a_row_has_its_leads_fields_in_order_with_name_and_place_for_the_document(
+        self,
+    ) -> None:
+        """R8: a tab row is its lead's whole state, and only the customer's name and place
+        of the document; adapters build rows positionally in this order."""
+        lead = [a.name for a in attrs.fields(Lead)]
+        row = [a.name for a in attrs.fields(LeadSummary)]
+        at = lead.index("document")
+        assert row == [*lead[:at], "name", "postal_code", "city", *lead[at + 1 :]]
+
+    def test_a_row_and_its_lead_agree_on_every_default(self) -> None:
+        defaults = {a.name: a.default for a in attrs.fields(Lead)}
+        for field in attrs.fields(LeadSummary):
+            if field.name in defaults:
+                assert field.default == defaults[field.name], field.name
 
 
 MOVED_FROM_INTAKE = {
