@@ -206,7 +206,7 @@ def _cost(with_pv: int, without_pv: int) -> dict[str, str]:
 
 
 def fingerprint(doc: dict[str, Any]) -> str:
-    """``qleads.intake.document_fingerprint`` of a document in the stored shape."""
+    """``qleads.documents.document_fingerprint`` of a document in the stored shape."""
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 

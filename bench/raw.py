@@ -20,7 +20,8 @@ import psycopg
 from data import sqlite_time
 
 from qleads.calendar import Calendar
-from qleads.intake import parse_document, unstructure_document
+from qleads.documents import unstructure_document
+from qleads.intake import parse_document
 
 _HOLD_CALENDAR = Calendar()
 _COLUMNS = (

@@ -10,8 +10,7 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
-from qleads.deadlines import SYSTEM_ACTOR
-from qleads.desk import IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,

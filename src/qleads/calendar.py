@@ -31,6 +31,7 @@ import attrs
 import holidays
 
 from qleads.errors import InvalidCalendar, InvalidInput
+from qleads.instants import require_utc
 
 __all__ = ["DEFAULT_TIME_ZONES", "Calendar"]
 
@@ -200,10 +201,7 @@ class Calendar:
         Raises :class:`qleads.errors.InvalidInput` (a ``ValueError``) for a
         naive ``instant`` or a negative ``n``.
         """
-        if instant.tzinfo is None or instant.utcoffset() is None:
-            raise InvalidInput(
-                "instant", f"must be timezone-aware, got naive {instant.isoformat()}"
-            )
+        require_utc("instant", instant)
         if n < 0:
             raise InvalidInput("n", f"must be zero or positive, got {n}")
         zone = self._zone

@@ -85,25 +85,19 @@ sender's clock): that bound needs "now", so :func:`parse_document` checks it whe
 ``now`` and ``LeadDesk.intake`` always does (:func:`check_received_at` for a document built
 in code).
 
-Routing (R1) is :func:`route`: the territory of the contact's country with the longest
-prefix of the postal code; no match means *unrouted*, which the caller keeps and lists for
-admins. Idempotency (R1) is :func:`document_fingerprint`: the same ``source_id`` with the
-same fingerprint is the same lead, a different fingerprint is an ``IntakeConflict``.
-
-Storage adapters keep the document as JSON: :func:`unstructure_document` writes it (money as
-strings, instants as ISO 8601) and :func:`structure_stored_document` reads it back without
-re-validating, because the library wrote it itself and it is read for every row of a tab.
+This module validates; it does not decode or store. The strict JSON loader, the stored
+form and the fingerprint that makes intake idempotent are the document's codec
+(:mod:`qleads.documents`); routing a lead to its territory is :mod:`qleads.routing`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+import importlib
+import warnings
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
@@ -111,6 +105,7 @@ import cattrs
 from cattrs.errors import AttributeValidationNote, ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 
+from qleads import documents
 from qleads.document_rules import (
     EARLIEST_RECEIVED_AT,
     RECEIVED_AT,
@@ -123,7 +118,7 @@ from qleads.document_rules import (
     describe,
     received_at_problem,
 )
-from qleads.errors import FieldError, InvalidDocument, StorageError
+from qleads.errors import FieldError, InvalidDocument
 from qleads.model import (
     Consumption,
     Contact,
@@ -132,22 +127,15 @@ from qleads.model import (
     EcoBalance,
     LeadDocument,
     Roof,
-    Territory,
 )
 
 __all__ = [
     "EARLIEST_RECEIVED_AT",
     "MAX_JSON_BYTES",
-    "MAX_JSON_DEPTH",
     "RECEIVED_AT_LEEWAY",
     "check_received_at",
-    "decode_json",
-    "document_fingerprint",
     "parse_document",
     "parse_json",
-    "route",
-    "structure_stored_document",
-    "unstructure_document",
 ]
 
 T = TypeVar("T")
@@ -155,14 +143,17 @@ _Hook = Callable[[Any, Any], T]
 
 #: Upper bound of a JSON body handed to :func:`parse_json`; a real lead is a few KiB.
 MAX_JSON_BYTES = 1 << 20
-#: The deepest nesting :func:`decode_json` reads; a lead document is three levels deep.
-MAX_JSON_DEPTH = 32
 
-_CENT = Decimal("0.01")
-_LONGEST_INTEGER = 40  # digits; longer JSON integers are read as Decimal, not int
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
+#: Names this module had before the codec and routing had modules of their own; they
+#: still work, with a DeprecationWarning, until qleads 0.3.
+_MOVED = {
+    "MAX_JSON_DEPTH": "qleads.documents",
+    "decode_json": "qleads.documents",
+    "document_fingerprint": "qleads.documents",
+    "structure_stored_document": "qleads.documents",
+    "unstructure_document": "qleads.documents",
+    "route": "qleads.routing",
+}
 
 # --- class hooks -------------------------------------------------------------------------
 
@@ -292,12 +283,6 @@ def _path(parts: tuple[str, ...]) -> str:
     return ".".join(parts) if parts else "$"
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters and surrogates escaped (``\\u000a``), so that an
-    unknown key can be named in a message or a log line without carrying them."""
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
 def _field_errors(exc: BaseException, parts: tuple[str, ...] = ()) -> list[FieldError]:
     """Flatten cattrs' nested validation errors into (dotted path, message) pairs."""
     if isinstance(exc, ClassValidationError):
@@ -310,7 +295,7 @@ def _field_errors(exc: BaseException, parts: tuple[str, ...] = ()) -> list[Field
         return errors
     if isinstance(exc, ForbiddenExtraKeysError):
         return [
-            FieldError(_path((*parts, _printable(str(key)))), "unknown key")
+            FieldError(_path((*parts, documents.printable(str(key)))), "unknown key")
             for key in sorted(exc.extra_fields, key=str)
         ]
     if isinstance(exc, KeyError):  # a required key was missing from the object
@@ -373,290 +358,27 @@ def check_received_at(document: LeadDocument, now: dt.datetime) -> LeadDocument:
     return document
 
 
-def _reject_constant(name: str) -> object:
-    raise FieldInvalid(f"{name} is not a JSON number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise FieldInvalid(f"duplicate key {_printable(key)!r}")
-        result[key] = value
-    return result
-
-
-def _json_integer(text: str) -> int | Decimal:
-    # Python refuses to turn 4300+ digits into an int (and it would be slow); no field
-    # takes more than ten, so a longer one is read exactly but cheaply, as a Decimal.
-    return int(text) if len(text) <= _LONGEST_INTEGER else Decimal(text)
-
-
-def _check_structure(value: object, *, strings: bool) -> None:
-    """Refuse nesting beyond MAX_JSON_DEPTH and, with ``strings``, lone surrogates (in
-    keys and values).
-
-    JSON's ``\\ud800`` escape yields a string that is not Unicode text: it cannot be
-    stored, encoded or shown, so it is refused with the document (RFC 7493, I-JSON)."""
-    stack: list[tuple[object, tuple[str, ...]]] = [(value, ())]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[tuple[Any, object]] = item.items()
-        elif isinstance(item, list):
-            children = enumerate(item)
-        else:
-            if strings and isinstance(item, str) and _SURROGATE.search(item):
-                raise FieldInvalid(f"has a lone surrogate in the string at '{_pointer(path)}'")
-            continue
-        if len(path) >= MAX_JSON_DEPTH:
-            raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep")
-        for key, child in children:
-            if strings and isinstance(key, str) and _SURROGATE.search(key):
-                raise FieldInvalid(f"has a lone surrogate in the key '{_pointer((*path, key))}'")
-            if strings or isinstance(child, dict | list):
-                stack.append((child, (*path, str(key))))
-
-
-def _pointer(path: tuple[str, ...]) -> str:
-    """The JSON Pointer of ``path``, safe to show (surrogates escaped)."""
-    return _printable("".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path))
-
-
-def _may_hold_surrogates(text: str) -> bool:
-    """Whether decoding ``text`` can have made a lone surrogate: only a ``\\u`` escape
-    can, or a str that holds one already; most bodies have neither."""
-    if "\\u" in text:
-        return True
-    return not text.isascii() and _SURROGATE.search(text) is not None
-
-
-def decode_json(text: str | bytes) -> object:
-    """Strict JSON (RFC 8259 narrowed to I-JSON, RFC 7493), as the intake reads it.
-
-    UTF-8 only; no ``NaN``/``Infinity``, no duplicate keys, no lone surrogates, nesting at
-    most :data:`MAX_JSON_DEPTH` deep. Numbers with a fraction or an exponent become exact
-    ``Decimal`` values (``0.57`` is 57 cents, not a binary float near it), and so do
-    integers of more than 40 digits. Raises :class:`InvalidDocument` at path ``$``.
-    """
-    try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        value = json.loads(
-            text,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_unique_keys,
-            parse_float=Decimal,
-            parse_int=_json_integer,
-        )
-        _check_structure(value, strings=_may_hold_surrogates(text))
-    except UnicodeDecodeError as exc:
-        raise InvalidDocument([FieldError("$", f"is not UTF-8: {exc.reason}")]) from None
-    except FieldInvalid as exc:
-        raise InvalidDocument([FieldError("$", str(exc))]) from None
-    except json.JSONDecodeError as exc:
-        message = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        raise InvalidDocument([FieldError("$", message)]) from None
-    except RecursionError:
-        raise InvalidDocument([FieldError("$", "is nested too deeply")]) from None
-    return value
-
-
 def parse_json(text: str | bytes, *, now: dt.datetime | None = None) -> LeadDocument:
-    """Parse a JSON body (:func:`decode_json`) and validate it (R1, :func:`parse_document`).
+    """Decode a JSON body (:func:`qleads.documents.decode_json`) and validate it (R1,
+    :func:`parse_document`).
 
     A body that is not a JSON object is an error at path ``$``.
     """
     if len(text) > MAX_JSON_BYTES:
         raise InvalidDocument([FieldError("$", f"is larger than {MAX_JSON_BYTES} bytes")])
-    raw = decode_json(text)
+    raw = documents.decode_json(text)
     if not isinstance(raw, dict):
         raise InvalidDocument([FieldError("$", f"expected a JSON object, got {describe(raw)}")])
     return parse_document(raw, now=now)
 
 
-def route(
-    contact_country: str, postal_code: str, territories: Iterable[Territory]
-) -> Territory | None:
-    """The territory a lead belongs to (R1): same country, longest matching prefix.
-
-    Spaces are ignored on both sides (NL "1234 AB"). An empty prefix covers the whole
-    country and loses to any longer one. Equal lengths (overlapping territories, a data
-    error) go to the smallest territory id, so the answer never depends on input order.
-    ``None`` means unrouted: the caller keeps the lead and lists it for admins.
-    """
-    code = postal_code.replace(" ", "")
-    best: Territory | None = None
-    best_length = -1
-    for territory in territories:
-        if territory.country != contact_country:
-            continue
-        for prefix in territory.prefixes:
-            compact = prefix.replace(" ", "")
-            if not code.startswith(compact):
-                continue
-            length = len(compact)
-            if length > best_length or (
-                length == best_length and best is not None and territory.id < best.id
-            ):
-                best, best_length = territory, length
-    return best
-
-
-def _decimal_text(number: Decimal) -> str:
-    """Plain notation, at least cents, so equal documents serialise equally."""
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        number = number.quantize(_CENT)
-    return format(number, "f")
-
-
-def _instant_text(instant: dt.datetime) -> str:
-    if instant.utcoffset() is not None:
-        instant = instant.astimezone(dt.UTC)
-    return instant.isoformat()
-
-
-def _cost_row(row: CostRow) -> dict[str, object]:
-    return {
-        "with_pv": _decimal_text(row.with_pv),
-        "without_pv": _decimal_text(row.without_pv),
-        "savings": _decimal_text(row.savings),
-    }
-
-
-def unstructure_document(doc: LeadDocument) -> dict[str, object]:
-    """The document in the wire format: money as decimal strings, instants as UTC ISO 8601.
-
-    Every field is written (optional ones as ``""`` or ``null``) and ``savings`` is
-    included, so the result is itself valid input for :func:`parse_document` and
-    ``parse_document(unstructure_document(d)) == d``.
-    """
-    contact = doc.contact
-    consumption = doc.consumption
-    roof = doc.roof
-    costs = doc.costs
-    return {
-        "source_id": doc.source_id,
-        "received_at": None if doc.received_at is None else _instant_text(doc.received_at),
-        "contact": {
-            "name": contact.name,
-            "street": contact.street,
-            "postal_code": contact.postal_code,
-            "city": contact.city,
-            "country": contact.country,
-            "email": contact.email,
-            "phone": contact.phone,
-            "reachability": contact.reachability,
-            "comment": contact.comment,
-        },
-        "consumption": {
-            "persons": consumption.persons,
-            "annual_kwh": consumption.annual_kwh,
-            "price_ct_per_kwh": _decimal_text(consumption.price_ct_per_kwh),
-            "main_usage": consumption.main_usage,
-        },
-        "roof": {
-            "area_m2": _decimal_text(roof.area_m2),
-            "tilt_deg": roof.tilt_deg,
-            "azimuth_deg": roof.azimuth_deg,
-            "modules": roof.modules,
-            "module_count": roof.module_count,
-            "storage_interest": roof.storage_interest,
-        },
-        "costs": {
-            "per_month": _cost_row(costs.per_month),
-            "per_year": _cost_row(costs.per_year),
-            "after_20_years": _cost_row(costs.after_20_years),
-        },
-        "eco_balance": {
-            "co2_saving_kg": doc.eco_balance.co2_saving_kg,
-            "trees_planted": doc.eco_balance.trees_planted,
-        },
-    }
-
-
-def _stored_decimal(value: Any) -> Decimal:
-    # Stored decimals are strings (``_decimal_text``); numbers from older rows go through
-    # ``str`` so that a float keeps its written digits rather than its binary expansion.
-    return Decimal(value) if value.__class__ is str else Decimal(str(value))
-
-
-def _stored_row(row: Mapping[str, Any]) -> CostRow:
-    with_pv = row["with_pv"]
-    without_pv = row["without_pv"]
-    return CostRow(
-        Decimal(with_pv) if with_pv.__class__ is str else Decimal(str(with_pv)),
-        Decimal(without_pv) if without_pv.__class__ is str else Decimal(str(without_pv)),
+def __getattr__(name: str) -> object:
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"qleads.intake.{name} is deprecated: import it from {home} (it goes in qleads 0.3)",
+        DeprecationWarning,
+        stacklevel=2,
     )
-
-
-def structure_stored_document(data: Mapping[str, Any]) -> LeadDocument:
-    """Rebuild a document from :func:`unstructure_document` output, without re-validating.
-
-    This is the trusted path for what the library stored itself, called for every row of a
-    tab page (R8), so it is plain code rather than a converter: positional construction,
-    ``Decimal`` straight from the stored text, and ``received_at`` parsed only when present.
-    Data that does not even have the stored shape is a :class:`StorageError`, not an
-    ``InvalidDocument``: the sender is not at fault (R15).
-    """
-    try:
-        contact = data["contact"]
-        consumption = data["consumption"]
-        roof = data["roof"]
-        costs = data["costs"]
-        eco = data["eco_balance"]
-        get = contact.get
-        received_at = data.get("received_at")
-        if received_at is not None and received_at.__class__ is not dt.datetime:
-            received_at = dt.datetime.fromisoformat(received_at)
-        return LeadDocument(
-            data["source_id"],
-            Contact(
-                contact["name"],
-                contact["street"],
-                contact["postal_code"],
-                contact["city"],
-                contact["country"],
-                contact["email"],
-                get("phone", ""),
-                get("reachability", ""),
-                get("comment", ""),
-            ),
-            Consumption(
-                consumption["persons"],
-                consumption["annual_kwh"],
-                _stored_decimal(consumption["price_ct_per_kwh"]),
-                consumption.get("main_usage", ""),
-            ),
-            Roof(
-                _stored_decimal(roof["area_m2"]),
-                roof["tilt_deg"],
-                roof["azimuth_deg"],
-                roof["modules"],
-                roof["module_count"],
-                roof["storage_interest"],
-            ),
-            Costs(
-                _stored_row(costs["per_month"]),
-                _stored_row(costs["per_year"]),
-                _stored_row(costs["after_20_years"]),
-            ),
-            EcoBalance(eco["co2_saving_kg"], eco["trees_planted"]),
-            received_at,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-        raise StorageError(f"stored lead document is malformed: {exc!r}") from exc
-
-
-def document_fingerprint(doc: LeadDocument) -> str:
-    """SHA-256 of the canonical JSON of the whole document (R1 idempotency).
-
-    Canonical means sorted keys, no whitespace, ASCII escapes and the normalised values of
-    :func:`unstructure_document`, so it is independent of key order and of how the sender
-    spelled numbers (``15``, ``15.0``, ``"15.00"``).
-    """
-    canonical = json.dumps(
-        unstructure_document(doc), sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return getattr(importlib.import_module(home), name)

@@ -156,8 +156,6 @@ class Installer:
     digest_hour: int | None = None
     active: bool = True
 
-    kind: Literal["installer"] = "installer"
-
 
 @attrs.frozen
 class SalesRep:
@@ -169,17 +167,15 @@ class SalesRep:
     language: str = "de"
     calendar: Calendar = attrs.field(factory=Calendar)
 
-    kind: Literal["rep"] = "rep"
-
 
 @attrs.frozen
 class Admin:
+    """Manages people, territories and policy; sees every lead and may reopen (R12)."""
+
     id: str
     name: str
     email: str = ""
     language: str = "de"
-
-    kind: Literal["admin"] = "admin"
 
 
 @attrs.frozen
@@ -188,8 +184,6 @@ class LeadSource:
 
     id: str
     name: str
-
-    kind: Literal["source"] = "source"
 
 
 Actor = Installer | SalesRep | Admin | LeadSource
@@ -282,30 +276,29 @@ class Lead:
         return _running_deadline(self.hold_until, self.due_at)
 
     def summary(self) -> LeadSummary:
-        """This lead as a tab row shows it."""
+        """This lead as a tab row shows it: every field of its state, by name, and the
+        customer's name and place from the document."""
         contact = self.document.contact
         return LeadSummary(
-            self.id,
-            contact.name,
-            contact.postal_code,
-            contact.city,
-            self.received_at,
-            self.territory_id,
-            self.status,
-            self.status_at,
-            self.holder_id,
-            self.hold_until,
-            self.due_at,
-            self.deadline,
-            self.previous_holders,
-            self.version,
+            name=contact.name,
+            postal_code=contact.postal_code,
+            city=contact.city,
+            **{name: getattr(self, name) for name in _STATE},
         )
+
+
+#: What a lead shares with its summary: every field but the document, in the lead's order.
+_STATE = tuple(field.name for field in attrs.fields(Lead) if field.name != "document")
 
 
 @attrs.frozen
 class LeadSummary:
     """A lead as a tab row shows it (R8): its whole state, and of the document only the
     customer's name and place.
+
+    Its fields are :class:`Lead`'s, in the same order, with ``name``, ``postal_code`` and
+    ``city`` where the lead has its ``document``; :meth:`Lead.summary` copies the state by
+    name, and storage adapters build rows positionally in this order.
 
     Tab pages carry summaries, not leads. A list never shows more, and rebuilding 50
     documents costs more than the query that found them: on a million leads, where the

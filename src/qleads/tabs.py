@@ -20,7 +20,6 @@ from qleads.model import Lead, LeadSummary
 
 __all__ = [
     "INSTALLER_TABS",
-    "STAFF_TABS",
     "Clause",
     "LeadQuery",
     "Order",
@@ -87,7 +86,6 @@ INSTALLER_TABS = (
     Tab.IN_PROGRESS,
     Tab.CLOSED,
 )
-STAFF_TABS = INSTALLER_TABS
 
 
 def tab_of(status: Status) -> Tab | None:

@@ -14,9 +14,9 @@ from qleads.adapters.migrations import upgrade
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
+from qleads.cli import main
 from qleads.desk import LeadDesk
 from qleads.mail import OutboxMessage, RenderedMail
-from qleads.mail.cli import main
 from qleads.model import Installer, LeadSource, SalesRep, Territory
 
 

@@ -29,9 +29,9 @@ from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
+from qleads.cli import main
 from qleads.desk import LeadDesk
 from qleads.mail import DeliveryState, message_id_for
-from qleads.mail.cli import main
 from qleads.model import Installer, LeadSource, SalesRep, Territory
 
 LEASE_S = 2.0

@@ -17,22 +17,24 @@ from hypothesis import strategies as st
 from qleads.adapters.clock import FrozenClock
 from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
 from qleads.desk import LeadDesk
+from qleads.documents import (
+    MAX_JSON_DEPTH,
+    decode_json,
+    document_fingerprint,
+    structure_stored_document,
+    unstructure_document,
+)
 from qleads.errors import FieldError, InvalidDocument, StorageError
 from qleads.intake import (
     EARLIEST_RECEIVED_AT,
     MAX_JSON_BYTES,
-    MAX_JSON_DEPTH,
     RECEIVED_AT_LEEWAY,
     check_received_at,
-    decode_json,
-    document_fingerprint,
     parse_document,
     parse_json,
-    route,
-    structure_stored_document,
-    unstructure_document,
 )
 from qleads.model import CostRow, LeadSource, Policy, Territory
+from qleads.routing import route
 from qleads.testing.strategies import (
     INVALID_MUTATIONS,
     Mutator,

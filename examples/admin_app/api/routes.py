@@ -44,8 +44,8 @@ from flask import Response, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from qleads.documents import decode_json
 from qleads.errors import FieldError, IntakeConflict, InvalidDocument, StorageError
-from qleads.intake import decode_json
 from qleads.model import Lead, LeadSource
 
 from ..security.throttle import retry_after

@@ -5,15 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from qleads.errors import InvalidInput
+from qleads.instants import require_utc
 
 __all__ = ["FrozenClock", "SystemClock"]
-
-
-def _utc(instant: dt.datetime) -> dt.datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise InvalidInput("now", f"needs an aware datetime, got naive {instant.isoformat()}")
-    return instant.astimezone(dt.UTC)
 
 
 class SystemClock:
@@ -27,7 +21,7 @@ class FrozenClock:
     """A clock that stands still until told otherwise; safe to move from another thread."""
 
     def __init__(self, now: dt.datetime) -> None:
-        self._now = _utc(now)
+        self._now = require_utc("now", now)
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
@@ -36,7 +30,7 @@ class FrozenClock:
 
     def set(self, instant: dt.datetime) -> None:
         with self._lock:
-            self._now = _utc(instant)
+            self._now = require_utc("now", instant)
 
     def advance(self, delta: dt.timedelta) -> dt.datetime:
         with self._lock:

@@ -64,6 +64,7 @@ from qleads.adapters.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from qleads.adapters.checkpoint import DEFAULT_INTERVAL_S as DEFAULT_CHECKPOINT_INTERVAL_S
 from qleads.adapters.liveness import check_connections
 from qleads.calendar import Calendar
+from qleads.documents import document_fingerprint, structure_stored_document, unstructure_document
 from qleads.errors import (
     ConfigurationError,
     IntakeConflict,
@@ -73,7 +74,7 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
-from qleads.intake import document_fingerprint, structure_stored_document, unstructure_document
+from qleads.instants import require_utc
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import (
     Admin,
@@ -165,11 +166,10 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidInput("datetime", f"needs a timezone-aware datetime, got {value!r}")
+        value = require_utc("datetime", value)
         if dialect.name == "sqlite":
-            return value.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value.astimezone(_UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -784,26 +784,17 @@ def _holders_text(holders: frozenset[str]) -> str:
     return json.dumps(sorted(holders), separators=(",", ":")) if holders else "[]"
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """What :class:`UtcDateTime` accepts: an aware datetime, as UTC."""
-    if value.tzinfo is _UTC:
-        return value
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput("datetime", f"needs a timezone-aware datetime, got {value!r}")
-    return value.astimezone(_UTC)
-
-
 def _sqlite_in(value: dt.datetime | None) -> str | None:
     """An instant as :class:`UtcDateTime` stores it on SQLite (fixed-width UTC text)."""
     if value is None:
         return None
     if value.tzinfo is _UTC:  # the common case: drop the "+00:00"
         return value.isoformat(" ", "microseconds")[:-6]
-    return _aware(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return require_utc("datetime", value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _postgres_in(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _aware(value)
+    return None if value is None else require_utc("datetime", value)
 
 
 def _sqlite_out(value: str | None) -> dt.datetime | None:

@@ -29,6 +29,7 @@ from typing import Final, Protocol
 import attrs
 
 from qleads.errors import InvalidInput
+from qleads.instants import require_utc
 from qleads.mail.render import RenderedMail
 from qleads.model import Notification
 
@@ -75,11 +76,6 @@ def _storable(field: str, value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(field, "must be valid Unicode (no lone surrogates)") from None
-
-
-def _aware(field: str, value: dt.datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise InvalidInput(field, f"needs a timezone-aware datetime, got {value!r}")
 
 
 @attrs.frozen
@@ -130,8 +126,9 @@ class OutboxMessage:
         if len(self.to_name) > _NAME_LIMIT:
             raise InvalidInput("to_name", f"has more than {_NAME_LIMIT} characters")
         _storable("to_name", self.to_name)
-        _aware("created_at", self.created_at)
-        _aware("expires_at", self.expires_at)
+        require_utc("created_at", self.created_at)
+        if self.expires_at is not None:
+            require_utc("expires_at", self.expires_at)
         if self.content is not None:
             _check_content(self.content)
 

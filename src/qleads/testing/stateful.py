@@ -42,6 +42,7 @@ from qleads.adapters.clock import FrozenClock
 from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, LeadDesk, TabPage
+from qleads.documents import document_fingerprint
 from qleads.errors import (
     ClaimExpired,
     IntakeConflict,
@@ -52,7 +53,7 @@ from qleads.errors import (
     NotPermitted,
     QleadsError,
 )
-from qleads.intake import document_fingerprint, parse_document
+from qleads.intake import parse_document
 from qleads.lifecycle import WORK_STATUSES, Status
 from qleads.model import (
     Actor,

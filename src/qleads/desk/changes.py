@@ -1,6 +1,6 @@
 """One change of a lead: its next version, the history event it writes (R13) and the
 notices it sends (R10) — the steps that every use case of ``LeadDesk`` and every
-deadline the sweep fires (``qleads.deadlines``) are made of.
+deadline the sweep fires (:mod:`qleads.desk.deadlines`) are made of.
 
 A change always moves the lead on by exactly one ``version``; storage writes it
 conditionally on the version before, which is what makes changes race-safe (R3, R11).

@@ -2,11 +2,12 @@
 and the rule that a deadline which has passed is never dropped.
 
 A lead has at most one running deadline (``Lead.deadline``). The sweep fires the due
-ones in batches (``LeadDesk.sweep``); a person's change that comes after a deadline but
-before the sweep fires it first with :func:`catch_up`, in the same unit of work, so the
-history and the mails are the same whichever came first. The one exception is the
-claim hold: from ``hold_until`` on the claim is over (R4), so its holder's record or
-release is refused with :class:`~qleads.errors.ClaimExpired` and the sweep releases it.
+ones in batches (``LeadDesk.sweep``, :mod:`qleads.desk.sweep`); a person's change that
+comes after a deadline but before the sweep fires it first with :func:`catch_up`, in the
+same unit of work, so the history and the mails are the same whichever came first. The
+one exception is the claim hold: from ``hold_until`` on the claim is over (R4), so its
+holder's record or release is refused with :class:`~qleads.errors.ClaimExpired` and the
+sweep releases it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from collections.abc import Sequence
 import attrs
 
 from qleads.calendar import Calendar
-from qleads.changes import Change, bump, history_event, holder_notice, new_lead_notices, to_pool
+from qleads.desk.changes import (
+    Change,
+    bump,
+    history_event,
+    holder_notice,
+    new_lead_notices,
+    to_pool,
+)
 from qleads.errors import ClaimExpired
 from qleads.lifecycle import Action, check
 from qleads.model import (

@@ -1,0 +1,231 @@
+"""``qleads mail …``: deliver the outbox and look after it (R10).
+
+``qleads mail dispatch URL --smtp HOST:PORT`` delivers the outbox and the due daily
+digests; it prints one summary line on stdout and a progress line on stderr while a long
+run goes on, and exits with 1 when some mails were retried or failed. ``qleads mail
+failed URL`` lists failed rows and ``qleads mail retry URL KEY`` sends one again (the
+admin's part of R10); a failed message an embedder composed cannot be sent again, its
+content is gone (:mod:`qleads.mail.outbox`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+
+from qleads.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Commands,
+    add_database_url,
+    database_url,
+)
+from qleads.cli.extras import add_stand_in, missing_before_help
+from qleads.errors import ConfigurationError
+
+__all__ = ["EXTRAS", "add_parser"]
+
+#: What the mail commands need installed: the database and the mail rendering (Babel).
+EXTRAS = ("sql", "mail")
+
+_HELP = "deliver and inspect notification mails"
+_PROGRESS_EVERY = 500
+#: How long ``mail dispatch`` leases the rows it took (``--lease``).
+_DEFAULT_LEASE_S = 300.0
+
+
+def add_parser(commands: Commands) -> None:
+    """Add ``mail`` and its subcommands to ``commands`` (a stand-in that names the
+    extras if they are missing)."""
+    lacking = missing_before_help(EXTRAS)
+    if lacking:
+        add_stand_in(commands, "mail", _HELP, lacking)
+        return
+    mail = commands.add_parser("mail", help=_HELP)
+    subcommands = mail.add_subparsers(dest="mail_command", metavar="COMMAND", required=True)
+    dispatch = subcommands.add_parser(
+        "dispatch",
+        help="send the pending outbox mails and the due daily digests",
+        description="Lease the due outbox rows, send them over SMTP and mark them (R10). "
+        "Safe to run from several hosts at once; run it every minute from cron.",
+    )
+    add_database_url(dispatch)
+    dispatch.add_argument("--smtp", metavar="HOST:PORT", help="the SMTP server (required)")
+    security = dispatch.add_mutually_exclusive_group()
+    security.add_argument("--starttls", action="store_true", help="STARTTLS (port 587)")
+    security.add_argument("--ssl", action="store_true", help="implicit TLS (port 465)")
+    dispatch.add_argument("--user", help="SMTP login")
+    dispatch.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the SMTP password"
+    )
+    dispatch.add_argument(
+        "--base-url",
+        default=os.environ.get("QLEADS_BASE_URL"),
+        help="where the portal runs, for the links in mails (default: $QLEADS_BASE_URL)",
+    )
+    dispatch.add_argument(
+        "--sender", default="qleads@localhost", help="From and envelope sender address"
+    )
+    dispatch.add_argument(
+        "--message-id-domain", default=None, help="right side of Message-IDs (default: sender's)"
+    )
+    dispatch.add_argument("--timeout", type=float, default=10.0, help="SMTP timeout, seconds")
+    dispatch.add_argument(
+        "--lease",
+        type=float,
+        default=_DEFAULT_LEASE_S,
+        metavar="SECONDS",
+        help="how long a run holds the rows it took before another run may take them over "
+        f"(a run that died); longer than --timeout (default: {_DEFAULT_LEASE_S:.0f})",
+    )
+    dispatch.add_argument("--limit", type=int, default=100, help="rows leased per round")
+    dispatch.add_argument("--max-attempts", type=int, default=8, help="before a row fails")
+    dispatch.add_argument("--no-digests", action="store_true", help="do not send digests")
+    dispatch.set_defaults(handler=_dispatch)
+
+    failed = subcommands.add_parser("failed", help="list the rows that failed for good")
+    add_database_url(failed)
+    failed.set_defaults(handler=_failed)
+
+    retry = subcommands.add_parser("retry", help="send a failed row again")
+    add_database_url(retry)
+    retry.add_argument("key", metavar="KEY", help="the row's key, as 'mail failed' lists it")
+    retry.set_defaults(handler=_retry)
+
+
+def _smtp_address(value: str | None) -> tuple[str, int]:
+    if not value:
+        raise ConfigurationError("--smtp HOST:PORT is required")
+    host, colon, port = value.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise ConfigurationError(f"--smtp needs HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from qleads.adapters.clock import SystemClock
+    from qleads.adapters.smtp import Security, SmtpMailer
+    from qleads.adapters.sqlalchemy import (
+        SqlAlchemyDirectory,
+        SqlAlchemyLeadRepository,
+        make_engine,
+    )
+    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.mail.digest import DigestReport, DigestSender
+    from qleads.mail.dispatcher import Dispatcher, DispatchReport
+    from qleads.mail.render import Renderer
+
+    host, port = _smtp_address(args.smtp)
+    password = None
+    if args.password_env is not None:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            raise ConfigurationError(f"${args.password_env} is not set")
+    if (args.user is None) != (password is None):
+        raise ConfigurationError("--user and --password-env go together")
+    if not args.base_url:
+        raise ConfigurationError("--base-url (or $QLEADS_BASE_URL) is required for links")
+    if args.limit < 1 or args.max_attempts < 1:
+        raise ConfigurationError("--limit and --max-attempts must be at least 1")
+    if not args.lease > args.timeout > 0:
+        # A lease that runs out while a row is still being sent lets another run send
+        # it again.
+        raise ConfigurationError("--lease must be longer than --timeout, and both positive")
+    security: Security = "ssl" if args.ssl else "starttls" if args.starttls else "none"
+    mailer = SmtpMailer(
+        host,
+        port,
+        username=args.user,
+        password=password,
+        security=security,
+        timeout=args.timeout,
+        sender=args.sender,
+    )
+    domain = args.message_id_domain or args.sender.rpartition("@")[2].strip(">") or "qleads"
+    engine = make_engine(database_url(args))
+    clock = SystemClock()
+
+    def progress(report: DispatchReport) -> None:
+        if report.handled >= _PROGRESS_EVERY:
+            print(
+                f"qleads mail dispatch: {report.handled} rows so far "
+                f"({report.sent} sent, {report.failed} failed)…",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        with mailer:
+            repository = SqlAlchemyLeadRepository(engine)
+            directory = SqlAlchemyDirectory(engine)
+            outbox = SqlAlchemyOutbox(repository)
+            renderer = Renderer(args.base_url)
+            dispatcher = Dispatcher(
+                outbox,
+                mailer,
+                renderer,
+                directory,
+                clock,
+                leads=repository,
+                max_attempts=args.max_attempts,
+                lease_for=dt.timedelta(seconds=args.lease),
+                message_id_domain=domain,
+                sender=args.sender,
+            )
+            report = dispatcher.dispatch_all(args.limit, progress=progress)
+            digests = DigestReport()
+            if not args.no_digests:
+                digests = DigestSender(
+                    outbox,
+                    mailer,
+                    renderer,
+                    directory,
+                    repository,
+                    clock,
+                    message_id_domain=domain,
+                    sender=args.sender,
+                ).send_digests()
+            pending = outbox.pending_count()
+    finally:
+        engine.dispose()
+    print(
+        f"qleads mail dispatch: {report.sent} sent, {report.retried} retried, "
+        f"{report.failed} failed, {report.digested} digested, {report.skipped} skipped, "
+        f"{report.taken_over} taken over; {digests.sent} digests sent, "
+        f"{digests.retried} digests retried; {pending} pending"
+    )
+    trouble = report.retried or report.failed or digests.retried
+    return EXIT_FAILED if trouble else EXIT_OK
+
+
+def _failed(args: argparse.Namespace) -> int:
+    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
+    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+
+    engine = make_engine(database_url(args))
+    try:
+        rows = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).failed()
+    finally:
+        engine.dispose()
+    for row in rows:
+        print(
+            f"{row.key}\t{row.kind}\t{row.recipient}\tattempts={row.attempts}\t"
+            f"{(row.last_error or '').splitlines()[0] if row.last_error else ''}"
+        )
+    print(f"qleads mail failed: {len(rows)} failed rows", file=sys.stderr)
+    return EXIT_OK
+
+
+def _retry(args: argparse.Namespace) -> int:
+    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
+    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+
+    engine = make_engine(database_url(args))
+    try:
+        SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).retry(args.key)
+    finally:
+        engine.dispose()
+    print(f"qleads mail retry: {args.key} is pending again")
+    return EXIT_OK

@@ -1,0 +1,94 @@
+"""The desk's intake (R1): a lead source's document in, a stored and routed lead out.
+
+Validation is :mod:`qleads.intake`, the fingerprint that makes intake idempotent is
+:mod:`qleads.documents`, routing is :mod:`qleads.routing`; this is the use case that
+composes them with the repository, so that the lead, its *received* event (R13) and the
+notices to the installers who can see it (R10) are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from qleads.desk.base import DeskBase, current_time
+from qleads.desk.changes import history_event, new_lead_notices
+from qleads.documents import document_fingerprint
+from qleads.errors import IntakeConflict, NotPermitted
+from qleads.intake import check_received_at, parse_document
+from qleads.lifecycle import Status
+from qleads.model import Actor, Admin, EventKind, Lead, LeadDocument, LeadSource
+from qleads.routing import route
+
+__all__ = ["IntakeDesk", "IntakeResult"]
+
+
+@attrs.frozen
+class IntakeResult:
+    """``created`` is false when the same document arrived before (R1 idempotency)."""
+
+    lead: Lead
+    created: bool
+
+
+class IntakeDesk(DeskBase):
+    """:meth:`intake`, the lead source's one use case."""
+
+    def intake(self, source: Actor, document: Mapping[str, object] | LeadDocument) -> IntakeResult:
+        """Validate, store and route a new lead, and notify the installers who can see it.
+
+        Raises :class:`~qleads.errors.InvalidDocument` with every field error and stores
+        nothing; the same document twice returns the first lead with ``created=False``;
+        another document under a known ``source_id`` raises
+        :class:`~qleads.errors.IntakeConflict`. R1: ``received_at`` may not lie after now
+        (plus a few minutes for the sender's clock) nor before 2000, whoever calls, so a
+        ready-made :class:`LeadDocument` is checked for that too.
+        """
+        if not isinstance(source, LeadSource | Admin):
+            raise NotPermitted(source.id, "submit leads")
+        now = current_time(self.clock)
+        if isinstance(document, LeadDocument):
+            doc = check_received_at(document, now)
+        else:
+            doc = parse_document(document, now=now)
+        fingerprint = document_fingerprint(doc)
+        received = doc.received_at or now
+        territory = route(
+            doc.contact.country, doc.contact.postal_code, self.directory.territories()
+        )
+        draft = Lead(
+            id=0,
+            document=doc,
+            received_at=received,
+            territory_id=territory.id if territory is not None else None,
+            status=Status.NEW,
+            status_at=received,
+        )
+        try:
+            with self.repository.unit_of_work(writing=True) as uow:
+                known = uow.get_by_source(doc.source_id)
+                if known is not None:
+                    return _replay(known, fingerprint)
+                lead = uow.add(draft)
+                received_event = history_event(
+                    lead, EventKind.RECEIVED, source.id, None, received, now
+                )
+                uow.append([received_event])
+                uow.enqueue(new_lead_notices(lead, now, self.directory))
+                uow.commit()
+        except IntakeConflict:
+            # A concurrent intake of the same source_id won the insert: answer as a replay.
+            with self.repository.unit_of_work() as uow:
+                known = uow.get_by_source(doc.source_id)
+            if known is None:
+                raise
+            return _replay(known, fingerprint)
+        return IntakeResult(lead, created=True)
+
+
+def _replay(known: Lead, fingerprint: str) -> IntakeResult:
+    """The answer to a document that arrived before: the same lead, or a conflict."""
+    if document_fingerprint(known.document) != fingerprint:
+        raise IntakeConflict(known.source_id, known.id)
+    return IntakeResult(known, created=False)

@@ -1,0 +1,96 @@
+"""Reading leads (R2, R8, R13, R16): one lead, its history, a tab page, the tab counts.
+
+Every read goes through the reader's scope (R2): a lead he may not see is not found, and
+what he sees of one he may is decided by :mod:`qleads.visibility` (R16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from qleads.desk.base import DeskBase, scope_of
+from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
+from qleads.model import Actor, Admin, HistoryEvent
+from qleads.tabs import INSTALLER_TABS, Tab, query_for
+from qleads.visibility import LeadView, RowView, can_see, view, view_row
+
+__all__ = ["ReadingDesk", "TabPage"]
+
+
+@attrs.frozen
+class TabPage:
+    """One page of one tab, with every tab's count for the tab bar (R8). Its rows are
+    summaries (:class:`~qleads.model.LeadSummary`); :meth:`LeadDesk.get` opens one."""
+
+    tab: Tab
+    items: tuple[RowView, ...]
+    total: int
+    page: int
+    per_page: int
+    counts: Mapping[Tab, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+class ReadingDesk(DeskBase):
+    """:meth:`get`, :meth:`history`, :meth:`tab` and :meth:`counts`."""
+
+    def get(self, actor: Actor, lead_id: int) -> LeadView:
+        """The lead as ``actor`` may see it; :class:`LeadNotFound` if R2 hides it."""
+        scope = scope_of(self.directory, actor)
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+        if not can_see(scope, lead):
+            raise LeadNotFound(lead_id)
+        return view(scope, lead, self.policy)
+
+    def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
+        """R13, oldest first, for whoever may see the lead."""
+        scope = scope_of(self.directory, actor)
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+            if not can_see(scope, lead):
+                raise LeadNotFound(lead_id)
+            return uow.history(lead_id)
+
+    def tab(self, actor: Actor, tab: Tab, *, page: int = 1, per_page: int = 50) -> TabPage:
+        """R8: one page of a tab plus every tab's count."""
+        if page < 1:
+            raise InvalidInput("page", "starts at 1")
+        if not 1 <= per_page <= 500:
+            raise InvalidInput("per_page", "must be between 1 and 500")
+        scope = scope_of(self.directory, actor)
+        tabs = _tabs_for(actor)
+        if tab not in tabs:
+            raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
+        query = query_for(scope, tab, offset=(page - 1) * per_page, limit=per_page)
+        with self.repository.unit_of_work() as uow:
+            found = uow.find(query)
+            totals = uow.counts([query_for(scope, t) for t in tabs])
+        return TabPage(
+            tab=tab,
+            items=tuple(view_row(scope, row, self.policy) for row in found.leads),
+            total=found.total,
+            page=page,
+            per_page=per_page,
+            counts=dict(zip(tabs, totals, strict=True)),
+        )
+
+    def counts(self, actor: Actor) -> dict[Tab, int]:
+        """Every tab's count, as the tab bar shows it ("Neue Anfragen (2)")."""
+        scope = scope_of(self.directory, actor)
+        tabs = _tabs_for(actor)
+        with self.repository.unit_of_work() as uow:
+            totals = uow.counts([query_for(scope, t) for t in tabs])
+        return dict(zip(tabs, totals, strict=True))
+
+
+def _tabs_for(actor: Actor) -> tuple[Tab, ...]:
+    """The tabs ``actor`` may open: an admin also has the unrouted leads (R1)."""
+    if isinstance(actor, Admin):
+        return (*INSTALLER_TABS, Tab.UNROUTED)
+    return INSTALLER_TABS
