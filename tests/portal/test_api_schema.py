@@ -71,7 +71,16 @@ class Fuzzed:
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     path: Path = tmp_path_factory.mktemp("fuzz") / "portal.sqlite"
-    app = create_app(portal_config(path, FrozenClock(FUZZ_NOW), QLEADS_DEMO=False))
+    app = create_app(
+        portal_config(
+            path,
+            FrozenClock(FUZZ_NOW),
+            QLEADS_DEMO=False,
+            # the fuzzer sends hundreds of requests a minute; the throttle has its own tests
+            QLEADS_RATELIMIT_API_TOKEN="100000 per minute",
+            QLEADS_RATELIMIT_API_CLIENT="100000 per minute",
+        )
+    )
     services: Services = app.extensions["qleads"]
     services.directory.add_source(LeadSource("fuzz-calc", "Fuzz-Rechner"))
     yield Fuzzed(app, create_source_token(services.directory, "fuzz-calc"))
