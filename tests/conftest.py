@@ -1,9 +1,13 @@
-"""Fixtures shared by every test layer.
+"""Fixtures shared by every test layer, and the Hypothesis profile they run under.
 
 PostgreSQL tests ask for ``postgres_url``: a fresh database of their own, dropped at the end,
 so that parallel runs and other suites never see each other's rows. Without a reachable
 server they skip with the reason, unless ``QLEADS_REQUIRE_POSTGRES=1`` (CI) makes that a
 failure.
+
+The profiles of :mod:`qleads.testing.profiles` (``dev``, ``ci``, ``thorough``) are
+registered here, once, and ``HYPOTHESIS_PROFILE`` picks one (``ci`` when unset) before any
+test module is imported; pytest's ``--hypothesis-profile`` overrides it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from qleads.testing.profiles import load_profile, register_profiles
+
+register_profiles()
+load_profile()
 
 POSTGRES_URL = os.environ.get(
     "QLEADS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
