@@ -21,7 +21,7 @@ from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
 from qleads.mail import Dispatcher, Renderer
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'qleads.db'}"
