@@ -1,5 +1,5 @@
-"""The app itself: configuration, security headers and cookies (item 8), the language
-switch (item 2), the background jobs (item 7) and the demo data (item 1)."""
+"""The app itself: configuration, security headers and cookies, the language switch,
+the background jobs and the demo data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Open redirects (issue 5, security tests): whatever ``next=`` says, the login sends the
+"""Open redirects: whatever ``next=`` says, the login sends the
 user to a page of this site — never to ``//evil.example``, ``https://evil.example`` or
 ``/\\evil.example`` (which browsers read as ``//evil.example``)."""
 
