@@ -1,4 +1,4 @@
-"""A live portal and Debian's Chromium for the browser tests (issue 5, "Browser").
+"""A live portal and Debian's Chromium for the browser tests.
 
 Each test gets its own server: a copy of the demo database (generated once per session,
 as of a fixed "now"), served by werkzeug's threaded server on a free 127.0.0.1 port in a

@@ -1,5 +1,6 @@
-"""The portal in a real browser (issue 5, "Browser"): Debian's Chromium through
-Playwright against a live server. Each scenario of the issue is one test."""
+"""The portal in a real browser: Debian's Chromium through Playwright against a live
+server. Each scenario — claim, race, work, follow-up, release, the rep's assignment,
+print and language — is one test."""
 
 from __future__ import annotations
 

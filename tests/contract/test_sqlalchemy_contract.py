@@ -1,6 +1,8 @@
-"""The repository contract (``qleads.testing.contract``) on SQLite and PostgreSQL, plus
-what only the SQL adapter promises: the directory tables, driver errors translated into
-qleads errors, instants that always come back aware UTC, and the SQLite set-up."""
+"""The contract suites (``qleads.testing.contract``) on SQLite and PostgreSQL — the
+repository, the directory and the outbox — plus what only the SQL adapters promise: the
+source tokens, driver errors translated into qleads errors, instants that always come
+back aware UTC, the SQLite set-up, the statements a unit of work sends, and an outbox
+message that joins its caller's transaction."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from qleads.adapters.sqlalchemy import (
     metadata,
     source_table,
 )
-from qleads.calendar import Calendar
+from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
 from qleads.errors import (
     ConfigurationError,
     InvalidInput,
@@ -37,22 +39,20 @@ from qleads.errors import (
 )
 from qleads.lifecycle import Status
 from qleads.model import (
-    Admin,
     Deadline,
     DeadlineKind,
     EventKind,
     HistoryEvent,
-    Installer,
     Lead,
     LeadSource,
     Notification,
     NotificationKind,
-    SalesRep,
-    Territory,
 )
 from qleads.ports import UnitOfWork
 from qleads.tabs import Scope, Tab, query_for
-from qleads.testing.contract import T0, RepositoryContract, make_lead
+from qleads.testing.contract import DirectoryContract, OutboxContract, RepositoryContract
+from qleads.testing.contract.outbox import message
+from qleads.testing.world import T0, make_lead
 
 _TRUNCATE = ", ".join(t.name for t in metadata.sorted_tables)
 
@@ -95,6 +95,54 @@ class TestPostgresRepository(RepositoryContract):
     @pytest.fixture
     def repository(self, postgres_repository: SqlAlchemyLeadRepository) -> SqlAlchemyLeadRepository:
         return _emptied(postgres_repository)
+
+
+class TestSqliteDirectory(DirectoryContract):
+    """The directory contract on the tables of a migrated SQLite file."""
+
+    @pytest.fixture
+    def directory(self, tmp_path: Path) -> Iterator[SqlAlchemyDirectory]:
+        repository = _sqlite_repository(tmp_path / "qleads.db")
+        yield SqlAlchemyDirectory(repository.engine)
+        repository.close()
+
+
+@pytest.mark.postgres
+class TestPostgresDirectory(DirectoryContract):
+    """The directory contract on PostgreSQL (one database per module, emptied before
+    each test; emptying it drops the engine's territory cache too)."""
+
+    @pytest.fixture
+    def directory(self, postgres_repository: SqlAlchemyLeadRepository) -> SqlAlchemyDirectory:
+        return SqlAlchemyDirectory(_emptied(postgres_repository).engine)
+
+
+class TestSqliteOutbox(OutboxContract):
+    """The outbox contract on a migrated SQLite file."""
+
+    @pytest.fixture
+    def repository(self, tmp_path: Path) -> Iterator[SqlAlchemyLeadRepository]:
+        repository = _sqlite_repository(tmp_path / "qleads.db")
+        yield repository
+        repository.close()
+
+    @pytest.fixture
+    def outbox(self, repository: SqlAlchemyLeadRepository) -> SqlAlchemyOutbox:
+        return SqlAlchemyOutbox(repository)
+
+
+@pytest.mark.postgres
+class TestPostgresOutbox(OutboxContract):
+    """The outbox contract on PostgreSQL (one database per module, emptied before each
+    test)."""
+
+    @pytest.fixture
+    def repository(self, postgres_repository: SqlAlchemyLeadRepository) -> SqlAlchemyLeadRepository:
+        return _emptied(postgres_repository)
+
+    @pytest.fixture
+    def outbox(self, repository: SqlAlchemyLeadRepository) -> SqlAlchemyOutbox:
+        return SqlAlchemyOutbox(repository)
 
 
 # --- what only the SQL adapter promises ----------------------------------------------------
@@ -545,7 +593,7 @@ class TestPostgresRoundTrips:
     def test_a_claim_is_a_read_and_one_statement(
         self, repository: SqlAlchemyLeadRepository
     ) -> None:
-        """R3 (issue 3, claims): the read, then the conditional update, its event and
+        """R3: a claim is the read, then the conditional update, its event and
         the counters as one statement (atomic alone): two round trips, no ``BEGIN`` and
         no ``COMMIT``; and what it stored is the whole claim."""
         with repository.unit_of_work() as uow:
@@ -632,69 +680,11 @@ class TestPostgresRoundTrips:
             repository.close()
 
 
-class TestDirectory:
+class TestSourceTokens:
     @pytest.fixture
     def people(self, directory: SqlAlchemyDirectory) -> SqlAlchemyDirectory:
-        directory.add_rep(SalesRep("r-ost", "Rita Ost", "rita@example.org"))
-        directory.add_rep(
-            SalesRep("r-sued", "Sepp Süd", "sepp@example.org", calendar=Calendar("DE", "BY"))
-        )
-        directory.add_territory(
-            Territory("t-leipzig", "Leipzig", "DE", frozenset({"04", "041"}), "r-ost")
-        )
-        directory.add_territory(Territory("t-empty", "Nowhere", "DE", frozenset(), "r-ost"))
-        directory.add_installer(
-            Installer(
-                "i-anna",
-                "Anna",
-                "anna@example.org",
-                "r-ost",
-                language="en",
-                calendar=Calendar("DE", "SN", workdays=frozenset(range(6))),
-                digest_hour=7,
-            )
-        )
-        directory.add_installer(Installer("i-ben", "Ben", "ben@example.org", "r-ost"))
-        directory.add_admin(Admin("a-root", "Root", "root@example.org", language="en"))
         directory.add_source(LeadSource("solarrechner", "Solarrechner"), token="s3cret-token")
         return directory
-
-    def test_people_round_trip(self, people: SqlAlchemyDirectory) -> None:
-        """R9/R10/R12: calendars, languages and digest hours come back as stored."""
-        anna = people.installer("i-anna")
-        assert anna == Installer(
-            "i-anna",
-            "Anna",
-            "anna@example.org",
-            "r-ost",
-            language="en",
-            calendar=Calendar("DE", "SN", workdays=frozenset(range(6))),
-            digest_hour=7,
-        )
-        assert people.rep("r-sued") == SalesRep(
-            "r-sued", "Sepp Süd", "sepp@example.org", calendar=Calendar("DE", "BY")
-        )
-        assert people.admin("a-root") == Admin("a-root", "Root", "root@example.org", "en")
-        assert people.source("solarrechner") == LeadSource("solarrechner", "Solarrechner")
-        assert people.installer("nobody") is None
-        assert people.rep("nobody") is None
-        assert people.admin("nobody") is None
-        assert people.source("nobody") is None
-
-    def test_territories_with_their_prefixes(self, people: SqlAlchemyDirectory) -> None:
-        """R1 routing reads every territory with its prefixes in one query."""
-        assert people.territory("t-leipzig") == Territory(
-            "t-leipzig", "Leipzig", "DE", frozenset({"04", "041"}), "r-ost"
-        )
-        assert people.territory("t-empty") == Territory(
-            "t-empty", "Nowhere", "DE", frozenset(), "r-ost"
-        )
-        assert people.territory("nowhere") is None
-        assert sorted(t.id for t in people.territories()) == ["t-empty", "t-leipzig"]
-
-    def test_installers_of_a_rep(self, people: SqlAlchemyDirectory) -> None:
-        assert [i.id for i in people.installers_of("r-ost")] == ["i-anna", "i-ben"]
-        assert people.installers_of("r-sued") == []
 
     def test_source_by_token_stores_only_the_hash(
         self, people: SqlAlchemyDirectory, repository: SqlAlchemyLeadRepository
@@ -712,36 +702,67 @@ class TestDirectory:
         people.set_source_token("solarrechner", None)
         assert people.source_by_token("rotated") is None
 
-    def test_updates_replace_records(self, people: SqlAlchemyDirectory) -> None:
-        ben = people.installer("i-ben")
-        assert ben is not None
-        people.update_installer(attrs.evolve(ben, active=False, rep_id="r-sued"))
-        assert people.installer("i-ben") == attrs.evolve(ben, active=False, rep_id="r-sued")
-        people.update_territory(
-            Territory("t-leipzig", "Leipzig-Land", "DE", frozenset({"041", "042"}), "r-sued")
-        )
-        assert people.territory("t-leipzig") == Territory(
-            "t-leipzig", "Leipzig-Land", "DE", frozenset({"041", "042"}), "r-sued"
-        )
-        people.update_rep(SalesRep("r-ost", "Rita Ost-West", "rita@example.org"))
-        assert people.rep("r-ost") == SalesRep("r-ost", "Rita Ost-West", "rita@example.org")
-        people.update_admin(Admin("a-root", "Root", "root@example.org"))
-        assert [a.language for a in people.admins()] == ["de"]
-        people.update_source(LeadSource("solarrechner", "Solarrechner 2"))
-        assert [s.name for s in people.sources()] == ["Solarrechner 2"]
-        assert [r.id for r in people.reps()] == ["r-ost", "r-sued"]
-        assert [i.id for i in people.installers()] == ["i-anna", "i-ben"]
-
-    def test_duplicates_unknowns_and_dangling_reps_are_invalid_input(
+    def test_a_token_for_an_unknown_source_is_invalid_input(
         self, people: SqlAlchemyDirectory
     ) -> None:
-        """R15: a portal's form errors come back as InvalidInput, never a driver error."""
-        with pytest.raises(InvalidInput, match="exists already"):
-            people.add_rep(SalesRep("r-ost", "Again", "x@example.org"))
-        with pytest.raises(InvalidInput, match="unknown sales rep"):
-            people.add_installer(Installer("i-x", "X", "x@example.org", "r-nobody"))
-        with pytest.raises(InvalidInput, match="no installer"):
-            people.update_installer(Installer("i-x", "X", "x@example.org", "r-ost"))
+        """R15: a portal's form errors come back as InvalidInput, never a driver error
+        (the directory contract checks the same for every other write)."""
         with pytest.raises(InvalidInput, match="no lead source"):
             people.set_source_token("nobody", "t")
-        assert people.installer("i-x") is None
+        assert people.source_by_token("t") is None
+
+
+class TestSqlOutboxTransactions:
+    """What only the SQL outbox can promise: the message joins its caller's transaction,
+    and the database itself refuses a done row that still holds content. Each test has
+    a database of its own: one of them drops the outbox table."""
+
+    @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+    def outbox(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlAlchemyOutbox]:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'outbox.db'}"
+        else:
+            url = request.getfixturevalue("postgres_url")
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        yield SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine))
+        engine.dispose()
+
+    def test_a_message_enqueued_in_a_rolled_back_transaction_is_not_stored(
+        self, outbox: SqlAlchemyOutbox
+    ) -> None:
+        with outbox.engine.connect() as conn:
+            conn.execution_options(qleads_write=True)
+            with conn.begin() as transaction:
+                assert outbox.enqueue_message(message(), connection=conn) is True
+                transaction.rollback()
+        assert outbox.entries() == []
+        with outbox.engine.connect() as conn:
+            conn.execution_options(qleads_write=True)
+            with conn.begin():
+                outbox.enqueue_message(message(), connection=conn)
+        assert [e.key for e in outbox.entries()] == ["password-reset:7:a1b2"]
+
+    def test_a_driver_error_in_the_callers_transaction_is_a_storage_error(
+        self, outbox: SqlAlchemyOutbox
+    ) -> None:
+        with outbox.engine.connect() as conn:
+            conn.exec_driver_sql("DROP TABLE qleads_outbox")
+            conn.commit()
+            with pytest.raises(StorageError):
+                outbox.enqueue_message(message(), connection=conn)
+
+    @pytest.mark.parametrize("state", ["sent", "failed"])
+    def test_the_database_refuses_a_done_message_that_keeps_its_content(
+        self, outbox: SqlAlchemyOutbox, state: str
+    ) -> None:
+        outbox.enqueue_message(message())
+        with pytest.raises(sa.exc.IntegrityError), outbox.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE qleads_outbox SET state = :state"), {"state": state})
+
+    def test_the_database_refuses_a_message_row_that_names_a_lead(
+        self, outbox: SqlAlchemyOutbox
+    ) -> None:
+        outbox.enqueue_message(message())
+        with pytest.raises(sa.exc.IntegrityError), outbox.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE qleads_outbox SET lead_id = 1"))

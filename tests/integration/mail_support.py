@@ -1,5 +1,5 @@
-"""Shared pieces of the mail tests: a real SMTP server (aiosmtpd) on a free port, and a
-small world of people and leads around a ``LeadDesk``."""
+"""Shared pieces of the mail tests: a real SMTP server (aiosmtpd) on a free port, and the
+world builder of ``qleads.testing.world`` with the mail tests' people."""
 
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from typing import Any
 import attrs
 from aiosmtpd.controller import Controller
 
-from qleads.adapters.clock import FrozenClock
-from qleads.adapters.memory import InMemoryDirectory
 from qleads.calendar import Calendar
-from qleads.desk import LeadDesk
 from qleads.model import (
     Admin,
     Consumption,
@@ -36,6 +33,8 @@ from qleads.model import (
     Territory,
 )
 from qleads.ports import LeadRepository
+from qleads.testing import world
+from qleads.testing.world import Cast
 
 #: Friday 2026-11-13 15:00 UTC = 16:00 in Leipzig: the claim hold runs to Tue 17.11. 16:00 (R9).
 FRIDAY_4PM = dt.datetime(2026, 11, 13, 15, 0, tzinfo=dt.UTC)
@@ -196,19 +195,24 @@ def document(
     )
 
 
-@attrs.define
-class World:
-    """A rep with the Leipzig territory (04…), a German and an English installer, an
-    admin and the calculator, around a desk with a frozen clock."""
+_SAXONY = Calendar("DE", "SN")
 
-    desk: LeadDesk
-    directory: InMemoryDirectory
-    clock: FrozenClock
-    rep: SalesRep
-    anna: Installer
-    bob: Installer
-    admin: Admin
-    source: LeadSource
+#: The mail tests' network: a rep with the Leipzig territory (04…), a German and an
+#: English installer, an admin with an address and the calculator.
+MAIL_CAST = Cast(
+    reps=(SalesRep("rep", "Rita Vertrieb", "rita@example.org"),),
+    territories=(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"),),
+    installers=(
+        Installer("anna", "Anna Solar", "anna@example.org", "rep", language="de", calendar=_SAXONY),
+        Installer("bob", "Bob Sun", "bob@example.org", "rep", language="en", calendar=_SAXONY),
+    ),
+    admins=(Admin("root", "Root", "root@example.org"),),
+    sources=(LeadSource("calc", "Solarrechner"),),
+)
+
+
+class World(world.World):
+    """:data:`MAIL_CAST` around a desk with a frozen clock (qleads.testing.world)."""
 
     @classmethod
     def build(
@@ -217,21 +221,24 @@ class World:
         now: dt.datetime = FRIDAY_4PM,
         *,
         tweak: Callable[[Installer], Installer] | None = None,
+        directory: world.WritableDirectory | None = None,
     ) -> World:
-        saxony = Calendar("DE", "SN")
-        directory = InMemoryDirectory()
-        rep = directory.add_rep(SalesRep("rep", "Rita Vertrieb", "rita@example.org"))
-        directory.add_territory(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"))
-        anna = Installer(
-            "anna", "Anna Solar", "anna@example.org", "rep", language="de", calendar=saxony
-        )
-        bob = Installer("bob", "Bob Sun", "bob@example.org", "rep", language="en", calendar=saxony)
+        """The world on ``repository`` (and ``directory``, in memory if not given) at
+        ``now``; ``tweak`` changes both installers (a digest hour, another calendar)
+        before they are enrolled."""
+        cast = MAIL_CAST
         if tweak is not None:
-            anna, bob = tweak(anna), tweak(bob)
-        directory.add_installer(anna)
-        directory.add_installer(bob)
-        admin = directory.add_admin(Admin("root", "Root", "root@example.org"))
-        source = directory.add_source(LeadSource("calc", "Solarrechner"))
-        clock = FrozenClock(now)
-        desk = LeadDesk(repository, directory, clock)
-        return cls(desk, directory, clock, rep, anna, bob, admin, source)
+            cast = cast.replacing(*(tweak(i) for i in cast.installers))
+        return cls(repository, directory=directory, now=now, cast=cast)
+
+    @property
+    def rep(self) -> SalesRep:
+        return self.cast.rep("rep")
+
+    @property
+    def anna(self) -> Installer:
+        return self.cast.installer("anna")
+
+    @property
+    def bob(self) -> Installer:
+        return self.cast.installer("bob")

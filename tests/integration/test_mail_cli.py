@@ -7,17 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from mail_support import SmtpServer, document, free_port
+from mail_support import SmtpServer, World, document, free_port
 
-from qleads.adapters.clock import FrozenClock
 from qleads.adapters.migrations import upgrade
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
-from qleads.calendar import Calendar
 from qleads.cli import main
-from qleads.desk import LeadDesk
 from qleads.mail import OutboxMessage, RenderedMail
-from qleads.model import Installer, LeadSource, SalesRep, Territory
 
 
 @pytest.fixture
@@ -35,24 +31,14 @@ def url(tmp_path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    directory = SqlAlchemyDirectory(engine)
-    directory.add_rep(SalesRep("rep", "Rita", "rita@example.org"))
-    directory.add_territory(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"))
-    saxony = Calendar("DE", "SN")
-    anna = directory.add_installer(
-        Installer("anna", "Anna", "anna@example.org", "rep", calendar=saxony)
+    world = World.build(
+        SqlAlchemyLeadRepository(engine),
+        dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),
+        directory=SqlAlchemyDirectory(engine),
     )
-    directory.add_installer(
-        Installer("bob", "Bob", "bob@example.org", "rep", language="en", calendar=saxony)
-    )
-    source = directory.add_source(LeadSource("calc", "Solarrechner"))
-    clock = FrozenClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
-    desk = LeadDesk(SqlAlchemyLeadRepository(engine), directory, clock)
-    lead = desk.intake(source, document("s-1")).lead
-    desk.intake(source, document("s-2"))
-    rep = directory.rep("rep")
-    assert rep is not None
-    desk.assign(rep, lead.id, anna)
+    lead = world.desk.intake(world.source, document("s-1")).lead
+    world.desk.intake(world.source, document("s-2"))
+    world.desk.assign(world.rep, lead.id, world.anna)
     engine.dispose()
     return url
 

@@ -139,7 +139,7 @@ class TestDigest:
 
         s = Setup()
         bob = attrs.evolve(s.world.bob, digest_hour=8)
-        s.world.directory.add_installer(bob)
+        s.world.directory.update_installer(bob)
         s.world.desk.intake(s.world.source, document("s-1"))
         s.at(13, 8)
         s.mailer.fail_all(TransientMailError("down", unreachable=True))
@@ -155,7 +155,7 @@ class TestDigest:
         """R10: the digest is in the installer's language."""
         s = Setup()
         bob = attrs.evolve(s.world.bob, digest_hour=6)
-        s.world.directory.add_installer(bob)
+        s.world.directory.update_installer(bob)
         s.world.desk.intake(s.world.source, document("s-1"))
         s.at(13, 8)
         s.digests.send_digests()

@@ -23,16 +23,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from mail_support import document, free_port
+from mail_support import World, document, free_port
 
-from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
-from qleads.calendar import Calendar
 from qleads.cli import main
-from qleads.desk import LeadDesk
 from qleads.mail import DeliveryState, message_id_for
-from qleads.model import Installer, LeadSource, SalesRep, Territory
 
 LEASE_S = 2.0
 SENDER = "leads@example.com"
@@ -90,16 +86,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     engine = make_engine(url)
     repository = SqlAlchemyLeadRepository(engine)
     repository.upgrade_schema()
-    directory = SqlAlchemyDirectory(engine)
-    directory.add_rep(SalesRep("rep", "Rita", "rita@example.org"))
-    directory.add_territory(Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep"))
-    saxony = Calendar("DE", "SN")
-    directory.add_installer(Installer("anna", "Anna", "anna@example.org", "rep", calendar=saxony))
-    directory.add_installer(Installer("bob", "Bob", "bob@example.org", "rep", calendar=saxony))
-    source = directory.add_source(LeadSource("calc", "Solarrechner"))
-    desk = LeadDesk(repository, directory, FrozenClock(dt.datetime.now(dt.UTC)))
+    world = World.build(repository, dt.datetime.now(dt.UTC), directory=SqlAlchemyDirectory(engine))
     for n in range(4):
-        desk.intake(source, document(f"killed-{n}"))
+        world.desk.intake(world.source, document(f"killed-{n}"))
     engine.dispose()
     return url
 

@@ -1,5 +1,6 @@
-"""The SQL outbox (``SqlAlchemyOutbox``) on SQLite and PostgreSQL: leases, retries,
-failures and the digest log, and two dispatchers over 1,000 due rows (R10)."""
+"""The SQL outbox (``SqlAlchemyOutbox``) beyond the outbox contract (which
+``tests/contract`` runs on it): made from its repository, the digest log's migration,
+and two dispatchers over 1,000 due rows on PostgreSQL (R10)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from qleads.adapters.memory_outbox import InMemoryOutbox
 from qleads.adapters.smtp import SmtpMailer
 from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine, metadata
 from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
-from qleads.errors import InvalidInput
-from qleads.mail import DeliveryState, Dispatcher, RecordingMailer, Renderer
+from qleads.mail import Dispatcher, Renderer
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'qleads.db'}"
@@ -53,85 +53,6 @@ def dispatcher(world: World, repository, outbox, mailer, **kwargs) -> Dispatcher
         leads=repository,
         **kwargs,
     )
-
-
-class TestSqlOutbox:
-    def test_rows_written_by_the_desk_are_delivered_once(self, repository, outbox) -> None:
-        """R10: what the desk enqueued is leased, sent and marked; a second round has
-        nothing left."""
-        world = World.build(repository)
-        world.desk.intake(world.source, document("s-1"))
-        mailer = RecordingMailer()
-        d = dispatcher(world, repository, outbox, mailer)
-        assert outbox.pending_count() == 2
-        assert d.dispatch_all().sent == 2
-        assert d.dispatch_all().handled == 0
-        assert outbox.pending_count() == 0
-        assert {e.state for e in outbox.entries()} == {DeliveryState.SENT}
-        assert len({m["Message-ID"] for m in mailer.sent}) == 2
-
-    def test_concurrent_leases_are_disjoint_and_expired_ones_taken_over(
-        self, repository, outbox
-    ) -> None:
-        """R10: two leases never share a row; a lease that ran out is taken over once."""
-        world = World.build(repository)
-        for i in range(3):
-            world.desk.intake(world.source, document(f"s-{i}"))
-        now = world.clock.now()
-        first = outbox.lease(now, 4, "one", dt.timedelta(minutes=5))
-        second = outbox.lease(now, 4, "two", dt.timedelta(minutes=5))
-        assert len(first) == 4
-        assert len(second) == 2
-        assert not {e.key for e in first} & {e.key for e in second}
-        later = now + dt.timedelta(minutes=6)
-        taken = outbox.lease(later, 10, "three", dt.timedelta(minutes=5))
-        assert len(taken) == 6
-        assert all(e.taken_over and e.attempts == 2 for e in taken)
-        assert outbox.lease(later, 10, "four", dt.timedelta(minutes=5)) == []
-
-    def test_failed_rows_are_listed_and_can_be_retried(self, repository, outbox) -> None:
-        """R10: permanent failures are kept for admins, who can send them again."""
-        world = World.build(repository)
-        world.desk.intake(world.source, document("s-1"))
-        now = world.clock.now()
-        [a, _b] = outbox.lease(now, 2, "me", dt.timedelta(minutes=5))
-        outbox.mark_failed(a.key, "550 no such user")
-        assert [e.key for e in outbox.failed()] == [a.key]
-        assert outbox.failed()[0].last_error == "550 no such user"
-        outbox.retry(a.key)
-        assert outbox.failed() == []
-        [again] = outbox.lease(now, 2, "me", dt.timedelta(minutes=5))
-        assert (again.key, again.attempts) == (a.key, 1)
-        with pytest.raises(InvalidInput):
-            outbox.retry("no-such-key")
-
-    def test_retry_waits_for_its_time(self, repository, outbox) -> None:
-        """R10: a row marked for retry is not leased before ``next_attempt_at``."""
-        world = World.build(repository)
-        world.desk.intake(world.source, document("s-1"))
-        now = world.clock.now()
-        rows = outbox.lease(now, 2, "me", dt.timedelta(minutes=5))
-        for row in rows:
-            outbox.mark_retry(row.key, "421 busy", now + dt.timedelta(minutes=2))
-        assert outbox.lease(now + dt.timedelta(minutes=1), 5, "me", dt.timedelta(minutes=5)) == []
-        assert len(outbox.lease(now + dt.timedelta(minutes=2), 5, "me", dt.timedelta(1))) == 2
-
-    def test_digest_log_reserves_once_per_day(self, outbox) -> None:
-        """R10 digest: one reservation per installer and local day; a lapsed one is
-        taken over; a sent one is final."""
-        now = dt.datetime(2026, 11, 13, 7, 0, tzinfo=dt.UTC)
-        day = dt.date(2026, 11, 13)
-        later = now + dt.timedelta(minutes=10)
-        assert outbox.reserve_digest("anna", day, now, later)
-        assert not outbox.reserve_digest("anna", day, now, later)
-        assert outbox.reserve_digest(
-            "anna", day, later + dt.timedelta(seconds=1), later + dt.timedelta(minutes=20)
-        )
-        outbox.digest_sent("anna", day, message_id="<x@y>", lead_count=3, now=later)
-        assert not outbox.reserve_digest("anna", day, now + dt.timedelta(hours=5), later)
-        assert outbox.last_digest("anna") == later
-        assert outbox.last_digest("bob") is None
-        assert outbox.reserve_digest("anna", day + dt.timedelta(days=1), now, later)
 
 
 @pytest.mark.postgres

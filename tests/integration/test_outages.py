@@ -63,6 +63,7 @@ from qleads.model import (
     Territory,
 )
 from qleads.tabs import Scope, Tab, query_for
+from qleads.testing.world import Cast
 
 NOW = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)
 SAXONY = Calendar("DE", "SN")
@@ -71,6 +72,9 @@ ANNA = Installer("anna", "Anna Solar", "anna@example.org", "rep", calendar=SAXON
 ROOT = Admin("root", "Root", "root@example.org")
 CALCULATOR = LeadSource("calc", "Solarrechner")
 LEIPZIG = Territory("leipzig", "Leipzig", "DE", frozenset({"04"}), "rep")
+PEOPLE = Cast(
+    reps=(RITA,), territories=(LEIPZIG,), installers=(ANNA,), admins=(ROOT,), sources=(CALCULATOR,)
+)
 
 
 @attrs.define
@@ -108,11 +112,7 @@ class Stack:
     def seed(self) -> None:
         """The people and places the calls below refer to."""
         self.repository.upgrade_schema()
-        self.directory.add_rep(RITA)
-        self.directory.add_territory(LEIPZIG)
-        self.directory.add_installer(ANNA)
-        self.directory.add_admin(ROOT)
-        self.directory.add_source(CALCULATOR)
+        PEOPLE.enrol(self.directory)
 
 
 def _enter_unit(stack: Stack) -> None:

@@ -20,7 +20,6 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import (
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
@@ -29,7 +28,7 @@ from qleads.adapters.sqlalchemy import (
     outbox_table,
 )
 from qleads.calendar import Calendar
-from qleads.desk import LeadDesk, SweepReport
+from qleads.desk import SweepReport
 from qleads.errors import (
     ClaimExpired,
     LeadNoLongerAvailable,
@@ -43,11 +42,10 @@ from qleads.model import (
     DeadlineKind,
     EventKind,
     Installer,
-    LeadSource,
     SalesRep,
     Territory,
 )
-from qleads.testing.contract import make_document, make_lead
+from qleads.testing.world import Cast, World, make_document, make_lead
 
 pytestmark = pytest.mark.slow
 
@@ -59,39 +57,35 @@ ROUNDS = 30
 _TRUNCATE = ", ".join(t.name for t in metadata.sorted_tables)
 
 
-@attrs.define
-class World:
-    repository: SqlAlchemyLeadRepository
-    directory: SqlAlchemyDirectory
-    clock: FrozenClock
-    desk: LeadDesk
-    installers: list[Installer]
-    source: LeadSource
+_SAXONY = Calendar("DE", "SN")
+
+
+def _racers(installers: int) -> Cast:
+    """The rep of Leipzig with ``installers`` installers, who race for its leads."""
+    return Cast(
+        reps=(SalesRep("r-ost", "Rita Ost", "rita@example.org", calendar=_SAXONY),),
+        territories=(Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), "r-ost"),),
+        installers=tuple(
+            Installer(
+                f"i-{n:03d}", f"Installer {n}", f"i{n}@example.org", "r-ost", calendar=_SAXONY
+            )
+            for n in range(installers)
+        ),
+    )
 
 
 def _world(url: str, installers: int, **engine_kwargs: Any) -> World:
+    """The racers' world on the database at ``url``, enrolled by the first process that
+    gets there."""
     repository = SqlAlchemyLeadRepository.from_url(url, **engine_kwargs)
     repository.upgrade_schema()
     directory = SqlAlchemyDirectory(repository.engine)
-    saxony = Calendar("DE", "SN")
-    if directory.rep("r-ost") is None:
-        directory.add_rep(SalesRep("r-ost", "Rita Ost", "rita@example.org", calendar=saxony))
-        directory.add_territory(Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), "r-ost"))
-        for n in range(installers):
-            directory.add_installer(
-                Installer(
-                    f"i-{n:03d}", f"Installer {n}", f"i{n}@example.org", "r-ost", calendar=saxony
-                )
-            )
-        directory.add_source(LeadSource("solarrechner", "Solarrechner"))
-    clock = FrozenClock(NOW)
     return World(
-        repository=repository,
+        repository,
         directory=directory,
-        clock=clock,
-        desk=LeadDesk(repository, directory, clock),
-        installers=list(directory.installers_of("r-ost")),
-        source=LeadSource("solarrechner", "Solarrechner"),
+        now=NOW,
+        cast=_racers(installers),
+        enrol=directory.rep("r-ost") is None,
     )
 
 
@@ -143,10 +137,10 @@ class TestClaimRace:
         with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
             for round_ in range(ROUNDS):
                 lead = world.desk.intake(world.source, make_document(f"race-{round_}")).lead
-                futures = [pool.submit(claim, i, lead.id) for i in world.installers]
+                futures = [pool.submit(claim, i, lead.id) for i in world.cast.installers]
                 outcomes = [f.result(timeout=300) for f in futures]
                 assert Counter(outcomes) == {"won": 1, "lost": CLAIMERS - 1}, round_
-                winner = world.installers[outcomes.index("won")]
+                winner = world.cast.installers[outcomes.index("won")]
                 with world.repository.unit_of_work() as uow:
                     stored = uow.get(lead.id)
                 assert stored.status is Status.CLAIMED
@@ -250,7 +244,7 @@ class TestIntakeRace:
             lead_id = results[0][0]
             assert _events(world.repository, lead_id) == [EventKind.RECEIVED]
             notices = [n for n in world.repository.notifications() if n.lead_id == lead_id]
-            assert sorted(n.recipient_id for n in notices) == [i.id for i in world.installers]
+            assert sorted(n.recipient_id for n in notices) == [i.id for i in world.cast.installers]
         finally:
             world.repository.close()
 
@@ -325,7 +319,7 @@ class TestRecordRacingExpiry:
         the record stands (and nothing expired) or the lead is back in the pool (and the
         record was refused with a qleads error)."""
         world = _world(database_url, 3, **_pool(database_url))
-        anna = world.installers[0]
+        anna = world.cast.installers[0]
         outcomes: Counter[str] = Counter()
         try:
             for round_ in range(self.ROUNDS):
@@ -364,7 +358,7 @@ class TestRecordRacingExpiry:
         ClaimExpired if it read the lead before the sweep released it, as not his to
         change if after — and the lead always ends in the pool."""
         world = _world(database_url, 3, **_pool(database_url))
-        anna = world.installers[0]
+        anna = world.cast.installers[0]
         refusals: Counter[str] = Counter()
         try:
             for round_ in range(self.ROUNDS // 2):

@@ -1,4 +1,4 @@
-"""Fixtures of the portal tests (issue 5).
+"""Fixtures of the portal tests.
 
 ``app`` is a fresh portal on its own SQLite file holding the demo data, with a frozen
 clock (:data:`portal_support.NOW`), background jobs off, ``TESTING`` on and CSRF

@@ -1,4 +1,9 @@
-"""Helpers of the portal tests, importable from test modules (``conftest`` is not)."""
+"""Helpers of the portal tests, importable from test modules (``conftest`` is not).
+
+Forms carry Flask-WTF's CSRF token (protection is on in every portal test): a test reads
+it with :func:`csrf_token` and sends a form with :func:`post_form` or :func:`log_in`, the
+one place that knows where the token sits; no test builds the token field itself.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from qleads.adapters.clock import FrozenClock  # noqa: E402
 #: "Now" for the portal tests: a Friday morning in Leipzig.
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+#: The hidden field Flask-WTF renders into every form; the only place that knows it.
+_CSRF = re.compile(r'(name="csrf_token" type="hidden" value=")([^"]+)(")')
 
 
 def portal_config(database: Path, clock: FrozenClock, **extra: Any) -> dict[str, Any]:
@@ -44,27 +50,45 @@ def copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def csrf_token(client: FlaskClient, url: str = "/login") -> str:
-    """The CSRF token of the client's session, read from a page's form."""
-    page = client.get(url).get_data(as_text=True)
-    found = _CSRF.search(page)
-    assert found is not None, f"no CSRF token on {url}"
-    return found.group(1)
+def csrf_token(client: FlaskClient, page: str = "/login") -> str:
+    """The CSRF token of the client's session, read from the form on ``page``."""
+    html = client.get(page).get_data(as_text=True)
+    found = _CSRF.search(html)
+    assert found is not None, f"no CSRF token on {page}"
+    return found.group(2)
+
+
+def without_csrf_token(html: str) -> str:
+    """``html`` with its CSRF tokens' values blanked: two sessions' pages differ in
+    nothing else."""
+    return _CSRF.sub(r"\1\3", html)
+
+
+def post_form(
+    client: FlaskClient,
+    url: str,
+    data: dict[str, Any] | None = None,
+    *,
+    form: str = "/mails/",
+    token: str | None = None,
+    method: str = "POST",
+    **kw: Any,
+) -> Any:
+    """Send ``data`` to ``url`` as a browser submits a form: with the session's CSRF
+    token, read from the form on ``form`` (a page of the logged-in portal by default),
+    or ``token`` as given (one read before the database went away, a forged one).
+    ``kw`` goes to the request (``headers=…``)."""
+    if token is None:
+        token = csrf_token(client, form)
+    return client.open(url, method=method, data={"csrf_token": token, **(data or {})}, **kw)
 
 
 def log_in(client: FlaskClient, username: str, password: str = "demo", **kw: Any) -> Any:
     """Log in through the form, as a browser does; returns the response (a redirect).
     ``kw`` goes to the POST (``headers=…``)."""
-    token = csrf_token(client, "/login")
-    return client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}, **kw
+    return post_form(
+        client, "/login", {"username": username, "password": password}, form="/login", **kw
     )
-
-
-def post_form(client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
-    """POST a form with the (logged-in) session's CSRF token."""
-    token = csrf_token(client, "/mails/")
-    return client.post(url, data={"csrf_token": token, **(data or {})}, **kw)
 
 
 def session_cookie(client: FlaskClient) -> str:

@@ -39,12 +39,13 @@ from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.adapters.sqlalchemy import lead_table
 from qleads.model import LeadSource
+from qleads.testing.profiles import examples
 
 #: After every date received_at's pattern allows (2000-2099, any offset): the one bound
 #: JSON Schema cannot say (at most arrival + 5 minutes) never refuses a generated date.
 FUZZ_NOW = dt.datetime(2100, 1, 2, tzinfo=dt.UTC)
 #: Examples per mode: enough to reach every field, few enough for CI (about 15 s each).
-MAX_EXAMPLES = 60
+MAX_EXAMPLES = examples(0.6)
 _KEY_ALPHABET = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from portal_support import copy_database, csrf_token, log_in, portal_config
+from portal_support import copy_database, log_in, portal_config, post_form
 
 from examples.admin_app import create_app
 from examples.admin_app.background import run_once
@@ -65,9 +65,8 @@ def services_of(app: Flask) -> Services:
 
 def ask_for_link(app: Flask, username: str) -> None:
     client = app.test_client()
-    response = client.post(
-        "/password/forgot",
-        data={"csrf_token": csrf_token(client, "/password/forgot"), "username": username},
+    response = post_form(
+        client, "/password/forgot", data={"username": username}, form="/password/forgot"
     )
     assert response.status_code == 302
     # the link is stored on the after-answer thread: wait for it
@@ -89,9 +88,7 @@ def token_from(server: SmtpServer) -> str:
 def set_password(app: Flask, token: str, password: str) -> Any:
     client = app.test_client()
     url = f"/password/reset/{token}"
-    return client.post(
-        url, data={"csrf_token": csrf_token(client, url), "new": password, "repeat": password}
-    )
+    return post_form(client, url, data={"new": password, "repeat": password}, form=url)
 
 
 class TestResetMailInTheOutbox:

@@ -1,5 +1,5 @@
-"""The app itself: configuration, security headers and cookies (item 8), the language
-switch (item 2), the background jobs (item 7) and the demo data (item 1)."""
+"""The app itself: configuration, security headers and cookies, the language switch,
+the background jobs and the demo data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from portal_support import NOW, copy_database, csrf_token, portal_config
+from portal_support import NOW, copy_database, portal_config, post_form
 
 from examples.admin_app import create_app
 from examples.admin_app.background import BackgroundWorker, run_once
@@ -124,28 +124,20 @@ class TestSafeNext:
         assert safe_next(target) == target
 
     def test_login_with_a_foreign_next_stays_on_the_site(self, client: FlaskClient) -> None:
-        token = csrf_token(client, "/login?next=//evil.example")
-        response = client.post(
+        response = post_form(
+            client,
             "/login",
-            data={
-                "username": "installer1",
-                "password": "demo",
-                "next": "//evil.example",
-                "csrf_token": token,
-            },
+            data={"username": "installer1", "password": "demo", "next": "//evil.example"},
+            form="/login?next=//evil.example",
         )
         assert response.headers["Location"] == "/installer/"
 
     def test_login_follows_a_site_next(self, client: FlaskClient) -> None:
-        token = csrf_token(client, "/login")
-        response = client.post(
+        response = post_form(
+            client,
             "/login",
-            data={
-                "username": "installer1",
-                "password": "demo",
-                "next": "/leads/1",
-                "csrf_token": token,
-            },
+            data={"username": "installer1", "password": "demo", "next": "/leads/1"},
+            form="/login",
         )
         assert response.headers["Location"] == "/leads/1"
 
@@ -186,8 +178,7 @@ class TestLanguage:
         assert post(client, "/language", {"language": "xx"}).status_code == 400
 
     def test_anonymous_choice_lives_in_the_session(self, client: FlaskClient) -> None:
-        token = csrf_token(client, "/login")
-        client.post("/language", data={"language": "en", "csrf_token": token})
+        post_form(client, "/language", data={"language": "en"}, form="/login")
         assert "Log in" in client.get("/login").get_data(as_text=True)
 
     def test_catalogue_covers_every_text(self) -> None:

@@ -122,7 +122,7 @@ class TestPages:
         proxy.restore()
         token = csrf_token(client, "/installer/")
         proxy.refuse()
-        unavailable(client.post("/leads/1/claim", data={"csrf_token": token}))
+        unavailable(post_form(client, "/leads/1/claim", token=token))
 
     def test_the_login_form_answers_503_without_the_database(
         self, client: FlaskClient, proxy: TcpProxy

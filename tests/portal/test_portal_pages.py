@@ -1,5 +1,5 @@
-"""Every page renders for the roles that may see it, and refuses the others (issue 5,
-items 2–4; R2, R12)."""
+"""Every page renders for the roles that may see it, and refuses the others (R2, R12):
+the installer's, the rep's and the admin's pages."""
 
 from __future__ import annotations
 

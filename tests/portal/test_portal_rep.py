@@ -1,5 +1,5 @@
 """The sales rep's pages: all leads of his territories, assignment (R5) and the installer
-overview (issue 5, item 4)."""
+overview."""
 
 from __future__ import annotations
 

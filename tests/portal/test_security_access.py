@@ -1,4 +1,4 @@
-"""Who may open what (issue 5, security tests; R2, R12).
+"""Who may open what (R2, R12).
 
 Every route of the app — the portal pages, the intake API and every Flask-Admin route of
 every view (list, details, create, edit, delete, export, ajax, action) — is requested by
@@ -35,7 +35,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from portal_support import log_in
+from portal_support import csrf_token, log_in, post_form
 
 from examples.admin_app.models import PortalMail
 from examples.admin_app.services import Services
@@ -44,7 +44,6 @@ from qleads.adapters.sqlalchemy import lead_table
 MATRIX = Path(__file__).with_name("access_matrix.csv")
 ROLES = ("anonymous", "installer_a", "installer_b", "rep", "admin")
 USERS = {"installer_a": "installer1", "installer_b": "installer3", "rep": "rep1", "admin": "admin"}
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def load_matrix() -> dict[tuple[str, str, str], str]:
@@ -163,10 +162,7 @@ def observe(app: Flask, role: str) -> dict[tuple[str, str], str]:
     client = app.test_client()
     if role != "anonymous":
         assert log_in(client, USERS[role]).status_code == 302
-    page = client.get("/login").get_data(as_text=True)
-    token = _CSRF.search(page)
-    assert token is not None
-    csrf = token.group(1)
+    csrf = csrf_token(client, "/login")
     seen: dict[tuple[str, str], str] = {}
     ordered = sorted(routes(app), key=lambda r: (r[0] != "GET", r[1] == "/logout", r[1]))
     for method, rule in ordered:
@@ -179,7 +175,7 @@ def observe(app: Flask, role: str) -> dict[tuple[str, str], str]:
         if method == "GET":
             response = client.get(url)
         else:
-            response = client.open(url, method=method, data={"csrf_token": csrf})
+            response = post_form(client, url, method=method, token=csrf)
         seen[(method, rule)] = classify(response)
     return seen
 

@@ -1,4 +1,4 @@
-"""The admin area (issue 5, item 5): row filtering in ``get_query``, ``get_count_query``
+"""The admin area: row filtering in ``get_query``, ``get_count_query``
 and ``get_one``; leads never edited through Flask-Admin (R12); formula-safe exports of
 whitelisted columns; the outbox retry action (R10); the policy, lead-source, user and
 territory forms doing what they promise."""
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import login_user
-from portal_support import csrf_token
+from portal_support import csrf_token, post_form
 
 from examples.admin_app.admin import (
     FailedMailView,
@@ -169,11 +169,8 @@ class TestRowFilter:
 
     def test_a_rep_may_not_write(self, client: FlaskClient, login: Login) -> None:
         login(client, "rep1")
-        token = csrf_token(client, "/mails/")
         assert client.get("/admin/installers/edit/?id=installer1").status_code == 403
-        response = client.post(
-            "/admin/installers/edit/?id=installer1", data={"csrf_token": token, "name": "X"}
-        )
+        response = post_form(client, "/admin/installers/edit/?id=installer1", data={"name": "X"})
         assert response.status_code == 403
         assert client.get("/admin/installers/export/csv/").status_code == 403
         page = client.get("/admin/installers/").get_data(as_text=True)
@@ -199,16 +196,20 @@ class TestLeadsAreReadOnly:
         with services.repository.unit_of_work() as uow:
             before = uow.get(lead_id)
         token = csrf_token(client, "/mails/")
-        client.post(
+        post_form(
+            client,
             f"/admin/unrouted/edit/?id={lead_id}",
-            data={"csrf_token": token, "name": "Geändert", "status": "order_placed"},
+            data={"name": "Geändert", "status": "order_placed"},
+            token=token,
         )
-        client.post("/admin/unrouted/delete/", data={"csrf_token": token, "id": str(lead_id)})
-        client.post(
+        post_form(client, "/admin/unrouted/delete/", data={"id": str(lead_id)}, token=token)
+        post_form(
+            client,
             "/admin/unrouted/action/",
-            data={"csrf_token": token, "action": "delete", "rowid": str(lead_id)},
+            data={"action": "delete", "rowid": str(lead_id)},
+            token=token,
         )
-        client.post("/admin/unrouted/new/", data={"csrf_token": token, "name": "Neu"})
+        post_form(client, "/admin/unrouted/new/", data={"name": "Neu"}, token=token)
         with services.repository.unit_of_work() as uow:
             assert uow.get(lead_id) == before
 
@@ -229,10 +230,11 @@ class TestLeadsAreReadOnly:
         event and the installer's mail."""
         login(client, "admin")
         lead_id = _unrouted_new(services)
-        token = csrf_token(client, f"/admin/unrouted/assign/{lead_id}")
-        response = client.post(
+        response = post_form(
+            client,
             f"/admin/unrouted/assign/{lead_id}",
-            data={"csrf_token": token, "installer_id": "installer3"},
+            data={"installer_id": "installer3"},
+            form=f"/admin/unrouted/assign/{lead_id}",
         )
         assert response.status_code == 302
         admin = services.directory.admin("admin")
@@ -302,10 +304,11 @@ class TestOutboxRetry:
         login(client, "admin")
         page = client.get("/admin/failed_mails/").get_data(as_text=True)
         assert "550 no such mailbox" in page
-        token = csrf_token(client, "/admin/failed_mails/")
-        response = client.post(
+        response = post_form(
+            client,
             "/admin/failed_mails/action/",
-            data={"csrf_token": token, "action": "retry", "rowid": str(row_id)},
+            data={"action": "retry", "rowid": str(row_id)},
+            form="/admin/failed_mails/",
         )
         assert response.status_code == 302
         assert services.outbox.failed() == []
@@ -323,10 +326,11 @@ class TestOutboxRetry:
                 sa.select(outbox_table.c.id).where(outbox_table.c.state == "sent").limit(1)
             ).scalar_one()
         login(client, "admin")
-        token = csrf_token(client, "/admin/outbox/")
-        client.post(
+        post_form(
+            client,
             "/admin/outbox/action/",
-            data={"csrf_token": token, "action": "retry", "rowid": str(sent_id)},
+            data={"action": "retry", "rowid": str(sent_id)},
+            form="/admin/outbox/",
         )
         with services.engine.connect() as conn:
             state = conn.execute(
@@ -341,17 +345,17 @@ class TestPolicy:
     ) -> None:
         """R3, R5, R16: saved, and in force for the next use case at once."""
         login(client, "admin")
-        token = csrf_token(client, "/admin/policy/")
-        response = client.post(
+        response = post_form(
+            client,
             "/admin/policy/",
             data={
-                "csrf_token": token,
                 "claim_hold_days": "3",
                 "assignment_reminder_days": "4",
                 "escalation_enabled": "y",
                 "escalation_days": "5",
                 "contact_before_claim": "shown",
             },
+            form="/admin/policy/",
         )
         assert response.status_code == 302
         expected = Policy(
@@ -368,15 +372,15 @@ class TestPolicy:
     ) -> None:
         login(client, "admin")
         before = services.desk.policy
-        token = csrf_token(client, "/admin/policy/")
-        response = client.post(
+        response = post_form(
+            client,
             "/admin/policy/",
             data={
-                "csrf_token": token,
                 "claim_hold_days": "0",
                 "assignment_reminder_days": "2",
                 "contact_before_claim": "hidden",
             },
+            form="/admin/policy/",
         )
         assert response.status_code == 200
         assert services.desk.policy == before
@@ -384,10 +388,11 @@ class TestPolicy:
 
 class TestLeadSources:
     def _create(self, client: FlaskClient) -> Any:
-        token = csrf_token(client, "/admin/sources/new/")
-        return client.post(
+        return post_form(
+            client,
             "/admin/sources/new/",
-            data={"csrf_token": token, "id": "partner-web", "name": "Partner-Website"},
+            data={"id": "partner-web", "name": "Partner-Website"},
+            form="/admin/sources/new/",
         )
 
     def test_the_token_is_shown_once_on_creation(
@@ -423,9 +428,8 @@ class TestLeadSources:
         login(client, "admin")
         first = re.search(r'id="api-token">([^<]+)<', self._create(client).get_data(as_text=True))
         assert first is not None
-        token = csrf_token(client, "/admin/sources/")
-        second_page = client.post(
-            "/admin/sources/token/", data={"csrf_token": token, "id": "partner-web"}
+        second_page = post_form(
+            client, "/admin/sources/token/", data={"id": "partner-web"}, form="/admin/sources/"
         )
         second = re.search(r'id="api-token">([^<]+)<', second_page.get_data(as_text=True))
         assert second is not None
@@ -448,11 +452,10 @@ class TestUsers:
         self, client: FlaskClient, login: Login, services: Services
     ) -> None:
         login(client, "admin")
-        token = csrf_token(client, "/admin/users/new/")
-        response = client.post(
+        response = post_form(
+            client,
             "/admin/users/new/",
             data={
-                "csrf_token": token,
                 "username": "installer2b",
                 "password": "ein-langes-passwort",
                 "role": "installer",
@@ -460,6 +463,7 @@ class TestUsers:
                 "language": "de",
                 "active": "y",
             },
+            form="/admin/users/new/",
         )
         assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
         with services.sessions() as db:
@@ -472,17 +476,17 @@ class TestUsers:
         self, client: FlaskClient, login: Login, services: Services
     ) -> None:
         login(client, "admin")
-        token = csrf_token(client, "/admin/users/new/")
-        client.post(
+        post_form(
+            client,
             "/admin/users/new/",
             data={
-                "csrf_token": token,
                 "username": "ghost",
                 "password": "ein-langes-passwort",
                 "role": "installer",
                 "actor_id": "nobody",
                 "language": "de",
             },
+            form="/admin/users/new/",
         )
         with services.sessions() as db:
             assert db.scalar(sa.select(PortalUser).where(PortalUser.username == "ghost")) is None
@@ -501,16 +505,16 @@ class TestTerritories:
     ) -> None:
         """R1: new leads route by these prefixes."""
         login(client, "admin")
-        token = csrf_token(client, "/admin/territories/edit/?id=hamburg")
-        response = client.post(
+        response = post_form(
+            client,
             "/admin/territories/edit/?id=hamburg",
             data={
-                "csrf_token": token,
                 "name": "Hamburg",
                 "country": "DE",
                 "rep": "rep3",
                 "prefix_list": "20, 21, 22, 23",
             },
+            form="/admin/territories/edit/?id=hamburg",
         )
         assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
         territory = services.directory.territory("hamburg")
@@ -521,16 +525,11 @@ class TestTerritories:
         self, client: FlaskClient, login: Login, services: Services
     ) -> None:
         login(client, "admin")
-        token = csrf_token(client, "/admin/territories/edit/?id=hamburg")
-        client.post(
+        post_form(
+            client,
             "/admin/territories/edit/?id=hamburg",
-            data={
-                "csrf_token": token,
-                "name": "Hamburg",
-                "country": "DE",
-                "rep": "rep3",
-                "prefix_list": "20, <b>",
-            },
+            data={"name": "Hamburg", "country": "DE", "rep": "rep3", "prefix_list": "20, <b>"},
+            form="/admin/territories/edit/?id=hamburg",
         )
         territory = services.directory.territory("hamburg")
         assert territory is not None

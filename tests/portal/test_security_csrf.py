@@ -1,4 +1,4 @@
-"""CSRF (issue 5, security tests): a POST without the form's token is refused with 400
+"""CSRF: a POST without the form's token is refused with 400
 and changes nothing — on the installer's claim and status forms and on every kind of
 Flask-Admin form (create, edit, delete, batch action) and the admin's own forms. Each
 refusal has a control next to it: the same POST *with* the token does go through, so the
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from portal_support import csrf_token
+from portal_support import csrf_token, post_form
 
 from examples.admin_app.models import PortalUser
 from examples.admin_app.services import Services
@@ -105,7 +105,7 @@ class TestInstallerForms:
         lead_id = _available_to_installer1(services)
         token = csrf_token(client, "/installer/")
         forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-        response = client.post(f"/leads/{lead_id}/claim", data={"csrf_token": forged})
+        response = post_form(client, f"/leads/{lead_id}/claim", token=forged)
         assert response.status_code == 400
         with services.repository.unit_of_work() as uow:
             assert uow.get(lead_id).status is Status.NEW
@@ -115,8 +115,7 @@ class TestInstallerForms:
     ) -> None:
         login(client, "installer1")
         lead_id = _available_to_installer1(services)
-        token = csrf_token(client, "/installer/")
-        response = client.post(f"/leads/{lead_id}/claim", data={"csrf_token": token})
+        response = post_form(client, f"/leads/{lead_id}/claim", form="/installer/")
         assert response.status_code == 302
         with services.repository.unit_of_work() as uow:
             assert uow.get(lead_id).holder_id == "installer1"
@@ -141,14 +140,11 @@ class TestInstallerForms:
     ) -> None:
         login(client, "installer1")
         lead_id, version = _lead(services, holder_id="installer1", status="claimed")
-        token = csrf_token(client, f"/leads/{lead_id}/status")
-        response = client.post(
+        response = post_form(
+            client,
             f"/leads/{lead_id}/status",
-            data={
-                "csrf_token": token,
-                "status": Status.CONTACT_ATTEMPTED.value,
-                "channel": "phone",
-            },
+            data={"status": Status.CONTACT_ATTEMPTED.value, "channel": "phone"},
+            form=f"/leads/{lead_id}/status",
         )
         assert response.status_code == 302
         assert _version(services, lead_id) == version + 1
@@ -190,7 +186,6 @@ class TestAdminForms:
         fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page))
         fields.update(
             {
-                "csrf_token": csrf_token(client, "/admin/installers/edit/?id=installer1"),
                 "name": "Umbenannt",
                 "rep": "rep1",
                 "language": "de",
@@ -200,7 +195,8 @@ class TestAdminForms:
                 "active": "y",
             }
         )
-        response = client.post("/admin/installers/edit/?id=installer1", data=fields)
+        edit = "/admin/installers/edit/?id=installer1"
+        response = post_form(client, edit, data=fields, form=edit)
         assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
         assert _installer_name(services, "installer1") == "Umbenannt"
 

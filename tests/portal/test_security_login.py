@@ -8,7 +8,6 @@ same password check as a wrong password and gets the same answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from portal_support import NOW, copy_database, csrf_token, log_in, portal_config
+from portal_support import NOW, copy_database, log_in, portal_config, post_form, without_csrf_token
 
 from examples.admin_app import create_app, models
 from examples.admin_app.config import load_config
@@ -31,7 +30,6 @@ from qleads.errors import ConfigurationError
 ACCOUNT_LIMIT = 10  # QLEADS_RATELIMIT_LOGIN_ACCOUNT: "10 per 15 minutes"
 #: Smaller limits for the tests of the mechanism (each failed login costs a slow hash).
 STRICT_ACCOUNT, STRICT_CLIENT = 3, 6
-_CSRF_VALUE = re.compile(r'name="csrf_token" type="hidden" value="[^"]+"')
 
 
 def attempt(client: FlaskClient, username: str, password: str) -> Any:
@@ -101,7 +99,7 @@ class TestBruteForce:
         client = strict.test_client()
         for _ in range(STRICT_CLIENT + 1):
             assert attempt(client, "installer1", "demo").status_code == 302
-            client.post("/logout", data={"csrf_token": csrf_token(client, "/mails/")})
+            post_form(client, "/logout", form="/mails/")
 
     def test_the_window_moves_on(self, strict: Flask, monkeypatch: Any) -> None:
         """After 15 minutes without failures the account may try again."""
@@ -140,7 +138,7 @@ class TestTooManyRequestsPage:
 
     def test_the_page_is_english_for_an_english_session(self, strict: Flask) -> None:
         client = strict.test_client()
-        client.post("/language", data={"language": "en", "csrf_token": csrf_token(client)})
+        post_form(client, "/language", data={"language": "en"}, form="/login")
         statuses(client, "installer1", STRICT_ACCOUNT)
         page = attempt(client, "installer1", "falsch").get_data(as_text=True)
         assert "Too many attempts" in page
@@ -199,7 +197,7 @@ class TestUnknownAccounts:
         pages = []
         for username in ("niemand", "installer1"):
             page = attempt(app.test_client(), username, "falsch").get_data(as_text=True)
-            pages.append(_CSRF_VALUE.sub("", page).replace(f'value="{username}"', 'value=""'))
+            pages.append(without_csrf_token(page).replace(f'value="{username}"', 'value=""'))
         assert pages[0] == pages[1]
         assert "Benutzername oder Passwort ist falsch." in pages[0]
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from portal_support import csrf_token, log_in, post_form
+from portal_support import log_in, post_form
 
 from examples.admin_app.background import run_once
 from examples.admin_app.models import PasswordReset, PortalMail, PortalUser
@@ -77,9 +77,8 @@ def ask_for_link(app: Flask, username: str, client: FlaskClient | None = None) -
     """POST the form and wait for the after-answer thread, which stores the link and its
     mail once the answer is on its way."""
     client = client or app.test_client()
-    response = client.post(
-        "/password/forgot",
-        data={"csrf_token": csrf_token(client, "/password/forgot"), "username": username},
+    response = post_form(
+        client, "/password/forgot", data={"username": username}, form="/password/forgot"
     )
     finish_after_answer(app)
     return response
@@ -109,13 +108,11 @@ def set_password(app: Flask, token: str, password: str, repeat: str | None = Non
     page = client.get(url)
     if page.status_code != 200:
         return page
-    return client.post(
+    return post_form(
+        client,
         url,
-        data={
-            "csrf_token": csrf_token(client, url),
-            "new": password,
-            "repeat": password if repeat is None else repeat,
-        },
+        data={"new": password, "repeat": password if repeat is None else repeat},
+        form=url,
     )
 
 
@@ -126,7 +123,6 @@ class TestAdminEditsUsers:
         log_in(admin, "admin")
         url = f"/admin/users/edit/?id={user.id}"
         data = {
-            "csrf_token": csrf_token(admin, url),
             "username": user.username,
             "role": user.role,
             "actor_id": user.actor_id,
@@ -134,7 +130,7 @@ class TestAdminEditsUsers:
             "active": "y",
             **changes,
         }
-        return admin.post(url, data=data)
+        return post_form(admin, url, data=data, form=url)
 
     def test_an_admin_saves_an_existing_user(self, app: Flask, services: Services) -> None:
         """Before, every save of an existing login failed with "Existiert bereits"."""
@@ -365,12 +361,8 @@ class TestNothingAboutAccountsLeaks:
         for username in ("installer1", "niemand"):
             client = app.test_client()
             responses.append(
-                client.post(
-                    "/password/forgot",
-                    data={
-                        "csrf_token": csrf_token(client, "/password/forgot"),
-                        "username": username,
-                    },
+                post_form(
+                    client, "/password/forgot", data={"username": username}, form="/password/forgot"
                 )
             )
         known, unknown = ((r.status_code, r.headers["Location"], r.data) for r in responses)

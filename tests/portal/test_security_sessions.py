@@ -19,7 +19,6 @@ from flask.testing import FlaskClient
 from portal_support import (
     NOW,
     copy_database,
-    csrf_token,
     log_in,
     portal_config,
     post_form,
@@ -107,10 +106,10 @@ class TestReplayedCookie:
         admin = app.test_client()
         log_in(admin, "admin")
         edit = f"/admin/users/edit/?id={user.id}"
-        response = admin.post(
+        response = post_form(
+            admin,
             edit,
             data={
-                "csrf_token": csrf_token(admin, edit),
                 "username": "installer1",
                 "password": "vom-admin-gesetzt",
                 "role": "installer",
@@ -118,6 +117,7 @@ class TestReplayedCookie:
                 "language": "de",
                 "active": "y",
             },
+            form=edit,
         )
         assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
         assert _is_login_page(_replayed_sees_lead(app, cookie))
@@ -137,10 +137,10 @@ class TestReplayedCookie:
             "actor_id": "installer1",
             "language": "de",
         }
-        off = admin.post(edit, data={"csrf_token": csrf_token(admin, edit), **fields})
+        off = post_form(admin, edit, data={**fields}, form=edit)
         assert off.status_code == 302
         assert _is_login_page(_replayed_sees_lead(app, cookie))
-        on = admin.post(edit, data={"csrf_token": csrf_token(admin, edit), **fields, "active": "y"})
+        on = post_form(admin, edit, data={**fields, "active": "y"}, form=edit)
         assert on.status_code == 302
         assert _user(services, "installer1").active
         assert _is_login_page(_replayed_sees_lead(app, cookie))
@@ -152,13 +152,8 @@ class TestReplayedCookie:
         token = issue_link(services, _user(services, "installer1").id, dt.timedelta(hours=1))
         visitor = app.test_client()
         url = f"/password/reset/{token}"
-        response = visitor.post(
-            url,
-            data={
-                "csrf_token": csrf_token(visitor, url),
-                "new": "per-mail-gesetzt",
-                "repeat": "per-mail-gesetzt",
-            },
+        response = post_form(
+            visitor, url, data={"new": "per-mail-gesetzt", "repeat": "per-mail-gesetzt"}, form=url
         )
         assert response.status_code == 302
         assert _is_login_page(_replayed_sees_lead(app, cookie))

@@ -1,4 +1,4 @@
-"""Escaping (issue 5, security tests): a lead named ``<svg onload=alert(1)>`` — and an
+"""Escaping: a lead named ``<svg onload=alert(1)>`` — and an
 installer of that name — shows as text on every page it appears on: the installer's list,
 tabs, detail, status and print pages, the rep's pages, the admin lists and details, the
 outbox and the mail reader. Nowhere does the markup reach a page unescaped."""

@@ -1,36 +1,36 @@
 """The LeadDesk state machine (qleads.testing.stateful) on the in-memory repository.
 
-QLEADS_STATEFUL_EXAMPLES sets the number of examples (300 by default, as CI requires).
+Hypothesis runs each machine as a ``unittest.TestCase`` (its ``.TestCase``), with three
+times the profile's examples: one example is a whole busy week, cheap in memory, and
+``ci`` then runs the 300 examples CI requires (``HYPOTHESIS_PROFILE``, see
+``qleads.testing.profiles``).
 """
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.model import Policy
+from qleads.testing.profiles import examples
 from qleads.testing.stateful import make_machine
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("QLEADS_STATEFUL_EXAMPLES", "300")),
+    max_examples=examples(3),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
+TestDeskKeepsEveryInvariant = make_machine(InMemoryLeadRepository).TestCase
+TestDeskKeepsEveryInvariant.settings = SETTINGS
+TestDeskKeepsEveryInvariant.__doc__ = """R2–R8, R11, R13: any sequence of intake, claims,
+assignments, records, releases, reopening, clock advances and sweeps keeps the
+invariants (escalation on)."""
 
-def test_desk_keeps_every_invariant() -> None:
-    """R2–R8, R11, R13: any sequence of intake, claims, assignments, records, releases,
-    reopening, clock advances and sweeps keeps the invariants (escalation on)."""
-    run_state_machine_as_test(make_machine(InMemoryLeadRepository), settings=SETTINGS)
-
-
-def test_desk_keeps_every_invariant_without_escalation() -> None:
-    """R5: with the manual's policy (no escalation) a reminder is the last deadline."""
-    machine = make_machine(InMemoryLeadRepository, policy=Policy())
-    run_state_machine_as_test(
-        machine, settings=settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 3))
-    )
+TestDeskWithoutEscalationKeepsEveryInvariant = make_machine(
+    InMemoryLeadRepository, policy=Policy()
+).TestCase
+TestDeskWithoutEscalationKeepsEveryInvariant.settings = settings(SETTINGS, max_examples=examples(1))
+TestDeskWithoutEscalationKeepsEveryInvariant.__doc__ = """R5: with the manual's policy (no
+escalation) a reminder is the last deadline."""

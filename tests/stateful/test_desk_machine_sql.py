@@ -1,32 +1,41 @@
 """The LeadDesk state machine on the SQLAlchemy adapter: SQLite and PostgreSQL.
 
 Every example starts from an empty, migrated database: on SQLite a copy of a file that was
-migrated once, on PostgreSQL one database per module, emptied between examples.
-QLEADS_STATEFUL_SQL_EXAMPLES sets the number of examples (25 by default).
+migrated once, on PostgreSQL one database for the run, emptied between examples. Each
+machine runs as its Hypothesis ``.TestCase`` with a quarter of the profile's examples
+(``ci``: 25), since every step is a round of units of work on the database.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, metadata
 from qleads.ports import LeadRepository
+from qleads.testing.profiles import examples
 from qleads.testing.stateful import make_machine
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("QLEADS_STATEFUL_SQL_EXAMPLES", "25")),
+    max_examples=examples(0.25),
     stateful_step_count=30,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+class _Databases:
+    """What the fixtures below set up for the machines of this module: Hypothesis makes
+    each example's machine itself, so the machines find their database here."""
+
+    template: Path | None = None
+    postgres: SqlAlchemyLeadRepository | None = None
+    copies = itertools.count()
 
 
 def _close(repository: LeadRepository) -> None:
@@ -34,40 +43,58 @@ def _close(repository: LeadRepository) -> None:
     repository.close()
 
 
-def test_desk_keeps_every_invariant_on_sqlite(tmp_path: Path) -> None:
-    """R2–R8, R11, R13 on a SQLite file: the same invariants as in memory."""
+def _copy_of_the_template() -> LeadRepository:
+    template = _Databases.template
+    assert template is not None, "the sqlite_template fixture did not run"
+    path = template.with_name(f"example-{next(_Databases.copies)}.db")
+    shutil.copyfile(template, path)
+    return SqlAlchemyLeadRepository.from_url(f"sqlite:///{path}")
+
+
+def _emptied_postgres() -> LeadRepository:
+    repository = _Databases.postgres
+    assert repository is not None, "the postgres_database fixture did not run"
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with repository.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return repository
+
+
+@pytest.fixture
+def sqlite_template(tmp_path: Path) -> Iterator[None]:
+    """A SQLite file migrated once; each example copies it."""
     template = tmp_path / "template.db"
     migrated = SqlAlchemyLeadRepository.from_url(f"sqlite:///{template}")
     migrated.upgrade_schema()
     migrated.close()  # checkpoints the WAL: the copy must hold the whole schema
-    numbers = itertools.count()
-
-    def fresh() -> LeadRepository:
-        path = tmp_path / f"example-{next(numbers)}.db"
-        shutil.copyfile(template, path)
-        return SqlAlchemyLeadRepository.from_url(f"sqlite:///{path}")
-
-    run_state_machine_as_test(make_machine(fresh, dispose=_close), settings=SETTINGS)
+    _Databases.template = template
+    yield
+    _Databases.template = None
 
 
 @pytest.fixture
-def postgres_repository(postgres_url: str) -> Iterator[SqlAlchemyLeadRepository]:
+def postgres_database(postgres_url: str) -> Iterator[None]:
+    """A migrated PostgreSQL database for the run; each example empties it."""
     repository = SqlAlchemyLeadRepository.from_url(postgres_url)
     repository.upgrade_schema()
-    yield repository
+    _Databases.postgres = repository
+    yield
+    _Databases.postgres = None
     repository.close()
 
 
-@pytest.mark.postgres
-def test_desk_keeps_every_invariant_on_postgres(
-    postgres_repository: SqlAlchemyLeadRepository,
-) -> None:
-    """R2–R8, R11, R13 on PostgreSQL: the same invariants as in memory."""
-    tables = ", ".join(t.name for t in metadata.sorted_tables)
+TestDeskOnSqliteKeepsEveryInvariant = make_machine(_copy_of_the_template, dispose=_close).TestCase
+TestDeskOnSqliteKeepsEveryInvariant.settings = SETTINGS
+TestDeskOnSqliteKeepsEveryInvariant.__doc__ = """R2–R8, R11, R13 on a SQLite file: the
+same invariants as in memory."""
+pytest.mark.slow(pytest.mark.usefixtures("sqlite_template")(TestDeskOnSqliteKeepsEveryInvariant))
 
-    def emptied() -> LeadRepository:
-        with postgres_repository.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        return postgres_repository
-
-    run_state_machine_as_test(make_machine(emptied), settings=SETTINGS)
+TestDeskOnPostgresKeepsEveryInvariant = make_machine(_emptied_postgres).TestCase
+TestDeskOnPostgresKeepsEveryInvariant.settings = SETTINGS
+TestDeskOnPostgresKeepsEveryInvariant.__doc__ = """R2–R8, R11, R13 on PostgreSQL: the same
+invariants as in memory."""
+pytest.mark.slow(
+    pytest.mark.postgres(
+        pytest.mark.usefixtures("postgres_database")(TestDeskOnPostgresKeepsEveryInvariant)
+    )
+)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from qleads.calendar import Calendar
 from qleads.errors import InvalidCalendar, InvalidInput
+from qleads.testing.profiles import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -396,7 +397,7 @@ def cases(draw: st.DrawFn) -> tuple[str, frozenset[int], dt.datetime, int]:
 class TestAgainstDayByDayOracle:
     """R9 as a property: over 2018–2035, all 16 Bundesländer, Mon–Fri and Mon–Sat."""
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=examples(3), deadline=None)
     @given(case=cases())
     def test_fast_calendar_agrees_with_counting_day_by_day(
         self, case: tuple[str, frozenset[int], dt.datetime, int]

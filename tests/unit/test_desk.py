@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
@@ -11,9 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from qleads.adapters.clock import FrozenClock
 from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository, InMemoryUnitOfWork
-from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, LeadDesk
 from qleads.errors import (
     ClaimExpired,
@@ -34,22 +31,19 @@ from qleads.errors import (
 from qleads.lifecycle import Status
 from qleads.model import (
     Actor,
-    Admin,
     Channel,
     DeadlineKind,
     EventKind,
     Installer,
     Lead,
-    LeadSource,
     Notification,
     NotificationKind,
     Policy,
     ReleaseReason,
-    SalesRep,
     Territory,
 )
 from qleads.tabs import Tab
-from qleads.testing.strategies import manual_example_document
+from qleads.testing.world import World, lead_document
 
 UTC = dt.UTC
 BERLIN = dt.timezone(dt.timedelta(hours=1))  # November: CET
@@ -59,65 +53,10 @@ FRIDAY_4PM = dt.datetime(2026, 11, 13, 16, 0, tzinfo=BERLIN)
 MONDAY = dt.datetime(2026, 11, 16, 9, 30, tzinfo=BERLIN)
 
 
-def document(
-    source_id: str = "solarrechner-279", postal_code: str = "04107", **changes: Any
-) -> dict[str, Any]:
-    raw = copy.deepcopy(manual_example_document())
-    raw["source_id"] = source_id
-    raw["contact"]["postal_code"] = postal_code
-    raw["received_at"] = "2026-11-02T09:00:00+01:00"
-    raw.update(changes)
-    return raw
-
-
-class World:
-    """The manual's set-up: the rep of Leipzig/Dresden with two installers, the rep of
-    Munich with one, an admin and the calculator."""
-
-    def __init__(
-        self, policy: Policy | None = None, repository: InMemoryLeadRepository | None = None
-    ) -> None:
-        self.directory = InMemoryDirectory()
-        saxony = Calendar("DE", "SN")
-        bavaria = Calendar("DE", "BY")
-        d = self.directory
-        self.rep_east = d.add_rep(SalesRep("r-east", "Rita Ost", "rita@example.org"))
-        self.rep_south = d.add_rep(SalesRep("r-south", "Sepp Süd", "sepp@example.org"))
-        d.add_territory(Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), "r-east"))
-        d.add_territory(Territory("t-dresden", "Dresden", "DE", frozenset({"01"}), "r-east"))
-        d.add_territory(Territory("t-munich", "München", "DE", frozenset({"80"}), "r-south"))
-        self.anna = d.add_installer(
-            Installer("i-anna", "Anna", "anna@example.org", "r-east", calendar=saxony)
-        )
-        self.ben = d.add_installer(
-            Installer("i-ben", "Ben", "ben@example.org", "r-east", calendar=saxony)
-        )
-        self.carl = d.add_installer(
-            Installer("i-carl", "Carl", "carl@example.org", "r-south", calendar=bavaria)
-        )
-        self.admin = d.add_admin(Admin("a-root", "Root"))
-        self.source = d.add_source(LeadSource("solarrechner", "Solarrechner"))
-        self.clock = FrozenClock(MONDAY)
-        self.repository = repository if repository is not None else InMemoryLeadRepository()
-        self.desk = LeadDesk(self.repository, d, self.clock, policy)
-
-    def intake(self, source_id: str = "solarrechner-279", postal_code: str = "04107") -> int:
-        return self.desk.intake(self.source, document(source_id, postal_code)).lead.id
-
-    def notices(self, kind: NotificationKind | None = None) -> list[tuple[str, int, str]]:
-        return [
-            (n.kind.value, n.lead_id, n.recipient_id)
-            for n in self.repository.notifications()
-            if kind is None or n.kind is kind
-        ]
-
-    def advance(self, **delta: float) -> dt.datetime:
-        return self.clock.advance(dt.timedelta(**delta))
-
-
 @pytest.fixture
 def world() -> World:
-    return World()
+    """The manual's network (qleads.testing.world.CAST) on Monday morning."""
+    return World(now=MONDAY)
 
 
 # --- R1 ----------------------------------------------------------------------------------
@@ -126,7 +65,7 @@ def world() -> World:
 class TestIntake:
     def test_new_lead_is_new_and_routed(self, world: World) -> None:
         """R1: a new lead is new and belongs to the territory of its postal code."""
-        result = world.desk.intake(world.source, document())
+        result = world.desk.intake(world.source, lead_document())
         assert result.created
         lead = result.lead
         assert lead.status is Status.NEW
@@ -136,9 +75,9 @@ class TestIntake:
 
     def test_same_document_twice_is_one_lead(self, world: World) -> None:
         """R1: idempotent on source_id: the same lead, no second notification."""
-        first = world.desk.intake(world.source, document())
+        first = world.desk.intake(world.source, lead_document())
         notices = world.notices()
-        again = world.desk.intake(world.source, document())
+        again = world.desk.intake(world.source, lead_document())
         assert not again.created
         assert again.lead == first.lead
         assert world.notices() == notices
@@ -147,7 +86,7 @@ class TestIntake:
     def test_different_document_under_known_id_is_a_conflict(self, world: World) -> None:
         """R1: another document under a known source_id is refused."""
         lead_id = world.intake()
-        changed = document()
+        changed = lead_document()
         changed["roof"]["module_count"] = 17
         with pytest.raises(IntakeConflict) as raised:
             world.desk.intake(world.source, changed)
@@ -157,7 +96,7 @@ class TestIntake:
 
     def test_invalid_document_stores_nothing(self, world: World) -> None:
         """R1: every field error at once, nothing stored, nobody notified."""
-        broken = document()
+        broken = lead_document()
         broken["roof"]["tilt_deg"] = 91
         broken["contact"]["email"] = "not-an-email"
         with pytest.raises(InvalidDocument) as raised:
@@ -207,8 +146,8 @@ class TestIntake:
         """R12: an installer or a rep cannot submit leads."""
         for actor in (world.anna, world.rep_east):
             with pytest.raises(NotPermitted):
-                world.desk.intake(actor, document())
-        assert world.desk.intake(world.admin, document()).created
+                world.desk.intake(actor, lead_document())
+        assert world.desk.intake(world.admin, lead_document()).created
 
 
 # --- R2, R16 -------------------------------------------------------------------------------
@@ -241,7 +180,7 @@ class TestVisibilityThroughTheDesk:
 
     def test_contact_shown_with_the_manuals_policy(self) -> None:
         """R16: ``shown`` is the manual's behaviour."""
-        world = World(Policy(contact_before_claim="shown"))
+        world = World(now=MONDAY, policy=Policy(contact_before_claim="shown"))
         lead_id = world.intake()
         shown = world.desk.get(world.ben, lead_id)
         assert not shown.contact_hidden
@@ -494,7 +433,7 @@ class TestTheDeadlineBoundary:
     def test_a_late_record_fires_reminder_and_escalation(self) -> None:
         """R5: both passed — the rep is told the assignment went untouched, then the
         record is applied."""
-        world = World(Policy(escalation_days=1))
+        world = World(now=MONDAY, policy=Policy(escalation_days=1))
         lead_id = world.intake()
         world.desk.assign(world.rep_east, lead_id, world.anna)
         world.advance(days=14)
@@ -578,7 +517,7 @@ class TestAssignment:
     def test_escalation_to_the_rep_after_further_days(self) -> None:
         """R5 (beyond the manual): with escalation_days the rep is told N business days
         after the reminder."""
-        world = World(Policy(escalation_days=2))
+        world = World(now=MONDAY, policy=Policy(escalation_days=2))
         lead_id = world.intake()
         world.desk.assign(world.rep_east, lead_id, world.anna)
         world.clock.set(dt.datetime(2026, 11, 19, 9, 30, tzinfo=BERLIN))
@@ -592,7 +531,7 @@ class TestAssignment:
     def test_reminder_and_escalation_both_passed_fire_in_one_sweep(self) -> None:
         """R5/R11: when both the reminder and the escalation lie in the past, one sweep
         fires both; a second sweep finds nothing new (idempotent)."""
-        world = World(Policy(escalation_days=1))
+        world = World(now=MONDAY, policy=Policy(escalation_days=1))
         lead_id = world.intake()
         world.desk.assign(world.rep_east, lead_id, world.anna)
         world.advance(days=14)
@@ -604,7 +543,7 @@ class TestAssignment:
         """R5: the assignee left the directory before his deadlines: the reminder still
         fires (on the default calendar) and the escalation is recorded, but there is
         nobody whose rep could be told."""
-        world = World(Policy(escalation_days=1))
+        world = World(now=MONDAY, policy=Policy(escalation_days=1))
         lead_id = world.intake()
         world.desk.assign(world.rep_east, lead_id, world.anna)
         desk = LeadDesk(
@@ -650,7 +589,7 @@ class TestAssignment:
         """R5, R12: a stale record of the installer decides nothing: one the directory
         has deactivated cannot be assigned, whatever the record passed says."""
         lead_id = world.intake()
-        world.directory.add_installer(attrs.evolve(world.anna, active=False))
+        world.directory.update_installer(attrs.evolve(world.anna, active=False))
         with pytest.raises(InvalidInput):
             world.desk.assign(world.rep_east, lead_id, world.anna)
 
@@ -945,7 +884,7 @@ class TestNotifications:
         """R10: lead, history and notices are one transaction: a failing outbox stores
         no lead and no change."""
         repository = _FailingOutboxRepository()
-        world = World(repository=repository)
+        world = World(repository, now=MONDAY)
         repository.failing = True
         with pytest.raises(StorageError):
             world.intake()
@@ -1023,7 +962,7 @@ class TestSweep:
         """R11: when another writer changed a due lead between ``due`` and the
         update, the whole batch is dropped and read again; every deadline fires once."""
         repository = _RacedRepository(losses=2)
-        world = World(repository=repository)
+        world = World(repository, now=MONDAY)
         ids = [world.intake(f"race-{n}") for n in range(3)]
         for lead_id in ids:
             world.desk.claim(world.anna, lead_id)
@@ -1040,7 +979,7 @@ class TestSweep:
         """R11: a batch that loses more than five times in a row raises StaleUpdate and
         has fired nothing; the next sweep fires it."""
         repository = _RacedRepository(losses=6)
-        world = World(repository=repository)
+        world = World(repository, now=MONDAY)
         lead_id = world.intake("race-forever")
         world.desk.claim(world.anna, lead_id)
         world.advance(days=10)
@@ -1067,7 +1006,7 @@ ALLOWED = "allowed"
 
 def _use_cases(world: World, lead_id: int) -> dict[str, Callable[[Actor], object]]:
     return {
-        "intake": lambda actor: world.desk.intake(actor, document("perm-new")),
+        "intake": lambda actor: world.desk.intake(actor, lead_document("perm-new")),
         "claim": lambda actor: world.desk.claim(actor, lead_id),
         "assign": lambda actor: world.desk.assign(actor, lead_id, world.anna),
         "get": lambda actor: world.desk.get(actor, lead_id),

@@ -11,7 +11,7 @@ import pytest
 from qleads.lifecycle import Status
 from qleads.mail import is_obsolete
 from qleads.model import Lead, Notification, NotificationKind
-from qleads.testing.contract import T0, make_lead
+from qleads.testing.world import T0, make_lead
 
 DUE = T0 + dt.timedelta(days=3)
 

@@ -21,6 +21,7 @@ from qleads.mail import (
     compose,
 )
 from qleads.model import Notification, NotificationKind
+from qleads.testing.profiles import examples
 
 T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=dt.UTC)
 CONTENT = RenderedMail(subject="Passwort zurücksetzen", text="Der Link: https://x.example/r/1")
@@ -140,7 +141,7 @@ class TestTextOnlyMail:
         assert sorted(parsed.keys()) == sorted(TEXT_HEADERS)
         assert "https://x.example/r/1" in parsed.get_content()
 
-    @settings(deadline=None, max_examples=300)
+    @settings(deadline=None, max_examples=examples(3))
     @given(subject=_HOSTILE, name=_HOSTILE)
     def test_no_callers_subject_or_name_adds_a_header(self, subject: str, name: str) -> None:
         """R10: whatever an embedder puts in the subject and the name, the text-only mail

@@ -33,6 +33,7 @@ from qleads.model import (
     Roof,
     SalesRep,
 )
+from qleads.testing.profiles import examples
 
 BASE = "https://leads.example.com/"
 RECEIVED = dt.datetime(2026, 11, 13, 9, 30, tzinfo=dt.UTC)
@@ -201,7 +202,7 @@ class TestHeaders:
         )  # fmt: skip
         assert str(plain["To"]) == "Anna Solar <anna@example.org>"
 
-    @settings(deadline=None, max_examples=500)
+    @settings(deadline=None, max_examples=examples(5))
     @given(name=_lead_text(80), city=_lead_text(40))
     def test_no_lead_text_adds_a_header(self, name: str, city: str) -> None:
         """R10: whatever a lead is called, the mail has exactly the headers we set,

@@ -10,7 +10,7 @@ import pytest
 from qleads.lifecycle import Status
 from qleads.model import Lead, Policy
 from qleads.tabs import INSTALLER_TABS, Order, Scope, Tab, matches, query_for, sort_key, tab_of
-from qleads.testing.contract import make_lead
+from qleads.testing.world import make_lead
 from qleads.visibility import (
     ContactView,
     can_see,

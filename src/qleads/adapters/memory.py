@@ -14,11 +14,11 @@ import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import attrs
 
-from qleads.errors import IntakeConflict, LeadNotFound, StaleUpdate
+from qleads.errors import IntakeConflict, InvalidInput, LeadNotFound, StaleUpdate
 from qleads.model import (
     Admin,
     HistoryEvent,
@@ -195,7 +195,13 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryDirectory:
-    """People and territories in dictionaries; what an embedding portal starts with."""
+    """People and territories in dictionaries; what an embedding portal starts with.
+
+    Its writes check what the SQL directory's tables enforce, with the same errors
+    (:class:`~qleads.errors.InvalidInput`): ``add_*`` refuses an id it knows,
+    ``update_*`` one it does not, and both a reference to an unknown sales rep. Lists
+    come in the order of their ids, as from the database.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -205,30 +211,81 @@ class InMemoryDirectory:
         self._sources: dict[str, LeadSource] = {}
         self._territories: dict[str, Territory] = {}
 
+    # --- writes (lock held while checking and storing) ----------------------------------
+
+    @staticmethod
+    def _add(records: dict[str, _Record], record: _Record, what: str) -> _Record:
+        if record.id in records:
+            raise InvalidInput("id", f"{what} {record.id!r} exists already")
+        records[record.id] = record
+        return record
+
+    @staticmethod
+    def _update(records: dict[str, _Record], record: _Record, what: str) -> _Record:
+        if record.id not in records:
+            raise InvalidInput("id", f"no {what} {record.id!r}")
+        records[record.id] = record
+        return record
+
+    def _known_rep(self, rep_id: str, what: str, ident: str) -> None:
+        if rep_id not in self._reps:
+            raise InvalidInput("rep_id", f"{what} {ident!r} names an unknown sales rep")
+
     def add_installer(self, installer: Installer) -> Installer:
         with self._lock:
-            self._installers[installer.id] = installer
-        return installer
+            if installer.id not in self._installers:
+                self._known_rep(installer.rep_id, "installer", installer.id)
+            return self._add(self._installers, installer, "installer")
+
+    def update_installer(self, installer: Installer) -> Installer:
+        """Replace an installer's record (deactivate with ``active=False``: leads keep
+        their holder ids, so installers are never deleted)."""
+        with self._lock:
+            if installer.id in self._installers:
+                self._known_rep(installer.rep_id, "installer", installer.id)
+            return self._update(self._installers, installer, "installer")
 
     def add_rep(self, rep: SalesRep) -> SalesRep:
         with self._lock:
-            self._reps[rep.id] = rep
-        return rep
+            return self._add(self._reps, rep, "sales rep")
+
+    def update_rep(self, rep: SalesRep) -> SalesRep:
+        with self._lock:
+            return self._update(self._reps, rep, "sales rep")
 
     def add_admin(self, admin: Admin) -> Admin:
         with self._lock:
-            self._admins[admin.id] = admin
-        return admin
+            return self._add(self._admins, admin, "admin")
+
+    def update_admin(self, admin: Admin) -> Admin:
+        with self._lock:
+            return self._update(self._admins, admin, "admin")
 
     def add_source(self, source: LeadSource) -> LeadSource:
         with self._lock:
-            self._sources[source.id] = source
-        return source
+            return self._add(self._sources, source, "lead source")
+
+    def update_source(self, source: LeadSource) -> LeadSource:
+        with self._lock:
+            return self._update(self._sources, source, "lead source")
 
     def add_territory(self, territory: Territory) -> Territory:
+        if not territory.id:
+            # The SQL adapter's counters file unrouted leads (R1) under the empty id.
+            raise InvalidInput("id", "a territory needs a non-empty id")
         with self._lock:
-            self._territories[territory.id] = territory
-        return territory
+            if territory.id not in self._territories:
+                self._known_rep(territory.rep_id, "territory", territory.id)
+            return self._add(self._territories, territory, "territory")
+
+    def update_territory(self, territory: Territory) -> Territory:
+        """Replace a territory, prefixes included (new leads route by them, R1)."""
+        with self._lock:
+            if territory.id in self._territories:
+                self._known_rep(territory.rep_id, "territory", territory.id)
+            return self._update(self._territories, territory, "territory")
+
+    # --- reads (the port) ---------------------------------------------------------------
 
     def installer(self, installer_id: str) -> Installer | None:
         return self._installers.get(installer_id)
@@ -244,15 +301,40 @@ class InMemoryDirectory:
 
     def installers_of(self, rep_id: str) -> Sequence[Installer]:
         with self._lock:
-            return [i for i in self._installers.values() if i.rep_id == rep_id]
+            return _sorted(i for i in self._installers.values() if i.rep_id == rep_id)
 
     def territory(self, territory_id: str) -> Territory | None:
         return self._territories.get(territory_id)
 
     def territories(self) -> Sequence[Territory]:
         with self._lock:
-            return list(self._territories.values())
+            return _sorted(self._territories.values())
 
     def territory_ids_of(self, rep_id: str) -> frozenset[str]:
         with self._lock:
             return frozenset(t.id for t in self._territories.values() if t.rep_id == rep_id)
+
+    # --- more reads for a portal ---------------------------------------------------------
+
+    def installers(self) -> list[Installer]:
+        with self._lock:
+            return _sorted(self._installers.values())
+
+    def reps(self) -> list[SalesRep]:
+        with self._lock:
+            return _sorted(self._reps.values())
+
+    def admins(self) -> list[Admin]:
+        with self._lock:
+            return _sorted(self._admins.values())
+
+    def sources(self) -> list[LeadSource]:
+        with self._lock:
+            return _sorted(self._sources.values())
+
+
+_Record = TypeVar("_Record", Installer, SalesRep, Admin, LeadSource, Territory)
+
+
+def _sorted(records: Iterable[_Record]) -> list[_Record]:
+    return sorted(records, key=lambda record: record.id)

@@ -10,8 +10,7 @@ days, and sweeps.
 
 The machine keeps a deliberately simple model of every lead (status, holder, next
 deadline, due date, previous holders) and predicts the outcome of each action — success
-or the exact error of R15 — from the rules alone. After every step the invariants check
-what the issue asks for:
+or the exact error of R15 — from the rules alone. After every step the invariants check:
 
 * the stored lead equals the model, and its history replays to it (:func:`replay`, R13);
 * at most one installer holds a lead, and no other installer can see it (R2);
@@ -30,7 +29,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -38,10 +37,9 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from qleads.adapters.clock import FrozenClock
-from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
+from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.calendar import Calendar
-from qleads.desk import SYSTEM_ACTOR, LeadDesk, TabPage
+from qleads.desk import SYSTEM_ACTOR, TabPage
 from qleads.documents import document_fingerprint
 from qleads.errors import (
     ClaimExpired,
@@ -62,19 +60,19 @@ from qleads.model import (
     Deadline,
     DeadlineKind,
     EventKind,
-    HistoryEvent,
     Installer,
     Lead,
-    LeadSource,
     LeadSummary,
     Policy,
     ReleaseReason,
     SalesRep,
-    Territory,
 )
 from qleads.ports import LeadRepository
 from qleads.tabs import Tab, tab_of
+from qleads.testing import world
+from qleads.testing.lead_model import ExpectedLead, replay
 from qleads.testing.strategies import lead_documents
+from qleads.testing.world import ADMIN, ANNA, REP_EAST, REP_SOUTH, SOURCE
 
 __all__ = ["DEFAULT_POLICY", "LeadDeskMachine", "make_machine", "replay"]
 
@@ -84,24 +82,13 @@ DEFAULT_POLICY = Policy(escalation_days=1)
 #: Monday 2026-11-16, 08:00 in Berlin: Buß- und Bettag (Wed 18, Saxony only) is close.
 START = dt.datetime(2026, 11, 16, 7, 0, tzinfo=dt.UTC)
 
-_SAXONY = Calendar("DE", "SN")
-_SAXONY_WERKTAGE = Calendar("DE", "SN", workdays=frozenset(range(6)))
-_BAVARIA = Calendar("DE", "BY")
-
-REP_EAST = SalesRep("r-east", "Rita Ost", "rita@example.org", calendar=_SAXONY)
-REP_SOUTH = SalesRep("r-south", "Sepp Süd", "sepp@example.org", calendar=_BAVARIA)
-ANNA = Installer("i-anna", "Anna Solar", "anna@example.org", "r-east", calendar=_SAXONY)
-BEN = Installer("i-ben", "Ben Dach", "ben@example.org", "r-east", calendar=_SAXONY_WERKTAGE)
-CARL = Installer("i-carl", "Carl Modul", "carl@example.org", "r-south", calendar=_BAVARIA)
-ADMIN = Admin("a-root", "Root")
-SOURCE = LeadSource("solarrechner", "Solarrechner")
-INSTALLERS = (ANNA, BEN, CARL)
-REPS = (REP_EAST, REP_SOUTH)
-TERRITORIES = (
-    Territory("t-leipzig", "Leipzig", "DE", frozenset({"04"}), REP_EAST.id),
-    Territory("t-dresden", "Dresden", "DE", frozenset({"01", "09"}), REP_EAST.id),
-    Territory("t-munich", "München", "DE", frozenset({"80", "81", "86"}), REP_SOUTH.id),
-)
+#: The manual's network (:data:`~qleads.testing.world.CAST`), with Ben working on
+#: Saturdays too, so that two calendars of one territory meet (R9).
+BEN = attrs.evolve(world.BEN, calendar=Calendar("DE", "SN", workdays=frozenset(range(6))))
+CAST = world.CAST.replacing(BEN)
+INSTALLERS = CAST.installers
+REPS = CAST.reps
+TERRITORIES = CAST.territories
 #: Postal code, city and the territory the model expects (``None``: unrouted, R1).
 PLACES: tuple[tuple[str, str, str | None], ...] = (
     ("04107", "Leipzig", "t-leipzig"),
@@ -118,76 +105,6 @@ _WORK_TABS = (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
 _PER_PAGE = 500
 
 
-def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
-    """Fold a lead's history (R13) into its current ``(status, holder_id)``.
-
-    Every event must start where the previous one ended and carry the next version;
-    a history that does not raises :class:`ValueError` naming the first bad event.
-    Claims and (re)assignments set the holder, releases, expiries and reopening clear
-    it; records, reminders, escalations and follow-up notices keep it.
-    """
-    status: Status | None = None
-    holder: str | None = None
-    version = 0
-    for event in events:
-        if event.version != version + 1:
-            raise ValueError(
-                f"event {event.kind.value} has version {event.version}, not {version + 1}"
-            )
-        if event.from_status is not status:
-            raise ValueError(
-                f"event {event.kind.value} (v{event.version}) starts from "
-                f"{event.from_status}, but the lead was {status}"
-            )
-        if event.kind in (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED):
-            holder = event.holder_id
-        elif event.kind in (
-            EventKind.RECEIVED,
-            EventKind.RELEASED,
-            EventKind.EXPIRED,
-            EventKind.REOPENED,
-        ):
-            holder = None
-        status = event.to_status
-        version = event.version
-    if status is None:
-        raise ValueError("an empty history replays to nothing")
-    return status, holder
-
-
-@attrs.define
-class _Expected:
-    """The model of one lead: what the rules say it must be now."""
-
-    lead_id: int
-    source_id: str
-    fingerprint: str
-    raw: dict[str, Any]
-    territory_id: str | None
-    received_at: dt.datetime
-    status: Status = Status.NEW
-    holder_id: str | None = None
-    deadline: Deadline | None = None
-    due_at: dt.datetime | None = None
-    previous: frozenset[str] = frozenset()
-
-    def to_pool(self) -> None:
-        if self.holder_id is not None:
-            self.previous = self.previous | {self.holder_id}
-        self.status = Status.NEW
-        self.holder_id = None
-        self.deadline = None
-        self.due_at = None
-
-
-def _territories_of(rep_id: str) -> frozenset[str]:
-    return frozenset(t.id for t in TERRITORIES if t.rep_id == rep_id)
-
-
-def _installer(installer_id: str) -> Installer:
-    return next(i for i in INSTALLERS if i.id == installer_id)
-
-
 class LeadDeskMachine(RuleBasedStateMachine):
     """Drives a :class:`LeadDesk` on a fresh repository; see the module docstring.
 
@@ -200,18 +117,10 @@ class LeadDeskMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.repository = self.make_repository()
-        directory = InMemoryDirectory()
-        for rep in REPS:
-            directory.add_rep(rep)
-        for installer in INSTALLERS:
-            directory.add_installer(installer)
-        for territory in TERRITORIES:
-            directory.add_territory(territory)
-        directory.add_admin(ADMIN)
-        directory.add_source(SOURCE)
-        self.clock = FrozenClock(START)
-        self.desk = LeadDesk(self.repository, directory, self.clock, self.policy)
-        self.expected: dict[int, _Expected] = {}
+        built = world.World(self.repository, now=START, policy=self.policy, cast=CAST)
+        self.clock = built.clock
+        self.desk = built.desk
+        self.expected: dict[int, ExpectedLead] = {}
         self.by_source: dict[str, int] = {}
         self.closed: dict[int, Lead] = {}
         self.fired = 0
@@ -234,7 +143,9 @@ class LeadDeskMachine(RuleBasedStateMachine):
     def _lead(self, lead_id: int) -> Lead:
         return self.desk.get(ADMIN, lead_id).lead
 
-    def _draw_lead(self, data: st.DataObject, prefer: Callable[[_Expected], bool]) -> _Expected:
+    def _draw_lead(
+        self, data: st.DataObject, prefer: Callable[[ExpectedLead], bool]
+    ) -> ExpectedLead:
         """A lead, most often one the action can succeed on (so that the interesting
         paths are taken), sometimes any lead (so that the refusals are too)."""
         everything = sorted(self.expected)
@@ -245,12 +156,12 @@ class LeadDeskMachine(RuleBasedStateMachine):
         return self.expected[data.draw(pool, label="lead")]
 
     def _draw_actor(
-        self, data: st.DataObject, expected: _Expected, others: Sequence[Actor]
+        self, data: st.DataObject, expected: ExpectedLead, others: Sequence[Actor]
     ) -> Actor:
         """The holder most of the time; sometimes someone else (R12's refusals)."""
         actors: st.SearchStrategy[Actor] = st.sampled_from(others)
         if expected.holder_id is not None:
-            actors = st.just(_installer(expected.holder_id)) | actors
+            actors = st.just(CAST.installer(expected.holder_id)) | actors
         return data.draw(actors, label="actor")
 
     def _expect_error(
@@ -265,7 +176,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             return
         raise AssertionError(f"{what}: expected {error.__name__}, but it succeeded")
 
-    def _claim_expired(self, expected: _Expected) -> bool:
+    def _claim_expired(self, expected: ExpectedLead) -> bool:
         """R4: from hold_until on, the holder's claim is over before any sweep."""
         deadline = expected.deadline
         return (
@@ -274,7 +185,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             and deadline.at <= self.now
         )
 
-    def _caught_up(self, expected: _Expected) -> tuple[_Expected, int]:
+    def _caught_up(self, expected: ExpectedLead) -> tuple[ExpectedLead, int]:
         """A copy of the model after the deadlines due now have fired, and how many did:
         what a change made after a deadline does first (R4, R5, R6, R11)."""
         caught = copy.copy(expected)
@@ -284,7 +195,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             fired += 1
         return caught, fired
 
-    def _catch_up(self, expected: _Expected) -> _Expected:
+    def _catch_up(self, expected: ExpectedLead) -> ExpectedLead:
         """Adopt :meth:`_caught_up` once the change succeeded; the model it returns is
         the lead's model from now on."""
         caught, fired = self._caught_up(expected)
@@ -294,7 +205,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
         self.expected[expected.lead_id] = caught
         return caught
 
-    def _close_if_terminal(self, expected: _Expected) -> None:
+    def _close_if_terminal(self, expected: ExpectedLead) -> None:
         if expected.status.is_terminal:
             self.closed[expected.lead_id] = self._lead(expected.lead_id)
 
@@ -330,7 +241,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
         assert result.created
         assert result.lead.id not in self.expected
         assert result.lead.status is Status.NEW
-        self.expected[result.lead.id] = _Expected(
+        self.expected[result.lead.id] = ExpectedLead(
             lead_id=result.lead.id,
             source_id=source_id,
             fingerprint=fingerprint,
@@ -357,7 +268,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.expected)
     @rule(data=st.data(), installer=st.sampled_from(INSTALLERS))
     def claim(self, data: st.DataObject, installer: Installer) -> None:
-        territories = _territories_of(installer.rep_id)
+        territories = CAST.territory_ids_of(installer.rep_id)
         expected = self._draw_lead(
             data, lambda e: e.status is Status.NEW and e.territory_id in territories
         )
@@ -430,7 +341,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
     def _record_error(
         self,
         actor: Actor,
-        expected: _Expected,
+        expected: ExpectedLead,
         due: dt.datetime | None,
         effective: dt.datetime | None,
     ) -> type[QleadsError] | None:
@@ -450,14 +361,14 @@ class LeadDeskMachine(RuleBasedStateMachine):
         return None
 
     def _holder_error(
-        self, actor: Installer | Admin, expected: _Expected
+        self, actor: Installer | Admin, expected: ExpectedLead
     ) -> type[QleadsError] | None:
         """What R2/R12 answer an actor who changes a lead he may not hold."""
         if isinstance(actor, Admin):
             return InvalidTransition if expected.holder_id is None else None
         if expected.holder_id == actor.id:
             return None
-        visible = expected.status is Status.NEW and expected.territory_id in _territories_of(
+        visible = expected.status is Status.NEW and expected.territory_id in CAST.territory_ids_of(
             actor.rep_id
         )
         return NotPermitted if visible else LeadNotFound
@@ -499,7 +410,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
     )
     def assign(self, data: st.DataObject, actor: SalesRep | Admin, installer: Installer) -> None:
         target = installer
-        mine = None if isinstance(actor, Admin) else _territories_of(actor.id)
+        mine = None if isinstance(actor, Admin) else CAST.territory_ids_of(actor.id)
         expected = self._draw_lead(
             data,
             lambda e: (mine is None or e.territory_id in mine) and not e.status.is_terminal,
@@ -609,13 +520,13 @@ class LeadDeskMachine(RuleBasedStateMachine):
             )
         assert self.desk.sweep(batch_size=batch_size).total == 0, "a second sweep fired again"
 
-    def _fire(self, expected: _Expected, deadline: Deadline) -> None:
+    def _fire(self, expected: ExpectedLead, deadline: Deadline) -> None:
         if deadline.kind is DeadlineKind.CLAIM_EXPIRY:
             expected.to_pool()
         elif deadline.kind is DeadlineKind.ASSIGNMENT_REMINDER:
             days = self.policy.escalation_days
             assert expected.holder_id is not None
-            calendar = _installer(expected.holder_id).calendar
+            calendar = CAST.installer(expected.holder_id).calendar
             expected.deadline = (
                 Deadline(DeadlineKind.ESCALATION, calendar.add_business_days(deadline.at, days))
                 if days is not None
@@ -677,7 +588,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             }
             ids = {tab: [view.lead.id for view in page.items] for tab, page in pages.items()}
             _check_counts(installer, pages)
-            territories = _territories_of(installer.rep_id)
+            territories = CAST.territory_ids_of(installer.rep_id)
             held = {i for i, e in self.expected.items() if e.holder_id == installer.id}
             pool = {
                 i
@@ -713,14 +624,15 @@ class LeadDeskMachine(RuleBasedStateMachine):
 
     @invariant()
     def staff_counts_equal_their_lists(self) -> None:
-        for actor in (*REPS, ADMIN):
+        staff: tuple[SalesRep | Admin, ...] = (*REPS, ADMIN)
+        for actor in staff:
             tabs = [tab for tab in Tab if tab is not Tab.UNROUTED or isinstance(actor, Admin)]
             pages: dict[Tab, TabPage] = {
                 tab: self.desk.tab(actor, tab, per_page=_PER_PAGE) for tab in tabs
             }
             _check_counts(actor, pages)
             everything = {view.lead.id for view in pages[Tab.ALL].items}
-            mine = None if isinstance(actor, Admin) else _territories_of(actor.id)
+            mine = None if isinstance(actor, Admin) else CAST.territory_ids_of(actor.id)
             assert everything == {
                 i for i, e in self.expected.items() if mine is None or e.territory_id in mine
             }

@@ -6,6 +6,10 @@ ones, in every spelling the format allows (money as number or string, optional f
 out or ``null``, received times in any offset); :func:`invalid_mutations` breaks exactly one
 field and names the path the error must carry.
 
+:func:`stored_leads` draws the other side: whole :class:`~qleads.model.Lead` values as a
+repository stores them, every field varied, for the round-trip properties of the
+contract suites.
+
 Like ``cattrs``' ``tests/strategies.py``, one module so that the unit tests, the adapter
 contract suite and the state machine draw from the same documents.
 """
@@ -21,6 +25,19 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
+from qleads.lifecycle import Status
+from qleads.model import (
+    Consumption,
+    Contact,
+    CostRow,
+    Costs,
+    Deadline,
+    DeadlineKind,
+    EcoBalance,
+    Lead,
+    LeadDocument,
+    Roof,
+)
 from qleads.testing.documents import GERMAN_PLACES, PLACES, manual_example_document
 
 __all__ = [
@@ -32,6 +49,7 @@ __all__ = [
     "lead_documents",
     "manual_example_document",
     "source_ids",
+    "stored_leads",
 ]
 
 
@@ -302,3 +320,91 @@ def invalid_mutations() -> st.SearchStrategy[tuple[Mutator, str]]:
     """Pairs of (mutator, path): the mutator returns a copy of a valid raw document with
     exactly that one field broken, and R1 must reject it with exactly one error at path."""
     return st.sampled_from(INVALID_MUTATIONS)
+
+
+# --- leads as a repository stores them ----------------------------------------------------
+
+
+def _stored_instants() -> st.SearchStrategy[dt.datetime]:
+    return st.datetimes(
+        # Hypothesis wants naive bounds and adds the zone itself.
+        min_value=dt.datetime(2018, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2035, 12, 31),  # noqa: DTZ001
+        timezones=st.just(dt.UTC),
+    )
+
+
+def _stored_money() -> st.SearchStrategy[Decimal]:
+    return st.decimals(
+        min_value=Decimal(0), max_value=Decimal("999999.99"), places=2, allow_nan=False
+    )
+
+
+_STORED_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40
+)
+
+
+@st.composite
+def stored_leads(draw: st.DrawFn) -> Lead:
+    """Draft leads with every field varied, for round-trip properties. The ``source_id``
+    is the same for every draw: callers make it unique."""
+    received = draw(_stored_instants())
+    status = draw(st.sampled_from(Status))
+    held = status is not Status.NEW
+    holder = draw(st.sampled_from(["i-anna", "i-ben", "i-ümit"])) if held else None
+    deadline = draw(
+        st.none() | st.builds(Deadline, kind=st.sampled_from(DeadlineKind), at=_stored_instants())
+    )
+    document = LeadDocument(
+        source_id="drawn-lead",
+        contact=Contact(
+            name=draw(_STORED_TEXT),
+            street=draw(_STORED_TEXT),
+            postal_code=draw(st.from_regex(r"\A[0-9]{5}\Z")),
+            city=draw(_STORED_TEXT),
+            country="DE",
+            email=draw(st.emails(domains=st.just("example.org"))),
+            phone=draw(_STORED_TEXT),
+            reachability=draw(_STORED_TEXT),
+            comment=draw(_STORED_TEXT),
+        ),
+        consumption=Consumption(
+            persons=draw(st.integers(1, 50)),
+            annual_kwh=draw(st.integers(0, 100_000)),
+            price_ct_per_kwh=draw(_stored_money()),
+            main_usage=draw(_STORED_TEXT),
+        ),
+        roof=Roof(
+            area_m2=draw(_stored_money()),
+            tilt_deg=draw(st.integers(0, 90)),
+            azimuth_deg=draw(st.integers(0, 360)),
+            modules=draw(_STORED_TEXT),
+            module_count=draw(st.integers(0, 500)),
+            storage_interest=draw(st.booleans()),
+        ),
+        costs=Costs(
+            per_month=CostRow(with_pv=draw(_stored_money()), without_pv=draw(_stored_money())),
+            per_year=CostRow(with_pv=draw(_stored_money()), without_pv=draw(_stored_money())),
+            after_20_years=CostRow(with_pv=draw(_stored_money()), without_pv=draw(_stored_money())),
+        ),
+        eco_balance=EcoBalance(
+            co2_saving_kg=draw(st.integers(0, 10**7)),
+            trees_planted=draw(st.integers(0, 10**6)),
+        ),
+        received_at=draw(st.none() | st.just(received)),
+    )
+    return Lead(
+        id=0,
+        document=document,
+        received_at=received,
+        territory_id=draw(st.none() | st.sampled_from(["t-leipzig", "t-dresden", "t-münchen"])),
+        status=status,
+        status_at=draw(_stored_instants()),
+        holder_id=holder,
+        hold_until=draw(st.none() | _stored_instants()) if held else None,
+        due_at=draw(st.none() | _stored_instants()),
+        deadline=deadline,
+        previous_holders=draw(st.frozensets(st.sampled_from(["i-anna", "i-ben", "i-carl"]))),
+        version=draw(st.integers(1, 1000)),
+    )

@@ -23,7 +23,8 @@ from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
 from qleads.lifecycle import Status
 from qleads.model import Lead
 from qleads.tabs import Clause, LeadQuery, Order, Scope, Tab, matches, query_for, sort_key
-from qleads.testing.contract import make_lead
+from qleads.testing.profiles import examples
+from qleads.testing.world import make_lead
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
@@ -147,7 +148,9 @@ def postgres_repository(postgres_module_url: str) -> Iterator[SqlAlchemyLeadRepo
 
 
 class TestSqlTabQueryIsThePureRule:
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(1.5), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(drafts=st.lists(leads(), max_size=25), asked=st.lists(queries(), min_size=1, max_size=6))
     def test_on_sqlite(
         self,
@@ -159,7 +162,9 @@ class TestSqlTabQueryIsThePureRule:
         _agrees(sqlite_repository, drafts, asked)
 
     @pytest.mark.postgres
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(0.4), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(drafts=st.lists(leads(), max_size=25), asked=st.lists(queries(), min_size=1, max_size=6))
     def test_on_postgres(
         self,

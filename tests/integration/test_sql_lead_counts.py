@@ -25,7 +25,8 @@ from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
 from qleads.errors import IntakeConflict, StaleUpdate
 from qleads.lifecycle import Status
 from qleads.model import Lead
-from qleads.testing.contract import make_lead
+from qleads.testing.profiles import examples
+from qleads.testing.world import make_lead
 
 TERRITORIES = (None, "t-leipzig", "t-dresden")
 HOLDERS = (None, "i-anna", "i-ben")
@@ -160,7 +161,9 @@ def postgres_repository(postgres_module_url: str) -> Iterator[SqlAlchemyLeadRepo
 
 
 class TestCountersEqualTheLeads:
-    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(0.8), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(ops=operations)
     def test_on_sqlite(self, sqlite_repository: SqlAlchemyLeadRepository, ops: list) -> None:  # type: ignore[type-arg]
         """R8: after any mix of writes, rollbacks and stale updates, the counters are

@@ -1,7 +1,7 @@
 """The benchmark stays runnable: ``bench/run.py --smoke`` on a tiny data set.
 
-No timing is asserted here (the targets of issue 3 are reported in bench/RESULTS.md, not
-tested); this only checks that every measurement ran and produced a positive number, on
+No timing is asserted here (the figures are reported in bench/RESULTS.md, not tested);
+this only checks that every measurement ran and produced a positive number, on
 SQLite always and on PostgreSQL when the server is reachable (R3 claims, R8 tabs, R11
 sweeps, R1 intake, R9 business days).
 """
@@ -67,8 +67,8 @@ _NAMED = (
 @pytest.mark.slow
 class TestBenchmarkSmoke:
     def test_smoke_run_writes_every_metric(self, tmp_path: Path) -> None:
-        """Issue 3 item 7: one command measures qleads beside raw SQL and writes a flat
-        JSON object of metric name → positive number."""
+        """One command measures qleads beside raw SQL and writes a flat JSON object
+        of metric name → positive number."""
         out = tmp_path / "bench.json"
         reachable = _postgres_reachable()
         if REQUIRE_POSTGRES and not reachable:
