@@ -1,16 +1,25 @@
 """The mails of R10 word for word: subject, text and HTML of a notice and of a digest,
 exactly as a recipient gets them. Lead data is escaped in the HTML and passed as it is in
 the text; the layout (blank lines, the aligned table, the ``-- `` signature line) is part
-of what is promised."""
+of what is promised. The footer and the product name are settings; a catalog dropped in
+writes the mails in its language."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 
 import attrs
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.numbers import format_currency
 
 from qleads.calendar import Calendar
+from qleads.errors import ConfigurationError
 from qleads.lifecycle import Status
 from qleads.mail import Renderer
 from qleads.model import (
@@ -27,6 +36,7 @@ from qleads.model import (
     Policy,
     Roof,
 )
+from qleads.texts import LOCALE_PATH_ENV
 
 BASE = "https://leads.example.com/"
 RECEIVED = dt.datetime(2026, 11, 13, 9, 30, tzinfo=dt.UTC)
@@ -203,3 +213,81 @@ class TestWordForWord:
             "Ihr Vertriebsmitarbeiter hat Ihnen diese Anfrage zugeteilt.\n\n"
             "Anfrage:               7\n"
         )
+
+
+class TestFooterAndProductName:
+    def test_the_product_name_is_a_setting(self) -> None:
+        renderer = Renderer(BASE, product_name="Q.PARTNER Lead Management")
+        german = renderer.render(assigned(), lead(), ANNA)
+        english = renderer.render(assigned(), lead(), BOB)
+        assert german.text.endswith(
+            "-- \nDiese Nachricht wurde automatisch vom Q.PARTNER Lead Management versandt.\n"
+        )
+        assert english.text.endswith(
+            "-- \nThis message was sent automatically by the Q.PARTNER Lead Management.\n"
+        )
+        assert "<p><small>This message was sent automatically by the Q.PARTNER" in english.html
+
+    def test_a_footer_replaces_the_sentence_in_every_language(self) -> None:
+        """Given as it is, escaped in the HTML; the rest of the mail stays as it was."""
+        footer = "Q CELLS <Service> · Sonnenallee 17 · $5 Hotline"
+        renderer = Renderer(BASE, footer=footer)
+        for who in (ANNA, BOB):
+            mail = renderer.render(assigned(), lead(name=ODD_NAME), who)
+            assert mail.text.endswith(f"-- \n{footer}\n")
+            assert (
+                "<small>Q CELLS &lt;Service&gt; · Sonnenallee 17 · $5 Hotline</small>" in mail.html
+            )
+        german = renderer.render(assigned(), lead(name=ODD_NAME), ANNA)
+        assert german.text.replace(footer, "Diese Nachricht wurde automatisch vom Lead "
+                                   "Management Tool versandt.") == GERMAN_NOTICE_TEXT  # fmt: skip
+
+    @pytest.mark.parametrize("settings", [{"product_name": " "}, {"footer": ""}, {"footer": "\n"}])
+    def test_a_blank_setting_is_refused(self, settings: dict[str, str]) -> None:
+        with pytest.raises(ConfigurationError):
+            Renderer(BASE, **settings)
+
+
+class TestAThirdLanguage:
+    def test_a_dropped_in_catalog_writes_the_mails_in_its_language(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """R10: a French catalog, and a French installer reads French words and French
+        dates; what the catalog does not translate reads in German."""
+        catalog = Catalog(locale="fr", domain="qleads")
+        for message, translated in {
+            "Anfrage $id wurde Ihnen zugeteilt: $who": "Demande $id vous a été attribuée : $who",
+            "Guten Tag $name,": "Bonjour $name,",
+            "Bitte erfassen Sie einen Status bis $when.": "Merci de saisir un statut avant $when.",
+            "EEEE, dd.MM.yyyy, HH:mm 'Uhr'": "EEEE d MMMM y, HH:mm",
+            "dd.MM.yyyy": "dd/MM/y",
+            "Diese Nachricht wurde automatisch vom $product versandt.": "Envoyé par le $product.",
+        }.items():
+            catalog.add(message, translated)
+        folder = tmp_path / "fr" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "qleads.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        monkeypatch.setenv(LOCALE_PATH_ENV, str(tmp_path))
+        claude = attrs.evolve(ANNA, name="Claude", language="fr-FR")
+        mail = Renderer(BASE).render(assigned(), lead(), claude)
+        assert mail.subject == "Demande 7 vous a été attribuée : Erika Mustermann"
+        assert mail.text.startswith("Bonjour Claude,\n\n")
+        assert "Merci de saisir un statut avant mardi 17 novembre 2026, 16:00." in mail.text
+        assert "Eingang:               13/11/2026\n" in mail.text
+        savings = format_currency(Decimal("924.00"), "EUR", locale="fr")
+        assert f"Ersparnis pro Jahr:    {savings}\n" in mail.text
+        assert mail.text.endswith("-- \nEnvoyé par le Lead Management Tool.\n")
+        assert mail.html.startswith('<!DOCTYPE html>\n<html lang="fr">')
+
+
+def test_the_templates_hold_layout_only() -> None:
+    """Every word of a mail comes from the catalogs, so that every language gets all of
+    them: a template is slots, markup and punctuation."""
+    folder = resources.files("qleads.mail") / "templates"
+    names = sorted(t.name for t in folder.iterdir())
+    assert names == [f"{part}.{ext}" for part in ("lead", "mail", "paragraph", "row")
+                     for ext in ("html", "txt")]  # fmt: skip
+    for name in names:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert not re.findall(r"[^\W\d_]+", re.sub(r"\$\{\w+\}|<[^>]*>", "", text)), name
