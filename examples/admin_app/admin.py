@@ -1,4 +1,4 @@
-"""The admin area of the example portal (Flask-Admin at ``/admin``, issue 5 item 5).
+"""The admin area of the example portal (Flask-Admin at ``/admin``).
 
 Admins manage directory data here (sales reps, installers, territories with their postal
 code prefixes, portal users, lead sources and their API tokens, the policy) and watch
@@ -92,6 +92,7 @@ from .account import PASSWORD_RULES
 from .api import create_source_token
 from .errors import message_for
 from .forms import AssignForm
+from .i18n import shown_language
 from .models import ROLES, PortalUser
 from .services import current_services
 
@@ -700,7 +701,7 @@ class UnroutedLeadView(ReadOnlyView):
         "holder_id": _l("Bearbeiter"),
     }
     column_formatters: ClassVar[dict[str, Callable[..., Any]]] = {
-        "status": lambda v, c, m, n: Status(m.status).label_de,
+        "status": lambda v, c, m, n: Status(m.status).label(shown_language()),
     }
     column_extra_row_actions: ClassVar[list[Any]] = [
         TemplateLinkRowAction("qleads_row.assign_link", _l("Zuteilen"))

@@ -1,4 +1,4 @@
-"""How the portal's mails leave (R10, issue 5 item 7).
+"""How the portal's mails leave (R10).
 
 ``QLEADS_MAILER = "smtp"`` delivers through qleads' ``SmtpMailer`` with the ``MAIL_*``
 settings. ``"database"`` (the demo's default) keeps every message in the portal's
@@ -86,7 +86,12 @@ def build_delivery(
         mailer = _smtp(config)
     else:
         mailer = DatabaseMailer(sessions, clock, sender)
-    renderer = Renderer(str(config["QLEADS_BASE_URL"]), policy=desk.policy)
+    renderer = Renderer(
+        str(config["QLEADS_BASE_URL"]),
+        policy=desk.policy,
+        product_name=str(config["QLEADS_PRODUCT_NAME"]),
+        footer=str(config["QLEADS_MAIL_FOOTER"]).strip() or None,
+    )
     dispatcher = Dispatcher(
         storage.outbox,
         mailer,
