@@ -52,7 +52,7 @@ def N_(message: str) -> str:
 
 def languages() -> tuple[str, ...]:
     """German and every language a catalog is found for, sorted."""
-    return tuple(sorted({SOURCE_LANGUAGE, *_catalogs(_locale_path())}))
+    return _languages(_locale_path())
 
 
 def catalog_language(tag: str) -> str:
@@ -60,23 +60,14 @@ def catalog_language(tag: str) -> str:
     names it (``en``, ``pt_BR``; case, ``-`` or ``_`` do not matter), else the one of
     its primary language (``en-GB`` reads ``en``), else one whose name it starts with
     (``english``), else German."""
-    found = {name.lower(): name for name in languages()}
-    key = tag.strip().replace("-", "_").split(".")[0].split("@")[0].lower()
-    if key in found:
-        return found[key]
-    primary = key.split("_")[0]
-    if primary in found:
-        return found[primary]
-    for name in sorted(found, key=len, reverse=True):
-        if key.startswith(name):
-            return found[name]
-    return SOURCE_LANGUAGE
+    return _resolve(tag, _locale_path())
 
 
 def translation(tag: str) -> gettext.NullTranslations:
     """The translations someone with language ``tag`` reads (see
-    :func:`catalog_language`); for German, the message ids themselves."""
-    return _translation(catalog_language(tag), _locale_path())
+    :func:`catalog_language`); for German, the message ids themselves. Labels ask for
+    it on every call, so the answer is kept per language tag."""
+    return _translation_for(tag, _locale_path())
 
 
 # --- finding and loading -------------------------------------------------------------------
@@ -91,6 +82,31 @@ def _roots(locale_path: str) -> Iterator[Traversable]:
         if entry.strip():
             yield Path(entry.strip())
     yield resources.files(__name__) / "locale"
+
+
+@functools.lru_cache(maxsize=8)
+def _languages(locale_path: str) -> tuple[str, ...]:
+    return tuple(sorted({SOURCE_LANGUAGE, *_catalogs(locale_path)}))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(tag: str, locale_path: str) -> str:
+    found = {name.lower(): name for name in _languages(locale_path)}
+    key = tag.strip().replace("-", "_").split(".")[0].split("@")[0].lower()
+    if key in found:
+        return found[key]
+    primary = key.split("_")[0]
+    if primary in found:
+        return found[primary]
+    for name in sorted(found, key=len, reverse=True):
+        if key.startswith(name):
+            return found[name]
+    return SOURCE_LANGUAGE
+
+
+@functools.lru_cache(maxsize=256)
+def _translation_for(tag: str, locale_path: str) -> gettext.NullTranslations:
+    return _translation(_resolve(tag, locale_path), locale_path)
 
 
 @functools.lru_cache(maxsize=8)
