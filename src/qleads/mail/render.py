@@ -430,9 +430,10 @@ def compose(
         expected, parts = _HEADERS, _ALTERNATIVE_PARTS
     expected |= {"From"} if sender is not None else set()
     problem = _problem(message, expected, parts, address)
-    if problem is not None and message["To"].addresses[0].display_name:
+    if problem is not None and header_text(to_name, 100):
         # Python's header folder can lose the quotes of a long display name, and the
-        # address with them: the address is what must arrive, the name is courtesy.
+        # address with them, and its parser can fail to read some names back at all:
+        # the address is what must arrive, the name is courtesy.
         message.replace_header("To", Address(addr_spec=address))
         problem = _problem(message, expected, parts, address)
     if problem is not None:
@@ -457,7 +458,23 @@ def _problem(
     """What is wrong with ``message`` as written and read back, if anything: headers
     other than ``expected`` (or one twice), a header with a control character once
     decoded, a ``To`` that is not ``address`` alone, a body other than its ``parts``.
-    Header names are counted, not named: an injected header's name is the lead's text."""
+    Header names are counted, not named: an injected header's name is the lead's text.
+    A header Python's parser fails on while reading it back (it raises ``AttributeError``
+    on some display names, such as one that starts with a dot and an encoded word) is a
+    problem too, never an exception."""
+    try:
+        return _read_back(message, expected, parts, address)
+    except _PARSER_FAILURES as exc:
+        return f"a header cannot be read back: {type(exc).__name__}"
+
+
+#: What Python's header parser has been seen to raise on text it wrote itself.
+_PARSER_FAILURES = (MessageError, AttributeError, IndexError, TypeError, ValueError)
+
+
+def _read_back(
+    message: EmailMessage, expected: frozenset[str], parts: Sequence[str], address: str
+) -> str | None:
     for name, value in message.items():
         if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
             return f"header {name} holds a control character once decoded"
