@@ -280,6 +280,23 @@ class TestAThirdLanguage:
         assert mail.text.endswith("-- \nEnvoyé par le Lead Management Tool.\n")
         assert mail.html.startswith('<!DOCTYPE html>\n<html lang="fr">')
 
+    def test_a_catalog_babel_has_no_locale_for_formats_dates_as_german(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A catalog under a name Babel does not know still mails: its words, German
+        dates and money."""
+        catalog = Catalog(domain="qleads")
+        catalog.add("Guten Tag $name,", "Qapla' $name,")
+        folder = tmp_path / "xx" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "qleads.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        monkeypatch.setenv(LOCALE_PATH_ENV, str(tmp_path))
+        mail = Renderer(BASE).render(assigned(), lead(), attrs.evolve(ANNA, language="xx"))
+        assert mail.text.startswith("Qapla' Anna Solar,\n")
+        assert "bis Dienstag, 17.11.2026, 16:00 Uhr." in mail.text
+        assert "Ersparnis pro Jahr:    924,00\xa0€\n" in mail.text
+
 
 def test_the_templates_hold_layout_only() -> None:
     """Every word of a mail comes from the catalogs, so that every language gets all of
