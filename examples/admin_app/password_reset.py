@@ -94,9 +94,7 @@ def issue_link(services: Services, user_id: int, valid_for: dt.timedelta) -> str
     return token
 
 
-def _content(
-    user: PortalUser, name: str, link: str, minutes: int, *, product: str
-) -> RenderedMail:
+def _content(user: PortalUser, name: str, link: str, minutes: int, *, product: str) -> RenderedMail:
     with force_locale(user.language if user.language in ("de", "en") else "de"):
         subject = _("Lead Management: Passwort zurücksetzen")
         text = "\n\n".join(
