@@ -308,3 +308,25 @@ def test_the_templates_hold_layout_only() -> None:
     for name in names:
         text = (folder / name).read_text(encoding="utf-8")
         assert not re.findall(r"[^\W\d_]+", re.sub(r"\$\{\w+\}|<[^>]*>", "", text)), name
+
+
+class TestABadCatalog:
+    def test_a_translation_that_breaks_its_placeholders_reads_in_german(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A dropped-in catalog nobody checked cannot stop a mail: a translation with
+        another placeholder or a stray ``$`` gives way to the German message; braces and
+        ``$$`` in a good one are text."""
+        catalog = Catalog(locale="en", domain="qleads")
+        catalog.add("Guten Tag $name,", "Hi $nom,")
+        catalog.add("Anfrage öffnen", "Open $ it")
+        catalog.add("Kunde", "{Customer} $$")
+        folder = tmp_path / "en" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "qleads.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        monkeypatch.setenv(LOCALE_PATH_ENV, str(tmp_path))
+        mail = Renderer(BASE).render(assigned(), lead(), BOB)
+        assert mail.text.startswith("Guten Tag Bob Sun,\n\nYour sales representative")
+        assert "Anfrage öffnen: https://leads.example.com/leads/7\n" in mail.text
+        assert "{Customer} $:          Erika Mustermann\n" in mail.text

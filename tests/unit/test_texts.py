@@ -158,10 +158,13 @@ class TestAddingALanguage:
         for message in catalog:
             if message.id:
                 message.string = str(message.id).replace("$when", "$quand")
+                message.string = message.string.replace("Status", "$ status")
         with po.open("wb") as handle:
             write_po(handle, catalog)
         assert tool.main([]) == 1
-        assert "fr: placeholders differ: 'Frist: bis $when.'" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "fr: placeholders differ: 'Frist: bis $when.'" in err
+        assert "fr: placeholders differ: 'Für diese zugeteilte Anfrage wurde" in err
 
     @pytest.mark.parametrize("language", ["xx_nowhere", "en"])
     def test_init_refuses_an_unknown_or_existing_language(

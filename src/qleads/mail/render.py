@@ -187,17 +187,44 @@ class _Row:
 
 
 class _Words:
-    """The words of one recipient's language: ``words("Guten Tag $name,", name=…)`` is
-    the message translated, its ``$placeholders`` filled in (the values are not read
-    as templates themselves). ``locale`` is Babel's, for dates and money."""
+    """The words of one language: ``words("Guten Tag $name,", name=…)`` is the message
+    translated, its ``$placeholders`` filled in (the values are not read as templates
+    themselves). ``locale`` is Babel's, for dates and money. One per language and
+    catalog (:func:`_words`); each message is prepared once."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, catalog: gettext.NullTranslations) -> None:
         self.language = language
-        self.catalog: gettext.NullTranslations = translation(language)
+        self.catalog = catalog
         self.locale = _babel_locale(language)
+        self._prepared: dict[str, str] = {}
 
     def __call__(self, message: str, **values: object) -> str:
-        return string.Template(self.catalog.gettext(message)).substitute(values)
+        prepared = self._prepared.get(message)
+        if prepared is None:
+            prepared = _prepare(_usable(message, self.catalog.gettext(message)))
+            self._prepared[message] = prepared
+        return prepared.format_map(values)
+
+
+def _usable(message: str, translated: str) -> str:
+    """The translation, unless it is no valid template or names other placeholders than
+    the message (a catalog that ``python -m qleads.texts.catalog`` never checked): then
+    the message itself, so that the mail still goes out, in German there."""
+    candidate = string.Template(translated)
+    own = set(string.Template(message).get_identifiers())
+    if candidate.is_valid() and set(candidate.get_identifiers()) == own:
+        return translated
+    return message
+
+
+def _words(recipient: Recipient) -> _Words:
+    language = language_of(recipient)
+    return _words_of(language, translation(language))
+
+
+@functools.lru_cache(maxsize=32)
+def _words_of(language: str, catalog: gettext.NullTranslations) -> _Words:
+    return _Words(language, catalog)
 
 
 def _babel_locale(language: str) -> str:
@@ -210,16 +237,43 @@ def _babel_locale(language: str) -> str:
     return language
 
 
+def _prepare(template: str) -> str:
+    """``template``, in :class:`string.Template`'s syntax, as a :meth:`str.format_map`
+    string that fills it the same way: ``$name`` and ``${name}`` become fields, ``$$`` a
+    dollar sign, every other brace stays text. Filling it then needs no regular
+    expression per placeholder; a misplaced ``$`` raises ``ValueError`` as
+    ``string.Template`` does."""
+    parts: list[str] = []
+    end = 0
+    for match in string.Template.pattern.finditer(template):
+        parts.append(_literal(template[end : match.start()]))
+        name = match.group("named") or match.group("braced")
+        if name is not None:
+            parts.append("{" + name + "}")
+        elif match.group("escaped") is not None:
+            parts.append("$")
+        else:
+            raise ValueError(f"invalid placeholder at {match.start()} in {template!r}")
+        end = match.end()
+    parts.append(_literal(template[end:]))
+    return "".join(parts)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 @functools.cache
-def _template(name: str) -> string.Template:
-    """One part of the mails' layout in ``templates/``, used byte for byte: every
-    newline in the file is one in the mail, and ``${slot}`` is filled in."""
+def _template(name: str) -> str:
+    """One part of the mails' layout in ``templates/`` (:class:`string.Template` files),
+    used byte for byte: every newline in the file is one in the mail, and ``${slot}``
+    is filled in."""
     source = resources.files(__package__ or "qleads.mail") / "templates" / name
-    return string.Template(source.read_text(encoding="utf-8"))
+    return _prepare(source.read_text(encoding="utf-8"))
 
 
 def _fill(name: str, **slots: str) -> str:
-    return _template(name).substitute(slots)
+    return _template(name).format_map(slots)
 
 
 class Renderer:
@@ -256,7 +310,7 @@ class Renderer:
 
     def render(self, notification: Notification, lead: Lead, recipient: Recipient) -> RenderedMail:
         """The mail for ``notification`` (R10), in ``recipient``'s language and zone."""
-        _ = _Words(language_of(recipient))
+        _ = _words(recipient)
         kind = notification.kind
         show_contact = kind in _CONTACT_VISIBLE or (
             kind is NotificationKind.NEW_LEAD and self.policy.contact_before_claim == "shown"
@@ -275,7 +329,7 @@ class Renderer:
         self, installer: Installer, leads: Sequence[Lead], day: dt.date
     ) -> RenderedMail:
         """One daily mail listing ``leads`` (the digest option of R10)."""
-        _ = _Words(language_of(installer))
+        _ = _words(installer)
         subject = _(
             "Ihre neuen Anfragen vom $day ($count)",
             day=format_date(day, self._date_pattern(_), locale=_.locale),

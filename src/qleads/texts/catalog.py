@@ -84,8 +84,9 @@ def missing(catalog: Catalog, template: Catalog | None = None) -> list[str]:
 
 
 def mismatched(catalog: Catalog) -> list[str]:
-    """The messages whose translation names other ``$placeholders`` than the message:
-    rendering them would fail or lose a value."""
+    """The messages whose translation names other ``$placeholders`` than the message,
+    or has a ``$`` that starts none (write ``$$`` for a dollar sign): the mails would
+    show the German message instead."""
     return sorted(
         str(m.id)
         for m in catalog
@@ -93,8 +94,9 @@ def mismatched(catalog: Catalog) -> list[str]:
     )
 
 
-def _placeholders(text: str) -> set[str]:
-    return set(string.Template(text).get_identifiers())
+def _placeholders(text: str) -> set[str] | None:
+    template = string.Template(text)
+    return set(template.get_identifiers()) if template.is_valid() else None
 
 
 def compile_mo(catalog: Catalog) -> bytes:
