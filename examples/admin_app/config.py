@@ -18,6 +18,7 @@ from typing import Any
 from limits import parse_many
 
 from qleads.errors import ConfigurationError
+from qleads.mail import PRODUCT_NAME
 
 __all__ = ["DEFAULTS", "load_config"]
 
@@ -35,6 +36,11 @@ DEFAULTS: Mapping[str, Any] = {
     # "smtp" delivers through MAIL_SERVER
     "QLEADS_MAILER": "database",
     "QLEADS_MAIL_FROM": "Lead Management <leads@localhost>",
+    # what the banner and the mails call the product (the mails' footer names it)
+    "QLEADS_PRODUCT_NAME": PRODUCT_NAME,
+    # the mails' last line in every language instead of the footer naming the product
+    # ("" keeps that footer)
+    "QLEADS_MAIL_FOOTER": "",
     # the absolute root of the portal, for the deep links in mails (R10)
     "QLEADS_BASE_URL": "http://127.0.0.1:5000",
     "QLEADS_PER_PAGE": 20,
@@ -155,6 +161,8 @@ def load_config(
         )
     for key in _RATE_LIMIT_KEYS:
         _check_rate_limit(key, config[key])
+    if not str(config["QLEADS_PRODUCT_NAME"]).strip():
+        raise ConfigurationError("QLEADS_PRODUCT_NAME must not be blank")
     if int(config["QLEADS_PASSWORD_RESET_MINUTES"]) < 1:
         raise ConfigurationError("QLEADS_PASSWORD_RESET_MINUTES must be at least 1")
     if int(config["QLEADS_PROXY_COUNT"]) < 0:

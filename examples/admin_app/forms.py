@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from qleads.lifecycle import Status
 from qleads.model import Channel, ReleaseReason
 
-__all__ = ["RELEASE", "AssignForm", "StatusForm", "channel_label", "reason_label"]
+__all__ = ["RELEASE", "AssignForm", "StatusForm"]
 
 #: The dropdown entry that is an action, not a status (Anlage 3: "Lead wieder verfügbar").
 RELEASE = "release"
@@ -28,29 +28,6 @@ _STATUS_CHOICES = (
     Status.UNSUCCESSFUL,
     Status.FOLLOW_UP,
 )
-
-_CHANNELS = {
-    Channel.PHONE: _l("Telefon"),
-    Channel.EMAIL: _l("E-Mail"),
-    Channel.ON_SITE: _l("Vor Ort"),
-    Channel.LETTER: _l("Brief"),
-    Channel.OTHER: _l("Sonstiges"),
-}
-
-_REASONS = {
-    ReleaseReason.NO_TIME: _l("Keine Zeit für die Bearbeitung"),
-    ReleaseReason.NO_CAPACITY: _l("Keine Kapazitäten für die Umsetzung"),
-    ReleaseReason.OUT_OF_AREA: _l("Außerhalb meines Gebiets"),
-    ReleaseReason.OTHER: _l("Sonstiger Grund"),
-}
-
-
-def channel_label(channel: Channel) -> str:
-    return str(_CHANNELS[channel])
-
-
-def reason_label(reason: ReleaseReason) -> str:
-    return str(_REASONS[reason])
 
 
 class StatusForm(FlaskForm):
@@ -70,10 +47,10 @@ class StatusForm(FlaskForm):
             (RELEASE, str(_l("Lead wieder verfügbar")))
         ]
         self.channel.choices = [("", str(_l("– bitte wählen –")))] + [
-            (c.value, str(label)) for c, label in _CHANNELS.items()
+            (c.value, c.label(language)) for c in Channel
         ]
         self.reason.choices = [("", str(_l("– ohne Angabe –")))] + [
-            (r.value, str(label)) for r, label in _REASONS.items()
+            (r.value, r.label(language)) for r in ReleaseReason
         ]
 
     def chosen_status(self) -> Status | None:

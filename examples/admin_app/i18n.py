@@ -4,9 +4,11 @@ The portal's texts are written in German in the code and the templates (the manu
 words, so the German screens need no catalogue at all); ``translations/en`` holds the
 English catalogue, checked in as ``messages.po`` *and* its compiled ``messages.mo`` so
 that neither a deployment nor CI has to run ``pybabel compile`` (a test keeps the two in
-step). The language is the logged-in user's (stored with him), else the session's
-choice, else German. Dates look like ``27.07.2018`` and money like ``9.132,00 €`` in
-German; times are shown in Europe/Berlin.
+step). The names of statuses, tabs, contact channels and release reasons are the
+library's (``qleads.texts``), in the same language: the portal keeps no copy of them.
+The language is the logged-in user's (stored with him), else the session's choice, else
+German. Dates look like ``27.07.2018`` and money like ``9.132,00 €`` in German; times
+are shown in Europe/Berlin.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from markupsafe import Markup
 from qleads.lifecycle import Status
 from qleads.tabs import Tab
 
-__all__ = ["LANGUAGES", "current_language", "init_i18n"]
+__all__ = ["LANGUAGES", "current_language", "init_i18n", "shown_language"]
 
 LANGUAGES = ("de", "en")
 
@@ -59,16 +61,22 @@ def _money(value: Decimal | None) -> str:
     return str(format_currency(value, "EUR"))
 
 
+def shown_language() -> str:
+    """The language of the page or mail being made: the request's, or the one a
+    ``force_locale`` block chose. The library's labels are asked for in it."""
+    return str(get_locale() or "de")
+
+
 def _german() -> bool:
-    return str(get_locale() or "de").startswith("de")
+    return shown_language().startswith("de")
 
 
 def _status(status: Status) -> str:
-    return status.label("en" if not _german() else "de")
+    return status.label(shown_language())
 
 
 def _tab(tab: Tab) -> str:
-    return tab.label_de if _german() else tab.label_en
+    return tab.label(shown_language())
 
 
 def _number(value: object) -> str:

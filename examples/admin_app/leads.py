@@ -30,7 +30,7 @@ from qleads.model import (
 )
 from qleads.visibility import LeadView
 
-from .forms import AssignForm, StatusForm, channel_label, reason_label
+from .forms import AssignForm, StatusForm
 from .i18n import current_language
 from .security.auth import PostForm, role_required
 from .services import current_services
@@ -97,7 +97,7 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
     elif kind is EventKind.RELEASED:
         text = _("Anfrage wurde von %(name)s wieder freigegeben", name=holder or who)
         if event.reason is not None:
-            text += f" ({reason_label(event.reason)})"
+            text += f" ({event.reason.label(lang)})"
     elif kind is EventKind.EXPIRED:
         text = _("Anfrage wurde automatisch wieder freigegeben (Frist abgelaufen)")
     elif kind is EventKind.REMINDED:
@@ -116,7 +116,7 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
         text=text,
         at=at or event.effective_at,
         status=event.to_status,
-        channel=channel_label(event.channel) if event.channel and staff_or_own else "",
+        channel=event.channel.label(lang) if event.channel and staff_or_own else "",
         note=event.note if staff_or_own else "",
         due_at=event.due_at,
     )

@@ -86,7 +86,12 @@ def build_delivery(
         mailer = _smtp(config)
     else:
         mailer = DatabaseMailer(sessions, clock, sender)
-    renderer = Renderer(str(config["QLEADS_BASE_URL"]), policy=desk.policy)
+    renderer = Renderer(
+        str(config["QLEADS_BASE_URL"]),
+        policy=desk.policy,
+        product_name=str(config["QLEADS_PRODUCT_NAME"]),
+        footer=str(config["QLEADS_MAIL_FOOTER"]).strip() or None,
+    )
     dispatcher = Dispatcher(
         storage.outbox,
         mailer,

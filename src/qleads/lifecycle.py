@@ -16,6 +16,7 @@ from types import MappingProxyType
 import attrs
 
 from qleads.errors import InvalidTransition
+from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
 __all__ = [
     "HELD_STATUSES",
@@ -43,16 +44,18 @@ class Status(enum.Enum):
     ORDER_PLACED = "order_placed"
     UNSUCCESSFUL = "unsuccessful"
 
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """The manual's name of the status (Anlage 3) in ``language``, from the catalogs
+        of :mod:`qleads.texts` (German where none has the language)."""
+        return translation(language).gettext(_LABELS[self])
+
     @property
     def label_de(self) -> str:
-        return _LABELS[self][0]
+        return self.label("de")
 
     @property
     def label_en(self) -> str:
-        return _LABELS[self][1]
-
-    def label(self, language: str = "de") -> str:
-        return self.label_en if language.startswith("en") else self.label_de
+        return self.label("en")
 
     @property
     def is_terminal(self) -> bool:
@@ -63,17 +66,18 @@ class Status(enum.Enum):
         return self in WORK_STATUSES
 
 
-_LABELS: Mapping[Status, tuple[str, str]] = MappingProxyType(
+#: The message ids of the labels: the manual's German words.
+_LABELS: Mapping[Status, str] = MappingProxyType(
     {
-        Status.NEW: ("Neu", "New"),
-        Status.CLAIMED: ("Lead beansprucht", "Lead claimed"),
-        Status.ASSIGNED: ("Lead zugeteilt", "Lead assigned"),
-        Status.CONTACT_ATTEMPTED: ("Kontaktversuch erfolgt", "Contact attempted"),
-        Status.FIRST_CONTACT: ("Erstkontakt erfolgt", "First contact made"),
-        Status.OFFER_SENT: ("Angebot gesendet", "Offer sent"),
-        Status.FOLLOW_UP: ("Wiedervorlage", "Follow-up"),
-        Status.ORDER_PLACED: ("Bestellung aufgegeben", "Order placed"),
-        Status.UNSUCCESSFUL: ("Nicht erfolgreich", "Unsuccessful"),
+        Status.NEW: N_("Neu"),
+        Status.CLAIMED: N_("Lead beansprucht"),
+        Status.ASSIGNED: N_("Lead zugeteilt"),
+        Status.CONTACT_ATTEMPTED: N_("Kontaktversuch erfolgt"),
+        Status.FIRST_CONTACT: N_("Erstkontakt erfolgt"),
+        Status.OFFER_SENT: N_("Angebot gesendet"),
+        Status.FOLLOW_UP: N_("Wiedervorlage"),
+        Status.ORDER_PLACED: N_("Bestellung aufgegeben"),
+        Status.UNSUCCESSFUL: N_("Nicht erfolgreich"),
     }
 )
 

@@ -16,6 +16,7 @@ import attrs
 
 from qleads.calendar import Calendar
 from qleads.lifecycle import Status
+from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
 __all__ = [
     "Actor",
@@ -218,6 +219,10 @@ class Channel(enum.Enum):
     LETTER = "letter"
     OTHER = "other"
 
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """Its name in the status form (Anlage 3) in ``language`` (:mod:`qleads.texts`)."""
+        return translation(language).gettext(_CHANNEL_LABELS[self])
+
 
 class ReleaseReason(enum.Enum):
     """Why an installer gave a lead back (R7)."""
@@ -226,6 +231,26 @@ class ReleaseReason(enum.Enum):
     NO_CAPACITY = "no_capacity"
     OUT_OF_AREA = "out_of_area"
     OTHER = "other"
+
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """Its name in the release form (Anlage 3) in ``language`` (:mod:`qleads.texts`)."""
+        return translation(language).gettext(_REASON_LABELS[self])
+
+
+#: The message ids of the labels: the manual's German words.
+_CHANNEL_LABELS = {
+    Channel.PHONE: N_("Telefon"),
+    Channel.EMAIL: N_("E-Mail"),
+    Channel.ON_SITE: N_("Vor Ort"),
+    Channel.LETTER: N_("Brief"),
+    Channel.OTHER: N_("Sonstiges"),
+}
+_REASON_LABELS = {
+    ReleaseReason.NO_TIME: N_("Keine Zeit für die Bearbeitung"),
+    ReleaseReason.NO_CAPACITY: N_("Keine Kapazitäten für die Umsetzung"),
+    ReleaseReason.OUT_OF_AREA: N_("Außerhalb meines Gebiets"),
+    ReleaseReason.OTHER: N_("Sonstiger Grund"),
+}
 
 
 class DeadlineKind(enum.Enum):

@@ -17,6 +17,7 @@ import attrs
 
 from qleads.lifecycle import OPEN_WORK_STATUSES, TERMINAL_STATUSES, Status
 from qleads.model import Lead, LeadSummary
+from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
 __all__ = [
     "INSTALLER_TABS",
@@ -45,25 +46,31 @@ class Tab(enum.Enum):
     #: Admins only: leads no territory matched (R1).
     UNROUTED = "unrouted"
 
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """The manual's name of the tab (Anlage 1) in ``language``, from the catalogs of
+        :mod:`qleads.texts` (German where none has the language)."""
+        return translation(language).gettext(_LABELS[self])
+
     @property
     def label_de(self) -> str:
-        return _LABELS[self][0]
+        return self.label("de")
 
     @property
     def label_en(self) -> str:
-        return _LABELS[self][1]
+        return self.label("en")
 
 
-_LABELS: Mapping[Tab, tuple[str, str]] = MappingProxyType(
+#: The message ids of the labels: the manual's German words.
+_LABELS: Mapping[Tab, str] = MappingProxyType(
     {
-        Tab.ALL: ("Alle Einträge anzeigen", "Show all entries"),
-        Tab.AVAILABLE: ("Verfügbare Anfragen", "Available requests"),
-        Tab.MINE: ("Meine Anfragen", "My requests"),
-        Tab.NEW: ("Neue Anfragen", "New requests"),
-        Tab.FOLLOW_UP: ("Wiedervorlage", "Follow-up"),
-        Tab.IN_PROGRESS: ("In Bearbeitung", "In progress"),
-        Tab.CLOSED: ("Abgeschlossene Projekte", "Closed projects"),
-        Tab.UNROUTED: ("Nicht zugeordnet", "Unrouted"),
+        Tab.ALL: N_("Alle Einträge anzeigen"),
+        Tab.AVAILABLE: N_("Verfügbare Anfragen"),
+        Tab.MINE: N_("Meine Anfragen"),
+        Tab.NEW: N_("Neue Anfragen"),
+        Tab.FOLLOW_UP: N_("Wiedervorlage"),
+        Tab.IN_PROGRESS: N_("In Bearbeitung"),
+        Tab.CLOSED: N_("Abgeschlossene Projekte"),
+        Tab.UNROUTED: N_("Nicht zugeordnet"),
     }
 )
 

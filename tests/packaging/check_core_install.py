@@ -5,9 +5,10 @@ own, with ``PYTHONTZPATH`` empty so that zoneinfo finds no system tz database, a
 this script (``python tests/packaging/check_core_install.py``): the extras' modules are
 absent (else the check proves nothing), the README's embedding example runs on the core
 (business days need Europe/Berlin: the ``tzdata`` dependency), ``qleads --version`` names
-the installed version, and every command answers ``--help`` or says in one line which
-extra to install. ``tests/packaging/test_extras.py`` runs :data:`CORE_COMMANDS` in the
-full test env with the extras' modules blocked.
+the installed version, the labels read in English from the catalog in the wheel (without
+Babel), and every command answers ``--help`` or says in one line which extra to install.
+``tests/packaging/test_extras.py`` runs :data:`CORE_COMMANDS` in the full test env with
+the extras' modules blocked.
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def main() -> int:
     version = importlib.metadata.version("qleads")
     assert qleads.__version__ == version, (qleads.__version__, version)
     _readme_example()
+    from qleads.lifecycle import Status
+
+    # The labels' catalogs are in the wheel and need no Babel.
+    assert Status.OFFER_SENT.label("en") == "Offer sent", "no English catalog in the wheel"
     shown = _console_script(["--version"])
     assert (shown.returncode, shown.stdout) == (0, f"qleads {version}\n"), shown
     check_commands(_console_script, CORE_COMMANDS)

@@ -1,5 +1,6 @@
-"""The app itself: configuration, security headers and cookies, the language switch,
-the background jobs and the demo data."""
+"""The app itself: configuration, security headers and cookies, the language switch and
+the library's labels in it, the product name and mail footer, the background jobs and the
+demo data."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from portal_support import NOW, copy_database, portal_config, post_form
 
 from examples.admin_app import create_app
 from examples.admin_app.background import BackgroundWorker, run_once
-from examples.admin_app.catalog import MO, compile_mo, missing
+from examples.admin_app.catalog import MO, compile_mo, extract_messages, missing
 from examples.admin_app.config import load_config
+from examples.admin_app.models import PortalMail
 from examples.admin_app.security import safe_next
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
 from qleads.errors import ConfigurationError
 from qleads.lifecycle import Status
+from qleads.model import ReleaseReason
 from qleads.tabs import Tab
 
 MANUAL_LEAD = 1
@@ -55,6 +58,21 @@ class TestConfig:
         assert config["QLEADS_BACKGROUND"] is True
         assert config["QLEADS_SWEEP_INTERVAL"] == 2.5
         assert config["MAIL_PORT"] == 2525
+
+    def test_product_name_and_mail_footer_default_to_the_librarys(self) -> None:
+        config = load_config({"QLEADS_DEMO": True}, environ={})
+        assert config["QLEADS_PRODUCT_NAME"] == "Lead Management Tool"
+        assert config["QLEADS_MAIL_FOOTER"] == ""
+
+    def test_product_name_and_mail_footer_from_the_environment(self) -> None:
+        environ = {"QLEADS_PRODUCT_NAME": "Q.PARTNER Leads", "QLEADS_MAIL_FOOTER": "Q CELLS"}
+        config = load_config({"QLEADS_DEMO": True}, environ=environ)
+        assert config["QLEADS_PRODUCT_NAME"] == "Q.PARTNER Leads"
+        assert config["QLEADS_MAIL_FOOTER"] == "Q CELLS"
+
+    def test_a_blank_product_name_is_refused(self) -> None:
+        with pytest.raises(ConfigurationError, match="QLEADS_PRODUCT_NAME"):
+            load_config({"QLEADS_DEMO": True, "QLEADS_PRODUCT_NAME": " "}, environ={})
 
     def test_bad_values_are_configuration_errors(self) -> None:
         with pytest.raises(ConfigurationError):
@@ -148,6 +166,7 @@ class TestLanguage:
         page = client.get("/installer/").get_data(as_text=True)
         assert '<html lang="de">' in page
         assert "Verfügbare Anfragen" in page
+        assert '<span class="product">LEAD MANAGEMENT TOOL</span>' in page
 
     def test_english_switch_is_kept_with_the_user(
         self, app: Flask, login: Any, post: Any, client: FlaskClient
@@ -181,6 +200,31 @@ class TestLanguage:
         post_form(client, "/language", data={"language": "en"}, form="/login")
         assert "Log in" in client.get("/login").get_data(as_text=True)
 
+    def test_english_forms_and_history_use_the_librarys_labels(
+        self, login: Any, post: Any, client: FlaskClient
+    ) -> None:
+        """Channels and release reasons are named by ``qleads.texts`` in the user's
+        language, in the status form and in the history."""
+        login(client, "installer1")
+        post(client, f"/leads/{MANUAL_LEAD}/claim")
+        post(client, "/language", {"language": "en"})
+        post(
+            client,
+            f"/leads/{MANUAL_LEAD}/status",
+            {"status": "first_contact", "date": "2026-11-20", "channel": "on_site"},
+        )
+        page = client.get(f"/leads/{MANUAL_LEAD}/status").get_data(as_text=True)
+        assert '<option value="out_of_area">Outside my area</option>' in page
+        assert '<option value="letter">Letter</option>' in page
+        assert "Contact channel: On site" in page
+        assert "First contact made" in page
+
+    def test_the_portal_keeps_no_copy_of_the_librarys_labels(self) -> None:
+        """Statuses, tabs and release reasons are named once, by the library: no text of
+        the portal's code or templates is one of their labels."""
+        labels = {member.label() for member in (*Status, *Tab, *ReleaseReason)}
+        assert labels.isdisjoint(extract_messages())
+
     def test_catalogue_covers_every_text(self) -> None:
         assert missing() == []
 
@@ -209,6 +253,38 @@ class TestBackground:
         assert services.desk.get(installer, MANUAL_LEAD).lead.status is Status.NEW
         assert services.desk.get(installer, MANUAL_LEAD).previously_handled
         assert run_once(services).swept.total == 0  # idempotent
+
+    def test_the_product_name_and_footer_reach_the_banner_and_the_mails(
+        self, demo_database: Path, tmp_path: Path, login: Any, post: Any
+    ) -> None:
+        """R10: the lead mails end with the configured footer, the reset mail and the
+        banner name the configured product."""
+        database = tmp_path / "branded.sqlite"
+        copy_database(demo_database, database)
+        clock = FrozenClock(NOW)
+        settings = {"QLEADS_PRODUCT_NAME": "Q.PARTNER Leads", "QLEADS_MAIL_FOOTER": "Q CELLS"}
+        app = create_app(portal_config(database, clock, **settings))
+        services = app.extensions["qleads"]
+        try:
+            client = app.test_client()
+            login(client, "installer1")
+            page = client.get("/installer/").get_data(as_text=True)
+            assert '<span class="product">Q.PARTNER LEADS</span>' in page
+            post(client, f"/leads/{MANUAL_LEAD}/claim")
+            forgot = app.test_client()
+            post_form(forgot, "/password/forgot", {"username": "rep1"}, form="/password/forgot")
+            # the link and its mail are stored on the after-answer thread: wait for it
+            services.after_answer.submit(lambda: None).result(timeout=30)
+            with app.app_context():
+                run_once(services)  # the reset mail, while its link works
+                clock.advance(dt.timedelta(days=5))
+                run_once(services)  # the claim expires: its mail to the installer
+            with services.read_sessions() as db:
+                mails = {m.recipients: m.text_body() for m in db.query(PortalMail)}
+            assert mails["installer1@example.com"].endswith("\n-- \nQ CELLS\n")
+            assert "im Q.PARTNER Leads wurde ein neues Passwort" in mails["rep1@example.com"]
+        finally:
+            services.close()
 
     def test_worker_thread_starts_and_stops(self, services: Services) -> None:
         worker = BackgroundWorker(services, interval=0.05)

@@ -202,6 +202,19 @@ class TestHeaders:
         )  # fmt: skip
         assert str(plain["To"]) == "Anna Solar <anna@example.org>"
 
+    def test_a_display_name_python_cannot_read_back_is_dropped_not_the_address(self) -> None:
+        """R10: Python's header parser fails (``AttributeError``) on reading back some
+        display names it wrote (this one, found by the test below, once folded); the mail
+        then goes to the bare address, and ``compose`` raises no error of another family."""
+        name = ".=?3=3A=20=78=40=65=78=61=6D=70=6C=65=2E=6F=72=67=0D=0A=0D=0A=42=6F=64=79?="
+        mail = Renderer(BASE).render(notice(NotificationKind.ASSIGNED), lead(name=name), ANNA)
+        message = compose(
+            mail, to_name=name, to_address="anna@example.org", message_id="<1@x>", date=RECEIVED
+        )
+        parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+        assert [a.addr_spec for a in parsed["To"].addresses] == ["anna@example.org"]
+        assert str(parsed["To"]) == "anna@example.org"
+
     @settings(deadline=None, max_examples=examples(5))
     @given(name=_lead_text(80), city=_lead_text(40))
     def test_no_lead_text_adds_a_header(self, name: str, city: str) -> None:

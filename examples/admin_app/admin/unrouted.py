@@ -23,6 +23,7 @@ from qleads.lifecycle import Status
 
 from ..errors import message_for
 from ..forms import AssignForm
+from ..i18n import shown_language
 from ..services import current_services
 from .base import ReadOnlyView, is_admin
 from .rows import LeadRow
@@ -59,7 +60,7 @@ class UnroutedLeadView(ReadOnlyView):
         "holder_id": _l("Bearbeiter"),
     }
     column_formatters: ClassVar[dict[str, Callable[..., Any]]] = {
-        "status": lambda v, c, m, n: Status(m.status).label_de,
+        "status": lambda v, c, m, n: Status(m.status).label(shown_language()),
     }
     column_extra_row_actions: ClassVar[list[Any]] = [
         TemplateLinkRowAction("qleads_row.assign_link", _l("Zuteilen"))

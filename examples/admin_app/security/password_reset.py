@@ -99,16 +99,17 @@ def issue_link(services: Services, user_id: int, valid_for: dt.timedelta) -> str
     return token
 
 
-def _content(user: PortalUser, name: str, link: str, minutes: int) -> RenderedMail:
+def _content(user: PortalUser, name: str, link: str, minutes: int, *, product: str) -> RenderedMail:
     with force_locale(user.language if user.language in ("de", "en") else "de"):
         subject = _("Lead Management: Passwort zurücksetzen")
         text = "\n\n".join(
             [
                 _("Guten Tag %(name)s,", name=name),
                 _(
-                    "für Ihr Konto „%(username)s“ im Lead Management Tool wurde ein neues "
+                    "für Ihr Konto „%(username)s“ im %(product)s wurde ein neues "
                     "Passwort angefordert. Über diesen Link vergeben Sie es:",
                     username=user.username,
+                    product=product,
                 ),
                 link,
                 _(
@@ -137,7 +138,13 @@ def _mail_for(
         key=f"{KEY_PREFIX}:{user.id}:{secrets.token_hex(8)}",
         to_address=actor.email,
         to_name=actor.name,
-        content=_content(user, actor.name, f"{base}{RESET_PATH}{token}", minutes),
+        content=_content(
+            user,
+            actor.name,
+            f"{base}{RESET_PATH}{token}",
+            minutes,
+            product=str(current_app.config["QLEADS_PRODUCT_NAME"]),
+        ),
         created_at=now,
         expires_at=now + valid_for,
     )

@@ -21,6 +21,7 @@ from qleads.mail.outbox import (
 from qleads.mail.ports import DigestLog, Mailer
 from qleads.mail.recording import RecordingMailer
 from qleads.mail.render import (
+    PRODUCT_NAME,
     Recipient,
     RenderedMail,
     Renderer,
@@ -33,6 +34,7 @@ __all__ = [
     "DIGESTED",
     "MESSAGE_KIND",
     "OBSOLETE",
+    "PRODUCT_NAME",
     "DeliveryState",
     "DigestLog",
     "DigestReport",

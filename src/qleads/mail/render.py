@@ -1,9 +1,13 @@
 """The mails of R10, rendered as text and HTML in the recipient's language.
 
-German is the default; a recipient whose ``language`` starts with ``en`` reads English.
-Dates and times are shown in the recipient's own time zone (his calendar's, R9), with
-Babel for the locale: the claim hold of a Saxon installer reads "bis Dienstag,
-17.11.2026, 16:00 Uhr". Every mail links to the lead (``{base_url}/leads/{id}``).
+The words come from the catalogs of :mod:`qleads.texts` (German by default, English for
+a recipient whose ``language`` is ``en…``, any language a catalog is dropped in for),
+the layout from the templates in ``templates/`` (:class:`string.Template`, one file per
+part: the mail, a paragraph, a lead's block, a row of it; text and HTML each). Dates and
+times are shown in the recipient's own time zone (his calendar's, R9), with Babel for
+the locale: the claim hold of a Saxon installer reads "bis Dienstag, 17.11.2026, 16:00
+Uhr". Every mail links to the lead (``{base_url}/leads/{id}``) and ends with a footer
+that names the product (:class:`Renderer`'s ``product_name`` and ``footer``).
 
 Everything that comes from a lead document is untrusted: HTML is escaped, and nothing
 reaches a header with CR, LF, NUL or any other control character in it, nor with the
@@ -18,36 +22,50 @@ message's headers itself. Contact names appear only where R16 lets the recipient
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gettext
 import hashlib
 import html
+import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from email.utils import format_datetime as rfc2822_date
+from importlib import resources
+from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
+from qleads.errors import ConfigurationError
 from qleads.mail.errors import PermanentMailError
 from qleads.model import Admin, Installer, Lead, Notification, NotificationKind, Policy, SalesRep
+from qleads.texts import N_, SOURCE_LANGUAGE, catalog_language, translation
 
 __all__ = [
+    "PRODUCT_NAME",
     "Recipient",
     "RenderedMail",
     "Renderer",
     "compose",
     "header_text",
+    "language_of",
     "message_id_for",
+    "zone_of",
 ]
 
 Recipient = Installer | SalesRep | Admin
+
+#: What the mails' footer calls the product unless the renderer is told otherwise.
+PRODUCT_NAME = "Lead Management Tool"
 
 _DEFAULT_TZ = "Europe/Berlin"
 _SUBJECT_LIMIT = 200
@@ -64,109 +82,52 @@ _CONTACT_VISIBLE = frozenset(
     }
 )
 
-_SUBJECTS: dict[str, dict[NotificationKind, str]] = {
-    "de": {
-        NotificationKind.NEW_LEAD: "Neue Anfrage {id}: {place}",
-        NotificationKind.ASSIGNED: "Anfrage {id} wurde Ihnen zugeteilt: {who}",
-        NotificationKind.ASSIGNMENT_REMINDER: "Erinnerung: Anfrage {id} wartet auf Sie ({who})",
-        NotificationKind.CLAIM_EXPIRED: "Reservierung abgelaufen: Anfrage {id}, {place}",
-        NotificationKind.FOLLOW_UP_DUE: "Wiedervorlage fällig: Anfrage {id} ({who})",
-        NotificationKind.ESCALATION: "Eskalation: Anfrage {id} ohne Bearbeitung ({who})",
-    },
-    "en": {
-        NotificationKind.NEW_LEAD: "New lead {id}: {place}",
-        NotificationKind.ASSIGNED: "Lead {id} has been assigned to you: {who}",
-        NotificationKind.ASSIGNMENT_REMINDER: "Reminder: lead {id} is waiting for you ({who})",
-        NotificationKind.CLAIM_EXPIRED: "Claim expired: lead {id}, {place}",
-        NotificationKind.FOLLOW_UP_DUE: "Follow-up due: lead {id} ({who})",
-        NotificationKind.ESCALATION: "Escalation: lead {id} not worked on ({who})",
-    },
-}
+# The message ids of each kind's sentences; ``$id``, ``$place`` (postal code and city),
+# ``$who`` (the customer where R16 shows him, else the place) and ``$when`` are filled in.
+_SUBJECTS: Mapping[NotificationKind, str] = MappingProxyType(
+    {
+        NotificationKind.NEW_LEAD: N_("Neue Anfrage $id: $place"),
+        NotificationKind.ASSIGNED: N_("Anfrage $id wurde Ihnen zugeteilt: $who"),
+        NotificationKind.ASSIGNMENT_REMINDER: N_("Erinnerung: Anfrage $id wartet auf Sie ($who)"),
+        NotificationKind.CLAIM_EXPIRED: N_("Reservierung abgelaufen: Anfrage $id, $place"),
+        NotificationKind.FOLLOW_UP_DUE: N_("Wiedervorlage fällig: Anfrage $id ($who)"),
+        NotificationKind.ESCALATION: N_("Eskalation: Anfrage $id ohne Bearbeitung ($who)"),
+    }
+)
 
-_INTROS: dict[str, dict[NotificationKind, str]] = {
-    "de": {
-        NotificationKind.NEW_LEAD: "In Ihrem Gebiet ist eine neue Anfrage verfügbar. "
-        "Beanspruchen Sie sie, wenn Sie sie bearbeiten möchten.",
-        NotificationKind.ASSIGNED: "Ihr Vertriebsmitarbeiter hat Ihnen diese Anfrage zugeteilt.",
-        NotificationKind.ASSIGNMENT_REMINDER: "Für diese Ihnen zugeteilte Anfrage wurde "
-        "noch kein Status erfasst.",
-        NotificationKind.CLAIM_EXPIRED: "Ihre Reservierung dieser Anfrage ist abgelaufen, "
-        "ohne dass ein Status erfasst wurde. Die Anfrage ist wieder für alle verfügbar.",
-        NotificationKind.FOLLOW_UP_DUE: "Die Wiedervorlage dieser Anfrage ist fällig.",
-        NotificationKind.ESCALATION: "Für diese zugeteilte Anfrage wurde auch nach der "
-        "Erinnerung kein Status erfasst.",
-    },
-    "en": {
-        NotificationKind.NEW_LEAD: "A new lead is available in your territory. "
-        "Claim it if you want to work on it.",
-        NotificationKind.ASSIGNED: "Your sales representative has assigned this lead to you.",
-        NotificationKind.ASSIGNMENT_REMINDER: "No status has been recorded yet for this "
-        "lead assigned to you.",
-        NotificationKind.CLAIM_EXPIRED: "Your claim on this lead expired without a recorded "
-        "status. The lead is available to everyone again.",
-        NotificationKind.FOLLOW_UP_DUE: "The follow-up date of this lead has come.",
-        NotificationKind.ESCALATION: "No status has been recorded for this assigned lead, "
-        "even after the reminder.",
-    },
-}
+_INTROS: Mapping[NotificationKind, str] = MappingProxyType(
+    {
+        NotificationKind.NEW_LEAD: N_(
+            "In Ihrem Gebiet ist eine neue Anfrage verfügbar. "
+            "Beanspruchen Sie sie, wenn Sie sie bearbeiten möchten."
+        ),
+        NotificationKind.ASSIGNED: N_(
+            "Ihr Vertriebsmitarbeiter hat Ihnen diese Anfrage zugeteilt."
+        ),
+        NotificationKind.ASSIGNMENT_REMINDER: N_(
+            "Für diese Ihnen zugeteilte Anfrage wurde noch kein Status erfasst."
+        ),
+        NotificationKind.CLAIM_EXPIRED: N_(
+            "Ihre Reservierung dieser Anfrage ist abgelaufen, ohne dass ein Status erfasst "
+            "wurde. Die Anfrage ist wieder für alle verfügbar."
+        ),
+        NotificationKind.FOLLOW_UP_DUE: N_("Die Wiedervorlage dieser Anfrage ist fällig."),
+        NotificationKind.ESCALATION: N_(
+            "Für diese zugeteilte Anfrage wurde auch nach der Erinnerung kein Status erfasst."
+        ),
+    }
+)
 
-_DEADLINES: dict[str, dict[NotificationKind, str]] = {
-    "de": {
-        NotificationKind.ASSIGNED: "Bitte erfassen Sie einen Status bis {when}.",
-        NotificationKind.ASSIGNMENT_REMINDER: "Bitte erfassen Sie einen Status bis {when}.",
-        NotificationKind.FOLLOW_UP_DUE: "Wiedervorlage fällig seit {when}.",
-        NotificationKind.NEW_LEAD: "Frist: bis {when}.",
-        NotificationKind.CLAIM_EXPIRED: "Frist: bis {when}.",
-        NotificationKind.ESCALATION: "Frist: bis {when}.",
-    },
-    "en": {
-        NotificationKind.ASSIGNED: "Please record a status by {when}.",
-        NotificationKind.ASSIGNMENT_REMINDER: "Please record a status by {when}.",
-        NotificationKind.FOLLOW_UP_DUE: "Follow-up due since {when}.",
-        NotificationKind.NEW_LEAD: "Deadline: {when}.",
-        NotificationKind.CLAIM_EXPIRED: "Deadline: {when}.",
-        NotificationKind.ESCALATION: "Deadline: {when}.",
-    },
-}
-
-_WORDS: dict[str, dict[str, str]] = {
-    "de": {
-        "greeting": "Guten Tag {name},",
-        "lead": "Anfrage",
-        "place": "PLZ und Ort",
-        "received": "Eingang",
-        "modules": "Anzahl Module",
-        "storage": "Interesse an Speicher",
-        "savings": "Ersparnis pro Jahr",
-        "customer": "Kunde",
-        "yes": "Ja",
-        "no": "Nein",
-        "open": "Anfrage öffnen",
-        "footer": "Diese Nachricht wurde automatisch vom Lead Management Tool versandt.",
-        "digest_subject": "Ihre neuen Anfragen vom {day} ({count})",
-        "digest_intro": "Diese neuen Anfragen in Ihrem Gebiet sind noch verfügbar:",
-        "datetime": "EEEE, dd.MM.yyyy, HH:mm 'Uhr'",
-        "date": "dd.MM.yyyy",
-    },
-    "en": {
-        "greeting": "Hello {name},",
-        "lead": "Lead",
-        "place": "Postal code and city",
-        "received": "Received",
-        "modules": "Number of modules",
-        "storage": "Interested in storage",
-        "savings": "Savings per year",
-        "customer": "Customer",
-        "yes": "Yes",
-        "no": "No",
-        "open": "Open the lead",
-        "footer": "This message was sent automatically by the Lead Management Tool.",
-        "digest_subject": "Your new leads of {day} ({count})",
-        "digest_intro": "These new leads in your territory are still available:",
-        "datetime": "EEEE, d MMMM y, HH:mm",
-        "date": "d MMM y",
-    },
-}
+_DEADLINES: Mapping[NotificationKind, str] = MappingProxyType(
+    {
+        NotificationKind.ASSIGNED: N_("Bitte erfassen Sie einen Status bis $when."),
+        NotificationKind.ASSIGNMENT_REMINDER: N_("Bitte erfassen Sie einen Status bis $when."),
+        NotificationKind.FOLLOW_UP_DUE: N_("Wiedervorlage fällig seit $when."),
+        NotificationKind.NEW_LEAD: N_("Frist: bis $when."),
+        NotificationKind.CLAIM_EXPIRED: N_("Frist: bis $when."),
+        NotificationKind.ESCALATION: N_("Frist: bis $when."),
+    }
+)
 
 
 def header_text(value: str, limit: int = _SUBJECT_LIMIT) -> str:
@@ -197,7 +158,8 @@ def message_id_for(key: str, domain: str = "qleads") -> str:
 
 
 def language_of(recipient: Recipient) -> str:
-    return "en" if recipient.language.lower().startswith("en") else "de"
+    """The catalog language the recipient reads (:func:`qleads.texts.catalog_language`)."""
+    return catalog_language(recipient.language)
 
 
 def zone_of(recipient: Recipient) -> ZoneInfo:
@@ -224,87 +186,205 @@ class _Row:
     value: str
 
 
+class _Words:
+    """The words of one language: ``words("Guten Tag $name,", name=…)`` is the message
+    translated, its ``$placeholders`` filled in (the values are not read as templates
+    themselves). ``locale`` is Babel's, for dates and money. One per language and
+    catalog (:func:`_words`); each message is prepared once."""
+
+    def __init__(self, language: str, catalog: gettext.NullTranslations) -> None:
+        self.language = language
+        self.catalog = catalog
+        self.locale = _babel_locale(language)
+        self._prepared: dict[str, str] = {}
+
+    def __call__(self, message: str, **values: object) -> str:
+        prepared = self._prepared.get(message)
+        if prepared is None:
+            prepared = _prepare(_usable(message, self.catalog.gettext(message)))
+            self._prepared[message] = prepared
+        return prepared.format_map(values)
+
+
+def _usable(message: str, translated: str) -> str:
+    """The translation, unless it is no valid template or names other placeholders than
+    the message (a catalog that ``python -m qleads.texts.catalog`` never checked): then
+    the message itself, so that the mail still goes out, in German there."""
+    candidate = string.Template(translated)
+    own = set(string.Template(message).get_identifiers())
+    if candidate.is_valid() and set(candidate.get_identifiers()) == own:
+        return translated
+    return message
+
+
+def _words(recipient: Recipient) -> _Words:
+    language = language_of(recipient)
+    return _words_of(language, translation(language))
+
+
+@functools.lru_cache(maxsize=32)
+def _words_of(language: str, catalog: gettext.NullTranslations) -> _Words:
+    return _Words(language, catalog)
+
+
+def _babel_locale(language: str) -> str:
+    """Babel's locale of a catalog language; a catalog dropped in under a name Babel
+    does not know formats dates and money as German does, rather than fail every mail."""
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return SOURCE_LANGUAGE
+    return language
+
+
+def _prepare(template: str) -> str:
+    """``template``, in :class:`string.Template`'s syntax, as a :meth:`str.format_map`
+    string that fills it the same way: ``$name`` and ``${name}`` become fields, ``$$`` a
+    dollar sign, every other brace stays text. Filling it then needs no regular
+    expression per placeholder; a misplaced ``$`` raises ``ValueError`` as
+    ``string.Template`` does."""
+    parts: list[str] = []
+    end = 0
+    for match in string.Template.pattern.finditer(template):
+        parts.append(_literal(template[end : match.start()]))
+        name = match.group("named") or match.group("braced")
+        if name is not None:
+            parts.append("{" + name + "}")
+        elif match.group("escaped") is not None:
+            parts.append("$")
+        else:
+            raise ValueError(f"invalid placeholder at {match.start()} in {template!r}")
+        end = match.end()
+    parts.append(_literal(template[end:]))
+    return "".join(parts)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@functools.cache
+def _template(name: str) -> str:
+    """One part of the mails' layout in ``templates/`` (:class:`string.Template` files),
+    used byte for byte: every newline in the file is one in the mail, and ``${slot}``
+    is filled in."""
+    source = resources.files(__package__ or "qleads.mail") / "templates" / name
+    return _prepare(source.read_text(encoding="utf-8"))
+
+
+def _fill(name: str, **slots: str) -> str:
+    return _template(name).format_map(slots)
+
+
 class Renderer:
     """Turns a notification and its lead into a mail for one recipient.
 
     ``base_url`` is where the portal runs (the deep link is ``{base_url}/leads/{id}``);
     ``policy`` decides whether a new-lead notice may name the customer (R16).
+    ``product_name`` is what the footer's sentence calls the product; ``footer``, when
+    given, replaces that sentence in every language. Either one blank raises
+    :class:`~qleads.errors.ConfigurationError`.
     """
 
     def __init__(
-        self, base_url: str, *, policy: Policy | None = None, currency: str = "EUR"
+        self,
+        base_url: str,
+        *,
+        policy: Policy | None = None,
+        currency: str = "EUR",
+        product_name: str = PRODUCT_NAME,
+        footer: str | None = None,
     ) -> None:
+        if not product_name.strip():
+            raise ConfigurationError("the mails' product name must not be blank")
+        if footer is not None and not footer.strip():
+            raise ConfigurationError("the mails' footer must not be blank (omit it instead)")
         self.base_url = base_url.rstrip("/")
         self.policy = policy if policy is not None else Policy()
         self.currency = currency
+        self.product_name = product_name
+        self.footer = footer
 
     def link(self, lead_id: int) -> str:
         return f"{self.base_url}/leads/{lead_id}"
 
     def render(self, notification: Notification, lead: Lead, recipient: Recipient) -> RenderedMail:
         """The mail for ``notification`` (R10), in ``recipient``'s language and zone."""
-        lang = language_of(recipient)
+        _ = _words(recipient)
         kind = notification.kind
-        words = _WORDS[lang]
         show_contact = kind in _CONTACT_VISIBLE or (
             kind is NotificationKind.NEW_LEAD and self.policy.contact_before_claim == "shown"
         )
         place = f"{lead.document.contact.postal_code} {lead.document.contact.city}".strip()
         who = lead.document.contact.name.strip() if show_contact else ""
-        subject = _SUBJECTS[lang][kind].format(id=lead.id, place=place, who=who or place)
-        paragraphs = [_INTROS[lang][kind]]
+        subject = _(_SUBJECTS[kind], id=lead.id, place=place, who=who or place)
+        paragraphs = [_(_INTROS[kind])]
         deadline = notification.deadline_at or lead.running_deadline
         if deadline is not None:
-            when = self._when(deadline, recipient, lang)
-            paragraphs.append(_DEADLINES[lang][kind].format(when=when))
-        rows = self._rows(lead, recipient, lang, contact=who)
-        return self._mail(header_text(subject), recipient, paragraphs, [(lead.id, rows)], words)
+            paragraphs.append(_(_DEADLINES[kind], when=self._when(deadline, recipient, _)))
+        rows = self._rows(lead, recipient, _, contact=who)
+        return self._mail(header_text(subject), recipient, paragraphs, [(lead.id, rows)], _)
 
     def render_digest(
         self, installer: Installer, leads: Sequence[Lead], day: dt.date
     ) -> RenderedMail:
         """One daily mail listing ``leads`` (the digest option of R10)."""
-        lang = language_of(installer)
-        words = _WORDS[lang]
-        subject = words["digest_subject"].format(
-            day=format_date(day, words["date"], locale=lang), count=len(leads)
+        _ = _words(installer)
+        subject = _(
+            "Ihre neuen Anfragen vom $day ($count)",
+            day=format_date(day, self._date_pattern(_), locale=_.locale),
+            count=len(leads),
         )
         contact = self.policy.contact_before_claim == "shown"
         blocks = [
             (
                 lead.id,
                 self._rows(
-                    lead, installer, lang, contact=lead.document.contact.name if contact else ""
+                    lead, installer, _, contact=lead.document.contact.name if contact else ""
                 ),
             )
             for lead in leads
         ]
-        return self._mail(header_text(subject), installer, [words["digest_intro"]], blocks, words)
+        intro = _("Diese neuen Anfragen in Ihrem Gebiet sind noch verfügbar:")
+        return self._mail(header_text(subject), installer, [intro], blocks, _)
 
     # --- parts ------------------------------------------------------------------------
 
-    def _when(self, instant: dt.datetime, recipient: Recipient, lang: str) -> str:
-        return format_datetime(
-            instant, _WORDS[lang]["datetime"], tzinfo=zone_of(recipient), locale=lang
-        )
+    @staticmethod
+    def _date_pattern(_: _Words) -> str:
+        # Translators: a Babel (CLDR) date pattern: dd day, MM month, yyyy year; MMM is
+        # the month's short name, d and y without leading zeros.
+        return _("dd.MM.yyyy")
 
-    def _rows(self, lead: Lead, recipient: Recipient, lang: str, *, contact: str) -> list[_Row]:
-        words = _WORDS[lang]
+    def _when(self, instant: dt.datetime, recipient: Recipient, _: _Words) -> str:
+        # Translators: a Babel (CLDR) date and time pattern: EEEE the weekday, then the
+        # date (see "dd.MM.yyyy") and the time; text in single quotes stays as it is.
+        pattern = _("EEEE, dd.MM.yyyy, HH:mm 'Uhr'")
+        return format_datetime(instant, pattern, tzinfo=zone_of(recipient), locale=_.locale)
+
+    def _rows(self, lead: Lead, recipient: Recipient, _: _Words, *, contact: str) -> list[_Row]:
         received = lead.received_at.astimezone(zone_of(recipient))
         c = lead.document.contact
+        savings = lead.document.costs.per_year.savings
         rows = [
-            _Row(words["lead"], str(lead.id)),
-            _Row(words["place"], f"{c.postal_code} {c.city}".strip()),
-            _Row(words["received"], format_date(received.date(), words["date"], locale=lang)),
-            _Row(words["modules"], str(lead.document.roof.module_count)),
-            _Row(words["storage"], words["yes" if lead.document.roof.storage_interest else "no"]),
+            _Row(_("Anfrage"), str(lead.id)),
+            _Row(_("PLZ und Ort"), f"{c.postal_code} {c.city}".strip()),
             _Row(
-                words["savings"],
-                format_currency(lead.document.costs.per_year.savings, self.currency, locale=lang),
+                _("Eingang"),
+                format_date(received.date(), self._date_pattern(_), locale=_.locale),
+            ),
+            _Row(_("Anzahl Module"), str(lead.document.roof.module_count)),
+            _Row(
+                _("Interesse an Speicher"),
+                _("Ja") if lead.document.roof.storage_interest else _("Nein"),
+            ),
+            _Row(
+                _("Ersparnis pro Jahr"),
+                format_currency(savings, self.currency, locale=_.locale),
             ),
         ]
         if contact.strip():
-            rows.insert(1, _Row(words["customer"], contact.strip()))
+            rows.insert(1, _Row(_("Kunde"), contact.strip()))
         return rows
 
     def _mail(
@@ -313,33 +393,50 @@ class Renderer:
         recipient: Recipient,
         paragraphs: Sequence[str],
         blocks: Sequence[tuple[int, Sequence[_Row]]],
-        words: dict[str, str],
+        _: _Words,
     ) -> RenderedMail:
-        greeting = words["greeting"].format(name=recipient.name)
-        text_parts = [greeting, "", *(p for para in paragraphs for p in (para, ""))]
-        html_parts = [f"<p>{html.escape(greeting)}</p>"]
-        html_parts += [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-        for lead_id, rows in blocks:
-            width = max(len(r.label) for r in rows)
-            text_parts += [f"{r.label + ':':<{width + 1}} {r.value}" for r in rows]
-            text_parts += [f"{words['open']}: {self.link(lead_id)}", ""]
-            cells = "".join(
-                f'<tr><th align="left">{html.escape(r.label)}</th>'
-                f"<td>{html.escape(r.value)}</td></tr>"
-                for r in rows
+        greeting = _("Guten Tag $name,", name=recipient.name)
+        footer = self.footer
+        if footer is None:
+            footer = _(
+                "Diese Nachricht wurde automatisch vom $product versandt.",
+                product=self.product_name,
             )
-            href = html.escape(self.link(lead_id), quote=True)
-            html_parts.append(f"<table>{cells}</table>")
-            html_parts.append(f'<p><a href="{href}">{html.escape(words["open"])}</a></p>')
-        text_parts += ["-- ", words["footer"]]
-        html_parts.append(f"<p><small>{html.escape(words['footer'])}</small></p>")
-        body = "\n".join(html_parts)
-        lang = "en" if words is _WORDS["en"] else "de"
-        document = (
-            f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(subject)}</title></head>\n<body>\n{body}\n</body></html>\n"
+        opener = _("Anfrage öffnen")
+        text = _fill(
+            "mail.txt",
+            greeting=greeting,
+            paragraphs="".join(_fill("paragraph.txt", paragraph=p) for p in paragraphs),
+            leads="".join(self._lead_text(i, rows, opener) for i, rows in blocks),
+            footer=footer,
         )
-        return RenderedMail(subject=subject, text="\n".join(text_parts) + "\n", html=document)
+        document = _fill(
+            "mail.html",
+            lang=_.language.replace("_", "-"),
+            title=html.escape(subject),
+            greeting=html.escape(greeting),
+            paragraphs="".join(
+                _fill("paragraph.html", paragraph=html.escape(p)) for p in paragraphs
+            ),
+            leads="".join(self._lead_html(i, rows, opener) for i, rows in blocks),
+            footer=html.escape(footer),
+        )
+        return RenderedMail(subject=subject, text=text, html=document)
+
+    def _lead_text(self, lead_id: int, rows: Sequence[_Row], opener: str) -> str:
+        width = max(len(r.label) for r in rows)
+        lines = "".join(
+            _fill("row.txt", label=r.label, padding=" " * (width - len(r.label)), value=r.value)
+            for r in rows
+        )
+        return _fill("lead.txt", rows=lines, open=opener, link=self.link(lead_id))
+
+    def _lead_html(self, lead_id: int, rows: Sequence[_Row], opener: str) -> str:
+        cells = "".join(
+            _fill("row.html", label=html.escape(r.label), value=html.escape(r.value)) for r in rows
+        )
+        href = html.escape(self.link(lead_id), quote=True)
+        return _fill("lead.html", rows=cells, open=html.escape(opener), link=href)
 
 
 def compose(
@@ -387,9 +484,10 @@ def compose(
         expected, parts = _HEADERS, _ALTERNATIVE_PARTS
     expected |= {"From"} if sender is not None else set()
     problem = _problem(message, expected, parts, address)
-    if problem is not None and message["To"].addresses[0].display_name:
+    if problem is not None and header_text(to_name, 100):
         # Python's header folder can lose the quotes of a long display name, and the
-        # address with them: the address is what must arrive, the name is courtesy.
+        # address with them, and its parser can fail to read some names back at all:
+        # the address is what must arrive, the name is courtesy.
         message.replace_header("To", Address(addr_spec=address))
         problem = _problem(message, expected, parts, address)
     if problem is not None:
@@ -414,7 +512,23 @@ def _problem(
     """What is wrong with ``message`` as written and read back, if anything: headers
     other than ``expected`` (or one twice), a header with a control character once
     decoded, a ``To`` that is not ``address`` alone, a body other than its ``parts``.
-    Header names are counted, not named: an injected header's name is the lead's text."""
+    Header names are counted, not named: an injected header's name is the lead's text.
+    A header Python's parser fails on while reading it back (it raises ``AttributeError``
+    on some display names, such as one that starts with a dot and an encoded word) is a
+    problem too, never an exception."""
+    try:
+        return _read_back(message, expected, parts, address)
+    except _PARSER_FAILURES as exc:
+        return f"a header cannot be read back: {type(exc).__name__}"
+
+
+#: What Python's header parser has been seen to raise on text it wrote itself.
+_PARSER_FAILURES = (MessageError, AttributeError, IndexError, TypeError, ValueError)
+
+
+def _read_back(
+    message: EmailMessage, expected: frozenset[str], parts: Sequence[str], address: str
+) -> str | None:
     for name, value in message.items():
         if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in str(value)):
             return f"header {name} holds a control character once decoded"
