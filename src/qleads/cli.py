@@ -166,7 +166,7 @@ def _build_db(subparsers: Any) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from qleads.adapters.migrations import head_revision, upgrade
+    from qleads.adapters.sql.migrations import head_revision, upgrade
 
     url = database_url(args)
     done = upgrade(url)

@@ -116,11 +116,7 @@ def register(subparsers: Any) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from qleads.adapters.clock import SystemClock
-    from qleads.adapters.sqlalchemy import (
-        SqlAlchemyDirectory,
-        SqlAlchemyLeadRepository,
-        make_engine,
-    )
+    from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
     from qleads.cli import database_url
     from qleads.desk import LeadDesk
     from qleads.model import Policy
@@ -158,12 +154,8 @@ def _smtp_address(value: str | None) -> tuple[str, int]:
 def _dispatch(args: argparse.Namespace) -> int:
     from qleads.adapters.clock import SystemClock
     from qleads.adapters.smtp import Security, SmtpMailer
-    from qleads.adapters.sqlalchemy import (
-        SqlAlchemyDirectory,
-        SqlAlchemyLeadRepository,
-        make_engine,
-    )
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
     from qleads.cli import database_url
     from qleads.mail.digest import DigestReport, DigestSender
     from qleads.mail.dispatcher import Dispatcher, DispatchReport
@@ -253,8 +245,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _failed(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql import SqlAlchemyLeadRepository, make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
     from qleads.cli import database_url
 
     engine = make_engine(database_url(args))
@@ -272,8 +264,8 @@ def _failed(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql import SqlAlchemyLeadRepository, make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
     from qleads.cli import database_url
 
     engine = make_engine(database_url(args))
