@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import run  # noqa: E402
 
-from qleads.adapters.sqlalchemy import (  # noqa: E402
+from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     make_engine,

@@ -42,7 +42,7 @@ import report  # noqa: E402
 
 from qleads import LeadDesk  # noqa: E402
 from qleads.adapters.clock import FrozenClock  # noqa: E402
-from qleads.adapters.sqlalchemy import (  # noqa: E402
+from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     make_engine,

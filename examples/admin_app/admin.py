@@ -21,7 +21,7 @@ the lead flow (unrouted leads, the mail outbox). Four promises hold for every vi
   whitelisted columns and every cell is formula-safe (:func:`formula_safe`).
 
 The ORM read-models below are mapped onto qleads' Core tables
-(``qleads.adapters.sqlalchemy``) with a declarative base of their own; the frozen domain
+(``qleads.adapters.sql.schema``) with a declarative base of their own; the frozen domain
 classes stay unmapped.
 """
 
@@ -73,7 +73,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from qleads.adapters.sqlalchemy import (
+from qleads.adapters.sql.schema import (
     installer_table,
     lead_table,
     outbox_table,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from examples.admin_app.models import PortalBase
+from qleads.adapters.sql import WRITE_OPTION
 from qleads.errors import StorageError
 
 __all__ = [
@@ -103,7 +104,7 @@ def _writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction (on SQLite one that queues for the write lock up front);
     driver failures other than the key's own uniqueness become StorageError (503)."""
     try:
-        with engine.execution_options(qleads_write=True).begin() as conn:
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             yield conn
     except sa.exc.IntegrityError:
         raise

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from qleads.adapters.clock import FrozenClock
 from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository
 from qleads.adapters.memory_outbox import InMemoryOutbox
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine, metadata
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyLeadRepository, make_engine, metadata
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.errors import InvalidInput, StorageError
 from qleads.mail import (
     MESSAGE_KIND,

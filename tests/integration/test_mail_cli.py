@@ -10,9 +10,9 @@ import pytest
 from mail_support import SmtpServer, document, free_port
 
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.migrations import upgrade
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+from qleads.adapters.sql.migrations import upgrade
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
 from qleads.desk import LeadDesk
 from qleads.mail import OutboxMessage, RenderedMail

@@ -26,8 +26,8 @@ from aiosmtpd.controller import Controller
 from mail_support import document, free_port
 
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
 from qleads.desk import LeadDesk
 from qleads.mail import DeliveryState, message_id_for

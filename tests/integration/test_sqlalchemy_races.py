@@ -21,13 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import (
-    SqlAlchemyDirectory,
-    SqlAlchemyLeadRepository,
-    event_table,
-    metadata,
-    outbox_table,
-)
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sql.schema import event_table, outbox_table
 from qleads.calendar import Calendar
 from qleads.desk import LeadDesk, SweepReport
 from qleads.errors import (

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sql import SqlAlchemyLeadRepository, metadata
 from qleads.ports import LeadRepository
 from qleads.testing.stateful import make_machine
 
