@@ -1,4 +1,4 @@
-"""Capture PostgreSQL's plan of every tab query qleads runs (issue 3, item 4; R8).
+"""Capture PostgreSQL's plan of every tab query qleads runs (R8).
 
     python bench/explain.py [--leads 1000000] [--url URL] [--write docs/postgresql.md]
 

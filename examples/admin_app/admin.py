@@ -1,4 +1,4 @@
-"""The admin area of the example portal (Flask-Admin at ``/admin``, issue 5 item 5).
+"""The admin area of the example portal (Flask-Admin at ``/admin``).
 
 Admins manage directory data here (sales reps, installers, territories with their postal
 code prefixes, portal users, lead sources and their API tokens, the policy) and watch

@@ -544,7 +544,7 @@ class TestPostgresRoundTrips:
     def test_a_claim_is_a_read_and_one_statement(
         self, repository: SqlAlchemyLeadRepository
     ) -> None:
-        """R3 (issue 3, claims): the read, then the conditional update, its event and
+        """R3 (claims): the read, then the conditional update, its event and
         the counters as one statement (atomic alone): two round trips, no ``BEGIN`` and
         no ``COMMIT``; and what it stored is the whole claim."""
         with repository.unit_of_work() as uow:

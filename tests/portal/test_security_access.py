@@ -1,4 +1,4 @@
-"""Who may open what (issue 5, security tests; R2, R12).
+"""Who may open what (security tests; R2, R12).
 
 Every route of the app — the portal pages, the intake API and every Flask-Admin route of
 every view (list, details, create, edit, delete, export, ajax, action) — is requested by

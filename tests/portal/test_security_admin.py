@@ -1,4 +1,4 @@
-"""The admin area (issue 5, item 5): row filtering in ``get_query``, ``get_count_query``
+"""The admin area: row filtering in ``get_query``, ``get_count_query``
 and ``get_one``; leads never edited through Flask-Admin (R12); formula-safe exports of
 whitelisted columns; the outbox retry action (R10); the policy, lead-source, user and
 territory forms doing what they promise."""

@@ -1,4 +1,4 @@
-"""CSRF (issue 5, security tests): a POST without the form's token is refused with 400
+"""CSRF (security tests): a POST without the form's token is refused with 400
 and changes nothing — on the installer's claim and status forms and on every kind of
 Flask-Admin form (create, edit, delete, batch action) and the admin's own forms. Each
 refusal has a control next to it: the same POST *with* the token does go through, so the
