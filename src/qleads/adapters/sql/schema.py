@@ -200,7 +200,7 @@ lead_table = sa.Table(
 #: from one index alone (migrations 0006 and 0007). At a million leads the 50 rows of such
 #: a page sit on 50 table pages that no cache holds, while a territory's newest rows sit
 #: side by side in an index that carries them. SQLite's index carries every column of a
-#: tab row (:data:`_SUMMARY_COLUMNS`) after the key. PostgreSQL's includes them all but
+#: tab row (:mod:`~qleads.adapters.sql.tab_sql`) after the key. PostgreSQL's includes them all but
 #: ``previous_holders``: it refuses index rows over 2,704 bytes, and that column has no
 #: bound, while the others are bounded by their types (about 2.6 kB together at their
 #: widest); a page reads a lead's previous holders from ``qleads_lead_handled`` instead.
@@ -265,9 +265,10 @@ handled_table = sa.Table(
 #: R8 counts without counting: the number of leads per (territory, status, held) cell;
 #: unrouted leads are counted under :data:`UNROUTED`. On PostgreSQL the unit of work adds
 #: its deltas just before ``COMMIT``, in one statement, cells in sorted order
-#: (:meth:`SqlAlchemyUnitOfWork.commit`); on SQLite, which has one writer at a time,
-#: triggers of migration 0004 keep them. Deleting leads (which qleads never does;
-#: cleanups and tests do) is kept right by triggers of migration 0003.
+#: (:meth:`~qleads.adapters.sql.unit_of_work.SqlAlchemyUnitOfWork.commit`); on SQLite,
+#: which has one writer at a time, triggers of migration 0004 keep them. Deleting leads
+#: (which qleads never does; cleanups and tests do) is kept right by triggers of
+#: migration 0003.
 lead_count_table = sa.Table(
     "qleads_lead_count",
     metadata,
@@ -278,7 +279,7 @@ lead_count_table = sa.Table(
 )
 
 #: Fill an empty ``qleads_lead_count`` from the leads (migration 0003,
-#: :meth:`SqlAlchemyLeadRepository.recount`).
+#: :meth:`~qleads.adapters.sql.repository.SqlAlchemyLeadRepository.recount`).
 RECOUNT_SQL: Final = (
     "INSERT INTO qleads_lead_count (territory_id, status, held, n) "
     "SELECT COALESCE(territory_id, ''), status, "
