@@ -3,7 +3,7 @@
     python bench/checkout.py [--batches 30] [--per-batch 100] [--json PATH] [--postgres-url URL]
 
 Three engines on one fresh database take turns in batches: without any check, with
-qleads' own check (``qleads.adapters.liveness``: a ``poll()`` of the socket at checkout)
+qleads' own check (``qleads.adapters.sql.liveness``: a ``poll()`` of the socket at checkout)
 and with SQLAlchemy's ``pool_pre_ping`` (a ``SELECT 1`` at checkout). Each batch times a
 unit of work that reads one lead, and a claim through ``LeadDesk`` (R3), one thread.
 Prints a table of medians (and minima), in µs per call, and writes a flat JSON object.
@@ -30,11 +30,11 @@ sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
 
-from qleads.adapters import liveness  # noqa: E402
 from qleads.adapters.clock import SystemClock  # noqa: E402
-from qleads.adapters.sqlalchemy import (  # noqa: E402
+from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
+    liveness,
     make_engine,
 )
 from qleads.calendar import Calendar  # noqa: E402

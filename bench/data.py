@@ -25,7 +25,8 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from qleads.adapters.sqlalchemy import RECOUNT_SQL, SqlAlchemyLeadRepository
+from qleads.adapters.sql import SqlAlchemyLeadRepository
+from qleads.adapters.sql.schema import RECOUNT_SQL
 from qleads.testing.documents import FIRST_NAMES, SURNAMES
 
 #: The benchmark's "now": a Tuesday morning. Every generated instant lies relative to it.

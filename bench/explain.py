@@ -1,4 +1,4 @@
-"""Capture PostgreSQL's plan of every tab query qleads runs (issue 3, item 4; R8).
+"""Capture PostgreSQL's plan of every tab query qleads runs (R8).
 
     python bench/explain.py [--leads 1000000] [--url URL] [--write docs/postgresql.md]
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import run  # noqa: E402
 
-from qleads.adapters.sqlalchemy import (  # noqa: E402
+from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     make_engine,

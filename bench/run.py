@@ -1,4 +1,4 @@
-"""qleads against hand-written SQL, side by side, on SQLite and PostgreSQL (issue 3, item 7).
+"""qleads against hand-written SQL, side by side, on SQLite and PostgreSQL.
 
     python bench/run.py [--quick] [--smoke] [--json PATH] [--postgres-url URL] [--keep]
 
@@ -12,7 +12,7 @@ The growth targets (10k → largest) are measured last, with the smallest and th
 data set taking turns (:func:`bench_growth`).
 
 Prints a table (metric, qleads, raw, ratio) and writes a flat JSON object metric → number.
-The targets of the issue are reported, never asserted.
+The growth targets are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import report  # noqa: E402
 
 from qleads import LeadDesk  # noqa: E402
 from qleads.adapters.clock import FrozenClock  # noqa: E402
-from qleads.adapters.sqlalchemy import (  # noqa: E402
+from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     make_engine,
@@ -176,8 +176,7 @@ def timed(fn: Callable[[], Any]) -> float:
 #: Rep tabs whose first page holds a full 50 rows at every size of the full plan, 10k
 #: included (at 10k about a third of the reps fill them; an installer holds ~2 leads and
 #: no installer tab is full). The reported ``tab_page_*`` metrics use only these samples,
-#: so every size compares pages of the same kind and size (R8, issue 3 "one tab page (50
-#: rows)").
+#: so every size compares pages of the same kind and size (R8: one tab page of 50 rows).
 FULL_PAGE_TABS = ("all", "mine", "closed")
 PER_PAGE = 50
 
@@ -497,8 +496,8 @@ def bench_sweep(t: Target, plan: Plan, res: Results) -> None:
 
 
 def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None:
-    """The growth targets (issue 3: "from 10k to 1M leads a tab page and a
-    1,000-deadline sweep grow by at most 1.2 ×"), measured in the same minutes.
+    """The growth targets (from 10k to 1M leads a tab page and a 1,000-deadline sweep
+    grow by at most 1.2 ×), measured in the same minutes.
 
     The per-size metrics are taken minutes apart (the 1M set loads for five minutes in
     between), and on this kind of machine a single sweep or page moves by ±30 % from one

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qleads.adapters.clock import SystemClock
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.desk import LeadDesk
 from qleads.mail import Dispatcher, Mailer, Renderer
 from qleads.model import Policy
@@ -99,7 +99,7 @@ def current_services() -> Services:
 def build_services(config: Mapping[str, Any]) -> Services:
     """Open the database named by ``QLEADS_DATABASE_URL``, create or upgrade its schema
     (qleads' migrations, then the portal tables) and wire the desk, outbox and mailer."""
-    from qleads.adapters.sqlalchemy import make_engine
+    from qleads.adapters.sql import WRITE_OPTION, make_engine
 
     from .mailing import build_delivery
     from .storage import open_storage
@@ -108,7 +108,9 @@ def build_services(config: Mapping[str, Any]) -> Services:
     engine = make_engine(str(config["QLEADS_DATABASE_URL"]))
     storage = open_storage(engine)
     upgrade_portal_schema(engine)
-    sessions = sessionmaker(engine.execution_options(qleads_write=True), expire_on_commit=False)
+    sessions = sessionmaker(
+        engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+    )
     read_sessions = sessionmaker(engine, expire_on_commit=False)
     desk = LeadDesk(storage.repository, storage.directory, clock, load_policy(read_sessions))
     mailer, dispatcher = build_delivery(config, storage, desk, sessions, clock)

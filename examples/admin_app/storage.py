@@ -9,8 +9,8 @@ from __future__ import annotations
 import attrs
 from sqlalchemy import Engine
 
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 
 __all__ = ["Storage", "open_storage"]
 
@@ -24,7 +24,7 @@ class Storage:
 
 
 def open_storage(engine: Engine) -> Storage:
-    """Wrap ``engine`` (from ``qleads.adapters.sqlalchemy.make_engine``) and bring the
+    """Wrap ``engine`` (from ``qleads.adapters.sql.make_engine``) and bring the
     schema up to date with qleads' migrations."""
     repository = SqlAlchemyLeadRepository(engine)
     repository.upgrade_schema()

@@ -20,16 +20,15 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from qleads.adapters.sqlalchemy import (
+from qleads.adapters.sql import (
     SqlAlchemyDirectory,
     SqlAlchemyLeadRepository,
     hash_token,
-    lead_table,
     make_engine,
     metadata,
-    source_table,
 )
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
+from qleads.adapters.sql.schema import lead_table, source_table
 from qleads.errors import (
     ConfigurationError,
     InvalidInput,
@@ -553,7 +552,7 @@ def _wire(uow: UnitOfWork) -> Iterator[list[str]]:
     filled in when the block ends."""
     from psycopg import pq
 
-    driver = uow._pooled.driver_connection  # type: ignore[attr-defined]
+    driver = uow._connection.pooled.driver_connection  # type: ignore[attr-defined]
     sent: list[str] = []
     with tempfile.TemporaryFile("w+") as trace:
         fd = os.dup(trace.fileno())

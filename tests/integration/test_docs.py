@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory
+from qleads.adapters.sql import SqlAlchemyDirectory
 from qleads.calendar import Calendar
 
 ROOT = Path(__file__).resolve().parents[2]

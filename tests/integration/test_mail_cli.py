@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from mail_support import SmtpServer, World, document, free_port
 
-from qleads.adapters.migrations import upgrade
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+from qleads.adapters.sql.migrations import upgrade
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.cli import main
 from qleads.mail import OutboxMessage, RenderedMail
 

@@ -25,8 +25,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from mail_support import World, document, free_port
 
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.cli import main
 from qleads.mail import DeliveryState, message_id_for
 

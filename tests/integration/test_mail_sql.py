@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.adapters.memory_outbox import InMemoryOutbox
 from qleads.adapters.smtp import SmtpMailer
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine, metadata
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyLeadRepository, make_engine, metadata
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.mail import Dispatcher, Renderer
 
 
@@ -122,7 +122,7 @@ class TestTwoDispatchersOnPostgres:
 class TestMigration:
     def test_migrations_create_the_digest_log(self, tmp_path) -> None:
         """The digest log is part of the migrated schema (0002_mail_digest)."""
-        from qleads.adapters.migrations import current_revision, head_revision, upgrade
+        from qleads.adapters.sql.migrations import current_revision, head_revision, upgrade
 
         engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
         try:

@@ -15,20 +15,15 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import qleads.adapters.sqlalchemy_outbox  # noqa: F401  (declares qleads_mail_digest)
-from qleads.adapters.migrations import (
+from qleads.adapters.sql import make_engine, metadata
+from qleads.adapters.sql.migrations import (
     Upgrade,
     alembic_config,
     current_revision,
     head_revision,
     upgrade,
 )
-from qleads.adapters.sqlalchemy import (
-    ALEMBIC_VERSION_TABLE,
-    DIALECT_INDEXES,
-    make_engine,
-    metadata,
-)
+from qleads.adapters.sql.schema import ALEMBIC_VERSION_TABLE, DIALECT_INDEXES
 from qleads.cli import DATABASE_URL_ENV, main
 
 
@@ -308,8 +303,8 @@ class TestOutboxMessages:
         """R10: a 0008 outbox with a notification row upgrades to head (on SQLite by
         rebuilding the table) without losing it, matches the metadata, and stores an
         embedder's message; the downgrade deletes the messages and keeps the rest."""
-        from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
-        from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+        from qleads.adapters.sql import SqlAlchemyLeadRepository
+        from qleads.adapters.sql.outbox import SqlAlchemyOutbox
         from qleads.mail import OutboxMessage, RenderedMail
 
         assert upgrade(empty_url, "0008").after == "0008"

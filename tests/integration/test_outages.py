@@ -4,7 +4,7 @@ R15: every error a caller of qleads sees belongs to its own family. With Postgre
 (a closed port, a server that refuses while it restarts) or an SQLite file that cannot be
 opened, every public call of the SQL adapters, the desk and the mail dispatcher raises
 :class:`~qleads.errors.StorageError`, never the driver's ``OperationalError``. After a
-restart, pooled connections are checked before use (``qleads.adapters.liveness``), so
+restart, pooled connections are checked before use (``qleads.adapters.sql.liveness``), so
 that only the calls in flight at the restart fail. The restart is played by a TCP proxy in
 front of the real server (``tcp_proxy.TcpProxy``).
 """
@@ -30,11 +30,10 @@ import sqlalchemy as sa
 from mail_support import document, free_port
 from tcp_proxy import TcpProxy
 
-import qleads.adapters.sqlalchemy as sql_adapter
-from qleads.adapters import liveness
+import qleads.adapters.sql.territory_cache as territory_cache
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
-from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, liveness, make_engine
+from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.calendar import Calendar
 from qleads.cli import main
 from qleads.desk import LeadDesk
@@ -399,7 +398,7 @@ def proxy(seeded_url: str) -> Iterator[TcpProxy]:
 def stack(seeded_url: str, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """qleads through the proxy, its territory table read afresh on every call (so that
     a call that reads it meets the outage rather than the cached copy)."""
-    monkeypatch.setattr(sql_adapter, "TERRITORY_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(territory_cache, "TERRITORY_CACHE_SECONDS", 0.0)
     engine = make_engine(proxy.url(seeded_url), pool_size=4, max_overflow=4)
     yield Stack.on(engine)
     engine.dispose()

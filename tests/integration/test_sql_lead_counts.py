@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
+from qleads.adapters.sql import SqlAlchemyLeadRepository
 from qleads.errors import IntakeConflict, StaleUpdate
 from qleads.lifecycle import Status
 from qleads.model import Lead

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository
+from qleads.adapters.sql import SqlAlchemyLeadRepository
 from qleads.lifecycle import Status
 from qleads.model import Lead
 from qleads.tabs import Clause, LeadQuery, Order, Scope, Tab, matches, query_for, sort_key

@@ -20,13 +20,8 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from qleads.adapters.sqlalchemy import (
-    SqlAlchemyDirectory,
-    SqlAlchemyLeadRepository,
-    event_table,
-    metadata,
-    outbox_table,
-)
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sql.schema import event_table, outbox_table
 from qleads.calendar import Calendar
 from qleads.desk import SweepReport
 from qleads.errors import (

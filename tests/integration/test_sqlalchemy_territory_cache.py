@@ -8,11 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from qleads.adapters.sqlalchemy import (
-    TERRITORY_CACHE_SECONDS,
-    SqlAlchemyDirectory,
-    SqlAlchemyLeadRepository,
-)
+from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
+from qleads.adapters.sql.territory_cache import TERRITORY_CACHE_SECONDS
 from qleads.model import SalesRep, Territory
 
 

@@ -1,4 +1,4 @@
-"""The WAL checkpoint thread of SQLite engines (qleads.adapters.checkpoint).
+"""The WAL checkpoint thread of SQLite engines (qleads.adapters.sql.wal).
 
 Observed from outside: the database file grows once the thread has copied the log into
 it, although no commit reached the commit-time backstop.
@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from qleads.adapters.checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from qleads.adapters.sqlalchemy import (
-    SqlAlchemyLeadRepository,
-    make_engine,
-    stop_checkpoints,
-)
+from qleads.adapters.sql import SqlAlchemyLeadRepository, make_engine, stop_checkpoints
+from qleads.adapters.sql.wal import BACKSTOP_PAGES, WalCheckpointer
 from qleads.errors import ConfigurationError
 
 

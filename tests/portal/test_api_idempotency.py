@@ -27,7 +27,7 @@ from examples.admin_app.api import create_source_token, idempotency_records
 from examples.admin_app.api.idempotency import IDEMPOTENCY_LEASE, reserve
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import lead_table
+from qleads.adapters.sql.schema import lead_table
 from qleads.model import LeadSource
 
 URL = "/api/v1/leads"

@@ -31,7 +31,7 @@ from examples.admin_app.api import (
 )
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import lead_table, source_table
+from qleads.adapters.sql.schema import lead_table, source_table
 from qleads.errors import StorageError
 from qleads.lifecycle import Status
 from qleads.model import LeadSource

@@ -37,7 +37,7 @@ from examples.admin_app import create_app
 from examples.admin_app.api import create_source_token, idempotency_records, openapi_document
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
-from qleads.adapters.sqlalchemy import lead_table
+from qleads.adapters.sql.schema import lead_table
 from qleads.model import LeadSource
 from qleads.testing.profiles import examples
 

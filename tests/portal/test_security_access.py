@@ -39,7 +39,7 @@ from portal_support import csrf_token, log_in, post_form
 
 from examples.admin_app.models import PortalMail
 from examples.admin_app.services import Services
-from qleads.adapters.sqlalchemy import lead_table
+from qleads.adapters.sql.schema import lead_table
 
 MATRIX = Path(__file__).with_name("access_matrix.csv")
 ROLES = ("anonymous", "installer_a", "installer_b", "rep", "admin")

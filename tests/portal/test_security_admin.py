@@ -28,7 +28,7 @@ from examples.admin_app.admin import (
 )
 from examples.admin_app.models import PortalUser, load_policy
 from examples.admin_app.services import Services
-from qleads.adapters.sqlalchemy import installer_table, lead_table, outbox_table, source_table
+from qleads.adapters.sql.schema import installer_table, lead_table, outbox_table, source_table
 from qleads.lifecycle import Status
 from qleads.mail.outbox import DeliveryState
 from qleads.model import Installer, Policy

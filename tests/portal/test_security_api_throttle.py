@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from examples.admin_app.api import create_source_token
 from examples.admin_app.security import throttle
 from examples.admin_app.services import Services
-from qleads.adapters.sqlalchemy import lead_table
+from qleads.adapters.sql.schema import lead_table
 from qleads.model import LeadSource
 
 URL = "/api/v1/leads"

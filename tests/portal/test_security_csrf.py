@@ -16,7 +16,7 @@ from portal_support import csrf_token, post_form
 
 from examples.admin_app.models import PortalUser
 from examples.admin_app.services import Services
-from qleads.adapters.sqlalchemy import installer_table, lead_table, outbox_table, source_table
+from qleads.adapters.sql.schema import installer_table, lead_table, outbox_table, source_table
 from qleads.lifecycle import Status
 from qleads.mail.outbox import DeliveryState
 

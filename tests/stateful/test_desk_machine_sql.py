@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, metadata
+from qleads.adapters.sql import SqlAlchemyLeadRepository, metadata
 from qleads.ports import LeadRepository
 from qleads.testing.profiles import examples
 from qleads.testing.stateful import make_machine

@@ -13,7 +13,7 @@ import datetime as dt
 
 from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
 
-from qleads.adapters.sqlalchemy import (
+from qleads.adapters.sql.schema import (
     installer_table,
     lead_table,
     outbox_table,

@@ -24,6 +24,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from qleads.adapters.sql import WRITE_OPTION
 from qleads.errors import StorageError
 
 from ..models import PortalBase
@@ -111,7 +112,7 @@ def _writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction (on SQLite one that queues for the write lock up front);
     driver failures other than the key's own uniqueness become StorageError (503)."""
     try:
-        with engine.execution_options(qleads_write=True).begin() as conn:
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             yield conn
     except sa.exc.IntegrityError:
         raise

@@ -31,7 +31,7 @@ def add_parser(commands: Commands) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from qleads.adapters.migrations import head_revision, upgrade
+    from qleads.adapters.sql.migrations import head_revision, upgrade
 
     url = database_url(args)
     done = upgrade(url)

@@ -107,12 +107,10 @@ def _smtp_address(value: str | None) -> tuple[str, int]:
 def _dispatch(args: argparse.Namespace) -> int:
     from qleads.adapters.clock import SystemClock
     from qleads.adapters.smtp import Security, SmtpMailer
-    from qleads.adapters.sqlalchemy import (
-        SqlAlchemyDirectory,
-        SqlAlchemyLeadRepository,
-        make_engine,
-    )
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.directory import SqlAlchemyDirectory
+    from qleads.adapters.sql.engine import make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
     from qleads.mail.digest import DigestReport, DigestSender
     from qleads.mail.dispatcher import Dispatcher, DispatchReport
     from qleads.mail.render import Renderer
@@ -201,8 +199,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _failed(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.engine import make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
 
     engine = make_engine(database_url(args))
     try:
@@ -219,8 +218,9 @@ def _failed(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from qleads.adapters.sqlalchemy import SqlAlchemyLeadRepository, make_engine
-    from qleads.adapters.sqlalchemy_outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.engine import make_engine
+    from qleads.adapters.sql.outbox import SqlAlchemyOutbox
+    from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
 
     engine = make_engine(database_url(args))
     try:

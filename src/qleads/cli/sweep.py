@@ -45,11 +45,9 @@ def add_parser(commands: Commands) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from qleads.adapters.clock import SystemClock
-    from qleads.adapters.sqlalchemy import (
-        SqlAlchemyDirectory,
-        SqlAlchemyLeadRepository,
-        make_engine,
-    )
+    from qleads.adapters.sql.directory import SqlAlchemyDirectory
+    from qleads.adapters.sql.engine import make_engine
+    from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
     from qleads.desk import LeadDesk
     from qleads.model import Policy
 

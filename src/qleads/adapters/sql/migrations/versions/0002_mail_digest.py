@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-29
 
 Written out in full, like 0001, so that it creates the same table whatever later
-versions of ``qleads.adapters.sqlalchemy_outbox`` declare.
+versions of ``qleads.adapters.sql.schema`` declare.
 """
 
 from __future__ import annotations

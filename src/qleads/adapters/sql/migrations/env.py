@@ -1,4 +1,4 @@
-"""Alembic environment of qleads' own tables (run by :func:`qleads.adapters.migrations.upgrade`).
+"""The Alembic environment of qleads' own tables, run by :func:`upgrade` of this package.
 
 Migrations run on the connection the caller hands over in ``config.attributes["connection"]``
 (so SQLite gets qleads' ``BEGIN IMMEDIATE`` handling and DDL is transactional), or on a
@@ -14,10 +14,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import SchemaItem
 
-# Every module that declares qleads tables on the shared ``metadata`` is imported here,
-# so that comparisons see all of them.
-import qleads.adapters.sqlalchemy_outbox  # noqa: F401  (qleads_mail_digest)
-from qleads.adapters.sqlalchemy import ALEMBIC_VERSION_TABLE, make_engine, metadata
+from qleads.adapters.sql.engine import WRITE_OPTION, make_engine
+from qleads.adapters.sql.schema import ALEMBIC_VERSION_TABLE, metadata
 
 #: Any constant: the PostgreSQL advisory lock that serialises concurrent upgrades.
 _UPGRADE_LOCK = 0x71_6C_65_61  # "qlea"
@@ -77,7 +75,7 @@ def _run_online() -> None:
     engine = make_engine(url, poolclass=NullPool, checkpoint_interval=None)
     try:
         with engine.connect() as connection:
-            connection.execution_options(qleads_write=True)
+            connection.execution_options(**{WRITE_OPTION: True})
             _run(connection)
             connection.commit()
     finally:

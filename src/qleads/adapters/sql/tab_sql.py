@@ -1,0 +1,462 @@
+"""The R8 page compiler: a tab query (:class:`~qleads.tabs.LeadQuery`) as one SQL
+statement that reads a page and its total, and the totals of several tabs in one row.
+
+A page reads the top rows of each (territory or holder, status) pair through the index
+and merges them, and a total sums the counter table ``qleads_lead_count``, so a tab costs
+the same at 10k and 1M leads (see :meth:`TabSql._page`, :meth:`TabSql._total`). A query
+and its totals are written by one routine that both emits the text and collects the
+parameters (:class:`_Sql`); once a text is cached, the routine runs again only to collect
+the parameters, so text and parameters cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, TypeAlias
+
+import attrs
+
+from qleads.adapters.sql.codec import STATUS_BY_VALUE
+from qleads.adapters.sql.schema import UNROUTED, status_in
+from qleads.adapters.sql.statements import TextCache
+from qleads.lifecycle import TERMINAL_STATUSES, Status
+from qleads.model import Lead
+from qleads.tabs import Clause, LeadQuery, Order
+
+__all__ = ["Cell", "TabSql", "counter_cell", "counts_cell"]
+
+#: A row of ``qleads_lead_count``: territory (:data:`~qleads.adapters.sql.schema.UNROUTED`
+#: for none), status, held (0 or 1).
+Cell: TypeAlias = tuple[str, str, int]
+
+#: Shape of a clause for the statement cache: the statuses (part of the SQL, so that
+#: partial indexes and plans can use them), whether territories are given (and empty),
+#: whether a holder is named, ``held``, ``unrouted``.
+_ClauseShape = tuple[frozenset[Status] | None, int, bool, bool, bool]
+#: What a tab row reads (:class:`~qleads.model.LeadSummary`): the state and the three
+#: contact columns kept beside the document, never the document itself.
+_SUMMARY_COLUMNS: Final = (
+    "id, name, postal_code, city, received_at, territory_id, status, status_at, holder_id, "
+    "hold_until, due_at, deadline_kind, deadline_at, previous_holders, version"
+)
+#: PostgreSQL's covered page (:meth:`TabSql._covered_page`): what its index carries,
+#: and the tab row with the previous holders read from ``qleads_lead_handled``.
+_INDEXED_SUMMARY_COLUMNS: Final = _SUMMARY_COLUMNS.replace(" previous_holders,", "")
+_HANDLED_SUMMARY_COLUMNS: Final = _SUMMARY_COLUMNS.replace(
+    " previous_holders,",
+    " COALESCE((SELECT json_agg(h.installer_id ORDER BY h.installer_id) "
+    "FROM qleads_lead_handled AS h WHERE h.lead_id = p.id)::text, '[]'),",
+)
+#: The sort column of each order (besides the id), all a merged page needs.
+_ORDER_KEY: Final = {Order.RECEIVED_DESC: "received_at", Order.DUE_ASC: "due_at"}
+_NO_CONDITION: Final = Clause()
+_ORDER_BY: Final = {
+    Order.RECEIVED_DESC: "received_at DESC, id DESC",
+    Order.DUE_ASC: "due_at ASC NULLS LAST, id ASC",
+}
+
+_ALL_STATUS_VALUES: Final = sorted(s.value for s in Status)
+#: Above this many (territory, status) pairs a clause is read by one ordered scan
+#: instead (SQLite allows 500 terms in a compound ``SELECT``; a rep has a handful).
+_MAX_PAIRS: Final = 64
+
+
+def _by_pairs(clause: Clause) -> str | None:
+    """The column a page reads ``clause`` by, pair by pair with the status (see
+    :meth:`TabSql._page`): ``holder_id`` for an installer's own leads,
+    ``territory_id`` for a territory tab; ``None`` for one ordered scan."""
+    statuses = clause.statuses
+    if statuses is not None and not statuses:
+        return None
+    per_value = len(statuses) if statuses is not None else len(Status)
+    if clause.holder_id is not None:
+        return "holder_id" if per_value <= _MAX_PAIRS else None
+    territories = clause.territory_ids
+    if not territories or clause.unrouted:
+        return None
+    return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
+
+
+def _covered(query: LeadQuery) -> bool:
+    """Whether ``query`` is one clause of territories, newest first, without a status
+    filter (a rep's "all" and "mine" tabs, R8) or of the closed leads (his "closed"
+    tab): read per territory, rows and all, from the index of territory and arrival or
+    its partial twin of closed leads (:meth:`TabSql._covered_page`)."""
+    if query.order is not Order.RECEIVED_DESC or len(query.clauses) != 1:
+        return False
+    clause = query.clauses[0]
+    return (
+        clause.statuses in (None, TERMINAL_STATUSES)
+        and clause.holder_id is None
+        and _by_pairs(clause) == "territory_id"
+    )
+
+
+class _Sql:
+    """SQL text and its DB-API parameters, written together; with ``emit=False`` only
+    the parameters are collected (the text is cached)."""
+
+    __slots__ = ("emit", "mark", "params", "parts")
+
+    def __init__(self, mark: str, *, emit: bool) -> None:
+        self.mark = mark
+        self.emit = emit
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def text(self, text: str) -> None:
+        if self.emit:
+            self.parts.append(text)
+
+    def arg(self, value: Any) -> None:
+        self.params.append(value)
+        if self.emit:
+            self.parts.append(self.mark)
+
+
+def counter_cell(lead: Lead) -> Cell:
+    """The ``qleads_lead_count`` row a lead is counted in."""
+    territory = lead.territory_id
+    return (
+        UNROUTED if territory is None else territory,
+        lead.status.value,
+        0 if lead.holder_id is None else 1,
+    )
+
+
+def counts_cell(clause: Clause, cell: Cell) -> bool:
+    """Whether a clause without a holder selects the leads of a counter cell (the
+    counter-table reading of ``qleads.tabs.Clause.holds_for``)."""
+    territory, status, held = cell
+    if clause.statuses is not None and STATUS_BY_VALUE[status] not in clause.statuses:
+        return False
+    if clause.territory_ids is not None and (
+        territory == UNROUTED or territory not in clause.territory_ids
+    ):
+        return False
+    if clause.held and not held:
+        return False
+    return not (clause.unrouted and territory != UNROUTED)
+
+
+def _clause_shape(clause: Clause) -> _ClauseShape:
+    territories = clause.territory_ids
+    marker = 0 if territories is None else (1 if territories else 2)
+    return (clause.statuses, marker, clause.holder_id is not None, clause.held, clause.unrouted)
+
+
+class TabSql:
+    """The statements of tab pages and totals for one dialect, cached by the shape of
+    their query; thread-safe."""
+
+    def __init__(self, *, postgres: bool) -> None:
+        self.postgres = postgres
+        self.p = "%s" if postgres else "?"
+        self._tabs = TextCache()
+
+    def tab(self, query: LeadQuery) -> tuple[str, list[Any]]:
+        """A page of ``query`` plus, in the same row, its total (see :meth:`_page`)."""
+        key = ("page", query.order, tuple(self._clause_key(c) for c in query.clauses))
+        cached = self._tabs.get(key)
+        sql = _Sql(self.p, emit=cached is None)
+        self._page(sql, query)
+        if cached is None:
+            cached = "".join(sql.parts)
+            self._tabs.remember(key, cached)
+        return cached, sql.params
+
+    def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
+        """One row, one column per query (each with at least one clause): the total of
+        each, from the counters where its clauses allow (see :meth:`_total`)."""
+        key = ("totals", tuple(tuple(self._clause_key(c) for c in q.clauses) for q in queries))
+        cached = self._tabs.get(key)
+        sql = _Sql(self.p, emit=cached is None)
+        sql.text("SELECT ")
+        for n, query in enumerate(queries):
+            if n:
+                sql.text(", ")
+            self._total(sql, query.clauses)
+            sql.text(f" AS n{n}")
+        if cached is None:
+            cached = "".join(sql.parts)
+            self._tabs.remember(key, cached)
+        return cached, sql.params
+
+    def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
+        """What the text of a clause depends on: its shape, on SQLite the number of its
+        territory ids (one mark each), and whether it is read pair by pair."""
+        size = 0 if self.postgres or not clause.territory_ids else len(clause.territory_ids)
+        return (_clause_shape(clause), size, _by_pairs(clause))
+
+    def _page(self, sql: _Sql, query: LeadQuery) -> None:
+        """``SELECT`` the page, newest (or earliest due) first, with the total.
+
+        A clause of territories and statuses (a pool, a rep's tab, R8) is read as the
+        top ``offset + limit`` rows of each (territory, status) pair — one ordered range
+        each of ``ix_qleads_lead_territory_status_received``, read from the index alone
+        (id and sort key) — and an installer's own leads likewise per (holder, status)
+        on ``ix_qleads_lead_holder_status_received`` (PostgreSQL: a ``LATERAL``
+        subquery per pair of ``unnest`` ed arrays, stable text; SQLite: a ``UNION`` of
+        per-pair subqueries). The candidates are merged, ordered and cut, and only the
+        page's rows are fetched. The union of every pair's top rows holds the query's
+        top rows, so the page is exact, and its cost follows the page and the number of
+        pairs, not the number of leads. Any other clause (an admin's tabs, more than
+        :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
+        The follow-up order (``due_at``, id) is sorted per pair (no index has it). A
+        rep's "all", "mine" and "closed" tabs skip the fetch by id
+        (:meth:`_covered_page`)."""
+        if _covered(query):
+            self._covered_page(sql, query)
+            return
+        order = _ORDER_BY[query.order]
+        clauses = query.clauses
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+        self._total(sql, clauses)
+        sql.text(" AS total FROM qleads_lead WHERE ")
+        paired = [c for c in clauses if _by_pairs(c) is not None]
+        if not paired:
+            self._any(sql, clauses, counter=False)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(query.limit)
+            sql.text(" OFFSET ")
+            sql.arg(query.offset)
+            return
+        top = query.offset + query.limit
+        # Only the id and the sort key: the pair ranges are read from the index alone.
+        key = _ORDER_KEY[query.order]
+        sql.text("id IN (SELECT id FROM (")
+        first = True
+        whole = query.order is Order.RECEIVED_DESC
+        for clause in paired:
+            first = self._pair_sources(sql, clause, order, key, top, first, whole=whole)
+        rest = [c for c in clauses if _by_pairs(c) is None]
+        if rest:
+            sql.text(f" UNION SELECT id, {key} FROM (SELECT id, {key} FROM qleads_lead WHERE ")  # noqa: S608
+            self._any(sql, rest, counter=False)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(top)
+            sql.text(") AS w")
+        sql.text(f") AS u ORDER BY {order} LIMIT ")
+        sql.arg(query.limit)
+        sql.text(" OFFSET ")
+        sql.arg(query.offset)
+        sql.text(f") ORDER BY {order}")
+
+    def _covered_page(self, sql: _Sql, query: LeadQuery) -> None:
+        """A rep's "all", "mine" and "closed" tabs (see :func:`_covered`): the newest
+        ``offset + limit`` rows of each territory, read with the columns of a tab row from
+        the index of territory and arrival alone (``qleads.adapters.sql.schema``; for the
+        closed leads, its partial twin, whose condition the residual filter writes as the
+        index does, :func:`status_in`), merged, ordered and cut. The territories' ranges
+        do not overlap, hence ``UNION ALL`` on SQLite; PostgreSQL reads them in a ``LATERAL``
+        subquery per ``unnest`` ed territory (stable text) and, for the page's rows only,
+        their previous holders from ``qleads_lead_handled`` (which its indexes do not
+        carry), as JSON text like the column's."""
+        order = _ORDER_BY[query.order]
+        clause = query.clauses[0]
+        top = query.offset + query.limit
+        residual = attrs.evolve(clause, territory_ids=None)
+        filtered = residual if residual != _NO_CONDITION else None
+        territories = sorted(clause.territory_ids or ())
+        if self.postgres:
+            sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}, ")
+            self._total(sql, query.clauses)
+            sql.text(" AS total FROM (SELECT c.* FROM unnest(")
+            sql.arg(territories)
+            sql.text(
+                f"::text[]) AS pv(v) CROSS JOIN LATERAL (SELECT {_INDEXED_SUMMARY_COLUMNS} "  # noqa: S608
+                "FROM qleads_lead WHERE territory_id = pv.v"
+            )
+            self._filtered_top(sql, filtered, order, top)
+            sql.text(f") AS c ORDER BY {order} LIMIT ")
+            sql.arg(query.limit)
+            sql.text(" OFFSET ")
+            sql.arg(query.offset)
+            sql.text(f") AS p ORDER BY {order}")
+            return
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+        self._total(sql, query.clauses)
+        sql.text(" AS total FROM (")
+        for n, territory in enumerate(territories):
+            sql.text(" UNION ALL " if n else "")
+            sql.text(f"SELECT * FROM (SELECT {_SUMMARY_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
+            sql.text("territory_id = ")
+            sql.arg(territory)
+            self._filtered_top(sql, filtered, order, top)
+            sql.text(")")
+        sql.text(f") ORDER BY {order} LIMIT ")
+        sql.arg(query.limit)
+        sql.text(" OFFSET ")
+        sql.arg(query.offset)
+
+    def _pair_sources(
+        self,
+        sql: _Sql,
+        clause: Clause,
+        order: str,
+        key: str,
+        top: int,
+        first: bool,
+        *,
+        whole: bool,
+    ) -> bool:
+        """The top ``top`` rows of every (value, status) pair of ``clause``, by the
+        column :func:`_by_pairs` names; the clause's other conditions filter each pair.
+
+        With ``whole`` (newest first), a clause of territories without a status filter
+        (a rep's "all" and "mine" tabs) is read per territory instead, on the index of
+        territory and arrival (which alone serves such a tab, :meth:`_covered_page`; this
+        branch is left for it in a query of several clauses): one range of ``top`` rows
+        each, where per pair it would read up to ``top`` rows of every status."""
+        column = _by_pairs(clause)
+        values: list[str]
+        if clause.holder_id is not None:
+            values = [clause.holder_id]
+            residual = attrs.evolve(clause, statuses=None, holder_id=None, held=False)
+        else:
+            values = sorted(clause.territory_ids or ())
+            residual = attrs.evolve(clause, statuses=None, territory_ids=None)
+        filtered = residual if residual != _NO_CONDITION else None
+        inner = f"SELECT id, {key} FROM qleads_lead WHERE {column} = "  # noqa: S608
+        if whole and clause.statuses is None and clause.holder_id is None:
+            self._territory_sources(sql, values, filtered, inner, order, top, first)
+            return False
+        statuses = (
+            sorted(s.value for s in clause.statuses)
+            if clause.statuses is not None
+            else _ALL_STATUS_VALUES
+        )
+        if self.postgres:
+            sql.text("" if first else " UNION ")
+            sql.text(f"SELECT c.id, c.{key} FROM unnest(")  # noqa: S608
+            sql.arg(values)
+            sql.text("::text[]) AS pv(v) CROSS JOIN unnest(")
+            sql.arg(list(statuses))
+            sql.text(f"::text[]) AS ps(s) CROSS JOIN LATERAL ({inner}pv.v AND status = ps.s")
+            self._filtered_top(sql, filtered, order, top)
+            sql.text(") AS c")
+            return False
+        for value in values:
+            for status in statuses:
+                sql.text("" if first else " UNION ")
+                first = False
+                sql.text(f"SELECT id, {key} FROM ({inner}")  # noqa: S608
+                sql.arg(value)
+                sql.text(f" AND status = '{status}'")
+                self._filtered_top(sql, filtered, order, top)
+                sql.text(")")
+        return first
+
+    def _territory_sources(
+        self,
+        sql: _Sql,
+        territories: list[str],
+        residual: Clause | None,
+        inner: str,
+        order: str,
+        top: int,
+        first: bool,
+    ) -> None:
+        """The newest ``top`` rows of each territory (see :meth:`_pair_sources`)."""
+        if self.postgres:
+            sql.text("" if first else " UNION ")
+            sql.text("SELECT c.id, c.received_at FROM unnest(")
+            sql.arg(territories)
+            sql.text(f"::text[]) AS pv(v) CROSS JOIN LATERAL ({inner}pv.v")
+            self._filtered_top(sql, residual, order, top)
+            sql.text(") AS c")
+            return
+        for territory in territories:
+            sql.text("" if first else " UNION ")
+            first = False
+            sql.text(f"SELECT id, received_at FROM ({inner}")  # noqa: S608
+            sql.arg(territory)
+            self._filtered_top(sql, residual, order, top)
+            sql.text(")")
+
+    def _filtered_top(self, sql: _Sql, residual: Clause | None, order: str, top: int) -> None:
+        """The tail of one range: the clause's other conditions, the order, the limit."""
+        if residual is not None:
+            sql.text(" AND ")
+            self._clause(sql, residual, counter=False)
+        sql.text(f" ORDER BY {order} LIMIT ")
+        sql.arg(top)
+
+    def _total(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
+        """The number of leads any of ``clauses`` selects, as a scalar expression.
+
+        Clauses without a holder depend only on (territory, status, held), so their
+        union is a set of cells of ``qleads_lead_count`` and its total a sum over the
+        counter table, whatever the number of leads. Clauses naming a holder (an
+        installer's own leads: few, on ``ix_qleads_lead_holder_status_received``) are
+        counted in the lead table, without the leads the counted clauses already hold
+        (``NOT COALESCE(…, FALSE)``: an unknown comparison with a NULL column means "no
+        match" in the pure rule, and these conditions use no negation)."""
+        counted = [c for c in clauses if c.holder_id is None]
+        scanned = [c for c in clauses if c.holder_id is not None]
+        if not clauses:
+            sql.text("0")
+            return
+        sql.text("(")
+        if counted:
+            sql.text("(SELECT COALESCE(SUM(n), 0) FROM qleads_lead_count WHERE ")
+            self._any(sql, counted, counter=True)
+            sql.text(")")
+        if scanned:
+            sql.text(" + (" if counted else "(")
+            sql.text("SELECT count(*) FROM qleads_lead WHERE (")
+            self._any(sql, scanned, counter=False)
+            sql.text(")")
+            if counted:
+                sql.text(" AND NOT COALESCE((")
+                self._any(sql, counted, counter=False)
+                sql.text("), FALSE)")
+            sql.text(")")
+        sql.text(")")
+
+    def _any(self, sql: _Sql, clauses: Sequence[Clause], *, counter: bool) -> None:
+        """A disjunction of clauses (``qleads.tabs.Clause.holds_for``) on the lead table,
+        or with ``counter`` on ``qleads_lead_count`` (no holder clauses there)."""
+        if len(clauses) == 1:
+            self._clause(sql, clauses[0], counter)
+            return
+        for n, clause in enumerate(clauses):
+            sql.text(") OR (" if n else "(")
+            self._clause(sql, clause, counter)
+        sql.text(")")
+
+    def _clause(self, sql: _Sql, clause: Clause, counter: bool) -> None:
+        terms = 0
+        if clause.statuses is not None:
+            sql.text(status_in(clause.statuses))
+            terms = 1
+        territories = clause.territory_ids
+        if territories is not None:
+            sql.text(" AND " if terms else "")
+            terms = 1
+            if not territories:
+                sql.text("1 = 0")
+            elif self.postgres:
+                sql.text("territory_id = ANY(")
+                sql.arg(sorted(territories))
+                sql.text(")")
+            else:
+                sql.text("territory_id IN (")
+                for n, territory in enumerate(sorted(territories)):
+                    sql.text(", " if n else "")
+                    sql.arg(territory)
+                sql.text(")")
+        if clause.holder_id is not None:
+            sql.text(" AND holder_id = " if terms else "holder_id = ")
+            sql.arg(clause.holder_id)
+            terms = 1
+        if clause.held:
+            sql.text(" AND " if terms else "")
+            sql.text("held = 1" if counter else "holder_id IS NOT NULL")
+            terms = 1
+        if clause.unrouted:
+            sql.text(" AND " if terms else "")
+            sql.text(f"territory_id = '{UNROUTED}'" if counter else "territory_id IS NULL")
+            terms = 1
+        if not terms:
+            sql.text("1 = 1")
