@@ -12,8 +12,13 @@ from importlib.metadata import PackageNotFoundError, version
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
+    ClaimCooldown,
     ClaimExpired,
+    ClaimingPaused,
+    ClaimLimitReached,
+    ClaimRefused,
     ConfigurationError,
+    DailyClaimLimitReached,
     FieldError,
     IntakeConflict,
     InvalidCalendar,
@@ -28,6 +33,7 @@ from qleads.errors import (
     StorageError,
 )
 from qleads.lifecycle import Action, Status
+from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
     Actor,
     Admin,
@@ -70,13 +76,21 @@ __all__ = [
     "Admin",
     "Calendar",
     "Channel",
+    "ClaimAllowance",
+    "ClaimCooldown",
     "ClaimExpired",
+    "ClaimLimitReached",
+    "ClaimPause",
+    "ClaimRefused",
+    "ClaimStanding",
+    "ClaimingPaused",
     "ConfigurationError",
     "Consumption",
     "Contact",
     "ContactView",
     "CostRow",
     "Costs",
+    "DailyClaimLimitReached",
     "Deadline",
     "DeadlineKind",
     "EcoBalance",

@@ -19,8 +19,11 @@ from typing import Self, TypeVar
 import attrs
 
 from qleads.errors import IntakeConflict, InvalidInput, LeadNotFound, StaleUpdate
+from qleads.lifecycle import Status
+from qleads.limits import ClaimPause, ClaimStanding
 from qleads.model import (
     Admin,
+    EventKind,
     HistoryEvent,
     Installer,
     Lead,
@@ -45,6 +48,8 @@ class InMemoryLeadRepository:
         self._by_source: dict[str, int] = {}
         self._events: dict[int, list[HistoryEvent]] = {}
         self._outbox: dict[str, Notification] = {}
+        self._pauses: dict[str, ClaimPause] = {}
+        self._territory_policies: dict[str, dict[str, object]] = {}
 
     def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
         """``writing`` changes nothing here: every unit works on a private copy."""
@@ -73,6 +78,8 @@ class InMemoryUnitOfWork:
         self._leads: dict[int, Lead] = {}
         self._events: list[HistoryEvent] = []
         self._outbox: dict[str, Notification] = {}
+        self._pauses: dict[str, ClaimPause] = {}
+        self._policies: dict[str, dict[str, object] | None] = {}
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -106,6 +113,12 @@ class InMemoryUnitOfWork:
             store._events.setdefault(event.lead_id, []).append(event)
         for key, notification in self._outbox.items():
             store._outbox.setdefault(key, notification)
+        store._pauses.update(self._pauses)
+        for territory_id, settings in self._policies.items():
+            if settings is None:
+                store._territory_policies.pop(territory_id, None)
+            else:
+                store._territory_policies[territory_id] = settings
         self._reset()
 
     def rollback(self) -> None:
@@ -192,6 +205,60 @@ class InMemoryUnitOfWork:
         ]
         due.sort(key=lambda lead: (lead.deadline.at if lead.deadline else now, lead.id))
         return due[:limit]
+
+    # --- claim limits and per-territory policy ------------------------------------------
+
+    def _all_events(self) -> Iterable[HistoryEvent]:
+        for events in self._store._events.values():
+            yield from events
+        yield from self._events
+
+    def claim_standing(
+        self, installer_id: str, *, claims_since: dt.datetime, expiries_since: dt.datetime
+    ) -> ClaimStanding:
+        self._require_open()
+        holds = [
+            lead.hold_until
+            for lead in self._all()
+            if lead.holder_id == installer_id and lead.status is Status.CLAIMED
+        ]
+        claims = expiries = 0
+        for event in self._all_events():
+            if event.holder_id != installer_id:
+                continue
+            if event.kind is EventKind.CLAIMED and event.recorded_at >= claims_since:
+                claims += 1
+            elif event.kind is EventKind.EXPIRED and event.recorded_at > expiries_since:
+                expiries += 1
+        known = [hold for hold in holds if hold is not None]
+        return ClaimStanding(
+            open_claims=len(holds),
+            earliest_hold=min(known) if known else None,
+            claims_today=claims,
+            expiries=expiries,
+        )
+
+    def claim_pause(self, installer_id: str) -> ClaimPause | None:
+        self._require_open()
+        return self._pauses.get(installer_id) or self._store._pauses.get(installer_id)
+
+    def save_claim_pause(self, pause: ClaimPause) -> None:
+        self._require_open()
+        self._pauses[pause.installer_id] = pause
+
+    def territory_policies(self) -> dict[str, dict[str, object]]:
+        self._require_open()
+        merged = {key: dict(value) for key, value in self._store._territory_policies.items()}
+        for territory_id, settings in self._policies.items():
+            if settings is None:
+                merged.pop(territory_id, None)
+            else:
+                merged[territory_id] = dict(settings)
+        return merged
+
+    def save_territory_policy(self, territory_id: str, settings: dict[str, object] | None) -> None:
+        self._require_open()
+        self._policies[territory_id] = None if settings is None else dict(settings)
 
 
 class InMemoryDirectory:

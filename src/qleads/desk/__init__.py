@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from qleads.desk.deadlines import SYSTEM_ACTOR
 from qleads.desk.intake import IntakeDesk, IntakeResult
+from qleads.desk.limits import ClaimLimitsDesk
+from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.reading import ReadingDesk, TabPage
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
@@ -45,7 +47,15 @@ from qleads.desk.work import WorkDesk
 __all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
 
 
-class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SweepDesk):
+class LeadDesk(
+    IntakeDesk,
+    WorkDesk,
+    StaffDesk,
+    ReadingDesk,
+    SweepDesk,
+    ClaimLimitsDesk,
+    TerritoryPolicyDesk,
+):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
     holds no per-request state).
