@@ -31,6 +31,7 @@ USE_CASES = {
         "claim_pause_of",
         "lift_claim_pause",
     },
+    "qleads.desk.explain": {"explain_routing"},
     "qleads.desk.policies": {
         "policy_for",
         "territory_policy",

@@ -36,6 +36,7 @@ namespace is its ports and its use cases, nothing else.
 from __future__ import annotations
 
 from qleads.desk.deadlines import SYSTEM_ACTOR
+from qleads.desk.explain import ExplainDesk
 from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.limits import ClaimLimitsDesk
 from qleads.desk.policies import TerritoryPolicyDesk
@@ -55,6 +56,7 @@ class LeadDesk(
     SweepDesk,
     ClaimLimitsDesk,
     TerritoryPolicyDesk,
+    ExplainDesk,
 ):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
