@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from qleads.testing.world import LEIPZIG, World, lead_document
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
+def url(tmp_path: Path) -> str:
     """A migrated SQLite database with the standard cast; Leipzig lets an installer
     hold one claim, and Anna holds one."""
     url = f"sqlite:///{tmp_path / 'route.db'}"
@@ -26,7 +25,7 @@ def url(tmp_path: Path) -> Iterator[str]:
     world.desk.set_territory_policy(world.admin, LEIPZIG.id, {"max_open_claims": 1})
     world.desk.claim(world.anna, world.intake("cli-1"))
     engine.dispose()
-    yield url
+    return url
 
 
 class TestRouteExplain:
