@@ -32,6 +32,7 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
 from qleads.lifecycle import Action, Status
 from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
@@ -60,6 +61,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.scorecard import Scorecard
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -98,6 +100,7 @@ __all__ = [
     "FieldError",
     "HistoryEvent",
     "Installer",
+    "InstallerRouting",
     "IntakeConflict",
     "IntakeResult",
     "InvalidCalendar",
@@ -119,8 +122,11 @@ __all__ = [
     "QleadsError",
     "ReleaseReason",
     "Roof",
+    "RoutingExplanation",
+    "RoutingReason",
     "RowView",
     "SalesRep",
+    "Scorecard",
     "StaleUpdate",
     "Status",
     "StorageError",

@@ -21,10 +21,10 @@ import attrs
 from qleads.model import Policy, SalesRep, Territory
 from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
-__all__ = ["InstallerRouting", "Reason", "RoutingExplanation", "explanation_lines"]
+__all__ = ["InstallerRouting", "RoutingExplanation", "RoutingReason", "explanation_lines"]
 
 
-class Reason(enum.Enum):
+class RoutingReason(enum.Enum):
     """Why an installer would not see the lead, or could not claim it."""
 
     OTHER_TERRITORY = "other_territory"
@@ -39,16 +39,16 @@ class Reason(enum.Enum):
 
 
 _REASON_LABELS = {
-    Reason.OTHER_TERRITORY: N_("anderes Gebiet"),
-    Reason.DEACTIVATED: N_("deaktiviert"),
-    Reason.PAUSED: N_("vom Reservieren pausiert"),
-    Reason.AT_CAPACITY: N_("Höchstzahl offener Reservierungen erreicht"),
-    Reason.DAILY_LIMIT: N_("Tageslimit erreicht"),
-    Reason.COOLDOWN: N_("Sperrfrist nach Freigabe"),
+    RoutingReason.OTHER_TERRITORY: N_("anderes Gebiet"),
+    RoutingReason.DEACTIVATED: N_("deaktiviert"),
+    RoutingReason.PAUSED: N_("vom Reservieren pausiert"),
+    RoutingReason.AT_CAPACITY: N_("Höchstzahl offener Reservierungen erreicht"),
+    RoutingReason.DAILY_LIMIT: N_("Tageslimit erreicht"),
+    RoutingReason.COOLDOWN: N_("Sperrfrist nach Freigabe"),
 }
 
 #: Reasons that hide the lead from him (R2); the others let him see it but not claim it.
-HIDING = frozenset({Reason.OTHER_TERRITORY, Reason.DEACTIVATED})
+HIDING = frozenset({RoutingReason.OTHER_TERRITORY, RoutingReason.DEACTIVATED})
 
 
 @attrs.frozen
@@ -60,7 +60,7 @@ class InstallerRouting:
 
     installer_id: str
     name: str
-    reason: Reason | None = None
+    reason: RoutingReason | None = None
     until: dt.datetime | None = None
     hold_until: dt.datetime | None = None
     reminder_at: dt.datetime | None = None

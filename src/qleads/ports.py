@@ -26,6 +26,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery
 
 __all__ = ["Clock", "Directory", "LeadRepository", "Page", "UnitOfWork"]
@@ -149,6 +150,29 @@ class UnitOfWork(Protocol):
 
     def save_territory_policy(self, territory_id: str, settings: dict[str, object] | None) -> None:
         """Store a territory's override (JSON values), or remove it with ``None``."""
+        ...
+
+    # --- the partner scorecard (qleads.scorecard) ---------------------------------------
+
+    def scorecard_counts(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[EventCount]:
+        """The events held by each of ``installer_ids`` and recorded in ``[start, end)``,
+        counted by installer, kind, status reached and release reason."""
+        ...
+
+    def holdings(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[Holding]:
+        """Each claim, assignment and reassignment to one of ``installer_ids`` recorded in
+        ``[start, end)``, with the earliest effective date of a later record by him on
+        that lead (``None`` if none)."""
+        ...
+
+    def received_count(
+        self, territory_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> int:
+        """How many leads of ``territory_ids`` were received in ``[start, end)``."""
         ...
 
 

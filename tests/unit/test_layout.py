@@ -32,6 +32,7 @@ USE_CASES = {
         "lift_claim_pause",
     },
     "qleads.desk.explain": {"explain_routing"},
+    "qleads.desk.scorecards": {"scorecards"},
     "qleads.desk.policies": {
         "policy_for",
         "territory_policy",

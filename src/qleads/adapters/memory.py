@@ -29,10 +29,12 @@ from qleads.model import (
     Lead,
     LeadSource,
     Notification,
+    ReleaseReason,
     SalesRep,
     Territory,
 )
 from qleads.ports import Page
+from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = ["InMemoryDirectory", "InMemoryLeadRepository", "InMemoryUnitOfWork"]
@@ -259,6 +261,69 @@ class InMemoryUnitOfWork:
     def save_territory_policy(self, territory_id: str, settings: dict[str, object] | None) -> None:
         self._require_open()
         self._policies[territory_id] = None if settings is None else dict(settings)
+
+    # --- the partner scorecard ------------------------------------------------------------
+
+    def scorecard_counts(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[EventCount]:
+        self._require_open()
+        wanted = set(installer_ids)
+        groups: dict[tuple[str, EventKind, Status, ReleaseReason | None], int] = {}
+        for event in self._all_events():
+            if event.holder_id in wanted and start <= event.recorded_at < end:
+                key = (event.holder_id, event.kind, event.to_status, event.reason)
+                groups[key] = groups.get(key, 0) + 1
+        return [
+            EventCount(installer_id, kind, status, reason, n)
+            for (installer_id, kind, status, reason), n in groups.items()
+        ]
+
+    def holdings(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[Holding]:
+        self._require_open()
+        wanted = set(installer_ids)
+        taking = (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED)
+        events = list(self._all_events())
+        found: list[Holding] = []
+        for event in events:
+            if not (
+                event.kind in taking
+                and event.holder_id in wanted
+                and start <= event.recorded_at < end
+            ):
+                continue
+            later = [
+                e.effective_at
+                for e in events
+                if e.lead_id == event.lead_id
+                and e.version > event.version
+                and e.kind is EventKind.RECORDED
+                and e.holder_id == event.holder_id
+            ]
+            assert event.holder_id is not None
+            found.append(
+                Holding(
+                    event.holder_id,
+                    event.lead_id,
+                    event.kind,
+                    event.recorded_at,
+                    min(later) if later else None,
+                )
+            )
+        return found
+
+    def received_count(
+        self, territory_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> int:
+        self._require_open()
+        wanted = set(territory_ids)
+        return sum(
+            1
+            for lead in self._all()
+            if lead.territory_id in wanted and start <= lead.received_at < end
+        )
 
 
 class InMemoryDirectory:

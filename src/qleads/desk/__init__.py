@@ -41,6 +41,7 @@ from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.limits import ClaimLimitsDesk
 from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.reading import ReadingDesk, TabPage
+from qleads.desk.scorecards import ScorecardDesk
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
 from qleads.desk.work import WorkDesk
@@ -57,6 +58,7 @@ class LeadDesk(
     ClaimLimitsDesk,
     TerritoryPolicyDesk,
     ExplainDesk,
+    ScorecardDesk,
 ):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it

@@ -19,7 +19,7 @@ from qleads.errors import (
     InvalidInput,
     NotPermitted,
 )
-from qleads.explain import InstallerRouting, Reason, RoutingExplanation
+from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
 from qleads.intake import parse_document
 from qleads.model import Actor, Admin, Installer, LeadDocument, Policy, SalesRep, Territory
 from qleads.ports import UnitOfWork
@@ -30,9 +30,9 @@ __all__ = ["ExplainDesk"]
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z -]{1,9}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _REASONS = {
-    ClaimingPaused.code: Reason.PAUSED,
-    ClaimLimitReached.code: Reason.AT_CAPACITY,
-    DailyClaimLimitReached.code: Reason.DAILY_LIMIT,
+    ClaimingPaused.code: RoutingReason.PAUSED,
+    ClaimLimitReached.code: RoutingReason.AT_CAPACITY,
+    DailyClaimLimitReached.code: RoutingReason.DAILY_LIMIT,
 }
 
 
@@ -109,9 +109,9 @@ class ExplainDesk(DeskBase):
     ) -> InstallerRouting:
         """His side: hidden (R2), refused by a limit, or free to claim, and his dates."""
         if territory is None or installer.rep_id != territory.rep_id:
-            return InstallerRouting(installer.id, installer.name, Reason.OTHER_TERRITORY)
+            return InstallerRouting(installer.id, installer.name, RoutingReason.OTHER_TERRITORY)
         if not installer.active:
-            return InstallerRouting(installer.id, installer.name, Reason.DEACTIVATED)
+            return InstallerRouting(installer.id, installer.name, RoutingReason.DEACTIVATED)
         calendar = installer.calendar
         hold = calendar.add_business_days(now, policy.claim_hold_days)
         remind = calendar.add_business_days(now, policy.assignment_reminder_days)

@@ -25,6 +25,7 @@ from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.errors import OnIntegrity, integrity_kind, storage_error
 from qleads.adapters.sql.limits_sql import LimitsSql, LimitsUnitOfWork
 from qleads.adapters.sql.schema import UNROUTED
+from qleads.adapters.sql.scorecard_sql import ScorecardUnitOfWork
 from qleads.adapters.sql.statements import CACHED_ROWS, Statements
 from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
@@ -77,7 +78,7 @@ _READING: Final = 1
 _WRITING: Final = 2
 
 
-class SqlAlchemyUnitOfWork(LimitsUnitOfWork):
+class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     """One database transaction (the :class:`~qleads.ports.UnitOfWork` port); leaving
     the ``with`` block without :meth:`commit` rolls it back.
 

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from qleads.errors import InvalidDocument, InvalidInput, NotPermitted
-from qleads.explain import Reason, explanation_lines
+from qleads.explain import RoutingReason, explanation_lines
 from qleads.model import Policy
 from qleads.ports import LeadRepository
 from qleads.tabs import Tab
@@ -40,7 +40,7 @@ class RoutingExplainedContract:
             sides = {row.installer_id: row for row in explained.installers}
             assert sides["i-anna"].can_claim
             assert sides["i-ben"].can_claim
-            assert sides["i-carl"].reason is Reason.OTHER_TERRITORY
+            assert sides["i-carl"].reason is RoutingReason.OTHER_TERRITORY
             assert not sides["i-carl"].sees
             thursday = dt.datetime(2026, 11, 19, 8, 0, tzinfo=_UTC)
             assert sides["i-anna"].hold_until == thursday
@@ -60,7 +60,7 @@ class RoutingExplainedContract:
             held = world.desk.claim(world.anna, world.intake("explain-1")).lead.hold_until
             explained = world.desk.explain_routing(world.rep_east, postal_code="04109")
             sides = {row.installer_id: row for row in explained.installers}
-            assert sides["i-anna"].reason is Reason.AT_CAPACITY
+            assert sides["i-anna"].reason is RoutingReason.AT_CAPACITY
             assert sides["i-anna"].sees
             assert sides["i-anna"].until == held
             assert sides["i-ben"].can_claim

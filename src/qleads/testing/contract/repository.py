@@ -54,6 +54,7 @@ from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
 from qleads.testing.contract.explain import RoutingExplainedContract
 from qleads.testing.contract.limits import ClaimLimitsContract
+from qleads.testing.contract.scorecards import ScorecardContract
 from qleads.testing.contract.tab_queries import TabQueryContract
 from qleads.testing.profiles import examples
 from qleads.testing.strategies import stored_leads
@@ -106,7 +107,11 @@ def _write_everything_then_fail(repository: LeadRepository, lead: Lead) -> None:
 
 
 class RepositoryContract(
-    TabQueryContract, DeskScenarioContract, ClaimLimitsContract, RoutingExplainedContract
+    TabQueryContract,
+    DeskScenarioContract,
+    ClaimLimitsContract,
+    RoutingExplainedContract,
+    ScorecardContract,
 ):
     """Abstract: subclass it and override the ``repository`` fixture (and ``outbox`` if
     your repository has no ``notifications()``)."""
