@@ -138,12 +138,14 @@ def scorecards() -> str:
     )
 
 
-@bp.route("/<installer_id>/lift-pause", methods=["POST"])
+@bp.route("/lift-pause", methods=["POST"])
 @role_required("rep", "admin")
-def lift_pause(installer_id: str) -> Response:
-    """His rep or an admin ends an installer's claim pause."""
+def lift_pause() -> Response:
+    """His rep or an admin ends an installer's claim pause (``installer_id`` in the
+    form); the desk refuses anyone else's (R12)."""
     form = PostForm()
-    if form.validate_on_submit():
+    installer_id = request.form.get("installer_id", "")
+    if form.validate_on_submit() and installer_id:
         current_services().desk.lift_claim_pause(current_user.actor, installer_id)
         flash(_("Die Pause wurde aufgehoben."), "success")
     return redirect(url_for("partners.scorecards"))

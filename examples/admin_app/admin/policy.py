@@ -76,15 +76,26 @@ class PolicyForm(FlaskForm):
         validators=[Optional(), NumberRange(1, 100)],
     )
     pause_window_days = IntegerField(
-        _l("… innerhalb von Tagen"), validators=[InputRequired(), NumberRange(1, 365)]
+        _l("… innerhalb von Tagen (leer: 30)"), validators=[Optional(), NumberRange(1, 365)]
     )
     pause_days = IntegerField(
-        _l("Dauer der Pause (Werktage)"), validators=[InputRequired(), NumberRange(1, 60)]
+        _l("Dauer der Pause (Werktage, leer: 5)"), validators=[Optional(), NumberRange(1, 60)]
     )
 
     def validate_escalation_days(self, field: Any) -> None:
         if self.escalation_enabled.data and not field.data:
             raise ValidationError(str(_l("Bitte die Zahl der Werktage angeben.")))
+
+
+def _limits(form: PolicyForm) -> dict[str, Any]:
+    """The limits as the form gives them; an empty pause window or length is the
+    policy's default."""
+    given = {name: getattr(form, name).data for name in LIMIT_FIELDS}
+    return {
+        name: value
+        for name, value in given.items()
+        if value is not None or name not in ("pause_window_days", "pause_days")
+    }
 
 
 class PolicyView(BaseView):
@@ -121,7 +132,7 @@ class PolicyView(BaseView):
                         form.escalation_days.data if form.escalation_enabled.data else None
                     ),
                     contact_before_claim=form.contact_before_claim.data,
-                    **{name: getattr(form, name).data for name in LIMIT_FIELDS},
+                    **_limits(form),
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")
