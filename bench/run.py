@@ -7,7 +7,8 @@ for the test suite) in the adapter's own tables, then measures in the same run, 
 qleads operation next to hand-written SQL doing the same work through the same driver
 (``bench/raw.py``): claims per second with 1 and 4 threads (R3), p50/p95 of a tab page
 and of the tab counts for installers and reps (R8), a sweep of N due deadlines (R11),
-intakes per second (R1), and ``Calendar.add_business_days`` beside a pendulum loop (R9).
+intakes per second (R1), a rep's partner scorecards (``LeadDesk.scorecards``), and
+``Calendar.add_business_days`` beside a pendulum loop (R9).
 The growth targets (10k → largest) are measured last, with the smallest and the largest
 data set taking turns (:func:`bench_growth`).
 
@@ -572,6 +573,65 @@ def bench_intake(t: Target, plan: Plan, res: Results) -> None:
     res.pair(f"intake_per_s_{t.tag}", q, r, "1/s", higher_is_better=True)
 
 
+def _raw_scorecard(t: Target, conn: Any, team: Sequence[str], territories: Sequence[str],
+                   start: dt.datetime, end: dt.datetime) -> None:  # fmt: skip
+    """The scorecard's three queries written by hand, on the driver directly."""
+    p = "%s" if t.db == "postgres" else "?"
+    at: Callable[[dt.datetime], Any] = (lambda v: v) if t.db == "postgres" else data.sqlite_time
+    ids = ", ".join([p] * len(team))
+    conn.execute(
+        f"SELECT holder_id, kind, to_status, reason, count(*) FROM qleads_event "
+        f"WHERE holder_id IN ({ids}) AND recorded_at >= {p} AND recorded_at < {p} "
+        "GROUP BY holder_id, kind, to_status, reason",
+        [*team, at(start), at(end)],
+    ).fetchall()
+    conn.execute(
+        "SELECT s.holder_id, s.lead_id, s.recorded_at, (SELECT min(r.effective_at) "
+        "FROM qleads_event r WHERE r.lead_id = s.lead_id AND r.version > s.version "
+        "AND r.kind = 'recorded' AND r.holder_id = s.holder_id) FROM qleads_event s "
+        f"WHERE s.holder_id IN ({ids}) AND s.kind IN ('claimed', 'assigned', 'reassigned') "
+        f"AND s.recorded_at >= {p} AND s.recorded_at < {p}",
+        [*team, at(start), at(end)],
+    ).fetchall()
+    places = ", ".join([p] * len(territories))
+    conn.execute(
+        f"SELECT count(*) FROM qleads_lead WHERE territory_id IN ({places}) "
+        f"AND received_at >= {p} AND received_at < {p}",
+        [*territories, at(start), at(end)],
+    ).fetchone()
+
+
+def bench_scorecard(t: Target, plan: Plan, res: Results) -> None:
+    """The partner scorecard (``LeadDesk.scorecards``) of one rep's whole team for the
+    last 30 days, beside the same three queries written by hand; qleads adds the
+    business hours of each first contact on the calendar."""
+    rep_id = t.net.reps[0]
+    team = t.net.installers_of[rep_id]
+    territories = t.net.territories_of[rep_id]
+    end = data.NOW
+    start = end - dt.timedelta(days=30)
+    runs = max(3, plan.tab_samples // 30)
+    staff = rep(rep_id)
+    t.desk.scorecards(staff, start, end)  # warm
+    q = [timed(lambda: t.desk.scorecards(staff, start, end)) for _ in range(runs)]
+    conn = t.connect()
+    try:
+        _raw_scorecard(t, conn, team, territories, start, end)  # warm
+        r = [
+            timed(lambda: _raw_scorecard(t, conn, team, territories, start, end))
+            for _ in range(runs)
+        ]
+    finally:
+        conn.close()
+    res.pair(
+        f"scorecard_team_ms_{t.tag}",
+        statistics.median(q) * 1000,
+        statistics.median(r) * 1000,
+        "ms",
+        higher_is_better=False,
+    )
+
+
 # --- data sets ----------------------------------------------------------------------------
 
 
@@ -823,6 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench_claims(t, plan, res)
                     bench_intake(t, plan, res)
                     bench_sweep(t, plan, res)
+                    bench_scorecard(t, plan, res)
                     print(
                         f"  measured {t.tag} ({time.perf_counter() - started:.0f}s so far)",
                         flush=True,

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 
 from qleads.errors import (
     ClaimExpired,
+    ClaimRefused,
     InvalidInput,
     InvalidTransition,
     LeadNoLongerAvailable,
@@ -34,6 +35,9 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.limits import refusal_text
+
+from .i18n import current_language
 
 __all__ = ["RETRY_AFTER_SECONDS", "STORAGE_FAILURES", "init_errors", "message_for"]
 
@@ -69,6 +73,8 @@ def message_for(error: QleadsError) -> str:
         return _("Diese Änderung ist im aktuellen Status der Anfrage nicht möglich.")
     if isinstance(error, InvalidInput):
         return _("Bitte prüfen Sie Ihre Eingabe: %(detail)s", detail=_input_detail(error))
+    if isinstance(error, ClaimRefused):
+        return refusal_text(error, current_language())
     if isinstance(error, NotPermitted):
         return _("Dazu sind Sie nicht berechtigt.")
     return _("Die Aktion konnte nicht ausgeführt werden.")
@@ -118,6 +124,14 @@ def init_errors(app: Flask) -> None:
         if _wants_json():
             return error.to_dict(), 404
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(ClaimRefused)
+    def _limited(error: ClaimRefused) -> Any:
+        # A claim limit: the lead page says why and until when.
+        if _wants_json():
+            return error.to_dict(), 409
+        flash(message_for(error), "error")
+        return _back()
 
     @app.errorhandler(NotPermitted)
     def _forbidden(error: NotPermitted) -> Any:

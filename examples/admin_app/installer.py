@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from qleads.tabs import Tab
 
+from .claiming import claim_state
 from .security.auth import page_arg, role_required
 from .services import current_services
 
@@ -55,6 +56,7 @@ def start() -> str:
         counts=mine.counts,
         tab_bar=TAB_BAR,
         now=current_services().clock.now(),
+        claim_state=claim_state(actor),
     )
 
 

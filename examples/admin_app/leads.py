@@ -30,6 +30,7 @@ from qleads.model import (
 )
 from qleads.visibility import LeadView
 
+from .claiming import claim_state
 from .forms import AssignForm, StatusForm
 from .i18n import current_language
 from .security.auth import PostForm, role_required
@@ -186,6 +187,7 @@ def _context(lead_id: int) -> dict[str, Any]:
         "holder_name": _name(shown.lead.holder_id, actor),
         "territory": territory,
         "may_claim": _may_claim(actor, shown),
+        "claim_state": claim_state(actor, lead_id) if _may_claim(actor, shown) else None,
         "holds": _holds(actor, shown),
         "hold_expired": _hold_expired(shown.lead, now),
         "assign_form": _assign_form(actor, shown),

@@ -19,7 +19,7 @@ import json
 import secrets
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from typing import Literal
+from typing import Any, Literal
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, inspect, select
@@ -27,6 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from qleads import policies
+from qleads.errors import InvalidInput
 from qleads.model import Actor, Policy
 from qleads.ports import Directory
 
@@ -250,7 +252,28 @@ def load_policy(sessions: sessionmaker[Session]) -> Policy:
             None if data.get("escalation_days") is None else int(data["escalation_days"])
         ),
         contact_before_claim="shown" if data.get("contact_before_claim") == "shown" else "hidden",
+        **_further_settings(data),
     )
+
+
+#: The settings ``load_policy`` reads one by one above.
+_NAMED = frozenset(
+    {"claim_hold_days", "assignment_reminder_days", "escalation_days", "contact_before_claim"}
+)
+
+
+def _further_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """Every other stored setting the policy has (the claim limits, …), each checked
+    by ``qleads.policies``; one that no longer parses is left at its default."""
+    found: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in _NAMED:
+            continue
+        try:
+            found.update(policies.parse({name: value}))
+        except InvalidInput:
+            continue
+    return found
 
 
 def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
@@ -260,6 +283,13 @@ def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
             "assignment_reminder_days": policy.assignment_reminder_days,
             "escalation_days": policy.escalation_days,
             "contact_before_claim": policy.contact_before_claim,
+            **{
+                name: value
+                for name, value in policies.encode(
+                    {n: getattr(policy, n) for n in policies.setting_names()}
+                ).items()
+                if name not in _NAMED
+            },
         }
     )
     with sessions() as session, session.begin():

@@ -52,6 +52,7 @@ class Settings:
 
     def reload(self) -> None:
         self.desk.policy = self.renderer.policy = load_policy(self.sessions)
+        self.desk.reload_territory_policies()
 
 
 @attrs.define

@@ -12,8 +12,13 @@ from importlib.metadata import PackageNotFoundError, version
 from qleads.calendar import Calendar
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
+    ClaimCooldown,
     ClaimExpired,
+    ClaimingPaused,
+    ClaimLimitReached,
+    ClaimRefused,
     ConfigurationError,
+    DailyClaimLimitReached,
     FieldError,
     IntakeConflict,
     InvalidCalendar,
@@ -27,7 +32,9 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
 from qleads.lifecycle import Action, Status
+from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
     Actor,
     Admin,
@@ -54,6 +61,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.scorecard import Scorecard
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -70,13 +78,21 @@ __all__ = [
     "Admin",
     "Calendar",
     "Channel",
+    "ClaimAllowance",
+    "ClaimCooldown",
     "ClaimExpired",
+    "ClaimLimitReached",
+    "ClaimPause",
+    "ClaimRefused",
+    "ClaimStanding",
+    "ClaimingPaused",
     "ConfigurationError",
     "Consumption",
     "Contact",
     "ContactView",
     "CostRow",
     "Costs",
+    "DailyClaimLimitReached",
     "Deadline",
     "DeadlineKind",
     "EcoBalance",
@@ -84,6 +100,7 @@ __all__ = [
     "FieldError",
     "HistoryEvent",
     "Installer",
+    "InstallerRouting",
     "IntakeConflict",
     "IntakeResult",
     "InvalidCalendar",
@@ -105,8 +122,11 @@ __all__ = [
     "QleadsError",
     "ReleaseReason",
     "Roof",
+    "RoutingExplanation",
+    "RoutingReason",
     "RowView",
     "SalesRep",
+    "Scorecard",
     "StaleUpdate",
     "Status",
     "StorageError",

@@ -14,8 +14,13 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "ClaimCooldown",
     "ClaimExpired",
+    "ClaimLimitReached",
+    "ClaimRefused",
+    "ClaimingPaused",
     "ConfigurationError",
+    "DailyClaimLimitReached",
     "FieldError",
     "IntakeConflict",
     "InvalidCalendar",
@@ -185,3 +190,52 @@ class ConfigurationError(QleadsError):
     """qleads was set up wrongly (an unknown database URL, missing SMTP settings)."""
 
     code = "configuration_error"
+
+
+class ClaimRefused(NotPermitted):
+    """A claim the policy's claim limits refuse (:mod:`qleads.limits`): each reason is a
+    subclass with its own ``code``; ``until`` is when the installer may claim again (for
+    an open-claims limit: when his earliest hold runs out, if nothing ends it sooner)."""
+
+    code = "claim_refused"
+
+    def __init__(
+        self, installer_id: str, lead_id: int | None, why: str, until: dt.datetime | None
+    ) -> None:
+        when = f" until {until.isoformat()}" if until is not None else ""
+        QleadsError.__init__(self, f"{installer_id} may not claim: {why}{when}")
+        self.actor_id = installer_id
+        self.action = "claim"
+        self.lead_id = lead_id
+        self.installer_id = installer_id
+        self.until = until
+
+    def to_dict(self) -> dict[str, object]:
+        until = self.until.isoformat() if self.until is not None else None
+        return {**super().to_dict(), "until": until}
+
+
+class ClaimLimitReached(ClaimRefused):
+    """He holds as many open claims as the policy's ``max_open_claims`` allows."""
+
+    code = "claim_limit_open"
+
+
+class DailyClaimLimitReached(ClaimRefused):
+    """He claimed ``max_claims_per_day`` leads this business day already."""
+
+    code = "claim_limit_daily"
+
+
+class ClaimCooldown(ClaimRefused):
+    """He released this lead, or let his claim expire, less than
+    ``reclaim_cooldown_days`` business days ago."""
+
+    code = "claim_cooldown"
+
+
+class ClaimingPaused(ClaimRefused):
+    """Too many of his claims expired: he is paused from claiming until his rep or an
+    admin lifts the pause or it runs out."""
+
+    code = "claiming_paused"

@@ -193,18 +193,32 @@ Actor = Installer | SalesRep | Admin | LeadSource
 # --- policy ----------------------------------------------------------------------------
 
 
+#: A limit that is either off (``None``) or at least 1.
+_optional_positive = attrs.validators.optional(attrs.validators.ge(1))
+
+
 @attrs.frozen
 class Policy:
     """The knobs of the rules, with the manual's defaults.
 
     ``escalation_days`` (R5, beyond the manual) is off when ``None``.
     ``contact_before_claim`` is R16: ``"hidden"`` (default) or ``"shown"``.
+    The claim limits (``max_open_claims`` … ``pause_days``, :mod:`qleads.limits`) are
+    off by default; ``pause_window_days`` and ``pause_days`` matter only once
+    ``pause_after_expiries`` is set.
     """
 
     claim_hold_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     assignment_reminder_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     escalation_days: int | None = None
     contact_before_claim: Literal["hidden", "shown"] = "hidden"
+    # Claim limits (beyond the manual; docs/policy.md): each is off when ``None``.
+    max_open_claims: int | None = attrs.field(default=None, validator=_optional_positive)
+    max_claims_per_day: int | None = attrs.field(default=None, validator=_optional_positive)
+    reclaim_cooldown_days: int | None = attrs.field(default=None, validator=_optional_positive)
+    pause_after_expiries: int | None = attrs.field(default=None, validator=_optional_positive)
+    pause_window_days: int = attrs.field(default=30, validator=attrs.validators.ge(1))
+    pause_days: int = attrs.field(default=5, validator=attrs.validators.ge(1))
 
 
 # --- the lead and its history ----------------------------------------------------------
@@ -402,6 +416,7 @@ class NotificationKind(enum.Enum):
     CLAIM_EXPIRED = "claim_expired"
     FOLLOW_UP_DUE = "follow_up_due"
     ESCALATION = "escalation"
+    CLAIMING_PAUSED = "claiming_paused"
 
 
 @attrs.frozen

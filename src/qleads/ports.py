@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 import attrs
 
+from qleads.limits import ClaimPause, ClaimStanding
 from qleads.model import (
     Admin,
     HistoryEvent,
@@ -25,6 +26,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery
 
 __all__ = ["Clock", "Directory", "LeadRepository", "Page", "UnitOfWork"]
@@ -120,6 +122,57 @@ class UnitOfWork(Protocol):
         """Up to ``limit`` leads whose ``deadline.at <= now``, earliest first. A backend
         with row locks locks them and skips rows another transaction holds, so that
         parallel sweeps share the work instead of queueing (R11)."""
+        ...
+
+    # --- claim limits and per-territory policy (qleads.limits, qleads.policies) --------
+
+    def claim_standing(
+        self, installer_id: str, *, claims_since: dt.datetime, expiries_since: dt.datetime
+    ) -> ClaimStanding:
+        """His open claims (leads ``claimed`` by him) and the first of their holds to run
+        out, his claims recorded at or after ``claims_since`` and his expired claims
+        recorded after ``expiries_since``, this unit's own writes included; ``pause`` is
+        left ``None`` (:meth:`claim_pause`)."""
+        ...
+
+    def claim_pause(self, installer_id: str) -> ClaimPause | None:
+        """His latest pause, lifted or not."""
+        ...
+
+    def save_claim_pause(self, pause: ClaimPause) -> None:
+        """Store ``pause`` as his latest, replacing the one before."""
+        ...
+
+    def territory_policies(self) -> dict[str, dict[str, object]]:
+        """Every territory's policy override: the settings it sets, as stored (JSON
+        values, :func:`qleads.policies.decode`)."""
+        ...
+
+    def save_territory_policy(self, territory_id: str, settings: dict[str, object] | None) -> None:
+        """Store a territory's override (JSON values), or remove it with ``None``."""
+        ...
+
+    # --- the partner scorecard (qleads.scorecard) ---------------------------------------
+
+    def scorecard_counts(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[EventCount]:
+        """The events held by each of ``installer_ids`` and recorded in ``[start, end)``,
+        counted by installer, kind, status reached and release reason."""
+        ...
+
+    def holdings(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[Holding]:
+        """Each claim, assignment and reassignment to one of ``installer_ids`` recorded in
+        ``[start, end)``, with the earliest effective date of a later record by him on
+        that lead (``None`` if none)."""
+        ...
+
+    def received_count(
+        self, territory_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> int:
+        """How many leads of ``territory_ids`` were received in ``[start, end)``."""
         ...
 
 

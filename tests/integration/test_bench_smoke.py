@@ -61,6 +61,8 @@ _NAMED = (
     "sweep_20_s_{db}_1k_raw",
     "intake_per_s_{db}_1k_qleads",
     "load_s_{db}_1k",
+    "scorecard_team_ms_{db}_1k_qleads",
+    "scorecard_team_ms_{db}_1k_raw",
 )
 
 

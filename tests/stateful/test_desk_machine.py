@@ -14,6 +14,7 @@ from qleads.adapters.memory import InMemoryLeadRepository
 from qleads.model import Policy
 from qleads.testing.profiles import examples
 from qleads.testing.stateful import make_machine
+from qleads.testing.stateful_limits import make_limited_machine
 
 SETTINGS = settings(
     max_examples=examples(3),
@@ -34,3 +35,9 @@ TestDeskWithoutEscalationKeepsEveryInvariant = make_machine(
 TestDeskWithoutEscalationKeepsEveryInvariant.settings = settings(SETTINGS, max_examples=examples(1))
 TestDeskWithoutEscalationKeepsEveryInvariant.__doc__ = """R5: with the manual's policy (no
 escalation) a reminder is the last deadline."""
+
+TestDeskKeepsTheClaimLimits = make_limited_machine(InMemoryLeadRepository).TestCase
+TestDeskKeepsTheClaimLimits.settings = SETTINGS
+TestDeskKeepsTheClaimLimits.__doc__ = """Claim limits: a paused installer never gains a
+claim; open claims, claims per day and the cool-down hold whatever the order of claims,
+releases, expiries, sweeps and lifted pauses."""

@@ -20,6 +20,7 @@ from qleads.adapters.sql import SqlAlchemyLeadRepository, metadata
 from qleads.ports import LeadRepository
 from qleads.testing.profiles import examples
 from qleads.testing.stateful import make_machine
+from qleads.testing.stateful_limits import make_limited_machine
 
 SETTINGS = settings(
     max_examples=examples(0.25),
@@ -97,4 +98,18 @@ pytest.mark.slow(
     pytest.mark.postgres(
         pytest.mark.usefixtures("postgres_database")(TestDeskOnPostgresKeepsEveryInvariant)
     )
+)
+
+TestClaimLimitsOnSqlite = make_limited_machine(_copy_of_the_template, dispose=_close).TestCase
+TestClaimLimitsOnSqlite.settings = SETTINGS
+TestClaimLimitsOnSqlite.__doc__ = """Claim limits on a SQLite file: a paused installer
+never gains a claim, the limits hold."""
+pytest.mark.slow(pytest.mark.usefixtures("sqlite_template")(TestClaimLimitsOnSqlite))
+
+TestClaimLimitsOnPostgres = make_limited_machine(_emptied_postgres).TestCase
+TestClaimLimitsOnPostgres.settings = SETTINGS
+TestClaimLimitsOnPostgres.__doc__ = """Claim limits on PostgreSQL: a paused installer
+never gains a claim, the limits hold."""
+pytest.mark.slow(
+    pytest.mark.postgres(pytest.mark.usefixtures("postgres_database")(TestClaimLimitsOnPostgres))
 )

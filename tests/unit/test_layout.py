@@ -25,6 +25,21 @@ USE_CASES = {
     "qleads.desk.staff": {"assign", "reopen"},
     "qleads.desk.reading": {"get", "history", "tab", "counts"},
     "qleads.desk.sweep": {"sweep"},
+    "qleads.desk.limits": {
+        "claim_allowance",
+        "claim_refusal",
+        "claim_pause_of",
+        "lift_claim_pause",
+    },
+    "qleads.desk.explain": {"explain_routing"},
+    "qleads.desk.scorecards": {"scorecards"},
+    "qleads.desk.policies": {
+        "policy_for",
+        "territory_policy",
+        "territory_policies_of",
+        "set_territory_policy",
+        "reload_territory_policies",
+    },
 }
 
 

@@ -60,6 +60,7 @@ from .rows import (
     TerritoryRow,
 )
 from .sources import SourceView
+from .territory_policy import TerritoryPolicyView
 from .unrouted import UnroutedLeadView
 from .users import PortalUserView
 
@@ -77,6 +78,7 @@ __all__ = [
     "RepView",
     "SourceRow",
     "SourceView",
+    "TerritoryPolicyView",
     "TerritoryPrefixRow",
     "TerritoryRow",
     "TerritoryView",
@@ -135,4 +137,5 @@ def init_admin(app: Flask) -> None:
             FailedMailView(OutboxRow, session, _l("Fehlgeschlagen"), mails, endpoint="failed_mails")
         )
     admin.add_view(PolicyView(_l("Regeln"), endpoint="policy"))
+    admin.add_view(TerritoryPolicyView(_l("Regeln je Gebiet"), endpoint="territory_policy"))
     app.extensions["qleads_admin"] = admin

@@ -1,8 +1,8 @@
 """The policy: the rules' knobs an admin may turn (R3, R5, R16).
 
-Hold and reminder periods in business days, the escalation to the sales rep, and
-whether contact data is shown before a claim. A saved policy takes effect at once for
-every following use case (``Settings.save_policy``).
+Hold and reminder periods in business days, the escalation to the sales rep,
+whether contact data is shown before a claim, and the claim limits. A saved policy takes
+effect at once for every following use case (``Settings.save_policy``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,17 @@ from qleads.model import Policy
 from ..services import current_services
 from .base import deny, is_admin
 
-__all__ = ["PolicyForm", "PolicyView"]
+__all__ = ["LIMIT_FIELDS", "PolicyForm", "PolicyView"]
+
+#: The claim limits' settings (``qleads.limits``): form fields named like the policy's.
+LIMIT_FIELDS = (
+    "max_open_claims",
+    "max_claims_per_day",
+    "reclaim_cooldown_days",
+    "pause_after_expiries",
+    "pause_window_days",
+    "pause_days",
+)
 
 
 class PolicyForm(FlaskForm):
@@ -47,9 +57,45 @@ class PolicyForm(FlaskForm):
         ],
     )
 
+    max_open_claims = IntegerField(
+        _l("Höchstens offene Reservierungen je Partner (leer: unbegrenzt)"),
+        validators=[Optional(), NumberRange(1, 1000)],
+    )
+    max_claims_per_day = IntegerField(
+        _l("Höchstens Reservierungen je Partner und Werktag (leer: unbegrenzt)"),
+        validators=[Optional(), NumberRange(1, 1000)],
+    )
+    reclaim_cooldown_days = IntegerField(
+        _l(
+            "Sperrfrist vor erneuter Reservierung nach Freigabe oder Ablauf (Werktage, leer: keine)"
+        ),
+        validators=[Optional(), NumberRange(1, 60)],
+    )
+    pause_after_expiries = IntegerField(
+        _l("Pause nach so vielen abgelaufenen Reservierungen (leer: nie)"),
+        validators=[Optional(), NumberRange(1, 100)],
+    )
+    pause_window_days = IntegerField(
+        _l("… innerhalb von Tagen (leer: 30)"), validators=[Optional(), NumberRange(1, 365)]
+    )
+    pause_days = IntegerField(
+        _l("Dauer der Pause (Werktage, leer: 5)"), validators=[Optional(), NumberRange(1, 60)]
+    )
+
     def validate_escalation_days(self, field: Any) -> None:
         if self.escalation_enabled.data and not field.data:
             raise ValidationError(str(_l("Bitte die Zahl der Werktage angeben.")))
+
+
+def _limits(form: PolicyForm) -> dict[str, Any]:
+    """The limits as the form gives them; an empty pause window or length is the
+    policy's default."""
+    given = {name: getattr(form, name).data for name in LIMIT_FIELDS}
+    return {
+        name: value
+        for name, value in given.items()
+        if value is not None or name not in ("pause_window_days", "pause_days")
+    }
 
 
 class PolicyView(BaseView):
@@ -72,6 +118,7 @@ class PolicyView(BaseView):
                 "escalation_enabled": current.escalation_days is not None,
                 "escalation_days": current.escalation_days,
                 "contact_before_claim": current.contact_before_claim,
+                **{name: getattr(current, name) for name in LIMIT_FIELDS},
             }
             if request.method == "GET"
             else None
@@ -85,6 +132,7 @@ class PolicyView(BaseView):
                         form.escalation_days.data if form.escalation_enabled.data else None
                     ),
                     contact_before_claim=form.contact_before_claim.data,
+                    **_limits(form),
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")

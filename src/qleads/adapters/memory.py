@@ -19,17 +19,22 @@ from typing import Self, TypeVar
 import attrs
 
 from qleads.errors import IntakeConflict, InvalidInput, LeadNotFound, StaleUpdate
+from qleads.lifecycle import Status
+from qleads.limits import ClaimPause, ClaimStanding
 from qleads.model import (
     Admin,
+    EventKind,
     HistoryEvent,
     Installer,
     Lead,
     LeadSource,
     Notification,
+    ReleaseReason,
     SalesRep,
     Territory,
 )
 from qleads.ports import Page
+from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = ["InMemoryDirectory", "InMemoryLeadRepository", "InMemoryUnitOfWork"]
@@ -45,6 +50,8 @@ class InMemoryLeadRepository:
         self._by_source: dict[str, int] = {}
         self._events: dict[int, list[HistoryEvent]] = {}
         self._outbox: dict[str, Notification] = {}
+        self._pauses: dict[str, ClaimPause] = {}
+        self._territory_policies: dict[str, dict[str, object]] = {}
 
     def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
         """``writing`` changes nothing here: every unit works on a private copy."""
@@ -73,6 +80,8 @@ class InMemoryUnitOfWork:
         self._leads: dict[int, Lead] = {}
         self._events: list[HistoryEvent] = []
         self._outbox: dict[str, Notification] = {}
+        self._pauses: dict[str, ClaimPause] = {}
+        self._policies: dict[str, dict[str, object] | None] = {}
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -106,6 +115,12 @@ class InMemoryUnitOfWork:
             store._events.setdefault(event.lead_id, []).append(event)
         for key, notification in self._outbox.items():
             store._outbox.setdefault(key, notification)
+        store._pauses.update(self._pauses)
+        for territory_id, settings in self._policies.items():
+            if settings is None:
+                store._territory_policies.pop(territory_id, None)
+            else:
+                store._territory_policies[territory_id] = settings
         self._reset()
 
     def rollback(self) -> None:
@@ -192,6 +207,123 @@ class InMemoryUnitOfWork:
         ]
         due.sort(key=lambda lead: (lead.deadline.at if lead.deadline else now, lead.id))
         return due[:limit]
+
+    # --- claim limits and per-territory policy ------------------------------------------
+
+    def _all_events(self) -> Iterable[HistoryEvent]:
+        for events in self._store._events.values():
+            yield from events
+        yield from self._events
+
+    def claim_standing(
+        self, installer_id: str, *, claims_since: dt.datetime, expiries_since: dt.datetime
+    ) -> ClaimStanding:
+        self._require_open()
+        holds = [
+            lead.hold_until
+            for lead in self._all()
+            if lead.holder_id == installer_id and lead.status is Status.CLAIMED
+        ]
+        claims = expiries = 0
+        for event in self._all_events():
+            if event.holder_id != installer_id:
+                continue
+            if event.kind is EventKind.CLAIMED and event.recorded_at >= claims_since:
+                claims += 1
+            elif event.kind is EventKind.EXPIRED and event.recorded_at > expiries_since:
+                expiries += 1
+        known = [hold for hold in holds if hold is not None]
+        return ClaimStanding(
+            open_claims=len(holds),
+            earliest_hold=min(known) if known else None,
+            claims_today=claims,
+            expiries=expiries,
+        )
+
+    def claim_pause(self, installer_id: str) -> ClaimPause | None:
+        self._require_open()
+        return self._pauses.get(installer_id) or self._store._pauses.get(installer_id)
+
+    def save_claim_pause(self, pause: ClaimPause) -> None:
+        self._require_open()
+        self._pauses[pause.installer_id] = pause
+
+    def territory_policies(self) -> dict[str, dict[str, object]]:
+        self._require_open()
+        merged = {key: dict(value) for key, value in self._store._territory_policies.items()}
+        for territory_id, settings in self._policies.items():
+            if settings is None:
+                merged.pop(territory_id, None)
+            else:
+                merged[territory_id] = dict(settings)
+        return merged
+
+    def save_territory_policy(self, territory_id: str, settings: dict[str, object] | None) -> None:
+        self._require_open()
+        self._policies[territory_id] = None if settings is None else dict(settings)
+
+    # --- the partner scorecard ------------------------------------------------------------
+
+    def scorecard_counts(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[EventCount]:
+        self._require_open()
+        wanted = set(installer_ids)
+        groups: dict[tuple[str, EventKind, Status, ReleaseReason | None], int] = {}
+        for event in self._all_events():
+            if event.holder_id in wanted and start <= event.recorded_at < end:
+                key = (event.holder_id, event.kind, event.to_status, event.reason)
+                groups[key] = groups.get(key, 0) + 1
+        return [
+            EventCount(installer_id, kind, status, reason, n)
+            for (installer_id, kind, status, reason), n in groups.items()
+        ]
+
+    def holdings(
+        self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[Holding]:
+        self._require_open()
+        wanted = set(installer_ids)
+        taking = (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED)
+        events = list(self._all_events())
+        found: list[Holding] = []
+        for event in events:
+            if not (
+                event.kind in taking
+                and event.holder_id in wanted
+                and start <= event.recorded_at < end
+            ):
+                continue
+            later = [
+                e.effective_at
+                for e in events
+                if e.lead_id == event.lead_id
+                and e.version > event.version
+                and e.kind is EventKind.RECORDED
+                and e.holder_id == event.holder_id
+            ]
+            assert event.holder_id is not None
+            found.append(
+                Holding(
+                    event.holder_id,
+                    event.lead_id,
+                    event.kind,
+                    event.recorded_at,
+                    min(later) if later else None,
+                )
+            )
+        return found
+
+    def received_count(
+        self, territory_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> int:
+        self._require_open()
+        wanted = set(territory_ids)
+        return sum(
+            1
+            for lead in self._all()
+            if lead.territory_id in wanted and start <= lead.received_at < end
+        )
 
 
 class InMemoryDirectory:

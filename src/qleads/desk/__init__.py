@@ -36,8 +36,12 @@ namespace is its ports and its use cases, nothing else.
 from __future__ import annotations
 
 from qleads.desk.deadlines import SYSTEM_ACTOR
+from qleads.desk.explain import ExplainDesk
 from qleads.desk.intake import IntakeDesk, IntakeResult
+from qleads.desk.limits import ClaimLimitsDesk
+from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.reading import ReadingDesk, TabPage
+from qleads.desk.scorecards import ScorecardDesk
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
 from qleads.desk.work import WorkDesk
@@ -45,7 +49,17 @@ from qleads.desk.work import WorkDesk
 __all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
 
 
-class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SweepDesk):
+class LeadDesk(
+    IntakeDesk,
+    WorkDesk,
+    StaffDesk,
+    ReadingDesk,
+    SweepDesk,
+    ClaimLimitsDesk,
+    TerritoryPolicyDesk,
+    ExplainDesk,
+    ScorecardDesk,
+):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
     holds no per-request state).

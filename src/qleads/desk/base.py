@@ -42,6 +42,9 @@ class DeskBase:
         self.directory = directory
         self.clock = clock
         self.policy = policy if policy is not None else Policy()
+        #: The territories' policy overrides as parsed settings (``qleads.policies``),
+        #: read from storage when first needed; ``None`` until then.
+        self.territory_policies: dict[str, dict[str, object]] | None = None
 
 
 def current_time(clock: Clock) -> dt.datetime:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import attrs
 
 from qleads.desk.base import DeskBase, scope_of
+from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.tabs import INSTALLER_TABS, Tab, query_for
@@ -44,9 +45,10 @@ class ReadingDesk(DeskBase):
         scope = scope_of(self.directory, actor)
         with self.repository.unit_of_work() as uow:
             lead = uow.get(lead_id)
+            policy = effective_policy(self, lead.territory_id, uow)
         if not can_see(scope, lead):
             raise LeadNotFound(lead_id)
-        return view(scope, lead, self.policy)
+        return view(scope, lead, policy)
 
     def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
         """R13, oldest first, for whoever may see the lead."""
@@ -73,7 +75,10 @@ class ReadingDesk(DeskBase):
             totals = uow.counts([query_for(scope, t) for t in tabs])
         return TabPage(
             tab=tab,
-            items=tuple(view_row(scope, row, self.policy) for row in found.leads),
+            items=tuple(
+                view_row(scope, row, effective_policy(self, row.territory_id))
+                for row in found.leads
+            ),
             total=found.total,
             page=page,
             per_page=per_page,

@@ -13,6 +13,7 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.policies import effective_policy
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -84,15 +85,14 @@ class StaffDesk(DeskBase):
                 if not can_see(scope, lead):
                     raise LeadNotFound(lead_id)
                 people = DirectoryMemo(self.directory)
-                fired = catch_up(lead, now, self.policy, people, expire=True)
+                policy = effective_policy(self, lead.territory_id, uow)
+                fired = catch_up(lead, now, policy, people, expire=True)
                 current = fired[-1].lead if fired else lead
                 action = Action.ASSIGN if current.status is Status.NEW else Action.REASSIGN
                 if current.holder_id == target.id:
                     raise InvalidTransition(current.id, current.status.value, action.value)
                 check(current.id, current.status, action)
-                remind_at = target.calendar.add_business_days(
-                    now, self.policy.assignment_reminder_days
-                )
+                remind_at = target.calendar.add_business_days(now, policy.assignment_reminder_days)
                 new = bump(
                     current,
                     status=Status.ASSIGNED,
@@ -115,7 +115,7 @@ class StaffDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, self.policy)
+        return view(scope, new, policy)
 
     def reopen(self, actor: Actor, lead_id: int, *, note: str = "") -> LeadView:
         """R12: only an admin may bring a closed lead back; it returns to the pool and
@@ -134,6 +134,7 @@ class StaffDesk(DeskBase):
                 note=text,
                 holder_id=lead.holder_id,
             )
+            policy = effective_policy(self, new.territory_id, uow)
             write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
             uow.commit()
-        return view(scope, new, self.policy)
+        return view(scope, new, policy)

@@ -12,7 +12,10 @@ import datetime as dt
 import attrs
 
 from qleads.desk.base import DeskBase, current_time
+from qleads.desk.changes import Change
 from qleads.desk.deadlines import DirectoryMemo, fire
+from qleads.desk.limits import pause_after_expiries
+from qleads.desk.policies import effective_policy
 from qleads.errors import StaleUpdate
 from qleads.instants import require_utc
 from qleads.model import DeadlineKind, HistoryEvent, Notification
@@ -60,16 +63,28 @@ class SweepDesk(DeskBase):
                     fired: list[DeadlineKind] = []
                     events: list[HistoryEvent] = []
                     notices: list[Notification] = []
+                    changes: list[Change] = []
                     for lead in due:
                         assert lead.deadline is not None
-                        change = fire(lead, at, self.policy, people)
+                        policy = effective_policy(self, lead.territory_id, uow)
+                        change = fire(lead, at, policy, people)
                         uow.update(change.lead, expected_version=lead.version)
                         events.append(change.event)
                         notices.extend(change.notifications)
+                        changes.append(change)
                         fired.append(lead.deadline.kind)
                     # One insert each per batch: the cost stays with the due leads (R11).
                     if events:
                         uow.append(events)
+                        notices.extend(
+                            pause_after_expiries(
+                                uow,
+                                changes,
+                                at,
+                                lambda territory_id: effective_policy(self, territory_id, uow),
+                                self.directory,
+                            )
+                        )
                     if notices:
                         uow.enqueue(notices)
                     uow.commit()

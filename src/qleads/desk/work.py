@@ -15,6 +15,8 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.limits import enforce_claim_limits
+from qleads.desk.policies import effective_policy
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -69,6 +71,10 @@ class WorkDesk(DeskBase):
                         raise LeadNoLongerAvailable(lead.id)
                     raise LeadNotFound(lead_id)
                 check(lead.id, lead.status, Action.CLAIM)
+                policy = effective_policy(self, lead.territory_id, uow)
+                if policy.claim_hold_days != self.policy.claim_hold_days:
+                    hold = actor.calendar.add_business_days(now, policy.claim_hold_days)
+                enforce_claim_limits(uow, policy, actor, lead, now)
                 new = bump(
                     lead,
                     status=Status.CLAIMED,
@@ -83,7 +89,7 @@ class WorkDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, self.policy)
+        return view(scope, new, policy)
 
     def record(
         self,
@@ -134,7 +140,8 @@ class WorkDesk(DeskBase):
         scope = scope_of(self.directory, actor)
         with self.repository.unit_of_work(writing=True) as uow:
             lead = _held_by(uow, actor, scope, lead_id, Action.RECORD)
-            fired = catch_up(lead, now, self.policy, DirectoryMemo(self.directory))
+            policy = effective_policy(self, lead.territory_id, uow)
+            fired = catch_up(lead, now, policy, DirectoryMemo(self.directory))
             current = fired[-1].lead if fired else lead
             check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
@@ -155,7 +162,7 @@ class WorkDesk(DeskBase):
             )
             write(uow, lead, *fired, Change(new, event))
             uow.commit()
-        return view(scope, new, self.policy)
+        return view(scope, new, policy)
 
     def release(
         self,
@@ -181,7 +188,8 @@ class WorkDesk(DeskBase):
         now = current_time(self.clock)
         with self.repository.unit_of_work(writing=True) as uow:
             lead = _held_by(uow, actor, scope, lead_id, Action.RELEASE)
-            fired = catch_up(lead, now, self.policy, DirectoryMemo(self.directory))
+            policy = effective_policy(self, lead.territory_id, uow)
+            fired = catch_up(lead, now, policy, DirectoryMemo(self.directory))
             current = fired[-1].lead if fired else lead
             check(current.id, current.status, Action.RELEASE)
             new = to_pool(current, now)
@@ -194,7 +202,7 @@ class WorkDesk(DeskBase):
             notices = new_lead_notices(new, now, self.directory, exclude=current.holder_id)
             write(uow, lead, *fired, Change(new, event, notices))
             uow.commit()
-        return view(scope, new, self.policy)
+        return view(scope, new, policy)
 
 
 def _active_installer(actor: Actor, action: str) -> Installer:

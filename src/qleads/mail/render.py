@@ -92,6 +92,9 @@ _SUBJECTS: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.CLAIM_EXPIRED: N_("Reservierung abgelaufen: Anfrage $id, $place"),
         NotificationKind.FOLLOW_UP_DUE: N_("Wiedervorlage fällig: Anfrage $id ($who)"),
         NotificationKind.ESCALATION: N_("Eskalation: Anfrage $id ohne Bearbeitung ($who)"),
+        NotificationKind.CLAIMING_PAUSED: N_(
+            "Reservieren pausiert: Reservierung der Anfrage $id abgelaufen, $place"
+        ),
     }
 )
 
@@ -115,6 +118,11 @@ _INTROS: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.ESCALATION: N_(
             "Für diese zugeteilte Anfrage wurde auch nach der Erinnerung kein Status erfasst."
         ),
+        NotificationKind.CLAIMING_PAUSED: N_(
+            "Ein Installateur Ihres Teams hat zu viele Reservierungen ablaufen lassen, "
+            "zuletzt die dieser Anfrage, und kann vorerst keine Anfragen reservieren. "
+            "Sie oder ein Admin können die Pause im Portal aufheben."
+        ),
     }
 )
 
@@ -126,6 +134,7 @@ _DEADLINES: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.NEW_LEAD: N_("Frist: bis $when."),
         NotificationKind.CLAIM_EXPIRED: N_("Frist: bis $when."),
         NotificationKind.ESCALATION: N_("Frist: bis $when."),
+        NotificationKind.CLAIMING_PAUSED: N_("Pausiert bis $when."),
     }
 )
 

@@ -272,6 +272,11 @@ class LeadDeskMachine(RuleBasedStateMachine):
         expected = self._draw_lead(
             data, lambda e: e.status is Status.NEW and e.territory_id in territories
         )
+        self._claim(installer, expected)
+
+    def _claim(self, installer: Installer, expected: ExpectedLead) -> None:
+        """R3 on a drawn lead: the claim succeeds, or fails as the model says."""
+        territories = CAST.territory_ids_of(installer.rep_id)
         lead_id = expected.lead_id
         note(f"{installer.id} claims lead {lead_id} ({expected.status.value})")
         if expected.holder_id == installer.id:

@@ -18,6 +18,7 @@ from qleads.adapters.sql.engine import (
     read_connection,
     write_transaction,
 )
+from qleads.adapters.sql.limits_sql import LimitsSql
 from qleads.adapters.sql.schema import RECOUNT_SQL, outbox_table
 from qleads.adapters.sql.statements import Statements
 from qleads.adapters.sql.tab_sql import TabSql
@@ -46,6 +47,7 @@ class SqlAlchemyLeadRepository:
         self._statements = Statements(engine.dialect)
         self._tabs = TabSql(postgres=postgres)
         self._codec = RowCodec(postgres=postgres, document_cache_size=document_cache_size)
+        self._limits = LimitsSql(postgres=postgres)
 
     @classmethod
     def from_url(cls, url: str | sa.URL, **engine_kwargs: Any) -> Self:
@@ -64,7 +66,12 @@ class SqlAlchemyLeadRepository:
 
     def unit_of_work(self, *, writing: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
-            self.engine, self._statements, self._tabs, self._codec, writing=writing
+            self.engine,
+            self._statements,
+            self._tabs,
+            self._codec,
+            writing=writing,
+            limits=self._limits,
         )
 
     def close(self) -> None:

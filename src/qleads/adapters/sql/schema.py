@@ -28,6 +28,7 @@ __all__ = [
     "UNROUTED",
     "UtcDateTime",
     "admin_table",
+    "claim_pause_table",
     "digest_table",
     "event_table",
     "handled_table",
@@ -39,6 +40,7 @@ __all__ = [
     "rep_table",
     "source_table",
     "status_in",
+    "territory_policy_table",
     "territory_prefix_table",
     "territory_table",
 ]
@@ -312,6 +314,15 @@ event_table = sa.Table(
     sa.UniqueConstraint("lead_id", "version"),
 )
 
+#: An installer's events of one kind in time order: his claims of a day and his expiries
+#: of a window (claim limits, migration 0012), and his scorecard's history.
+sa.Index(
+    "ix_qleads_event_holder_kind_recorded",
+    event_table.c.holder_id,
+    event_table.c.kind,
+    event_table.c.recorded_at,
+)
+
 #: The outbox row of an embedder's message (``kind``): see the checks below.
 _MESSAGE_ROW: Final = "kind = 'message'"
 #: A notification names its lead and recipient; a message (migration 0009) its address.
@@ -449,4 +460,25 @@ digest_table = sa.Table(
     sa.Column("lead_count", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.CheckConstraint("state IN ('pending', 'sent')", name="state"),
+)
+
+#: The latest claim pause of each installer (``qleads.limits``, migration 0012).
+claim_pause_table = sa.Table(
+    "qleads_claim_pause",
+    metadata,
+    sa.Column("installer_id", _ID, primary_key=True),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("until", UtcDateTime(), nullable=False),
+    sa.Column("lifted_at", UtcDateTime(), nullable=True),
+    sa.Column("lifted_by", _ID, nullable=True),
+)
+
+#: Each territory's policy override, the settings it sets as a JSON object
+#: (``qleads.policies``, migration 0012). Not tied to ``qleads_territory``: a portal may
+#: keep its territories in a directory of its own.
+territory_policy_table = sa.Table(
+    "qleads_territory_policy",
+    metadata,
+    sa.Column("territory_id", _ID, primary_key=True),
+    sa.Column("settings", sa.Text(), nullable=False),
 )

@@ -23,7 +23,9 @@ from sqlalchemy.engine import Engine
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.errors import OnIntegrity, integrity_kind, storage_error
+from qleads.adapters.sql.limits_sql import LimitsSql, LimitsUnitOfWork
 from qleads.adapters.sql.schema import UNROUTED
+from qleads.adapters.sql.scorecard_sql import ScorecardUnitOfWork
 from qleads.adapters.sql.statements import CACHED_ROWS, Statements
 from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
@@ -76,7 +78,7 @@ _READING: Final = 1
 _WRITING: Final = 2
 
 
-class SqlAlchemyUnitOfWork:
+class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     """One database transaction (the :class:`~qleads.ports.UnitOfWork` port); leaving
     the ``with`` block without :meth:`commit` rolls it back.
 
@@ -133,8 +135,10 @@ class SqlAlchemyUnitOfWork:
         codec: RowCodec,
         *,
         writing: bool = False,
+        limits: LimitsSql | None = None,
     ) -> None:
         self._engine = engine
+        self._limits = limits if limits is not None else LimitsSql(postgres=statements.postgres)
         #: Declared a writer: on SQLite the first read already runs in ``BEGIN IMMEDIATE``.
         self._writing = writing
         self._statements = statements

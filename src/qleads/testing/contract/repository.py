@@ -52,6 +52,9 @@ from qleads.model import (
 from qleads.ports import LeadRepository
 from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
+from qleads.testing.contract.explain import RoutingExplainedContract
+from qleads.testing.contract.limits import ClaimLimitsContract
+from qleads.testing.contract.scorecards import ScorecardContract
 from qleads.testing.contract.tab_queries import TabQueryContract
 from qleads.testing.profiles import examples
 from qleads.testing.strategies import stored_leads
@@ -103,7 +106,13 @@ def _write_everything_then_fail(repository: LeadRepository, lead: Lead) -> None:
 # --- the contract ---------------------------------------------------------------------------
 
 
-class RepositoryContract(TabQueryContract, DeskScenarioContract):
+class RepositoryContract(
+    TabQueryContract,
+    DeskScenarioContract,
+    ClaimLimitsContract,
+    RoutingExplainedContract,
+    ScorecardContract,
+):
     """Abstract: subclass it and override the ``repository`` fixture (and ``outbox`` if
     your repository has no ``notifications()``)."""
 
