@@ -27,6 +27,7 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.ladder import Ladder, LadderAction, Situation, Step, Unit
 from qleads.lifecycle import Action, Status
 from qleads.model import (
     Actor,
@@ -91,6 +92,8 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "Lead",
+    "Ladder",
+    "LadderAction",
     "LeadDesk",
     "LeadDocument",
     "LeadNoLongerAvailable",
@@ -107,11 +110,14 @@ __all__ = [
     "Roof",
     "RowView",
     "SalesRep",
+    "Situation",
     "StaleUpdate",
     "Status",
+    "Step",
     "StorageError",
     "SweepReport",
     "Tab",
     "TabPage",
     "Territory",
+    "Unit",
 ]

@@ -21,12 +21,11 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
+from qleads.escalation import effective_ladder, first_deadline
 from qleads.lifecycle import Action, Status, check
 from qleads.model import (
     Actor,
     Admin,
-    Deadline,
-    DeadlineKind,
     EventKind,
     Installer,
     Notification,
@@ -90,8 +89,8 @@ class StaffDesk(DeskBase):
                 if current.holder_id == target.id:
                     raise InvalidTransition(current.id, current.status.value, action.value)
                 check(current.id, current.status, action)
-                remind_at = target.calendar.add_business_days(
-                    now, self.policy.assignment_reminder_days
+                first = first_deadline(
+                    effective_ladder(self.policy), Status.ASSIGNED, target.calendar, now
                 )
                 new = bump(
                     current,
@@ -100,7 +99,7 @@ class StaffDesk(DeskBase):
                     holder_id=target.id,
                     hold_until=None,
                     due_at=None,
-                    deadline=Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind_at),
+                    deadline=first,
                     previous_holders=handled_by(current),
                 )
                 kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
@@ -109,7 +108,11 @@ class StaffDesk(DeskBase):
                     holder_id=target.id,
                 )
                 notice = Notification.for_lead(
-                    NotificationKind.ASSIGNED, new, target.id, now, deadline_at=remind_at
+                    NotificationKind.ASSIGNED,
+                    new,
+                    target.id,
+                    now,
+                    deadline_at=first.at if first is not None else None,
                 )
                 write(uow, lead, *fired, Change(new, event, (notice,)))
                 uow.commit()

@@ -15,6 +15,7 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.ladder_steps import holder_calendar
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -24,13 +25,12 @@ from qleads.errors import (
     StaleUpdate,
 )
 from qleads.instants import require_utc
+from qleads.escalation import effective_ladder, first_deadline, hold_until
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
     Actor,
     Admin,
     Channel,
-    Deadline,
-    DeadlineKind,
     EventKind,
     Installer,
     Lead,
@@ -56,7 +56,9 @@ class WorkDesk(DeskBase):
         scope = scope_of(self.directory, actor)
         now = current_time(self.clock)
         # Worked out before the unit of work: on SQLite it holds the write lock.
-        hold = actor.calendar.add_business_days(now, self.policy.claim_hold_days)
+        ladder = effective_ladder(self.policy)
+        hold = hold_until(ladder, actor.calendar, now)
+        first = first_deadline(ladder, Status.CLAIMED, actor.calendar, now)
         try:
             with self.repository.unit_of_work(writing=True) as uow:
                 lead = uow.get(lead_id)
@@ -76,7 +78,7 @@ class WorkDesk(DeskBase):
                     holder_id=actor.id,
                     hold_until=hold,
                     due_at=None,
-                    deadline=Deadline(DeadlineKind.CLAIM_EXPIRY, hold),
+                    deadline=first,
                 )
                 event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
                 write(uow, lead, Change(new, event))
@@ -139,13 +141,16 @@ class WorkDesk(DeskBase):
             check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
+            # R6 and the ladder: a follow-up counts from its date, an offer from its own.
+            calendar = holder_calendar(current, self.directory)
+            start = due_at if due_at is not None else effective
             new = bump(
                 current,
                 status=status,
                 status_at=effective,
                 hold_until=None,
                 due_at=due_at,
-                deadline=Deadline(DeadlineKind.FOLLOW_UP_DUE, due_at) if due_at else None,
+                deadline=first_deadline(effective_ladder(self.policy), status, calendar, start),
             )
             event = attrs.evolve(
                 history_event(new, EventKind.RECORDED, actor.id, current.status, effective, now),

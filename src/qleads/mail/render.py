@@ -79,6 +79,9 @@ _CONTACT_VISIBLE = frozenset(
         NotificationKind.ASSIGNMENT_REMINDER,
         NotificationKind.FOLLOW_UP_DUE,
         NotificationKind.ESCALATION,
+        NotificationKind.HOLDER_REMINDER,
+        NotificationKind.REP_QUEUE,
+        NotificationKind.REQUESTED_AGAIN,
     }
 )
 
@@ -92,6 +95,10 @@ _SUBJECTS: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.CLAIM_EXPIRED: N_("Reservierung abgelaufen: Anfrage $id, $place"),
         NotificationKind.FOLLOW_UP_DUE: N_("Wiedervorlage fällig: Anfrage $id ($who)"),
         NotificationKind.ESCALATION: N_("Eskalation: Anfrage $id ohne Bearbeitung ($who)"),
+        NotificationKind.HOLDER_REMINDER: N_("Erinnerung: Anfrage $id wartet auf Sie ($who)"),
+        NotificationKind.WITHDRAWN: N_("Anfrage $id wurde Ihnen entzogen: $place"),
+        NotificationKind.REP_QUEUE: N_("Anfrage $id liegt bei Ihnen zur Vermittlung ($who)"),
+        NotificationKind.REQUESTED_AGAIN: N_("Kunde hat erneut angefragt: Anfrage $id ($who)"),
     }
 )
 
@@ -115,6 +122,21 @@ _INTROS: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.ESCALATION: N_(
             "Für diese zugeteilte Anfrage wurde auch nach der Erinnerung kein Status erfasst."
         ),
+        NotificationKind.HOLDER_REMINDER: N_(
+            "Für diese Anfrage wurde noch kein weiterer Status erfasst."
+        ),
+        NotificationKind.WITHDRAWN: N_(
+            "Für diese Anfrage wurde rechtzeitig kein Status erfasst. Sie wurde Ihnen "
+            "entzogen und weitergegeben."
+        ),
+        NotificationKind.REP_QUEUE: N_(
+            "Diese Anfrage wurde an Sie zurückgegeben. Bitte teilen Sie sie zu oder geben "
+            "Sie sie frei; der Verlauf zeigt, warum."
+        ),
+        NotificationKind.REQUESTED_AGAIN: N_(
+            "Der Kunde dieser Anfrage hat erneut angefragt. Die neue Anfrage wurde als "
+            "Dublette mit dieser verknüpft; was sich geändert hat, steht in ihrem Verlauf."
+        ),
     }
 )
 
@@ -126,6 +148,10 @@ _DEADLINES: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.NEW_LEAD: N_("Frist: bis $when."),
         NotificationKind.CLAIM_EXPIRED: N_("Frist: bis $when."),
         NotificationKind.ESCALATION: N_("Frist: bis $when."),
+        NotificationKind.HOLDER_REMINDER: N_("Bitte erfassen Sie einen Status bis $when."),
+        NotificationKind.WITHDRAWN: N_("Frist: bis $when."),
+        NotificationKind.REP_QUEUE: N_("Frist: bis $when."),
+        NotificationKind.REQUESTED_AGAIN: N_("Frist: bis $when."),
     }
 )
 
