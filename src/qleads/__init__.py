@@ -10,6 +10,7 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
+from qleads.decline import Decline
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
     ClaimExpired,
@@ -20,6 +21,7 @@ from qleads.errors import (
     InvalidDocument,
     InvalidInput,
     InvalidTransition,
+    LeadDeclined,
     LeadNoLongerAvailable,
     LeadNotFound,
     NotPermitted,
@@ -80,6 +82,7 @@ __all__ = [
     "Costs",
     "Deadline",
     "DeadlineKind",
+    "Decline",
     "EcoBalance",
     "EventKind",
     "FieldError",
@@ -94,6 +97,7 @@ __all__ = [
     "Lead",
     "Ladder",
     "LadderAction",
+    "LeadDeclined",
     "LeadDesk",
     "LeadDocument",
     "LeadNoLongerAvailable",

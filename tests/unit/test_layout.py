@@ -25,6 +25,15 @@ USE_CASES = {
     "qleads.desk.staff": {"assign", "reopen"},
     "qleads.desk.reading": {"get", "history", "tab", "counts"},
     "qleads.desk.sweep": {"sweep"},
+    "qleads.desk.decline": {
+        "confirm_spam",
+        "decline_reasons",
+        "decline_summary",
+        "duplicate_of",
+        "queue",
+        "return_to_pool",
+        "unlink_duplicate",
+    },
 }
 
 

@@ -21,11 +21,13 @@ import attrs
 from qleads.errors import IntakeConflict, InvalidInput, LeadNotFound, StaleUpdate
 from qleads.model import (
     Admin,
+    EventKind,
     HistoryEvent,
     Installer,
     Lead,
     LeadSource,
     Notification,
+    ReleaseReason,
     SalesRep,
     Territory,
 )
@@ -45,6 +47,9 @@ class InMemoryLeadRepository:
         self._by_source: dict[str, int] = {}
         self._events: dict[int, list[HistoryEvent]] = {}
         self._outbox: dict[str, Notification] = {}
+        #: Match key → {lead id: arrival} (``qleads.duplicates``).
+        self._match_keys: dict[str, dict[int, dt.datetime]] = {}
+        self._duplicates: dict[int, int] = {}
 
     def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
         """``writing`` changes nothing here: every unit works on a private copy."""
@@ -73,6 +78,9 @@ class InMemoryUnitOfWork:
         self._leads: dict[int, Lead] = {}
         self._events: list[HistoryEvent] = []
         self._outbox: dict[str, Notification] = {}
+        self._match_keys: dict[str, dict[int, dt.datetime]] = {}
+        self._cleared: set[int] = set()
+        self._links: dict[int, int | None] = {}
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -106,6 +114,16 @@ class InMemoryUnitOfWork:
             store._events.setdefault(event.lead_id, []).append(event)
         for key, notification in self._outbox.items():
             store._outbox.setdefault(key, notification)
+        for lead_id in self._cleared:
+            for owners in store._match_keys.values():
+                owners.pop(lead_id, None)
+        for key, owners in self._match_keys.items():
+            store._match_keys.setdefault(key, {}).update(owners)
+        for lead_id, original in self._links.items():
+            if original is None:
+                store._duplicates.pop(lead_id, None)
+            else:
+                store._duplicates[lead_id] = original
         self._reset()
 
     def rollback(self) -> None:
@@ -192,6 +210,64 @@ class InMemoryUnitOfWork:
         ]
         due.sort(key=lambda lead: (lead.deadline.at if lead.deadline else now, lead.id))
         return due[:limit]
+
+
+    def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
+        self._require_open()
+        if self._lead(lead_id) is None:
+            raise LeadNotFound(lead_id)
+        for key in keys:
+            self._match_keys.setdefault(key, {})[lead_id] = received_at
+
+    def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
+        self._require_open()
+        found: set[int] = set()
+        for key in keys:
+            for store in (self._store._match_keys, self._match_keys):
+                for lead_id, received in store.get(key, {}).items():
+                    if received >= since and lead_id not in self._cleared:
+                        found.add(lead_id)
+        return sorted(found)
+
+    def clear_match_keys(self, lead_id: int) -> None:
+        self._require_open()
+        self._cleared.add(lead_id)
+        for owners in self._match_keys.values():
+            owners.pop(lead_id, None)
+
+    def link_duplicate(self, lead_id: int, original_id: int) -> None:
+        self._require_open()
+        for wanted in (lead_id, original_id):
+            if self._lead(wanted) is None:
+                raise LeadNotFound(wanted)
+        self._links[lead_id] = original_id
+
+    def unlink_duplicate(self, lead_id: int) -> None:
+        self._require_open()
+        self._links[lead_id] = None
+
+    def duplicate_of(self, lead_id: int) -> int | None:
+        self._require_open()
+        if lead_id in self._links:
+            return self._links[lead_id]
+        return self._store._duplicates.get(lead_id)
+
+    def release_reason_counts(
+        self, territory_ids: frozenset[str] | None, since: dt.datetime | None
+    ) -> dict[ReleaseReason | None, int]:
+        self._require_open()
+        reasons: dict[ReleaseReason | None, int] = {}
+        for lead in self._all():
+            if territory_ids is not None and lead.territory_id not in territory_ids:
+                continue
+            for event in self.history(lead.id):
+                if (
+                    event.kind is EventKind.RELEASED
+                    and event.holder_id is not None
+                    and (since is None or event.recorded_at >= since)
+                ):
+                    reasons[event.reason] = reasons.get(event.reason, 0) + 1
+        return reasons
 
 
 class InMemoryDirectory:

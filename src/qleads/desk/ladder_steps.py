@@ -185,10 +185,8 @@ def _to_rep(
     rep_id = rep_of(lead, people)
     new = to_rep_queue(lead, deadline.at, rep_id)
     kind = EventKind.UNSERVICEABLE if unserviceable else EventKind.RETURNED_TO_REP
-    event = attrs.evolve(
-        history_event(new, kind, SYSTEM_ACTOR, lead.status, deadline.at, now),
-        holder_id=lead.holder_id,
-    )
+    # The event names the queue as the lead's holder now, like a claim names its holder.
+    event = history_event(new, kind, SYSTEM_ACTOR, lead.status, deadline.at, now)
     notices: tuple[Notification, ...] = ()
     if lead.holder_id is not None:
         notices = (Notification.for_lead(NotificationKind.WITHDRAWN, new, lead.holder_id, now),)

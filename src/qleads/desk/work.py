@@ -13,12 +13,15 @@ import datetime as dt
 import attrs
 
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
-from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
+from qleads.decline import closed_for
+from qleads.desk.changes import Change, bump, history_event
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.decline import release_changes
 from qleads.desk.ladder_steps import holder_calendar
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
+    LeadDeclined,
     LeadNoLongerAvailable,
     LeadNotFound,
     NotPermitted,
@@ -71,6 +74,11 @@ class WorkDesk(DeskBase):
                         raise LeadNoLongerAvailable(lead.id)
                     raise LeadNotFound(lead_id)
                 check(lead.id, lead.status, Action.CLAIM)
+                # Closed for him once he declined it as lost or spam (qleads.decline).
+                if actor.id in lead.previous_holders and actor.id in closed_for(
+                    uow.history(lead.id)
+                ):
+                    raise LeadDeclined(lead.id, actor.id)
                 new = bump(
                     lead,
                     status=Status.CLAIMED,
@@ -169,6 +177,7 @@ class WorkDesk(DeskBase):
         *,
         reason: ReleaseReason | None = None,
         note: str = "",
+        duplicate_of: int | None = None,
     ) -> LeadView:
         """R7: give a non-terminal lead back to the pool; the releaser keeps the
         *previously handled* marker and the territory is told it is available again.
@@ -178,7 +187,13 @@ class WorkDesk(DeskBase):
         nothing, and the sweep releases the lead as an expiry — with the notice to him
         that his claim ran out and the history saying so, which a release at that point
         would have replaced with one he never made in time. Any other due deadline fires
-        first, as for :meth:`record`."""
+        first, as for :meth:`record`.
+
+        The ``reason`` decides where the lead goes (:mod:`qleads.decline`): the pool,
+        the pool but closed for him, the rep's queue, linked to its original
+        (``duplicate_of``, for a *Dublette*), or closed for everyone as spam; and a lead
+        released by ``Policy.unserviceable_after_releases`` installers goes to the rep's
+        queue as *nicht vermittelbar*."""
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "release leads", lead_id)
         text = clean_note(note)
@@ -189,15 +204,19 @@ class WorkDesk(DeskBase):
             fired = catch_up(lead, now, self.policy, DirectoryMemo(self.directory))
             current = fired[-1].lead if fired else lead
             check(current.id, current.status, Action.RELEASE)
-            new = to_pool(current, now)
-            event = attrs.evolve(
-                history_event(new, EventKind.RELEASED, actor.id, current.status, now, now),
+            changes = release_changes(
+                uow,
+                current,
+                actor.id,
+                now,
+                self.policy,
+                self.directory,
                 reason=reason,
                 note=text,
-                holder_id=current.holder_id,
+                duplicate_of=duplicate_of,
             )
-            notices = new_lead_notices(new, now, self.directory, exclude=current.holder_id)
-            write(uow, lead, *fired, Change(new, event, notices))
+            new = changes[-1].lead
+            write(uow, lead, *fired, *changes)
             uow.commit()
         return view(scope, new, self.policy)
 

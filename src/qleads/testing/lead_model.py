@@ -19,14 +19,41 @@ from qleads.model import Deadline, EventKind, HistoryEvent
 
 __all__ = ["ExpectedLead", "replay"]
 
+#: Events after which the lead is held by the event's holder.
+_TAKING = frozenset(
+    {
+        EventKind.RECEIVED,
+        EventKind.CLAIMED,
+        EventKind.ASSIGNED,
+        EventKind.REASSIGNED,
+        EventKind.RETURNED_TO_REP,
+        EventKind.UNSERVICEABLE,
+        EventKind.DUPLICATE,
+        EventKind.SPAM,
+    }
+)
+#: Events after which the lead has no holder.
+_CLEARING = frozenset(
+    {
+        EventKind.RELEASED,
+        EventKind.EXPIRED,
+        EventKind.REOPENED,
+        EventKind.WITHDRAWN,
+        EventKind.RETURNED_TO_POOL,
+    }
+)
+
 
 def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
     """Fold a lead's history (R13) into its current ``(status, holder_id)``.
 
     Every event must start where the previous one ended and carry the next version;
     a history that does not raises :class:`ValueError` naming the first bad event.
-    Claims and (re)assignments set the holder, releases, expiries and reopening clear
-    it; records, reminders, escalations and follow-up notices keep it.
+    Claims and (re)assignments set the holder, and so do the events that put a lead
+    into a rep's queue (its holder is then the queue, :mod:`qleads.rep_queue`) and its
+    receipt (a duplicate is received into the queue); releases, expiries, withdrawals,
+    returns to the pool and reopening clear it; records, reminders, escalations and
+    follow-up notices keep it.
     """
     status: Status | None = None
     holder: str | None = None
@@ -41,14 +68,9 @@ def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
                 f"event {event.kind.value} (v{event.version}) starts from "
                 f"{event.from_status}, but the lead was {status}"
             )
-        if event.kind in (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED):
+        if event.kind in _TAKING:
             holder = event.holder_id
-        elif event.kind in (
-            EventKind.RECEIVED,
-            EventKind.RELEASED,
-            EventKind.EXPIRED,
-            EventKind.REOPENED,
-        ):
+        elif event.kind in _CLEARING:
             holder = None
         status = event.to_status
         version = event.version
