@@ -25,7 +25,6 @@ with the kinds and places earlier versions stored.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -140,7 +139,9 @@ class Step:
         return cls(after, Unit.BUSINESS_HOURS, action)
 
 
-def _check_steps(instance: object, attribute: attrs.Attribute[tuple[Step, ...]], value: object) -> None:
+def _check_steps(
+    instance: object, attribute: attrs.Attribute[tuple[Step, ...]], value: object
+) -> None:
     name = attribute.name
     if not isinstance(value, tuple) or not all(isinstance(step, Step) for step in value):
         raise InvalidInput(name, "must be a tuple of ladder steps")

@@ -211,7 +211,6 @@ class InMemoryUnitOfWork:
         due.sort(key=lambda lead: (lead.deadline.at if lead.deadline else now, lead.id))
         return due[:limit]
 
-
     def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
         self._require_open()
         if self._lead(lead_id) is None:

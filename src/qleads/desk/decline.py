@@ -7,6 +7,7 @@ and how he reads the reasons, per lead and in aggregate.
 from __future__ import annotations
 
 import datetime as dt
+
 import attrs
 
 from qleads.decline import (
@@ -229,4 +230,3 @@ def _staff(actor: Actor, action: str, lead_id: int | None = None) -> SalesRep | 
     if not isinstance(actor, SalesRep | Admin):
         raise NotPermitted(actor.id, action, lead_id)
     return actor
-

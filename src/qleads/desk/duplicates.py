@@ -42,10 +42,8 @@ def find_original(
     return uow.get(original)
 
 
-def requested_again(
-    original: Lead, duplicate: Lead, now: dt.datetime
-) -> tuple[Notification, ...]:
-    """"Kunde hat erneut angefragt" to the installer holding the original, if one does;
+def requested_again(original: Lead, duplicate: Lead, now: dt.datetime) -> tuple[Notification, ...]:
+    """ "Kunde hat erneut angefragt" to the installer holding the original, if one does;
     its key names the duplicate, so every repetition is told once."""
     holder = original.holder_id
     if holder is None or queued(holder) or original.status.is_terminal:

@@ -89,7 +89,9 @@ def fire_step(lead: Lead, now: dt.datetime, policy: Policy, people: People) -> C
         return _escalate(lead, deadline, now, policy, people)
     if action is LadderAction.RELEASE_TO_TERRITORY:
         return _withdraw(lead, deadline, now, people)
-    return _to_rep(lead, deadline, now, people, unserviceable=action is LadderAction.MARK_UNSERVICEABLE)
+    return _to_rep(
+        lead, deadline, now, people, unserviceable=action is LadderAction.MARK_UNSERVICEABLE
+    )
 
 
 def _following(lead: Lead, deadline: Deadline, policy: Policy, people: People) -> Deadline | None:
@@ -172,7 +174,10 @@ def _withdraw(lead: Lead, deadline: Deadline, now: dt.datetime, people: People) 
     )
     notices = new_lead_notices(new, now, people, exclude=lead.holder_id)
     if lead.holder_id is not None:
-        notices = (Notification.for_lead(NotificationKind.WITHDRAWN, new, lead.holder_id, now), *notices)
+        notices = (
+            Notification.for_lead(NotificationKind.WITHDRAWN, new, lead.holder_id, now),
+            *notices,
+        )
     return Change(new, event, notices)
 
 

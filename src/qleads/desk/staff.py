@@ -32,6 +32,7 @@ from qleads.model import (
     NotificationKind,
     SalesRep,
 )
+from qleads.rep_queue import is_queued
 from qleads.visibility import LeadView, can_see, view
 
 __all__ = ["StaffDesk"]
@@ -55,6 +56,9 @@ class StaffDesk(DeskBase):
         lead is in the pool again, so this is an assignment, not a reassignment — and a
         due reminder, escalation or follow-up reminder is in the history before the
         reassignment.
+
+        A lead of the rep's queue (:mod:`qleads.rep_queue`) is assigned like one of the
+        pool; a held-back duplicate loses its link with it.
         """
         if isinstance(installer, str):
             warnings.warn(
@@ -102,6 +106,9 @@ class StaffDesk(DeskBase):
                     deadline=first,
                     previous_holders=handled_by(current),
                 )
+                if is_queued(current):
+                    # Out of the rep's queue: a held-back duplicate is a lead of its own now.
+                    uow.unlink_duplicate(current.id)
                 kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
                 event = attrs.evolve(
                     history_event(new, kind, actor.id, current.status, now, now),

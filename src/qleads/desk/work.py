@@ -12,8 +12,8 @@ import datetime as dt
 
 import attrs
 
-from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.decline import closed_for
+from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, history_event
 from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.decline import release_changes
@@ -27,8 +27,8 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
-from qleads.instants import require_utc
 from qleads.escalation import effective_ladder, first_deadline, hold_until
+from qleads.instants import require_utc
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
     Actor,

@@ -16,6 +16,7 @@ import attrs
 
 from qleads.lifecycle import Status
 from qleads.model import Deadline, EventKind, HistoryEvent
+from qleads.rep_queue import QUEUE_MARK
 
 __all__ = ["ExpectedLead", "replay"]
 
@@ -96,11 +97,23 @@ class ExpectedLead:
     deadline: Deadline | None = None
     due_at: dt.datetime | None = None
     previous: frozenset[str] = frozenset()
+    #: R4: when the claim is over (the claimed ladder's release), while claimed.
+    hold_until: dt.datetime | None = None
+    #: ``qleads.decline``: who released it, who closed it for himself, who called it spam.
+    releasers: frozenset[str] = frozenset()
+    closed_for: frozenset[str] = frozenset()
+    spam: frozenset[str] = frozenset()
+    #: ``qleads.duplicates``: the original it is held back as a duplicate of.
+    linked_to: int | None = None
+    offered_before_link: bool = False
 
     def to_pool(self) -> None:
-        if self.holder_id is not None:
+        """Back to ``new`` without a holder; an installer who held it is remembered
+        (R2c), a rep's queue is not (:mod:`qleads.rep_queue`)."""
+        if self.holder_id is not None and not self.holder_id.startswith(QUEUE_MARK):
             self.previous = self.previous | {self.holder_id}
         self.status = Status.NEW
         self.holder_id = None
         self.deadline = None
         self.due_at = None
+        self.hold_until = None

@@ -20,8 +20,8 @@ import orjson
 from qleads.adapters.sql.schema import outbox_table
 from qleads.documents import document_fingerprint, structure_stored_document, unstructure_document
 from qleads.errors import StorageError
-from qleads.instants import require_utc
 from qleads.escalation import deadline_code, parse_deadline_code
+from qleads.instants import require_utc
 from qleads.lifecycle import Status
 from qleads.model import (
     Channel,
@@ -58,6 +58,8 @@ def _deadline(code: str, at: dt.datetime) -> Deadline:
         return Deadline(kind, at)
     parsed, step = parse_deadline_code(code)
     return Deadline(parsed, at, step)
+
+
 _EVENT_KIND: Final = {k.value: k for k in EventKind}
 _CHANNEL: Final = {c.value: c for c in Channel}
 _REASON: Final = {r.value: r for r in ReleaseReason}
@@ -171,9 +173,7 @@ class RowCodec:
             row[6],
             instant(row[7]),
             instant(row[8]),
-            _deadline(deadline_kind, instant(row[10]))
-            if deadline_kind is not None
-            else None,
+            _deadline(deadline_kind, instant(row[10])) if deadline_kind is not None else None,
             _holders(row[11]),
             row[12],
         )
@@ -194,9 +194,7 @@ class RowCodec:
             row[8],
             instant(row[9]),
             instant(row[10]),
-            _deadline(deadline_kind, instant(row[12]))
-            if deadline_kind is not None
-            else None,
+            _deadline(deadline_kind, instant(row[12])) if deadline_kind is not None else None,
             _holders(row[13]),
             row[14],
         )

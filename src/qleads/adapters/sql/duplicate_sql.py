@@ -24,16 +24,17 @@ class DuplicateStatements:
         self.p = p
         self.postgres = postgres
         self.add_key = (
-            f"INSERT INTO qleads_match_key (lead_id, key, received_at) VALUES ({p}, {p}, {p}) "
+            "INSERT INTO qleads_match_key (lead_id, key, received_at) "  # noqa: S608
+            f"VALUES ({p}, {p}, {p}) "
             "ON CONFLICT (lead_id, key) DO NOTHING"
         )
-        self.clear_keys = f"DELETE FROM qleads_match_key WHERE lead_id = {p}"
+        self.clear_keys = f"DELETE FROM qleads_match_key WHERE lead_id = {p}"  # noqa: S608
         self.link = (
-            f"INSERT INTO qleads_duplicate (lead_id, original_id) VALUES ({p}, {p}) "
+            f"INSERT INTO qleads_duplicate (lead_id, original_id) VALUES ({p}, {p}) "  # noqa: S608
             "ON CONFLICT (lead_id) DO UPDATE SET original_id = excluded.original_id"
         )
-        self.unlink = f"DELETE FROM qleads_duplicate WHERE lead_id = {p}"
-        self.original = f"SELECT original_id FROM qleads_duplicate WHERE lead_id = {p}"
+        self.unlink = f"DELETE FROM qleads_duplicate WHERE lead_id = {p}"  # noqa: S608
+        self.original = f"SELECT original_id FROM qleads_duplicate WHERE lead_id = {p}"  # noqa: S608
 
     def matching(self, count: int) -> str:
         """The leads with one of ``count`` keys, received at or after a time."""

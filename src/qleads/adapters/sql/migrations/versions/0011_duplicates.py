@@ -48,9 +48,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("lead_id", "key", name="pk_qleads_match_key"),
     )
-    op.create_index(
-        "ix_qleads_match_key_key_received", "qleads_match_key", ["key", "received_at"]
-    )
+    op.create_index("ix_qleads_match_key_key_received", "qleads_match_key", ["key", "received_at"])
     op.create_table(
         "qleads_duplicate",
         sa.Column("lead_id", _id(), nullable=False),
@@ -69,9 +67,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("lead_id", name="pk_qleads_duplicate"),
     )
-    op.create_index(
-        "ix_qleads_duplicate_original_id", "qleads_duplicate", ["original_id"]
-    )
+    op.create_index("ix_qleads_duplicate_original_id", "qleads_duplicate", ["original_id"])
 
 
 def downgrade() -> None:
