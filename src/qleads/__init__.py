@@ -10,6 +10,7 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
+from qleads.decline import Decline
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
 from qleads.errors import (
     ClaimCooldown,
@@ -25,6 +26,7 @@ from qleads.errors import (
     InvalidDocument,
     InvalidInput,
     InvalidTransition,
+    LeadDeclined,
     LeadNoLongerAvailable,
     LeadNotFound,
     NotPermitted,
@@ -33,6 +35,7 @@ from qleads.errors import (
     StorageError,
 )
 from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
+from qleads.ladder import Ladder, LadderAction, Situation, Step, Unit
 from qleads.lifecycle import Action, Status
 from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
@@ -95,6 +98,7 @@ __all__ = [
     "DailyClaimLimitReached",
     "Deadline",
     "DeadlineKind",
+    "Decline",
     "EcoBalance",
     "EventKind",
     "FieldError",
@@ -107,7 +111,10 @@ __all__ = [
     "InvalidDocument",
     "InvalidInput",
     "InvalidTransition",
+    "Ladder",
+    "LadderAction",
     "Lead",
+    "LeadDeclined",
     "LeadDesk",
     "LeadDocument",
     "LeadNoLongerAvailable",
@@ -127,11 +134,14 @@ __all__ = [
     "RowView",
     "SalesRep",
     "Scorecard",
+    "Situation",
     "StaleUpdate",
     "Status",
+    "Step",
     "StorageError",
     "SweepReport",
     "Tab",
     "TabPage",
     "Territory",
+    "Unit",
 ]

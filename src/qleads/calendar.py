@@ -122,6 +122,8 @@ class Calendar:
     subdivision: str | None = attrs.field(default=None)
     workdays: frozenset[int] = attrs.field(default=_MON_TO_FRI, converter=_to_workdays)
     tz: str | None = attrs.field(default=None)
+    work_start: dt.time = attrs.field(default=dt.time(8))
+    work_end: dt.time = attrs.field(default=dt.time(18))
     _zone: ZoneInfo = attrs.field(init=False, eq=False, repr=False)
     _years: dict[int, tuple[int, ...]] = attrs.field(init=False, eq=False, repr=False, factory=dict)
 
@@ -168,6 +170,17 @@ class Calendar:
     @tz.validator
     def _check_tz(self, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
         _zone_for(self.country, value)
+
+    @work_end.validator
+    def _check_hours(self, _attribute: attrs.Attribute[dt.time], value: dt.time) -> None:
+        for name, hour in (("work_start", self.work_start), ("work_end", value)):
+            if not isinstance(hour, dt.time) or hour.tzinfo is not None:
+                raise InvalidCalendar(name, f"must be a local wall time, got {hour!r}")
+        if not self.work_start < value:
+            raise InvalidCalendar(
+                "work_end",
+                f"must lie after work_start ({self.work_start:%H:%M}), got {value:%H:%M}",
+            )
 
     def __attrs_post_init__(self) -> None:
         zone = _zone_for(self.country, self.tz)
@@ -234,6 +247,40 @@ class Calendar:
         # offset before the transition, which lands after it (moves forward);
         # a fold time takes its first occurrence.
         return wall.astimezone(_UTC)
+
+    def add_business_hours(self, instant: dt.datetime, n: int) -> dt.datetime:
+        """``instant + n business hours``, as an aware UTC ``datetime``.
+
+        Only the working hours of business days count (``work_start`` to ``work_end``,
+        local time, default 08:00–18:00): from Friday 16:00, 4 business hours end on
+        Monday at 10:00, and a holiday counts no hours at all. An instant outside the
+        working hours starts counting at the next opening. ``n=0`` returns the instant
+        itself. The local result is converted to UTC as :meth:`add_business_days` does.
+
+        Raises :class:`qleads.errors.InvalidInput` for a naive ``instant`` or a negative
+        ``n``.
+        """
+        require_utc("instant", instant)
+        if n < 0:
+            raise InvalidInput("n", f"must be zero or positive, got {n}")
+        if n == 0:
+            return instant.astimezone(_UTC)
+        local = instant.astimezone(self._zone).replace(tzinfo=None)
+        remaining = dt.timedelta(hours=n)
+        day = local.date()
+        cursor = local
+        while True:
+            if self.is_business_day(day):
+                opens = dt.datetime.combine(day, self.work_start)
+                closes = dt.datetime.combine(day, self.work_end)
+                start = max(cursor, opens)
+                if start < closes:
+                    if remaining <= closes - start:
+                        wall = start + remaining
+                        return wall.replace(tzinfo=self._zone).astimezone(_UTC)
+                    remaining -= closes - start
+            day += dt.timedelta(days=1)
+            cursor = dt.datetime.combine(day, dt.time())
 
     def _business_days(self, year: int) -> tuple[int, ...]:
         days = self._years.get(year)

@@ -27,6 +27,7 @@ __all__ = [
     "InvalidDocument",
     "InvalidInput",
     "InvalidTransition",
+    "LeadDeclined",
     "LeadNoLongerAvailable",
     "LeadNotFound",
     "NotPermitted",
@@ -165,6 +166,19 @@ class ClaimExpired(LeadNoLongerAvailable):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "hold_until": self.hold_until.isoformat()}
+
+
+class LeadDeclined(LeadNoLongerAvailable):
+    """The installer gave this lead back as lost or spam (``qleads.decline``): it is
+    closed for him, and he cannot claim it again."""
+
+    code = "lead_declined"
+
+    def __init__(self, lead_id: int, installer_id: str) -> None:
+        super().__init__(
+            lead_id, f"lead {lead_id} is closed for {installer_id}: he declined it before"
+        )
+        self.installer_id = installer_id
 
 
 class StaleUpdate(QleadsError):

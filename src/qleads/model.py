@@ -15,6 +15,7 @@ from typing import Literal
 import attrs
 
 from qleads.calendar import Calendar
+from qleads.ladder import Ladder
 from qleads.lifecycle import Status
 from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
@@ -206,6 +207,14 @@ class Policy:
     The claim limits (``max_open_claims`` … ``pause_days``, :mod:`qleads.limits`) are
     off by default; ``pause_window_days`` and ``pause_days`` matter only once
     ``pause_after_expiries`` is set.
+
+    ``ladder`` is the escalation ladder (:mod:`qleads.ladder`); ``None`` means the one the
+    three deadline settings above describe, which is today's behaviour.
+    ``unserviceable_after_releases`` sends a lead released by that many installers to
+    its rep as *nicht vermittelbar* (:mod:`qleads.decline`); ``None`` never does.
+    ``duplicate_detection`` holds a submission back as a duplicate when its person
+    matches a lead received within ``duplicate_window_days`` (:mod:`qleads.duplicates`).
+    All of them are plain fields, so a territory may override each one.
     """
 
     claim_hold_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
@@ -219,6 +228,12 @@ class Policy:
     pause_after_expiries: int | None = attrs.field(default=None, validator=_optional_positive)
     pause_window_days: int = attrs.field(default=30, validator=attrs.validators.ge(1))
     pause_days: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    ladder: Ladder | None = None
+    unserviceable_after_releases: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    duplicate_detection: bool = False
+    duplicate_window_days: int = attrs.field(default=90, validator=attrs.validators.ge(1))
 
 
 # --- the lead and its history ----------------------------------------------------------
@@ -239,8 +254,19 @@ class Channel(enum.Enum):
 
 
 class ReleaseReason(enum.Enum):
-    """Why an installer gave a lead back (R7)."""
+    """Why an installer gave a lead back (R7), and with it what happens to the lead
+    (:mod:`qleads.decline`).
 
+    The first five are the taxonomy a release form offers; the last four are the
+    reasons of earlier versions, kept so that stored history still reads and a
+    release with one of them still returns the lead to the pool.
+    """
+
+    NOT_INTERESTED = "not_interested"
+    UNREACHABLE = "unreachable"
+    OUT_OF_SCOPE = "out_of_scope"
+    DUPLICATE = "duplicate"
+    SPAM = "spam"
     NO_TIME = "no_time"
     NO_CAPACITY = "no_capacity"
     OUT_OF_AREA = "out_of_area"
@@ -260,6 +286,11 @@ _CHANNEL_LABELS = {
     Channel.OTHER: N_("Sonstiges"),
 }
 _REASON_LABELS = {
+    ReleaseReason.NOT_INTERESTED: N_("Kein Interesse / verloren"),
+    ReleaseReason.UNREACHABLE: N_("Nicht erreichbar"),
+    ReleaseReason.OUT_OF_SCOPE: N_("Außerhalb meines Gebiets oder Leistungsangebots"),
+    ReleaseReason.DUPLICATE: N_("Dublette"),
+    ReleaseReason.SPAM: N_("Spam / Fake"),
     ReleaseReason.NO_TIME: N_("Keine Zeit für die Bearbeitung"),
     ReleaseReason.NO_CAPACITY: N_("Keine Kapazitäten für die Umsetzung"),
     ReleaseReason.OUT_OF_AREA: N_("Außerhalb meines Gebiets"),
@@ -274,12 +305,22 @@ class DeadlineKind(enum.Enum):
     ASSIGNMENT_REMINDER = "assignment_reminder"
     ESCALATION = "escalation"
     FOLLOW_UP_DUE = "follow_up_due"
+    #: Steps of an escalation ladder beyond the defaults (:mod:`qleads.ladder`).
+    HOLDER_REMINDER = "holder_reminder"
+    WITHDRAWAL = "withdrawal"
+    RETURN_TO_REP = "return_to_rep"
+    UNSERVICEABLE = "unserviceable"
 
 
 @attrs.frozen
 class Deadline:
+    """The next thing the sweep does to a lead. ``step`` is its place in the ladder of
+    the lead's situation (:mod:`qleads.ladder`); ``None`` means the place its kind has in
+    the default ladder, so the defaults store what earlier versions stored."""
+
     kind: DeadlineKind
     at: dt.datetime
+    step: int | None = None
 
 
 @attrs.frozen
@@ -386,6 +427,18 @@ class EventKind(enum.Enum):
     ESCALATED = "escalated"
     FOLLOW_UP_DUE = "follow_up_due"
     REOPENED = "reopened"
+    #: The escalation ladder withdrew the lead from its holder into the pool.
+    WITHDRAWN = "withdrawn"
+    #: The lead went to its rep's queue (a ladder step or a decline reason).
+    RETURNED_TO_REP = "returned_to_rep"
+    #: The lead went to its rep's queue as *nicht vermittelbar*.
+    UNSERVICEABLE = "unserviceable"
+    #: Held back as a duplicate of another lead (intake or a decline reason).
+    DUPLICATE = "duplicate"
+    #: Closed as spam or fake for everyone.
+    SPAM = "spam"
+    #: The rep sent a lead of his queue into the pool.
+    RETURNED_TO_POOL = "returned_to_pool"
 
 
 @attrs.frozen
@@ -417,6 +470,14 @@ class NotificationKind(enum.Enum):
     FOLLOW_UP_DUE = "follow_up_due"
     ESCALATION = "escalation"
     CLAIMING_PAUSED = "claiming_paused"
+    #: A ladder's reminder of a claim or an offer.
+    HOLDER_REMINDER = "holder_reminder"
+    #: The ladder took the lead from its holder.
+    WITHDRAWN = "withdrawn"
+    #: A lead is in the rep's queue (returned or *nicht vermittelbar*).
+    REP_QUEUE = "rep_queue"
+    #: "Kunde hat erneut angefragt": to the holder of a duplicate's original.
+    REQUESTED_AGAIN = "requested_again"
 
 
 @attrs.frozen

@@ -23,6 +23,7 @@ from qleads.model import (
     LeadSource,
     LeadSummary,
     Notification,
+    ReleaseReason,
     SalesRep,
     Territory,
 )
@@ -173,6 +174,41 @@ class UnitOfWork(Protocol):
         self, territory_ids: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> int:
         """How many leads of ``territory_ids`` were received in ``[start, end)``."""
+        ...
+
+    # --- duplicates and decline reasons (qleads.duplicates, qleads.decline) ------------
+
+    def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
+        """Store the match keys of a lead (digests, ``qleads.duplicates.match_keys``)."""
+        ...
+
+    def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
+        """The ids of the leads with any of ``keys`` received at or after ``since``,
+        ascending; an index lookup per key, never a scan of the leads."""
+        ...
+
+    def clear_match_keys(self, lead_id: int) -> None:
+        """Forget a lead's match keys (they derive from personal data, R14)."""
+        ...
+
+    def link_duplicate(self, lead_id: int, original_id: int) -> None:
+        """Record ``lead_id`` as a duplicate of ``original_id`` (replacing a link)."""
+        ...
+
+    def unlink_duplicate(self, lead_id: int) -> None:
+        """Remove the duplicate link of ``lead_id``, if it has one."""
+        ...
+
+    def duplicate_of(self, lead_id: int) -> int | None:
+        """The original ``lead_id`` is linked to as a duplicate, if any."""
+        ...
+
+    def release_reason_counts(
+        self, territory_ids: frozenset[str] | None, since: dt.datetime | None
+    ) -> dict[ReleaseReason | None, int]:
+        """How often each reason was given in releases by installers of the leads in
+        ``territory_ids`` (``None``: every lead) recorded at or after ``since``
+        (``None``: ever); a release without a reason counts under ``None``."""
         ...
 
 

@@ -119,6 +119,8 @@ class Clause:
     holder_id: str | None = None
     held: bool = False
     unrouted: bool = False
+    #: Only leads without a holder: the pool, without the rep's queue (R2).
+    unheld: bool = False
 
     def holds_for(self, lead: Lead | LeadSummary) -> bool:
         if self.statuses is not None and lead.status not in self.statuses:
@@ -128,6 +130,8 @@ class Clause:
         if self.holder_id is not None and lead.holder_id != self.holder_id:
             return False
         if self.held and lead.holder_id is None:
+            return False
+        if self.unheld and lead.holder_id is not None:
             return False
         return not (self.unrouted and lead.territory_id is not None)
 
@@ -164,7 +168,7 @@ def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
     if tab is Tab.UNROUTED:
         # Only an admin (no territory restriction) sees unrouted leads.
         return (Clause(unrouted=True),) if scope.installer_id is None and terr is None else ()
-    pool = Clause(statuses=frozenset({Status.NEW}), territory_ids=terr)
+    pool = Clause(statuses=frozenset({Status.NEW}), territory_ids=terr, unheld=True)
     if scope.installer_id is not None:
         me = scope.installer_id
         mine = Clause(holder_id=me)

@@ -108,6 +108,7 @@ def can_see(scope: Scope, lead: Lead | LeadSummary) -> bool:
             return True
         return (
             lead.status is Status.NEW
+            and lead.holder_id is None
             and scope.territory_ids is not None
             and lead.territory_id in scope.territory_ids
         )

@@ -40,6 +40,15 @@ USE_CASES = {
         "set_territory_policy",
         "reload_territory_policies",
     },
+    "qleads.desk.decline": {
+        "confirm_spam",
+        "decline_reasons",
+        "decline_summary",
+        "duplicate_of",
+        "queue",
+        "return_to_pool",
+        "unlink_duplicate",
+    },
 }
 
 

@@ -52,6 +52,9 @@ class InMemoryLeadRepository:
         self._outbox: dict[str, Notification] = {}
         self._pauses: dict[str, ClaimPause] = {}
         self._territory_policies: dict[str, dict[str, object]] = {}
+        #: Match key → {lead id: arrival} (``qleads.duplicates``).
+        self._match_keys: dict[str, dict[int, dt.datetime]] = {}
+        self._duplicates: dict[int, int] = {}
 
     def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
         """``writing`` changes nothing here: every unit works on a private copy."""
@@ -82,6 +85,9 @@ class InMemoryUnitOfWork:
         self._outbox: dict[str, Notification] = {}
         self._pauses: dict[str, ClaimPause] = {}
         self._policies: dict[str, dict[str, object] | None] = {}
+        self._match_keys: dict[str, dict[int, dt.datetime]] = {}
+        self._cleared: set[int] = set()
+        self._links: dict[int, int | None] = {}
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -121,6 +127,16 @@ class InMemoryUnitOfWork:
                 store._territory_policies.pop(territory_id, None)
             else:
                 store._territory_policies[territory_id] = settings
+        for lead_id in self._cleared:
+            for owners in store._match_keys.values():
+                owners.pop(lead_id, None)
+        for key, owners in self._match_keys.items():
+            store._match_keys.setdefault(key, {}).update(owners)
+        for lead_id, original in self._links.items():
+            if original is None:
+                store._duplicates.pop(lead_id, None)
+            else:
+                store._duplicates[lead_id] = original
         self._reset()
 
     def rollback(self) -> None:
@@ -324,6 +340,65 @@ class InMemoryUnitOfWork:
             for lead in self._all()
             if lead.territory_id in wanted and start <= lead.received_at < end
         )
+
+    # --- duplicates and decline reasons -------------------------------------------------
+
+    def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
+        self._require_open()
+        if self._lead(lead_id) is None:
+            raise LeadNotFound(lead_id)
+        for key in keys:
+            self._match_keys.setdefault(key, {})[lead_id] = received_at
+
+    def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
+        self._require_open()
+        found: set[int] = set()
+        for key in keys:
+            for store in (self._store._match_keys, self._match_keys):
+                for lead_id, received in store.get(key, {}).items():
+                    if received >= since and lead_id not in self._cleared:
+                        found.add(lead_id)
+        return sorted(found)
+
+    def clear_match_keys(self, lead_id: int) -> None:
+        self._require_open()
+        self._cleared.add(lead_id)
+        for owners in self._match_keys.values():
+            owners.pop(lead_id, None)
+
+    def link_duplicate(self, lead_id: int, original_id: int) -> None:
+        self._require_open()
+        for wanted in (lead_id, original_id):
+            if self._lead(wanted) is None:
+                raise LeadNotFound(wanted)
+        self._links[lead_id] = original_id
+
+    def unlink_duplicate(self, lead_id: int) -> None:
+        self._require_open()
+        self._links[lead_id] = None
+
+    def duplicate_of(self, lead_id: int) -> int | None:
+        self._require_open()
+        if lead_id in self._links:
+            return self._links[lead_id]
+        return self._store._duplicates.get(lead_id)
+
+    def release_reason_counts(
+        self, territory_ids: frozenset[str] | None, since: dt.datetime | None
+    ) -> dict[ReleaseReason | None, int]:
+        self._require_open()
+        reasons: dict[ReleaseReason | None, int] = {}
+        for lead in self._all():
+            if territory_ids is not None and lead.territory_id not in territory_ids:
+                continue
+            for event in self.history(lead.id):
+                if (
+                    event.kind is EventKind.RELEASED
+                    and event.holder_id is not None
+                    and (since is None or event.recorded_at >= since)
+                ):
+                    reasons[event.reason] = reasons.get(event.reason, 0) + 1
+        return reasons
 
 
 class InMemoryDirectory:

@@ -19,7 +19,10 @@ One module per concern, so that a new feature adds a module instead of growing a
 * :mod:`~qleads.desk.deadlines` — what each deadline does when it fires (R4, R5, R6, R11);
 * the use cases: :mod:`~qleads.desk.intake` (R1), :mod:`~qleads.desk.work` (claim,
   record, release), :mod:`~qleads.desk.staff` (assign, reopen),
-  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.sweep`.
+  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.sweep`,
+  :mod:`~qleads.desk.decline` (decline reasons, the rep's queue, duplicates);
+* the escalation ladder's steps: :mod:`~qleads.desk.ladder_steps`; duplicate detection
+  at intake: :mod:`~qleads.desk.duplicates`.
 
 Each use-case module defines a class of its use cases that subclasses ``DeskBase``, and
 :class:`LeadDesk` is all of them. Mixins over one typed base rather than thin methods
@@ -36,6 +39,7 @@ namespace is its ports and its use cases, nothing else.
 from __future__ import annotations
 
 from qleads.desk.deadlines import SYSTEM_ACTOR
+from qleads.desk.decline import DeclineDesk
 from qleads.desk.explain import ExplainDesk
 from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.limits import ClaimLimitsDesk
@@ -59,6 +63,7 @@ class LeadDesk(
     TerritoryPolicyDesk,
     ExplainDesk,
     ScorecardDesk,
+    DeclineDesk,
 ):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
@@ -66,5 +71,8 @@ class LeadDesk(
 
     Its use cases: :meth:`intake` (R1); :meth:`claim`, :meth:`record`, :meth:`release`
     (R3, R6, R7); :meth:`assign`, :meth:`reopen` (R5, R12); :meth:`get`,
-    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11).
+    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11);
+    the rep's queue and decline reasons: :meth:`queue`, :meth:`return_to_pool`,
+    :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`,
+    :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`).
     """

@@ -24,6 +24,7 @@ from qleads.model import (
     NotificationKind,
     Territory,
 )
+from qleads.rep_queue import queued
 
 __all__ = [
     "Change",
@@ -65,7 +66,7 @@ def bump(lead: Lead, **changes: Any) -> Lead:
 def handled_by(lead: Lead) -> frozenset[str]:
     """R2c: the installers who held the lead, its holder included, as the lead passes to
     the pool or to another installer."""
-    if lead.holder_id is None:
+    if lead.holder_id is None or queued(lead.holder_id):
         return lead.previous_holders
     return lead.previous_holders | {lead.holder_id}
 

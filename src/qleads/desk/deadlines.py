@@ -15,36 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import attrs
-
-from qleads.calendar import Calendar
-from qleads.desk.changes import (
-    Change,
-    bump,
-    history_event,
-    holder_notice,
-    new_lead_notices,
-    to_pool,
-)
+from qleads.desk.changes import Change
+from qleads.desk.ladder_steps import SYSTEM_ACTOR, fire_step
 from qleads.errors import ClaimExpired
-from qleads.lifecycle import Action, check
-from qleads.model import (
-    Deadline,
-    DeadlineKind,
-    EventKind,
-    Installer,
-    Lead,
-    Notification,
-    NotificationKind,
-    Policy,
-    Territory,
-)
+from qleads.lifecycle import Status
+from qleads.model import Installer, Lead, Policy, Territory
 from qleads.ports import Directory
 
 __all__ = ["SYSTEM_ACTOR", "DirectoryMemo", "catch_up", "fire"]
-
-#: The actor id of changes made by the clock (R4, R5, R6).
-SYSTEM_ACTOR = "system"
 
 
 class DirectoryMemo:
@@ -76,17 +54,9 @@ class DirectoryMemo:
 
 def fire(lead: Lead, now: dt.datetime, policy: Policy, people: DirectoryMemo) -> Change:
     """The change that ``lead``'s deadline makes, fired at ``now``: its event is dated at
-    the deadline, its notices are created ``now``."""
-    deadline = lead.deadline
-    if deadline is None:
-        raise ValueError(f"lead {lead.id} has no deadline to fire")
-    if deadline.kind is DeadlineKind.CLAIM_EXPIRY:
-        return _expire(lead, deadline, now, people)
-    if deadline.kind is DeadlineKind.ASSIGNMENT_REMINDER:
-        return _remind(lead, deadline, now, policy, people)
-    if deadline.kind is DeadlineKind.ESCALATION:
-        return _escalate(lead, deadline, now, people)
-    return _follow_up_due(lead, deadline, now)
+    the deadline, its notices are created ``now`` (the steps of the escalation ladder,
+    :mod:`qleads.desk.ladder_steps`)."""
+    return fire_step(lead, now, policy, people)
 
 
 def catch_up(
@@ -105,69 +75,16 @@ def catch_up(
     for him) that is :class:`~qleads.errors.ClaimExpired`, and nothing is fired: the
     sweep releases the lead. With ``expire`` (a rep or admin assigning the lead, for
     whom it is simply back in the pool) the expiry fires like the others."""
-    deadline = lead.deadline
     if (
         not expire
-        and deadline is not None
-        and deadline.kind is DeadlineKind.CLAIM_EXPIRY
-        and deadline.at <= now
+        and lead.status is Status.CLAIMED
+        and lead.hold_until is not None
+        and lead.hold_until <= now
     ):
-        raise ClaimExpired(lead.id, deadline.at)
+        raise ClaimExpired(lead.id, lead.hold_until)
     fired: list[Change] = []
     while lead.deadline is not None and lead.deadline.at <= now:
         change = fire(lead, now, policy, people)
         fired.append(change)
         lead = change.lead
     return fired
-
-
-def _expire(lead: Lead, deadline: Deadline, now: dt.datetime, people: DirectoryMemo) -> Change:
-    """R4: the claim hold passed without a work status; back to the pool."""
-    check(lead.id, lead.status, Action.EXPIRE)
-    new = to_pool(lead, deadline.at)
-    event = attrs.evolve(
-        history_event(new, EventKind.EXPIRED, SYSTEM_ACTOR, lead.status, deadline.at, now),
-        holder_id=lead.holder_id,
-    )
-    notices = new_lead_notices(new, now, people, exclude=lead.holder_id)
-    if lead.holder_id is not None:
-        expired = Notification.for_lead(NotificationKind.CLAIM_EXPIRED, new, lead.holder_id, now)
-        notices = (expired, *notices)
-    return Change(new, event, notices)
-
-
-def _remind(
-    lead: Lead, deadline: Deadline, now: dt.datetime, policy: Policy, people: DirectoryMemo
-) -> Change:
-    """R5: one reminder to the assignee; then the escalation, if the policy has one."""
-    check(lead.id, lead.status, Action.REMIND)
-    following = None
-    if policy.escalation_days is not None:
-        holder = people.installer(lead.holder_id) if lead.holder_id else None
-        calendar = holder.calendar if holder is not None else Calendar()
-        escalate_at = calendar.add_business_days(deadline.at, policy.escalation_days)
-        following = Deadline(DeadlineKind.ESCALATION, escalate_at)
-    new = bump(lead, deadline=following)
-    event = history_event(new, EventKind.REMINDED, SYSTEM_ACTOR, lead.status, deadline.at, now)
-    at = following.at if following is not None else None
-    return Change(new, event, holder_notice(NotificationKind.ASSIGNMENT_REMINDER, new, now, at))
-
-
-def _escalate(lead: Lead, deadline: Deadline, now: dt.datetime, people: DirectoryMemo) -> Change:
-    """R5 (beyond the manual): tell the installer's rep the assignment is untouched."""
-    check(lead.id, lead.status, Action.ESCALATE)
-    new = bump(lead, deadline=None)
-    event = history_event(new, EventKind.ESCALATED, SYSTEM_ACTOR, lead.status, deadline.at, now)
-    holder = people.installer(lead.holder_id) if lead.holder_id else None
-    notices: tuple[Notification, ...] = ()
-    if holder is not None:
-        notices = (Notification.for_lead(NotificationKind.ESCALATION, new, holder.rep_id, now),)
-    return Change(new, event, notices)
-
-
-def _follow_up_due(lead: Lead, deadline: Deadline, now: dt.datetime) -> Change:
-    """R6: the follow-up date came; one reminder, the lead stays in Wiedervorlage."""
-    check(lead.id, lead.status, Action.FOLLOW_UP_DUE)
-    new = bump(lead, deadline=None)
-    event = history_event(new, EventKind.FOLLOW_UP_DUE, SYSTEM_ACTOR, lead.status, deadline.at, now)
-    return Change(new, event, holder_notice(NotificationKind.FOLLOW_UP_DUE, new, now, lead.due_at))

@@ -14,11 +14,15 @@ import attrs
 
 from qleads.desk.base import DeskBase, current_time
 from qleads.desk.changes import history_event, new_lead_notices
+from qleads.desk.duplicates import change_note, find_original, requested_again
+from qleads.desk.policies import effective_policy
 from qleads.documents import document_fingerprint
+from qleads.duplicates import match_keys
 from qleads.errors import IntakeConflict, NotPermitted
 from qleads.intake import check_received_at, parse_document
 from qleads.lifecycle import Status
 from qleads.model import Actor, Admin, EventKind, Lead, LeadDocument, LeadSource
+from qleads.rep_queue import queue_holder
 from qleads.routing import route
 
 __all__ = ["IntakeDesk", "IntakeResult"]
@@ -26,10 +30,13 @@ __all__ = ["IntakeDesk", "IntakeResult"]
 
 @attrs.frozen
 class IntakeResult:
-    """``created`` is false when the same document arrived before (R1 idempotency)."""
+    """``created`` is false when the same document arrived before (R1 idempotency).
+    ``duplicate_of`` is the original a held-back duplicate repeats (``qleads.duplicates``).
+    """
 
     lead: Lead
     created: bool
+    duplicate_of: int | None = None
 
 
 class IntakeDesk(DeskBase):
@@ -57,6 +64,7 @@ class IntakeDesk(DeskBase):
         territory = route(
             doc.contact.country, doc.contact.postal_code, self.directory.territories()
         )
+        keys = match_keys(doc.contact)
         draft = Lead(
             id=0,
             document=doc,
@@ -69,26 +77,42 @@ class IntakeDesk(DeskBase):
             with self.repository.unit_of_work(writing=True) as uow:
                 known = uow.get_by_source(doc.source_id)
                 if known is not None:
-                    return _replay(known, fingerprint)
+                    return _replay(known, fingerprint, uow.duplicate_of(known.id))
+                territory_id = territory.id if territory is not None else None
+                policy = effective_policy(self, territory_id, uow)
+                original = find_original(uow, keys, received, policy)
+                if original is not None:
+                    # Held back in the rep's queue, never offered to installers.
+                    rep = territory.rep_id if territory is not None else None
+                    draft = attrs.evolve(draft, holder_id=queue_holder(rep))
                 lead = uow.add(draft)
+                uow.add_match_keys(lead.id, keys, received)
                 received_event = history_event(
                     lead, EventKind.RECEIVED, source.id, None, received, now
                 )
-                uow.append([received_event])
-                uow.enqueue(new_lead_notices(lead, now, self.directory))
+                if original is None:
+                    uow.append([received_event])
+                    uow.enqueue(new_lead_notices(lead, now, self.directory))
+                else:
+                    note = change_note(original.document, doc)
+                    uow.append([attrs.evolve(received_event, note=note)])
+                    uow.link_duplicate(lead.id, original.id)
+                    uow.enqueue(requested_again(original, lead, now))
                 uow.commit()
         except IntakeConflict:
             # A concurrent intake of the same source_id won the insert: answer as a replay.
             with self.repository.unit_of_work() as uow:
                 known = uow.get_by_source(doc.source_id)
-            if known is None:
-                raise
-            return _replay(known, fingerprint)
-        return IntakeResult(lead, created=True)
+                if known is None:
+                    raise
+                return _replay(known, fingerprint, uow.duplicate_of(known.id))
+        return IntakeResult(
+            lead, created=True, duplicate_of=original.id if original is not None else None
+        )
 
 
-def _replay(known: Lead, fingerprint: str) -> IntakeResult:
+def _replay(known: Lead, fingerprint: str, duplicate_of: int | None) -> IntakeResult:
     """The answer to a document that arrived before: the same lead, or a conflict."""
     if document_fingerprint(known.document) != fingerprint:
         raise IntakeConflict(known.source_id, known.id)
-    return IntakeResult(known, created=False)
+    return IntakeResult(known, created=False, duplicate_of=duplicate_of)

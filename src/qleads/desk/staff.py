@@ -22,18 +22,18 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
+from qleads.escalation import effective_ladder, first_deadline
 from qleads.lifecycle import Action, Status, check
 from qleads.model import (
     Actor,
     Admin,
-    Deadline,
-    DeadlineKind,
     EventKind,
     Installer,
     Notification,
     NotificationKind,
     SalesRep,
 )
+from qleads.rep_queue import is_queued
 from qleads.visibility import LeadView, can_see, view
 
 __all__ = ["StaffDesk"]
@@ -57,6 +57,9 @@ class StaffDesk(DeskBase):
         lead is in the pool again, so this is an assignment, not a reassignment — and a
         due reminder, escalation or follow-up reminder is in the history before the
         reassignment.
+
+        A lead of the rep's queue (:mod:`qleads.rep_queue`) is assigned like one of the
+        pool; a held-back duplicate loses its link with it.
         """
         if isinstance(installer, str):
             warnings.warn(
@@ -92,7 +95,9 @@ class StaffDesk(DeskBase):
                 if current.holder_id == target.id:
                     raise InvalidTransition(current.id, current.status.value, action.value)
                 check(current.id, current.status, action)
-                remind_at = target.calendar.add_business_days(now, policy.assignment_reminder_days)
+                first = first_deadline(
+                    effective_ladder(policy), Status.ASSIGNED, target.calendar, now
+                )
                 new = bump(
                     current,
                     status=Status.ASSIGNED,
@@ -100,16 +105,23 @@ class StaffDesk(DeskBase):
                     holder_id=target.id,
                     hold_until=None,
                     due_at=None,
-                    deadline=Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind_at),
+                    deadline=first,
                     previous_holders=handled_by(current),
                 )
+                if is_queued(current):
+                    # Out of the rep's queue: a held-back duplicate is a lead of its own now.
+                    uow.unlink_duplicate(current.id)
                 kind = EventKind.ASSIGNED if action is Action.ASSIGN else EventKind.REASSIGNED
                 event = attrs.evolve(
                     history_event(new, kind, actor.id, current.status, now, now),
                     holder_id=target.id,
                 )
                 notice = Notification.for_lead(
-                    NotificationKind.ASSIGNED, new, target.id, now, deadline_at=remind_at
+                    NotificationKind.ASSIGNED,
+                    new,
+                    target.id,
+                    now,
+                    deadline_at=first.at if first is not None else None,
                 )
                 write(uow, lead, *fired, Change(new, event, (notice,)))
                 uow.commit()

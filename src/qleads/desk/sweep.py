@@ -34,10 +34,22 @@ class SweepReport:
     reminded: int = 0
     escalated: int = 0
     follow_ups_due: int = 0
+    #: Steps of an escalation ladder beyond the defaults (:mod:`qleads.ladder`).
+    withdrawn: int = 0
+    returned_to_rep: int = 0
+    unserviceable: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired + self.reminded + self.escalated + self.follow_ups_due
+        return (
+            self.expired
+            + self.reminded
+            + self.escalated
+            + self.follow_ups_due
+            + self.withdrawn
+            + self.returned_to_rep
+            + self.unserviceable
+        )
 
 
 class SweepDesk(DeskBase):
@@ -101,7 +113,11 @@ class SweepDesk(DeskBase):
                 break
         return SweepReport(
             expired=totals[DeadlineKind.CLAIM_EXPIRY],
-            reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER],
+            reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER]
+            + totals[DeadlineKind.HOLDER_REMINDER],
             escalated=totals[DeadlineKind.ESCALATION],
             follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
+            withdrawn=totals[DeadlineKind.WITHDRAWAL],
+            returned_to_rep=totals[DeadlineKind.RETURN_TO_REP],
+            unserviceable=totals[DeadlineKind.UNSERVICEABLE],
         )

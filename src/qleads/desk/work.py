@@ -12,27 +12,30 @@ import datetime as dt
 
 import attrs
 
+from qleads.decline import closed_for
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
-from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
+from qleads.desk.changes import Change, bump, history_event
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.decline import release_changes
+from qleads.desk.ladder_steps import holder_calendar
 from qleads.desk.limits import enforce_claim_limits
 from qleads.desk.policies import effective_policy
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
+    LeadDeclined,
     LeadNoLongerAvailable,
     LeadNotFound,
     NotPermitted,
     StaleUpdate,
 )
+from qleads.escalation import effective_ladder, first_deadline, hold_until
 from qleads.instants import require_utc
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
     Actor,
     Admin,
     Channel,
-    Deadline,
-    DeadlineKind,
     EventKind,
     Installer,
     Lead,
@@ -58,7 +61,9 @@ class WorkDesk(DeskBase):
         scope = scope_of(self.directory, actor)
         now = current_time(self.clock)
         # Worked out before the unit of work: on SQLite it holds the write lock.
-        hold = actor.calendar.add_business_days(now, self.policy.claim_hold_days)
+        ladder = effective_ladder(self.policy)
+        hold = hold_until(ladder, actor.calendar, now)
+        first = first_deadline(ladder, Status.CLAIMED, actor.calendar, now)
         try:
             with self.repository.unit_of_work(writing=True) as uow:
                 lead = uow.get(lead_id)
@@ -72,9 +77,17 @@ class WorkDesk(DeskBase):
                     raise LeadNotFound(lead_id)
                 check(lead.id, lead.status, Action.CLAIM)
                 policy = effective_policy(self, lead.territory_id, uow)
-                if policy.claim_hold_days != self.policy.claim_hold_days:
-                    hold = actor.calendar.add_business_days(now, policy.claim_hold_days)
+                if policy is not self.policy:
+                    # The territory's own rules: its ladder may hold the claim differently.
+                    ladder = effective_ladder(policy)
+                    hold = hold_until(ladder, actor.calendar, now)
+                    first = first_deadline(ladder, Status.CLAIMED, actor.calendar, now)
                 enforce_claim_limits(uow, policy, actor, lead, now)
+                # Closed for him once he declined it as lost or spam (qleads.decline).
+                if actor.id in lead.previous_holders and actor.id in closed_for(
+                    uow.history(lead.id)
+                ):
+                    raise LeadDeclined(lead.id, actor.id)
                 new = bump(
                     lead,
                     status=Status.CLAIMED,
@@ -82,7 +95,7 @@ class WorkDesk(DeskBase):
                     holder_id=actor.id,
                     hold_until=hold,
                     due_at=None,
-                    deadline=Deadline(DeadlineKind.CLAIM_EXPIRY, hold),
+                    deadline=first,
                 )
                 event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
                 write(uow, lead, Change(new, event))
@@ -146,13 +159,16 @@ class WorkDesk(DeskBase):
             check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
+            # R6 and the ladder: a follow-up counts from its date, an offer from its own.
+            calendar = holder_calendar(current, self.directory)
+            start = due_at if due_at is not None else effective
             new = bump(
                 current,
                 status=status,
                 status_at=effective,
                 hold_until=None,
                 due_at=due_at,
-                deadline=Deadline(DeadlineKind.FOLLOW_UP_DUE, due_at) if due_at else None,
+                deadline=first_deadline(effective_ladder(policy), status, calendar, start),
             )
             event = attrs.evolve(
                 history_event(new, EventKind.RECORDED, actor.id, current.status, effective, now),
@@ -171,6 +187,7 @@ class WorkDesk(DeskBase):
         *,
         reason: ReleaseReason | None = None,
         note: str = "",
+        duplicate_of: int | None = None,
     ) -> LeadView:
         """R7: give a non-terminal lead back to the pool; the releaser keeps the
         *previously handled* marker and the territory is told it is available again.
@@ -180,7 +197,13 @@ class WorkDesk(DeskBase):
         nothing, and the sweep releases the lead as an expiry — with the notice to him
         that his claim ran out and the history saying so, which a release at that point
         would have replaced with one he never made in time. Any other due deadline fires
-        first, as for :meth:`record`."""
+        first, as for :meth:`record`.
+
+        The ``reason`` decides where the lead goes (:mod:`qleads.decline`): the pool,
+        the pool but closed for him, the rep's queue, linked to its original
+        (``duplicate_of``, for a *Dublette*), or closed for everyone as spam; and a lead
+        released by ``Policy.unserviceable_after_releases`` installers goes to the rep's
+        queue as *nicht vermittelbar*."""
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "release leads", lead_id)
         text = clean_note(note)
@@ -192,15 +215,19 @@ class WorkDesk(DeskBase):
             fired = catch_up(lead, now, policy, DirectoryMemo(self.directory))
             current = fired[-1].lead if fired else lead
             check(current.id, current.status, Action.RELEASE)
-            new = to_pool(current, now)
-            event = attrs.evolve(
-                history_event(new, EventKind.RELEASED, actor.id, current.status, now, now),
+            changes = release_changes(
+                uow,
+                current,
+                actor.id,
+                now,
+                policy,
+                self.directory,
                 reason=reason,
                 note=text,
-                holder_id=current.holder_id,
+                duplicate_of=duplicate_of,
             )
-            notices = new_lead_notices(new, now, self.directory, exclude=current.holder_id)
-            write(uow, lead, *fired, Change(new, event, notices))
+            new = changes[-1].lead
+            write(uow, lead, *fired, *changes)
             uow.commit()
         return view(scope, new, policy)
 

@@ -79,6 +79,9 @@ _CONTACT_VISIBLE = frozenset(
         NotificationKind.ASSIGNMENT_REMINDER,
         NotificationKind.FOLLOW_UP_DUE,
         NotificationKind.ESCALATION,
+        NotificationKind.HOLDER_REMINDER,
+        NotificationKind.REP_QUEUE,
+        NotificationKind.REQUESTED_AGAIN,
     }
 )
 
@@ -95,6 +98,10 @@ _SUBJECTS: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.CLAIMING_PAUSED: N_(
             "Reservieren pausiert: Reservierung der Anfrage $id abgelaufen, $place"
         ),
+        NotificationKind.HOLDER_REMINDER: N_("Erinnerung: Anfrage $id wartet auf Sie ($who)"),
+        NotificationKind.WITHDRAWN: N_("Anfrage $id wurde Ihnen entzogen: $place"),
+        NotificationKind.REP_QUEUE: N_("Anfrage $id liegt bei Ihnen zur Vermittlung ($who)"),
+        NotificationKind.REQUESTED_AGAIN: N_("Kunde hat erneut angefragt: Anfrage $id ($who)"),
     }
 )
 
@@ -123,6 +130,21 @@ _INTROS: Mapping[NotificationKind, str] = MappingProxyType(
             "zuletzt die dieser Anfrage, und kann vorerst keine Anfragen reservieren. "
             "Sie oder ein Admin können die Pause im Portal aufheben."
         ),
+        NotificationKind.HOLDER_REMINDER: N_(
+            "Für diese Anfrage wurde noch kein weiterer Status erfasst."
+        ),
+        NotificationKind.WITHDRAWN: N_(
+            "Für diese Anfrage wurde rechtzeitig kein Status erfasst. Sie wurde Ihnen "
+            "entzogen und weitergegeben."
+        ),
+        NotificationKind.REP_QUEUE: N_(
+            "Diese Anfrage wurde an Sie zurückgegeben. Bitte teilen Sie sie zu oder geben "
+            "Sie sie frei; der Verlauf zeigt, warum."
+        ),
+        NotificationKind.REQUESTED_AGAIN: N_(
+            "Der Kunde dieser Anfrage hat erneut angefragt. Die neue Anfrage wurde als "
+            "Dublette mit dieser verknüpft; was sich geändert hat, steht in ihrem Verlauf."
+        ),
     }
 )
 
@@ -135,6 +157,10 @@ _DEADLINES: Mapping[NotificationKind, str] = MappingProxyType(
         NotificationKind.CLAIM_EXPIRED: N_("Frist: bis $when."),
         NotificationKind.ESCALATION: N_("Frist: bis $when."),
         NotificationKind.CLAIMING_PAUSED: N_("Pausiert bis $when."),
+        NotificationKind.HOLDER_REMINDER: N_("Bitte erfassen Sie einen Status bis $when."),
+        NotificationKind.WITHDRAWN: N_("Frist: bis $when."),
+        NotificationKind.REP_QUEUE: N_("Frist: bis $when."),
+        NotificationKind.REQUESTED_AGAIN: N_("Frist: bis $when."),
     }
 )
 

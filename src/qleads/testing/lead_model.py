@@ -16,8 +16,33 @@ import attrs
 
 from qleads.lifecycle import Status
 from qleads.model import Deadline, EventKind, HistoryEvent
+from qleads.rep_queue import QUEUE_MARK
 
 __all__ = ["ExpectedLead", "replay"]
+
+#: Events after which the lead is held by the event's holder.
+_TAKING = frozenset(
+    {
+        EventKind.RECEIVED,
+        EventKind.CLAIMED,
+        EventKind.ASSIGNED,
+        EventKind.REASSIGNED,
+        EventKind.RETURNED_TO_REP,
+        EventKind.UNSERVICEABLE,
+        EventKind.DUPLICATE,
+        EventKind.SPAM,
+    }
+)
+#: Events after which the lead has no holder.
+_CLEARING = frozenset(
+    {
+        EventKind.RELEASED,
+        EventKind.EXPIRED,
+        EventKind.REOPENED,
+        EventKind.WITHDRAWN,
+        EventKind.RETURNED_TO_POOL,
+    }
+)
 
 
 def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
@@ -25,8 +50,11 @@ def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
 
     Every event must start where the previous one ended and carry the next version;
     a history that does not raises :class:`ValueError` naming the first bad event.
-    Claims and (re)assignments set the holder, releases, expiries and reopening clear
-    it; records, reminders, escalations and follow-up notices keep it.
+    Claims and (re)assignments set the holder, and so do the events that put a lead
+    into a rep's queue (its holder is then the queue, :mod:`qleads.rep_queue`) and its
+    receipt (a duplicate is received into the queue); releases, expiries, withdrawals,
+    returns to the pool and reopening clear it; records, reminders, escalations and
+    follow-up notices keep it.
     """
     status: Status | None = None
     holder: str | None = None
@@ -41,14 +69,9 @@ def replay(events: Iterable[HistoryEvent]) -> tuple[Status, str | None]:
                 f"event {event.kind.value} (v{event.version}) starts from "
                 f"{event.from_status}, but the lead was {status}"
             )
-        if event.kind in (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED):
+        if event.kind in _TAKING:
             holder = event.holder_id
-        elif event.kind in (
-            EventKind.RECEIVED,
-            EventKind.RELEASED,
-            EventKind.EXPIRED,
-            EventKind.REOPENED,
-        ):
+        elif event.kind in _CLEARING:
             holder = None
         status = event.to_status
         version = event.version
@@ -74,11 +97,23 @@ class ExpectedLead:
     deadline: Deadline | None = None
     due_at: dt.datetime | None = None
     previous: frozenset[str] = frozenset()
+    #: R4: when the claim is over (the claimed ladder's release), while claimed.
+    hold_until: dt.datetime | None = None
+    #: ``qleads.decline``: who released it, who closed it for himself, who called it spam.
+    releasers: frozenset[str] = frozenset()
+    closed_for: frozenset[str] = frozenset()
+    spam: frozenset[str] = frozenset()
+    #: ``qleads.duplicates``: the original it is held back as a duplicate of.
+    linked_to: int | None = None
+    offered_before_link: bool = False
 
     def to_pool(self) -> None:
-        if self.holder_id is not None:
+        """Back to ``new`` without a holder; an installer who held it is remembered
+        (R2c), a rep's queue is not (:mod:`qleads.rep_queue`)."""
+        if self.holder_id is not None and not self.holder_id.startswith(QUEUE_MARK):
             self.previous = self.previous | {self.holder_id}
         self.status = Status.NEW
         self.holder_id = None
         self.deadline = None
         self.due_at = None
+        self.hold_until = None

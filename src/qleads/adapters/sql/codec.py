@@ -20,6 +20,7 @@ import orjson
 from qleads.adapters.sql.schema import outbox_table
 from qleads.documents import document_fingerprint, structure_stored_document, unstructure_document
 from qleads.errors import StorageError
+from qleads.escalation import deadline_code, parse_deadline_code
 from qleads.instants import require_utc
 from qleads.lifecycle import Status
 from qleads.model import (
@@ -48,6 +49,17 @@ _UTC = dt.UTC
 
 STATUS_BY_VALUE: Final = {s.value: s for s in Status}
 _DEADLINE_KIND: Final = {k.value: k for k in DeadlineKind}
+
+
+def _deadline(code: str, at: dt.datetime) -> Deadline:
+    """A stored deadline: the kind alone, or ``kind@place`` (:func:`deadline_code`)."""
+    kind = _DEADLINE_KIND.get(code)
+    if kind is not None:
+        return Deadline(kind, at)
+    parsed, step = parse_deadline_code(code)
+    return Deadline(parsed, at, step)
+
+
 _EVENT_KIND: Final = {k.value: k for k in EventKind}
 _CHANNEL: Final = {c.value: c for c in Channel}
 _REASON: Final = {r.value: r for r in ReleaseReason}
@@ -161,9 +173,7 @@ class RowCodec:
             row[6],
             instant(row[7]),
             instant(row[8]),
-            Deadline(_DEADLINE_KIND[deadline_kind], instant(row[10]))
-            if deadline_kind is not None
-            else None,
+            _deadline(deadline_kind, instant(row[10])) if deadline_kind is not None else None,
             _holders(row[11]),
             row[12],
         )
@@ -184,9 +194,7 @@ class RowCodec:
             row[8],
             instant(row[9]),
             instant(row[10]),
-            Deadline(_DEADLINE_KIND[deadline_kind], instant(row[12]))
-            if deadline_kind is not None
-            else None,
+            _deadline(deadline_kind, instant(row[12])) if deadline_kind is not None else None,
             _holders(row[13]),
             row[14],
         )
@@ -226,7 +234,7 @@ class RowCodec:
             lead.holder_id,
             t(lead.hold_until),
             t(lead.due_at),
-            deadline.kind.value if deadline is not None else None,
+            deadline_code(deadline) if deadline is not None else None,
             t(deadline.at) if deadline is not None else None,
             _holders_text(lead.previous_holders),
             lead.version,
@@ -262,9 +270,14 @@ class RowCodec:
             params.append(t(after.due_at))
         deadline, was = after.deadline, before.deadline
         if deadline != was:
-            if deadline is None or was is None or deadline.kind is not was.kind:
+            if (
+                deadline is None
+                or was is None
+                or deadline.kind is not was.kind
+                or deadline.step != was.step
+            ):
                 columns.append("deadline_kind")
-                params.append(deadline.kind.value if deadline is not None else None)
+                params.append(deadline_code(deadline) if deadline is not None else None)
             if deadline is None or was is None or deadline.at != was.at:
                 columns.append("deadline_at")
                 params.append(t(deadline.at) if deadline is not None else None)

@@ -30,11 +30,13 @@ __all__ = [
     "admin_table",
     "claim_pause_table",
     "digest_table",
+    "duplicate_table",
     "event_table",
     "handled_table",
     "installer_table",
     "lead_count_table",
     "lead_table",
+    "match_key_table",
     "metadata",
     "outbox_table",
     "rep_table",
@@ -286,6 +288,44 @@ RECOUNT_SQL: Final = (
     "SELECT COALESCE(territory_id, ''), status, "
     "CASE WHEN holder_id IS NULL THEN 0 ELSE 1 END, count(*) "
     "FROM qleads_lead GROUP BY 1, 2, 3"
+)
+
+#: Duplicate detection at intake (``qleads.duplicates``, migration 0011): one row per
+#: match key of a lead — a SHA-256 digest of its normalised e-mail, phone or address,
+#: never the value itself — with its arrival, so a submission finds the leads its person
+#: sent within the window by one index range per key. Personal data (R14): the erasure
+#: of a lead deletes its rows here.
+match_key_table = sa.Table(
+    "qleads_match_key",
+    metadata,
+    sa.Column(
+        "lead_id",
+        _LEAD_ID,
+        sa.ForeignKey("qleads_lead.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_qleads_match_key_key_received", "key", "received_at"),
+)
+
+#: A lead held back as a duplicate of another (migration 0011); the rep unlinks it.
+duplicate_table = sa.Table(
+    "qleads_duplicate",
+    metadata,
+    sa.Column(
+        "lead_id",
+        _LEAD_ID,
+        sa.ForeignKey("qleads_lead.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "original_id",
+        _LEAD_ID,
+        sa.ForeignKey("qleads_lead.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
 )
 
 event_table = sa.Table(

@@ -32,7 +32,7 @@ Cell: TypeAlias = tuple[str, str, int]
 #: Shape of a clause for the statement cache: the statuses (part of the SQL, so that
 #: partial indexes and plans can use them), whether territories are given (and empty),
 #: whether a holder is named, ``held``, ``unrouted``.
-_ClauseShape = tuple[frozenset[Status] | None, int, bool, bool, bool]
+_ClauseShape = tuple[frozenset[Status] | None, int, bool, bool, bool, bool]
 #: What a tab row reads (:class:`~qleads.model.LeadSummary`): the state and the three
 #: contact columns kept beside the document, never the document itself.
 _SUMMARY_COLUMNS: Final = (
@@ -136,13 +136,22 @@ def counts_cell(clause: Clause, cell: Cell) -> bool:
         return False
     if clause.held and not held:
         return False
+    if clause.unheld and held:
+        return False
     return not (clause.unrouted and territory != UNROUTED)
 
 
 def _clause_shape(clause: Clause) -> _ClauseShape:
     territories = clause.territory_ids
     marker = 0 if territories is None else (1 if territories else 2)
-    return (clause.statuses, marker, clause.holder_id is not None, clause.held, clause.unrouted)
+    return (
+        clause.statuses,
+        marker,
+        clause.holder_id is not None,
+        clause.held,
+        clause.unrouted,
+        clause.unheld,
+    )
 
 
 class TabSql:
@@ -453,6 +462,10 @@ class TabSql:
         if clause.held:
             sql.text(" AND " if terms else "")
             sql.text("held = 1" if counter else "holder_id IS NOT NULL")
+            terms = 1
+        if clause.unheld:
+            sql.text(" AND " if terms else "")
+            sql.text("held = 0" if counter else "holder_id IS NULL")
             terms = 1
         if clause.unrouted:
             sql.text(" AND " if terms else "")

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.driver import DriverConnection
+from qleads.adapters.sql.duplicate_sql import DuplicateStatements
 from qleads.adapters.sql.errors import OnIntegrity, integrity_kind, storage_error
 from qleads.adapters.sql.limits_sql import LimitsSql, LimitsUnitOfWork
 from qleads.adapters.sql.schema import UNROUTED
@@ -29,7 +30,7 @@ from qleads.adapters.sql.scorecard_sql import ScorecardUnitOfWork
 from qleads.adapters.sql.statements import CACHED_ROWS, Statements
 from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
-from qleads.model import HistoryEvent, Lead, Notification
+from qleads.model import HistoryEvent, Lead, Notification, ReleaseReason
 from qleads.ports import Page
 from qleads.tabs import Clause, LeadQuery
 
@@ -144,6 +145,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         self._statements = statements
         self._tabs = tabs
         self._codec = codec
+        self._duplicates = _DUPLICATE_STATEMENTS[statements.postgres]
         self._sqlite = not statements.postgres
         self._connection: DriverConnection | None = None
         self._state = _IDLE
@@ -555,3 +557,64 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         for lead in leads:
             self._seen[lead.id] = lead
         return leads
+
+    # --- duplicates and decline reasons (qleads.adapters.sql.duplicate_sql) ------------
+
+    def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
+        if not keys:
+            return
+        db = self._for_writing()
+        at = self._codec.instant_in(received_at)
+
+        def refused(error: sa_exc.IntegrityError) -> QleadsError:
+            return LeadNotFound(lead_id)
+
+        rows = [(lead_id, key, at) for key in keys]
+        db.run_many(self._duplicates.add_key, rows, on_integrity=refused)
+
+    def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
+        if not keys:
+            return []
+        db = self._for_reading()
+        statement = self._duplicates.matching(len(keys))
+        rows = db.run(statement, (*keys, self._codec.instant_in(since))).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def clear_match_keys(self, lead_id: int) -> None:
+        self._for_writing().run(self._duplicates.clear_keys, (lead_id,))
+
+    def link_duplicate(self, lead_id: int, original_id: int) -> None:
+        db = self._for_writing()
+
+        def refused(error: sa_exc.IntegrityError) -> QleadsError:
+            return LeadNotFound(original_id)
+
+        db.run(self._duplicates.link, (lead_id, original_id), on_integrity=refused)
+
+    def unlink_duplicate(self, lead_id: int) -> None:
+        self._for_writing().run(self._duplicates.unlink, (lead_id,))
+
+    def duplicate_of(self, lead_id: int) -> int | None:
+        row = self._for_reading().run(self._duplicates.original, (lead_id,)).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def release_reason_counts(
+        self, territory_ids: frozenset[str] | None, since: dt.datetime | None
+    ) -> dict[ReleaseReason | None, int]:
+        if self._held:
+            self._send_held()
+        db = self._for_reading()
+        territories = sorted(territory_ids) if territory_ids is not None else None
+        statement = self._duplicates.reason_counts(territories, since is not None)
+        params: list[Any] = list(territories or ())
+        if since is not None:
+            params.append(self._codec.instant_in(since))
+        rows = db.run(statement, params).fetchall()
+        return {
+            (ReleaseReason(row[0]) if row[0] is not None else None): int(row[1]) for row in rows
+        }
+
+
+_DUPLICATE_STATEMENTS: Final = {
+    postgres: DuplicateStatements(postgres=postgres) for postgres in (False, True)
+}

@@ -21,7 +21,8 @@ The suite states the promises the service (``qleads.desk``) builds on: ids and t
 its history and its outbox (R10, R13), the tab queries agreeing with the pure rule of
 ``qleads.tabs`` on every lead (R2, R8; :mod:`.tab_queries`), due deadlines (R11), and
 short end-to-end scenarios of :class:`~qleads.desk.LeadDesk` on the repository
-(:mod:`.desk_scenarios`).
+(:mod:`.desk_scenarios`), and the policy's: the escalation ladder, decline reasons, the
+rep's queue and duplicates (:mod:`.policy_scenarios`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
 from qleads.testing.contract.explain import RoutingExplainedContract
 from qleads.testing.contract.limits import ClaimLimitsContract
+from qleads.testing.contract.policy_scenarios import PolicyContract
 from qleads.testing.contract.scorecards import ScorecardContract
 from qleads.testing.contract.tab_queries import TabQueryContract
 from qleads.testing.profiles import examples
@@ -109,6 +111,7 @@ def _write_everything_then_fail(repository: LeadRepository, lead: Lead) -> None:
 class RepositoryContract(
     TabQueryContract,
     DeskScenarioContract,
+    PolicyContract,
     ClaimLimitsContract,
     RoutingExplainedContract,
     ScorecardContract,
