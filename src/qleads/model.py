@@ -22,6 +22,7 @@ __all__ = [
     "Actor",
     "Admin",
     "Channel",
+    "Consent",
     "Consumption",
     "Contact",
     "CostRow",
@@ -117,6 +118,17 @@ class EcoBalance:
 
 
 @attrs.frozen
+class Consent:
+    """The customer's agreement to be contacted (UWG §7, Art. 7(1) GDPR, R14): which
+    consent text (its version or hash) he agreed to, when, and on which page. None of it
+    is personal data, so it is kept after an erasure as proof of what happened."""
+
+    text_version: str
+    given_at: dt.datetime
+    source_page: str = ""
+
+
+@attrs.frozen
 class LeadDocument:
     """What the solar calculator sends, validated (see ``qleads.intake``)."""
 
@@ -127,6 +139,7 @@ class LeadDocument:
     costs: Costs
     eco_balance: EcoBalance
     received_at: dt.datetime | None = None
+    consent: Consent | None = None
 
 
 # --- actors (R12) ----------------------------------------------------------------------
@@ -199,12 +212,19 @@ class Policy:
 
     ``escalation_days`` (R5, beyond the manual) is off when ``None``.
     ``contact_before_claim`` is R16: ``"hidden"`` (default) or ``"shown"``.
+    The ``retention_*`` periods are R14, in months (``docs/personal-data.md`` explains
+    the defaults): closed leads are anonymised that long after their last status, leads
+    nobody ever claimed that long after they arrived, access records purged that long
+    after they were written.
     """
 
     claim_hold_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     assignment_reminder_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     escalation_days: int | None = None
     contact_before_claim: Literal["hidden", "shown"] = "hidden"
+    retention_closed_months: int = attrs.field(default=24, validator=attrs.validators.ge(1))
+    retention_unclaimed_months: int = attrs.field(default=12, validator=attrs.validators.ge(1))
+    retention_access_log_months: int = attrs.field(default=12, validator=attrs.validators.ge(1))
 
 
 # --- the lead and its history ----------------------------------------------------------
