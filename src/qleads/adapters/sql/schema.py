@@ -473,7 +473,7 @@ access_log_table = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("territory_id", _ID, nullable=True),
     sa.Column("holder_id", _ID, nullable=True),
-    sa.Column("client", sa.String(64), nullable=False, server_default=""),
+    sa.Column("client", sa.String(64), nullable=False),
     sa.Index("ix_qleads_access_log_lead_id_at", "lead_id", "at"),
     sa.Index("ix_qleads_access_log_user_id_at", "user_id", "at"),
     sa.Index("ix_qleads_access_log_at", "at"),

@@ -72,7 +72,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("territory_id", sa.String(100), nullable=True),
         sa.Column("holder_id", sa.String(100), nullable=True),
-        sa.Column("client", sa.String(64), nullable=False, server_default=""),
+        sa.Column("client", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_qleads_access_log"),
     )
     op.create_index("ix_qleads_access_log_lead_id_at", "qleads_access_log", ["lead_id", "at"])
