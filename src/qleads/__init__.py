@@ -10,7 +10,15 @@ the user directory and the clock are ports (``qleads.ports``) with adapters in
 from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
-from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.desk import (
+    SYSTEM_ACTOR,
+    ErasureResult,
+    IntakeResult,
+    LeadDesk,
+    RetentionReport,
+    SweepReport,
+    TabPage,
+)
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,
@@ -32,6 +40,7 @@ from qleads.model import (
     Actor,
     Admin,
     Channel,
+    Consent,
     Consumption,
     Contact,
     CostRow,
@@ -54,6 +63,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.personal_data import AccessKind, AccessRecord
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -65,6 +75,8 @@ del PackageNotFoundError, version
 
 __all__ = [
     "SYSTEM_ACTOR",
+    "AccessKind",
+    "AccessRecord",
     "Action",
     "Actor",
     "Admin",
@@ -72,6 +84,7 @@ __all__ = [
     "Channel",
     "ClaimExpired",
     "ConfigurationError",
+    "Consent",
     "Consumption",
     "Contact",
     "ContactView",
@@ -80,6 +93,7 @@ __all__ = [
     "Deadline",
     "DeadlineKind",
     "EcoBalance",
+    "ErasureResult",
     "EventKind",
     "FieldError",
     "HistoryEvent",
@@ -104,6 +118,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "RetentionReport",
     "Roof",
     "RowView",
     "SalesRep",

@@ -25,6 +25,12 @@ USE_CASES = {
     "qleads.desk.staff": {"assign", "reopen"},
     "qleads.desk.reading": {"get", "history", "tab", "counts"},
     "qleads.desk.sweep": {"sweep"},
+    "qleads.desk.personal_data": {
+        "access_log",
+        "apply_retention",
+        "erase_personal_data",
+        "export_personal_data",
+    },
 }
 
 
