@@ -205,6 +205,10 @@ class LeadDeskMachine(RuleBasedStateMachine):
         self.expected[expected.lead_id] = caught
         return caught
 
+    def _erased(self, lead_id: int) -> bool:
+        """Whether the lead's personal data was erased (R14; the subclass erases)."""
+        return False
+
     def _close_if_terminal(self, expected: ExpectedLead) -> None:
         if expected.status.is_terminal:
             self.closed[expected.lead_id] = self._lead(expected.lead_id)
@@ -611,7 +615,8 @@ class LeadDeskMachine(RuleBasedStateMachine):
                 )
             for view in pages[Tab.MINE].items:
                 assert not view.contact_hidden
-                assert view.name == view.lead.name != ""
+                assert view.name == view.lead.name
+                assert view.name != "" or self._erased(view.lead.id)  # R14
             for lead_id, expected in self.expected.items():
                 if expected.holder_id not in (None, installer.id):
                     assert all(lead_id not in found for found in ids.values())
@@ -663,9 +668,11 @@ def make_machine(
 ) -> type[LeadDeskMachine]:
     """A :class:`LeadDeskMachine` class that runs on ``repository_factory()``, a fresh,
     empty repository per example; ``dispose`` releases it after the example. Run it with
-    ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``."""
+    ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``. It has the
+    rules of R14 too (:mod:`qleads.testing.stateful_personal_data`)."""
+    from qleads.testing.stateful_personal_data import PersonalDataMachine
 
-    class Machine(LeadDeskMachine):
+    class Machine(PersonalDataMachine):
         def make_repository(self) -> LeadRepository:
             return repository_factory()
 
