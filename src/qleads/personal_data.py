@@ -21,6 +21,7 @@ import attrs
 from qleads.errors import InvalidInput
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import Actor, Admin, Consent, Contact, Installer, Lead, LeadDocument, SalesRep
+from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
 __all__ = [
     "ERASED_ADDRESS",
@@ -75,6 +76,22 @@ class AccessKind(enum.Enum):
     ADMIN_READ = "admin_read"
     API = "api"
     ERASURE = "erasure"
+
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """Its name in an access-log view, in ``language`` (:mod:`qleads.texts`)."""
+        return translation(language).gettext(_ACCESS_LABELS[self])
+
+
+#: The message ids of the labels.
+_ACCESS_LABELS = {
+    AccessKind.VIEW: N_("Ansicht"),
+    AccessKind.LIST: N_("Liste"),
+    AccessKind.PRINT: N_("Druckansicht"),
+    AccessKind.EXPORT: N_("Auskunft (Export)"),
+    AccessKind.ADMIN_READ: N_("Verwaltung"),
+    AccessKind.API: N_("API-Abruf"),
+    AccessKind.ERASURE: N_("Löschung"),
+}
 
 
 @attrs.frozen
