@@ -30,6 +30,7 @@ USE_CASES = {
         "apply_retention",
         "erase_personal_data",
         "export_personal_data",
+        "record_access",
     },
 }
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from ..models import PortalUser
 from ..services import current_services
+from .access_log import AccessLogView
 from .base import SecureIndexView, formula_safe
 from .directory import InstallerView, RepView, TerritoryView
 from .outbox import FailedMailView, OutboxView
@@ -64,6 +65,7 @@ from .unrouted import UnroutedLeadView
 from .users import PortalUserView
 
 __all__ = [
+    "AccessLogView",
     "AdminReadBase",
     "FailedMailView",
     "InstallerRow",
@@ -135,4 +137,5 @@ def init_admin(app: Flask) -> None:
             FailedMailView(OutboxRow, session, _l("Fehlgeschlagen"), mails, endpoint="failed_mails")
         )
     admin.add_view(PolicyView(_l("Regeln"), endpoint="policy"))
+    admin.add_view(AccessLogView(_l("Zugriffsprotokoll"), endpoint="access_log", url="access-log"))
     app.extensions["qleads_admin"] = admin

@@ -63,6 +63,6 @@ class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SweepDesk, Personal
     Its use cases: :meth:`intake` (R1); :meth:`claim`, :meth:`record`, :meth:`release`
     (R3, R6, R7); :meth:`assign`, :meth:`reopen` (R5, R12); :meth:`get`,
     :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11);
-    :meth:`access_log`, :meth:`export_personal_data`, :meth:`erase_personal_data`,
-    :meth:`apply_retention` (R14).
+    :meth:`access_log`, :meth:`record_access`, :meth:`export_personal_data`,
+    :meth:`erase_personal_data`, :meth:`apply_retention` (R14).
     """

@@ -17,7 +17,7 @@ import attrs
 
 from qleads.desk.base import DeskBase, current_time
 from qleads.documents import unstructure_document
-from qleads.errors import ConfigurationError, InvalidInput, NotPermitted
+from qleads.errors import ConfigurationError, InvalidInput, LeadNotFound, NotPermitted
 from qleads.instants import require_utc
 from qleads.model import Actor, Admin, HistoryEvent, Installer, Lead, LeadSummary, SalesRep
 from qleads.personal_data import (
@@ -170,8 +170,8 @@ def _access_json(record: AccessRecord) -> dict[str, Any]:
 
 
 class PersonalDataDesk(DeskBase):
-    """:meth:`access_log`, :meth:`export_personal_data`, :meth:`erase_personal_data`
-    and :meth:`apply_retention` (R14)."""
+    """:meth:`access_log`, :meth:`record_access`, :meth:`export_personal_data`,
+    :meth:`erase_personal_data` and :meth:`apply_retention` (R14)."""
 
     def access_log(
         self,
@@ -203,6 +203,33 @@ class PersonalDataDesk(DeskBase):
         elif not isinstance(actor, Admin):
             raise NotPermitted(actor.id, "read the access log")
         return keeper.access_log.records(query)
+
+    def record_access(
+        self,
+        actor: Actor,
+        lead_ids: Iterable[int],
+        *,
+        kind: AccessKind,
+        client: str = "",
+    ) -> int:
+        """Write the access records of a read the desk did not serve (R14): a portal
+        that shows leads from its own read model (an admin table, a copy of a sent mail)
+        records through this what it showed ``actor``. Leads that do not exist are
+        skipped; returns how many records were written. Not for a lead source (R12)."""
+        if not isinstance(actor, Admin | SalesRep | Installer):
+            raise NotPermitted(actor.id, "read personal data")
+        wanted = sorted(set(lead_ids))
+        if not wanted:
+            return 0
+        found: list[Lead] = []
+        with self.repository.unit_of_work() as uow:
+            for lead_id in wanted:
+                try:
+                    found.append(uow.get(lead_id))
+                except LeadNotFound:
+                    continue
+        log_access(self.repository, actor, found, kind, current_time(self.clock), client)
+        return len(found)
 
     def export_personal_data(self, actor: Actor, *, email: str, client: str = "") -> dict[str, Any]:
         """Everything qleads holds about the person with this e-mail (Art. 15), as one
