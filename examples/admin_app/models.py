@@ -250,6 +250,9 @@ def load_policy(sessions: sessionmaker[Session]) -> Policy:
             None if data.get("escalation_days") is None else int(data["escalation_days"])
         ),
         contact_before_claim="shown" if data.get("contact_before_claim") == "shown" else "hidden",
+        retention_closed_months=int(data.get("retention_closed_months", 24)),
+        retention_unclaimed_months=int(data.get("retention_unclaimed_months", 12)),
+        retention_access_log_months=int(data.get("retention_access_log_months", 12)),
     )
 
 
@@ -260,6 +263,9 @@ def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
             "assignment_reminder_days": policy.assignment_reminder_days,
             "escalation_days": policy.escalation_days,
             "contact_before_claim": policy.contact_before_claim,
+            "retention_closed_months": policy.retention_closed_months,
+            "retention_unclaimed_months": policy.retention_unclaimed_months,
+            "retention_access_log_months": policy.retention_access_log_months,
         }
     )
     with sessions() as session, session.begin():

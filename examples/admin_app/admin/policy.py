@@ -1,4 +1,4 @@
-"""The policy: the rules' knobs an admin may turn (R3, R5, R16).
+"""The policy: the rules' knobs an admin may turn (R3, R5, R14, R16).
 
 Hold and reminder periods in business days, the escalation to the sales rep, and
 whether contact data is shown before a claim. A saved policy takes effect at once for
@@ -47,6 +47,19 @@ class PolicyForm(FlaskForm):
         ],
     )
 
+    retention_closed_months = IntegerField(
+        _l("Abgeschlossene Anfragen anonymisieren nach (Monaten, R14)"),
+        validators=[InputRequired(), NumberRange(1, 240)],
+    )
+    retention_unclaimed_months = IntegerField(
+        _l("Nie übernommene Anfragen anonymisieren nach (Monaten, R14)"),
+        validators=[InputRequired(), NumberRange(1, 240)],
+    )
+    retention_access_log_months = IntegerField(
+        _l("Zugriffsprotokoll aufbewahren (Monate, R14)"),
+        validators=[InputRequired(), NumberRange(1, 240)],
+    )
+
     def validate_escalation_days(self, field: Any) -> None:
         if self.escalation_enabled.data and not field.data:
             raise ValidationError(str(_l("Bitte die Zahl der Werktage angeben.")))
@@ -72,6 +85,9 @@ class PolicyView(BaseView):
                 "escalation_enabled": current.escalation_days is not None,
                 "escalation_days": current.escalation_days,
                 "contact_before_claim": current.contact_before_claim,
+                "retention_closed_months": current.retention_closed_months,
+                "retention_unclaimed_months": current.retention_unclaimed_months,
+                "retention_access_log_months": current.retention_access_log_months,
             }
             if request.method == "GET"
             else None
@@ -85,6 +101,9 @@ class PolicyView(BaseView):
                         form.escalation_days.data if form.escalation_enabled.data else None
                     ),
                     contact_before_claim=form.contact_before_claim.data,
+                    retention_closed_months=form.retention_closed_months.data,
+                    retention_unclaimed_months=form.retention_unclaimed_months.data,
+                    retention_access_log_months=form.retention_access_log_months.data,
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")
