@@ -235,3 +235,31 @@ class TestAuskunftAndErasure:
         assert json.dumps({"id": lead_id}) not in answers
         records = services.repository.personal_data.erasures([lead_id])
         assert [(r.actor_id, r.reason) for r in records] == [("admin", "Brief vom 1.12.")]
+
+
+def test_the_admin_sets_the_retention_periods(client: FlaskClient, services: Services) -> None:
+    """R14: the periods are part of the rules an admin saves, kept across restarts."""
+    from examples.admin_app.models import load_policy
+
+    log_in(client, "admin")
+    data = {
+        "claim_hold_days": "2",
+        "assignment_reminder_days": "2",
+        "contact_before_claim": "hidden",
+        "retention_closed_months": "36",
+        "retention_unclaimed_months": "6",
+        "retention_access_log_months": "9",
+    }
+    assert post_form(client, "/admin/policy/", data, form="/admin/policy/").status_code == 302
+    saved = load_policy(services.sessions)
+    assert (
+        saved.retention_closed_months,
+        saved.retention_unclaimed_months,
+        saved.retention_access_log_months,
+    ) == (36, 6, 9)
+    assert services.desk.policy == saved
+    refused = post_form(
+        client, "/admin/policy/", {**data, "retention_closed_months": "0"}, form="/admin/policy/"
+    )
+    assert refused.status_code == 200
+    assert load_policy(services.sessions).retention_closed_months == 36

@@ -49,15 +49,15 @@ class PolicyForm(FlaskForm):
 
     retention_closed_months = IntegerField(
         _l("Abgeschlossene Anfragen anonymisieren nach (Monaten, R14)"),
-        validators=[InputRequired(), NumberRange(1, 240)],
+        validators=[Optional(), NumberRange(1, 240)],
     )
     retention_unclaimed_months = IntegerField(
         _l("Nie übernommene Anfragen anonymisieren nach (Monaten, R14)"),
-        validators=[InputRequired(), NumberRange(1, 240)],
+        validators=[Optional(), NumberRange(1, 240)],
     )
     retention_access_log_months = IntegerField(
         _l("Zugriffsprotokoll aufbewahren (Monate, R14)"),
-        validators=[InputRequired(), NumberRange(1, 240)],
+        validators=[Optional(), NumberRange(1, 240)],
     )
 
     def validate_escalation_days(self, field: Any) -> None:
@@ -101,9 +101,13 @@ class PolicyView(BaseView):
                         form.escalation_days.data if form.escalation_enabled.data else None
                     ),
                     contact_before_claim=form.contact_before_claim.data,
-                    retention_closed_months=form.retention_closed_months.data,
-                    retention_unclaimed_months=form.retention_unclaimed_months.data,
-                    retention_access_log_months=form.retention_access_log_months.data,
+                    # R14: a period left empty keeps its current value.
+                    retention_closed_months=form.retention_closed_months.data
+                    or current.retention_closed_months,
+                    retention_unclaimed_months=form.retention_unclaimed_months.data
+                    or current.retention_unclaimed_months,
+                    retention_access_log_months=form.retention_access_log_months.data
+                    or current.retention_access_log_months,
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")
