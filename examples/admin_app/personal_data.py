@@ -154,6 +154,7 @@ def erase_portal_copies(conn: Connection, request_: ErasureRequest) -> None:
                 )
             )
     mails = PortalMail.__table__
+    assert isinstance(mails, sa.Table)
     for mail in conn.execute(sa.select(mails.c.id, mails.c.subject, mails.c.raw)):
         copy = PortalMail(subject=mail.subject, raw=mail.raw)
         text = " ".join((mail.subject or "", copy.text_body(), copy.html_body(), mail.raw))

@@ -5,6 +5,7 @@ the "Zugriffsprotokoll" for admins, the "Auskunft" download and "Personendaten l
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -194,10 +195,11 @@ class TestAuskunftAndErasure:
         assert lead_id in [lead["id"] for lead in document["leads"]]
 
     def test_erasure_needs_a_reason_and_a_yes_then_clears_the_portal_too(
-        self, client: FlaskClient, services: Services
+        self, client: FlaskClient, services: Services, caplog: pytest.LogCaptureFixture
     ) -> None:
         """R14: the confirmation refuses without a reason; then the person is gone from
-        the lead, the demo mailbox and the API's stored answers."""
+        the lead, the demo mailbox and the API's stored answers; no log line named him."""
+        caplog.set_level(logging.DEBUG)
         lead_id = _held_by(services, "installer1")
         lead = services.desk.get(_admin(services), lead_id).lead
         name = lead.document.contact.name
@@ -233,6 +235,8 @@ class TestAuskunftAndErasure:
         assert raws
         assert not any(name in text for text in shown)
         assert json.dumps({"id": lead_id}) not in answers
+        assert name not in caplog.text
+        assert lead.document.contact.email not in caplog.text
         records = services.repository.personal_data.erasures([lead_id])
         assert [(r.actor_id, r.reason) for r in records] == [("admin", "Brief vom 1.12.")]
 

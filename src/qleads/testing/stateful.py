@@ -71,6 +71,7 @@ from qleads.ports import LeadRepository
 from qleads.tabs import Tab, tab_of
 from qleads.testing import world
 from qleads.testing.lead_model import ExpectedLead, replay
+from qleads.testing.stateful_personal_data import PersonalDataRules
 from qleads.testing.strategies import lead_documents
 from qleads.testing.world import ADMIN, ANNA, REP_EAST, REP_SOUTH, SOURCE
 
@@ -670,9 +671,8 @@ def make_machine(
     empty repository per example; ``dispose`` releases it after the example. Run it with
     ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``. It has the
     rules of R14 too (:mod:`qleads.testing.stateful_personal_data`)."""
-    from qleads.testing.stateful_personal_data import PersonalDataMachine
 
-    class Machine(PersonalDataMachine):
+    class Machine(PersonalDataRules, LeadDeskMachine):
         def make_repository(self) -> LeadRepository:
             return repository_factory()
 

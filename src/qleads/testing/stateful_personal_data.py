@@ -12,14 +12,18 @@ record per read that showed the contact, and each reader sees his scope's record
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
+from qleads.adapters.clock import FrozenClock
+from qleads.desk import LeadDesk
 from qleads.documents import document_fingerprint
-from qleads.errors import IntakeConflict, LeadNotFound, NotPermitted
-from qleads.model import Actor, Admin, Installer, Lead, SalesRep
+from qleads.errors import IntakeConflict, LeadNotFound, NotPermitted, QleadsError
+from qleads.model import Actor, Admin, Installer, Lead, Policy, SalesRep
 from qleads.personal_data import (
     ERASED_CONTACT_FIELDS,
     POSTCODE_AREA_DIGITS,
@@ -30,37 +34,73 @@ from qleads.personal_data import (
     retention_due,
 )
 from qleads.personal_data_ports import KeepsPersonalData
-from qleads.testing.stateful import CAST, INSTALLERS, REPS, LeadDeskMachine
-from qleads.testing.world import ADMIN, ANNA, REP_EAST, SOURCE
+from qleads.ports import LeadRepository
+from qleads.testing.lead_model import ExpectedLead
+from qleads.testing.world import ADMIN, ANNA, CAST, REP_EAST, SOURCE
 
-__all__ = ["PersonalDataMachine"]
+__all__ = ["PersonalDataRules"]
 
+#: The people the rules read as; their ids and territories are the machine's.
+INSTALLERS = CAST.installers
+REPS = CAST.reps
 #: The readers a read rule draws: every role, so that R16's hidden contact is met too.
 _READERS: tuple[Actor, ...] = (ADMIN, REP_EAST, *INSTALLERS)
 
 
-class PersonalDataMachine(LeadDeskMachine):
-    """The desk's machine with R14's rules; see the module docstring."""
+class _Machine(Protocol):
+    """What the rules use of :class:`~qleads.testing.stateful.LeadDeskMachine`."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    repository: LeadRepository
+    desk: LeadDesk
+    clock: FrozenClock
+    policy: Policy
+    expected: dict[int, ExpectedLead]
+    closed: dict[int, Lead]
+    erased: dict[int, int]
+
+    @property
+    def now(self) -> dt.datetime: ...
+
+    def _lead(self, lead_id: int) -> Lead: ...
+
+    def _keeper(self: _Machine) -> KeepsPersonalData: ...
+
+    def _mark_erased(self: _Machine, lead_id: int, before: Lead) -> None: ...
+
+    def _log(self: _Machine, reader: Installer | SalesRep | Admin) -> list[AccessRecord]: ...
+
+    def _draw_lead(
+        self, data: st.DataObject, prefer: Callable[[ExpectedLead], bool]
+    ) -> ExpectedLead: ...
+
+    def _expect_error(
+        self, error: type[QleadsError], action: Callable[[], object], what: str
+    ) -> None: ...
+
+
+class PersonalDataRules:
+    """R14's rules and invariants; mixed in before
+    :class:`~qleads.testing.stateful.LeadDeskMachine` (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         #: Erased lead id → the last history version written before its erasure.
         self.erased: dict[int, int] = {}
+        super().__init__(*args, **kwargs)
 
-    def _lead(self, lead_id: int) -> Lead:
+    def _lead(self: _Machine, lead_id: int) -> Lead:
         # The invariants read every lead after every step: straight from storage, so
         # that they do not fill the access log the rules below check.
         with self.repository.unit_of_work() as uow:
             return uow.get(lead_id)
 
-    def _erased(self, lead_id: int) -> bool:
+    def _erased(self: _Machine, lead_id: int) -> bool:
         return lead_id in self.erased
 
-    def _keeper(self) -> KeepsPersonalData:
+    def _keeper(self: _Machine) -> KeepsPersonalData:
         assert isinstance(self.repository, KeepsPersonalData)
         return self.repository
 
-    def _mark_erased(self, lead_id: int, before: Lead) -> None:
+    def _mark_erased(self: _Machine, lead_id: int, before: Lead) -> None:
         expected = self.expected[lead_id]
         expected.fingerprint = document_fingerprint(anonymised(before.document))
         self.erased[lead_id] = self._lead(lead_id).version
@@ -71,7 +111,7 @@ class PersonalDataMachine(LeadDeskMachine):
 
     @precondition(lambda self: self.expected)
     @rule(data=st.data())
-    def intake_again(self, data: st.DataObject) -> None:
+    def intake_again(self: _Machine, data: st.DataObject) -> None:
         """R1: the same document twice is the same lead; an erased lead's original
         document is not its document any more (R14), so it is a conflict."""
         expected = self._draw_lead(data, lambda e: True)
@@ -91,7 +131,7 @@ class PersonalDataMachine(LeadDeskMachine):
 
     @precondition(lambda self: self.expected)
     @rule(data=st.data(), by_email=st.booleans(), actor=st.sampled_from((ADMIN, ADMIN, REP_EAST)))
-    def erase(self, data: st.DataObject, by_email: bool, actor: Actor) -> None:
+    def erase(self: _Machine, data: st.DataObject, by_email: bool, actor: Actor) -> None:
         """R14: an admin erases a lead, or every lead of an e-mail address, at any step."""
         expected = self._draw_lead(data, lambda e: e.lead_id not in self.erased)
         lead_id = expected.lead_id
@@ -127,7 +167,7 @@ class PersonalDataMachine(LeadDeskMachine):
 
     @precondition(lambda self: self.expected)
     @rule(months=st.integers(min_value=0, max_value=30), dry_run=st.booleans())
-    def retention(self, months: int, dry_run: bool) -> None:
+    def retention(self: _Machine, months: int, dry_run: bool) -> None:
         """R14: at an instant ``months`` ahead, retention takes exactly the leads the
         pure rule names (the storage query and the rule agree)."""
         at = self.now + dt.timedelta(days=31 * months)
@@ -153,7 +193,7 @@ class PersonalDataMachine(LeadDeskMachine):
 
     @precondition(lambda self: self.expected)
     @rule(data=st.data(), reader=st.sampled_from(_READERS))
-    def read(self, data: st.DataObject, reader: Actor) -> None:
+    def read(self: _Machine, data: st.DataObject, reader: Actor) -> None:
         """R14: a read that shows the contact writes one access record; one that shows
         nothing (not found) or hides the contact (R16) writes none."""
         expected = self._draw_lead(data, lambda e: True)
@@ -172,7 +212,7 @@ class PersonalDataMachine(LeadDeskMachine):
     # --- invariants -----------------------------------------------------------------------
 
     @invariant()
-    def nothing_erased_reappears(self) -> None:
+    def nothing_erased_reappears(self: _Machine) -> None:
         for lead_id, version in self.erased.items():
             contact = self._lead(lead_id).document.contact
             for field in ERASED_CONTACT_FIELDS:
@@ -188,7 +228,7 @@ class PersonalDataMachine(LeadDeskMachine):
             assert lead_id not in {lead.id for lead in store.leads_with_email(email)}
 
     @rule()
-    def each_reader_sees_his_scope_of_the_access_log(self) -> None:
+    def each_reader_sees_his_scope_of_the_access_log(self: _Machine) -> None:
         """R12, R14: a rep reads his territories' records, an installer his leads'."""
         for installer in INSTALLERS:
             assert all(r.holder_id == installer.id for r in self._log(installer)), installer.id
@@ -197,5 +237,5 @@ class PersonalDataMachine(LeadDeskMachine):
             assert all(r.territory_id in mine for r in self._log(rep)), rep.id
         assert len(self._log(ADMIN)) >= len(self._log(ANNA))
 
-    def _log(self, reader: Installer | SalesRep | Admin) -> list[AccessRecord]:
+    def _log(self: _Machine, reader: Installer | SalesRep | Admin) -> list[AccessRecord]:
         return self.desk.access_log(reader, limit=100_000)

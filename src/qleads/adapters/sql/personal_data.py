@@ -151,9 +151,17 @@ class SqlAlchemyPersonalData:
     log, its copy of sent mails), run after :data:`ERASURE_STEPS` in the same
     transaction: if one fails, nothing is erased."""
 
-    def __init__(self, engine: Engine, repository: LeadRepository) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        repository: LeadRepository,
+        *,
+        forget: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._repository = repository
+        #: Clears the repository's cache of parsed documents after an erasure.
+        self._forget = forget
         self.hooks: list[ErasureHook] = []
 
     def _leads(self, ids: Sequence[int]) -> list[Lead]:
@@ -251,3 +259,5 @@ class SqlAlchemyPersonalData:
                     for r in todo.records
                 ],
             )
+        if self._forget is not None:
+            self._forget()

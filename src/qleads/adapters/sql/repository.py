@@ -50,7 +50,9 @@ class SqlAlchemyLeadRepository:
         self._codec = RowCodec(postgres=postgres, document_cache_size=document_cache_size)
         #: R14: the access log and the storage side of export, erasure and retention.
         self.access_log = SqlAlchemyAccessLog(engine)
-        self.personal_data = SqlAlchemyPersonalData(engine, self)
+        self.personal_data = SqlAlchemyPersonalData(
+            engine, self, forget=self._codec.forget_documents
+        )
 
     @classmethod
     def from_url(cls, url: str | sa.URL, **engine_kwargs: Any) -> Self:
