@@ -193,3 +193,27 @@ class TestRetention:
             make_lead("p-3", received_at=old, holder_id="i-ben"), status=Status.OFFER_SENT
         )
         assert not retention_due(working, cutoffs)
+
+
+class TestEveryReturnedViewIsLogged:
+    def test_a_claim_records_the_contact_it_reveals_and_a_release_does_not(self) -> None:
+        """R14, R16: the claim hands the installer the contact (one record); the view a
+        release returns hides it again (none); a rep's assignment shows it (one)."""
+        from qleads.personal_data import AccessQuery
+        from qleads.testing.world import World
+
+        world = World()
+        lead_id = world.desk.intake(world.source, make_document("v-1")).lead.id
+        log = world.repository.access_log
+
+        def count(user: str) -> int:
+            return len(log.records(AccessQuery(lead_id=lead_id, user_id=user)))
+
+        assert world.desk.get(world.anna, lead_id).contact_hidden
+        assert count("i-anna") == 0
+        world.desk.claim(world.anna, lead_id)
+        assert count("i-anna") == 1
+        world.desk.release(world.anna, lead_id)
+        assert count("i-anna") == 1
+        world.desk.assign(world.rep_east, lead_id, world.ben)
+        assert count("r-east") == 1

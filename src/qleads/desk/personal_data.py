@@ -2,9 +2,9 @@
 (Art. 17) and the retention periods (Art. 5(1)(e)).
 
 The rules are :mod:`qleads.personal_data`; the storage is the repository's
-:class:`~qleads.personal_data_ports.KeepsPersonalData` side. Reading use cases elsewhere
-(:meth:`~qleads.desk.reading.ReadingDesk.get`, ``tab``) write their access records
-through :func:`log_access`.
+:class:`~qleads.personal_data_ports.KeepsPersonalData` side. Every use case elsewhere that
+returns a lead ends with :func:`shown_to`, which records the access when the view shows
+the contact; ``tab`` records its named rows through :func:`log_access`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from qleads.desk.base import DeskBase, current_time
+from qleads.desk.base import DeskBase, current_time, scope_of
 from qleads.documents import unstructure_document
 from qleads.errors import ConfigurationError, InvalidInput, LeadNotFound, NotPermitted
 from qleads.instants import require_utc
@@ -38,6 +38,7 @@ from qleads.personal_data import (
 )
 from qleads.personal_data_ports import KeepsPersonalData
 from qleads.ports import LeadRepository
+from qleads.visibility import LeadView, view
 
 __all__ = [
     "RETENTION_ACTOR",
@@ -46,6 +47,7 @@ __all__ = [
     "RetentionReport",
     "log_access",
     "retain",
+    "shown_to",
 ]
 
 #: How many leads one retention batch anonymises (one transaction each).
@@ -116,6 +118,22 @@ def log_access(
     ]
     if records:
         keeper.access_log.append(records)
+
+
+def shown_to(
+    desk: DeskBase,
+    actor: Actor,
+    lead: Lead,
+    *,
+    access: AccessKind = AccessKind.VIEW,
+    client: str = "",
+) -> LeadView:
+    """``lead`` as ``actor`` receives it (R2, R16), its access recorded first when the
+    view shows the contact (R14): what every use case that returns a lead ends with."""
+    shown = view(scope_of(desk.directory, actor), lead, desk.policy)
+    if not shown.contact_hidden:
+        log_access(desk.repository, actor, [lead], access, current_time(desk.clock), client)
+    return shown
 
 
 def _event_json(event: HistoryEvent) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 import attrs
 
 from qleads.desk.base import DeskBase, current_time, scope_of
-from qleads.desk.personal_data import log_access
+from qleads.desk.personal_data import log_access, shown_to
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
 from qleads.tabs import INSTALLER_TABS, Tab, query_for
-from qleads.visibility import LeadView, RowView, can_see, view, view_row
+from qleads.visibility import LeadView, RowView, can_see, view_row
 
 __all__ = ["ReadingDesk", "TabPage"]
 
@@ -58,10 +58,7 @@ class ReadingDesk(DeskBase):
             lead = uow.get(lead_id)
         if not can_see(scope, lead):
             raise LeadNotFound(lead_id)
-        shown = view(scope, lead, self.policy)
-        if not shown.contact_hidden:
-            log_access(self.repository, actor, [lead], access, current_time(self.clock), client)
-        return shown
+        return shown_to(self, actor, lead, access=access, client=client)
 
     def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
         """R13, oldest first, for whoever may see the lead."""

@@ -13,6 +13,7 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.personal_data import shown_to
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -33,7 +34,7 @@ from qleads.model import (
     NotificationKind,
     SalesRep,
 )
-from qleads.visibility import LeadView, can_see, view
+from qleads.visibility import LeadView, can_see
 
 __all__ = ["StaffDesk"]
 
@@ -115,7 +116,7 @@ class StaffDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, self.policy)
+        return shown_to(self, actor, new)
 
     def reopen(self, actor: Actor, lead_id: int, *, note: str = "") -> LeadView:
         """R12: only an admin may bring a closed lead back; it returns to the pool and
@@ -123,7 +124,6 @@ class StaffDesk(DeskBase):
         if not isinstance(actor, Admin):
             raise NotPermitted(actor.id, "reopen leads", lead_id)
         text = clean_note(note)
-        scope = scope_of(self.directory, actor)
         now = current_time(self.clock)
         with self.repository.unit_of_work(writing=True) as uow:
             lead = uow.get(lead_id)
@@ -136,4 +136,4 @@ class StaffDesk(DeskBase):
             )
             write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
             uow.commit()
-        return view(scope, new, self.policy)
+        return shown_to(self, actor, new)

@@ -15,6 +15,7 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.personal_data import shown_to
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -38,7 +39,7 @@ from qleads.model import (
 )
 from qleads.ports import UnitOfWork
 from qleads.tabs import Scope
-from qleads.visibility import LeadView, can_see, view
+from qleads.visibility import LeadView, can_see
 
 __all__ = ["WorkDesk"]
 
@@ -83,7 +84,7 @@ class WorkDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, self.policy)
+        return shown_to(self, actor, new)
 
     def record(
         self,
@@ -155,7 +156,7 @@ class WorkDesk(DeskBase):
             )
             write(uow, lead, *fired, Change(new, event))
             uow.commit()
-        return view(scope, new, self.policy)
+        return shown_to(self, actor, new)
 
     def release(
         self,
@@ -194,7 +195,7 @@ class WorkDesk(DeskBase):
             notices = new_lead_notices(new, now, self.directory, exclude=current.holder_id)
             write(uow, lead, *fired, Change(new, event, notices))
             uow.commit()
-        return view(scope, new, self.policy)
+        return shown_to(self, actor, new)
 
 
 def _active_installer(actor: Actor, action: str) -> Installer:
