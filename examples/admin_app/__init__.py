@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .leads import bp as leads_bp
     from .mails import bp as mails_bp
     from .partners import bp as partners_bp
+    from .personal_data import bp as personal_data_bp
     from .rep import bp as rep_bp
     from .routing_check import bp as routing_bp
     from .security import init_account, init_auth, init_headers, init_throttle
@@ -51,7 +52,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     init_account(app)
     init_errors(app)
-    for blueprint in (installer_bp, leads_bp, rep_bp, mails_bp, partners_bp, routing_bp):
+    for blueprint in (
+        installer_bp,
+        leads_bp,
+        rep_bp,
+        mails_bp,
+        partners_bp,
+        routing_bp,
+        personal_data_bp,
+    ):
         app.register_blueprint(blueprint)
     init_admin(app)
     register_api(app)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from qleads.tabs import Tab
 
 from .claiming import claim_state
+from .personal_data import client
 from .security.auth import page_arg, role_required
 from .services import current_services
 
@@ -47,8 +48,10 @@ def start() -> str:
     """Anlage 1: the pool he may claim from, and the leads he holds."""
     desk = current_services().desk
     actor = current_user.actor
-    available = desk.tab(actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page())
-    mine = desk.tab(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page())
+    available = desk.tab(
+        actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page(), client=client()
+    )
+    mine = desk.tab(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page(), client=client())
     return render_template(
         "installer/start.html",
         available=available,
@@ -71,7 +74,7 @@ def tab(name: str) -> str:
     if chosen not in TAB_BAR:
         abort(404)
     page = current_services().desk.tab(
-        current_user.actor, chosen, page=page_arg(), per_page=_per_page()
+        current_user.actor, chosen, page=page_arg(), per_page=_per_page(), client=client()
     )
     return render_template(
         "installer/tab.html",

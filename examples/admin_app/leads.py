@@ -28,11 +28,13 @@ from qleads.model import (
     Lead,
     SalesRep,
 )
+from qleads.personal_data import AccessKind
 from qleads.visibility import LeadView
 
 from .claiming import claim_state
 from .forms import AssignForm, StatusForm
 from .i18n import current_language
+from .personal_data import client
 from .security.auth import PostForm, role_required
 from .services import current_services
 
@@ -170,10 +172,11 @@ def _assign_form(actor: Actor, shown: LeadView) -> AssignForm | None:
     return form
 
 
-def _context(lead_id: int) -> dict[str, Any]:
+def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, Any]:
+    """What a lead's pages show; reading it writes the access record (R14)."""
     actor = current_user.actor
     services = current_services()
-    shown = services.desk.get(actor, lead_id)
+    shown = services.desk.get(actor, lead_id, access=access, client=client())
     territory = (
         services.directory.territory(shown.lead.territory_id) if shown.lead.territory_id else None
     )
@@ -183,6 +186,7 @@ def _context(lead_id: int) -> dict[str, Any]:
         "lead": shown.lead,
         "doc": shown.lead.document,
         "actor": actor,
+        "is_admin": isinstance(actor, Admin),
         # The holder is always an installer (R3, R5), so ``_name`` finds him first.
         "holder_name": _name(shown.lead.holder_id, actor),
         "territory": territory,
@@ -281,7 +285,7 @@ def claim(lead_id: int) -> Response:
 def assign(lead_id: int) -> Response:
     """R5: assign (or reassign) to one of the rep's installers."""
     actor = current_user.actor
-    shown = current_services().desk.get(actor, lead_id)
+    shown = current_services().desk.get(actor, lead_id, client=client())
     form = _assign_form(actor, shown)
     if form is None or not form.validate_on_submit():
         flash(_("Bitte wählen Sie einen Partner."), "error")
@@ -299,7 +303,7 @@ def assign(lead_id: int) -> Response:
 @role_required(*ANY_ROLE)
 def print_view(lead_id: int) -> str:
     """ "Drucken": the project information on a clean page (print CSS, no navigation)."""
-    context = _context(lead_id)
+    context = _context(lead_id, AccessKind.PRINT)
     return render_template(
         "lead/print.html", history=history_lines(context["actor"], lead_id), **context
     )

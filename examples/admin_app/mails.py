@@ -12,7 +12,10 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
+from qleads.personal_data import AccessKind
+
 from .models import PortalMail
+from .personal_data import client, lead_ids_in
 from .security.auth import page_arg, role_required
 from .services import current_services
 
@@ -45,6 +48,11 @@ def inbox() -> str:
             .limit(_PER_PAGE)
         ).all()
     pages = max(1, -(-total // _PER_PAGE))
+    # R14: the subjects name the customers of the leads they are about.
+    named = set().union(*(lead_ids_in(mail.subject) for mail in mails))
+    current_services().desk.record_access(
+        current_user.actor, named, kind=AccessKind.LIST, client=client()
+    )
     return render_template(
         "mails/inbox.html", mails=mails, total=total, page=page, pages=pages, smtp=False
     )
@@ -57,4 +65,8 @@ def show(mail_id: int) -> str:
         mail = db.scalar(_mine(select(PortalMail).where(PortalMail.id == mail_id)))
     if mail is None:
         abort(404)
+    about = lead_ids_in(mail.subject, mail.text_body())
+    current_services().desk.record_access(
+        current_user.actor, about, kind=AccessKind.VIEW, client=client()
+    )
     return render_template("mails/show.html", mail=mail)

@@ -19,6 +19,7 @@ from qleads.tabs import Tab
 
 from .charts import Bar, bar_chart
 from .metrics import installer_stats
+from .personal_data import client
 from .security.auth import page_arg, role_required
 from .services import current_services
 
@@ -51,6 +52,7 @@ def leads() -> str:
         chosen,
         page=page_arg(),
         per_page=int(current_app.config["QLEADS_PER_PAGE"]),
+        client=client(),
     )
     names = {
         lead.holder_id: _installer_name(lead.holder_id)
@@ -79,7 +81,7 @@ def _all_leads() -> list[LeadSummary]:
     found: list[LeadSummary] = []
     number = 1
     while True:
-        page = desk.tab(actor, Tab.ALL, page=number, per_page=500)
+        page = desk.tab(actor, Tab.ALL, page=number, per_page=500, client=client())
         found += [v.lead for v in page.items]
         if number >= page.pages:
             return found

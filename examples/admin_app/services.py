@@ -114,6 +114,10 @@ def build_services(config: Mapping[str, Any]) -> Services:
     )
     read_sessions = sessionmaker(engine, expire_on_commit=False)
     desk = LeadDesk(storage.repository, storage.directory, clock, load_policy(read_sessions))
+    # R14: an erasure clears the portal's own copies too, in the same transaction.
+    from .personal_data import erase_portal_copies
+
+    storage.repository.personal_data.hooks.append(erase_portal_copies)
     mailer, dispatcher = build_delivery(config, storage, desk, sessions, clock)
     return Services(
         engine=engine,

@@ -11,7 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from qleads.calendar import Calendar
 from qleads.decline import Decline
-from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.desk import (
+    SYSTEM_ACTOR,
+    ErasureResult,
+    IntakeResult,
+    LeadDesk,
+    RetentionReport,
+    SweepReport,
+    TabPage,
+)
 from qleads.errors import (
     ClaimCooldown,
     ClaimExpired,
@@ -42,6 +50,7 @@ from qleads.model import (
     Actor,
     Admin,
     Channel,
+    Consent,
     Consumption,
     Contact,
     CostRow,
@@ -65,6 +74,7 @@ from qleads.model import (
     Territory,
 )
 from qleads.scorecard import Scorecard
+from qleads.personal_data import AccessKind, AccessRecord
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -76,6 +86,8 @@ del PackageNotFoundError, version
 
 __all__ = [
     "SYSTEM_ACTOR",
+    "AccessKind",
+    "AccessRecord",
     "Action",
     "Actor",
     "Admin",
@@ -90,6 +102,7 @@ __all__ = [
     "ClaimStanding",
     "ClaimingPaused",
     "ConfigurationError",
+    "Consent",
     "Consumption",
     "Contact",
     "ContactView",
@@ -100,6 +113,7 @@ __all__ = [
     "DeadlineKind",
     "Decline",
     "EcoBalance",
+    "ErasureResult",
     "EventKind",
     "FieldError",
     "HistoryEvent",
@@ -128,6 +142,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "RetentionReport",
     "Roof",
     "RoutingExplanation",
     "RoutingReason",

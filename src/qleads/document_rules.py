@@ -25,8 +25,9 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from qleads.countries import COUNTRIES
 from qleads.errors import QleadsError
-from qleads.model import Consumption, Contact, CostRow, EcoBalance, LeadDocument, Roof
+from qleads.model import Consent, Consumption, Contact, CostRow, EcoBalance, LeadDocument, Roof
 
 __all__ = [
     "COUNTRIES",
@@ -219,22 +220,6 @@ class SourceId:
             "pattern": f"^{_SOURCE_ID.pattern}$",
             "description": "The calculator's own id; intake is idempotent on it (R1).",
         }
-
-
-#: ISO 3166-1 alpha-2, officially assigned codes.
-COUNTRIES: Final = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
-    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
-    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
-    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
-    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
-    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
-    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
-    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
-    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 - a table reads better than 249 quoted strings
-)
 
 
 @attrs.frozen
@@ -606,8 +591,10 @@ class Instant:
     needs the arrival time, so :func:`received_at_problem` checks it where "now" is
     known (``LeadDesk.intake``)."""
 
+    required: bool = False  # the consent's time (R14) must be given; received_at need not
+
     def parse(self, value: object) -> dt.datetime | None:
-        if value is None:
+        if value is None and not self.required:
             return None
         text = _string(value)
         if _INSTANT_RE.fullmatch(text) is None:
@@ -692,5 +679,11 @@ SECTION_RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
     EcoBalance: {
         "co2_saving_kg": Integer(0, _COUNT_LIMIT),
         "trees_planted": Integer(0, _COUNT_LIMIT),
+    },
+    # R14: which consent text (version or hash), when, on which page: proof, not personal.
+    Consent: {
+        "text_version": Text(128),
+        "given_at": Instant(required=True),
+        "source_page": Text(2000, required=False),
     },
 }

@@ -12,7 +12,7 @@ which JSON Schema cannot say).
 
 from __future__ import annotations
 
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import attrs
 
@@ -31,6 +31,13 @@ def _nullable(schema: dict[str, object]) -> dict[str, object]:
     return {**schema, "type": [schema["type"], "null"]}
 
 
+def _section(hint: Any) -> type[Any]:
+    """The class of a section, also of an optional one (``Consent | None``, R14)."""
+    classes = [arg for arg in get_args(hint) if arg is not type(None)]
+    section: type[Any] = classes[0] if classes else hint
+    return section
+
+
 def _object_schema(cl: type[Any]) -> dict[str, object]:
     rules = SECTION_RULES.get(cl, {})
     types = get_type_hints(cl)
@@ -38,7 +45,9 @@ def _object_schema(cl: type[Any]) -> dict[str, object]:
     required: list[str] = []
     for field in attrs.fields(cl):
         rule = rules.get(field.name)
-        schema = rule.json_schema() if rule is not None else _object_schema(types[field.name])
+        schema = (
+            rule.json_schema() if rule is not None else _object_schema(_section(types[field.name]))
+        )
         if field.default is attrs.NOTHING:
             required.append(field.name)
         else:

@@ -26,7 +26,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from qleads.errors import FieldError, InvalidDocument, StorageError
-from qleads.model import Consumption, Contact, CostRow, Costs, EcoBalance, LeadDocument, Roof
+from qleads.model import (
+    Consent,
+    Consumption,
+    Contact,
+    CostRow,
+    Costs,
+    EcoBalance,
+    LeadDocument,
+    Roof,
+)
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -177,15 +186,16 @@ def _cost_row(row: CostRow) -> dict[str, object]:
 def unstructure_document(doc: LeadDocument) -> dict[str, object]:
     """The document in the wire format: money as decimal strings, instants as UTC ISO 8601.
 
-    Every field is written (optional ones as ``""`` or ``null``) and ``savings`` is
-    included, so the result is itself valid input for :func:`parse_document` and
+    Every field is written (optional ones as ``""`` or ``null``; the consent block only
+    when the document has one, R14) and ``savings`` is included, so the result is
+    itself valid input for :func:`parse_document` and
     ``parse_document(unstructure_document(d)) == d``.
     """
     contact = doc.contact
     consumption = doc.consumption
     roof = doc.roof
     costs = doc.costs
-    return {
+    stored: dict[str, object] = {
         "source_id": doc.source_id,
         "received_at": None if doc.received_at is None else _instant_text(doc.received_at),
         "contact": {
@@ -223,6 +233,14 @@ def unstructure_document(doc: LeadDocument) -> dict[str, object]:
             "trees_planted": doc.eco_balance.trees_planted,
         },
     }
+    if doc.consent is not None:
+        # Only when given: a document without one keeps the fingerprint it always had.
+        stored["consent"] = {
+            "text_version": doc.consent.text_version,
+            "given_at": _instant_text(doc.consent.given_at),
+            "source_page": doc.consent.source_page,
+        }
+    return stored
 
 
 def _stored_decimal(value: Any) -> Decimal:
@@ -238,6 +256,15 @@ def _stored_row(row: Mapping[str, Any]) -> CostRow:
         Decimal(with_pv) if with_pv.__class__ is str else Decimal(str(with_pv)),
         Decimal(without_pv) if without_pv.__class__ is str else Decimal(str(without_pv)),
     )
+
+
+def _stored_consent(data: Mapping[str, Any] | None) -> Consent | None:
+    if data is None:
+        return None
+    given_at = data["given_at"]
+    if given_at.__class__ is not dt.datetime:
+        given_at = dt.datetime.fromisoformat(given_at)
+    return Consent(data["text_version"], given_at, data.get("source_page", ""))
 
 
 def structure_stored_document(data: Mapping[str, Any]) -> LeadDocument:
@@ -293,6 +320,7 @@ def structure_stored_document(data: Mapping[str, Any]) -> LeadDocument:
             ),
             EcoBalance(eco["co2_saving_kg"], eco["trees_planted"]),
             received_at,
+            _stored_consent(data.get("consent")),
         )
     except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
         raise StorageError(f"stored lead document is malformed: {exc!r}") from exc

@@ -120,6 +120,7 @@ from qleads.document_rules import (
 )
 from qleads.errors import FieldError, InvalidDocument
 from qleads.model import (
+    Consent,
     Consumption,
     Contact,
     CostRow,
@@ -266,7 +267,7 @@ def _make_converter() -> cattrs.Converter:
 
     converter.register_structure_hook(Contact, _contact_hook(fn(Contact)))
     converter.register_structure_hook(CostRow, _cost_row_hook(fn(CostRow)))
-    for cl in (Consumption, Roof, Costs, EcoBalance, LeadDocument):
+    for cl in (Consumption, Roof, Costs, EcoBalance, Consent, LeadDocument):
         converter.register_structure_hook(cl, _object_hook(fn(cl)))
     return converter
 

@@ -23,6 +23,7 @@ __all__ = [
     "Actor",
     "Admin",
     "Channel",
+    "Consent",
     "Consumption",
     "Contact",
     "CostRow",
@@ -118,6 +119,17 @@ class EcoBalance:
 
 
 @attrs.frozen
+class Consent:
+    """The customer's agreement to be contacted (UWG §7, Art. 7(1) GDPR, R14): which
+    consent text (its version or hash) he agreed to, when, and on which page. None of it
+    is personal data, so it is kept after an erasure as proof of what happened."""
+
+    text_version: str
+    given_at: dt.datetime
+    source_page: str = ""
+
+
+@attrs.frozen
 class LeadDocument:
     """What the solar calculator sends, validated (see ``qleads.intake``)."""
 
@@ -128,6 +140,7 @@ class LeadDocument:
     costs: Costs
     eco_balance: EcoBalance
     received_at: dt.datetime | None = None
+    consent: Consent | None = None
 
 
 # --- actors (R12) ----------------------------------------------------------------------
@@ -215,6 +228,11 @@ class Policy:
     ``duplicate_detection`` holds a submission back as a duplicate when its person
     matches a lead received within ``duplicate_window_days`` (:mod:`qleads.duplicates`).
     All of them are plain fields, so a territory may override each one.
+
+    The ``retention_*`` periods are R14, in months (``docs/personal-data.md`` explains
+    the defaults): closed leads are anonymised that long after their last status, leads
+    nobody ever claimed that long after they arrived, access records purged that long
+    after they were written.
     """
 
     claim_hold_days: int = attrs.field(default=2, validator=attrs.validators.ge(1))
@@ -234,6 +252,9 @@ class Policy:
     )
     duplicate_detection: bool = False
     duplicate_window_days: int = attrs.field(default=90, validator=attrs.validators.ge(1))
+    retention_closed_months: int = attrs.field(default=24, validator=attrs.validators.ge(1))
+    retention_unclaimed_months: int = attrs.field(default=12, validator=attrs.validators.ge(1))
+    retention_access_log_months: int = attrs.field(default=12, validator=attrs.validators.ge(1))
 
 
 # --- the lead and its history ----------------------------------------------------------

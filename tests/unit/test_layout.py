@@ -49,6 +49,13 @@ USE_CASES = {
         "return_to_pool",
         "unlink_duplicate",
     },
+    "qleads.desk.personal_data": {
+        "access_log",
+        "apply_retention",
+        "erase_personal_data",
+        "export_personal_data",
+        "record_access",
+    },
 }
 
 

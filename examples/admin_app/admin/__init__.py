@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from ..models import PortalUser
 from ..services import current_services
+from .access_log import AccessLogView
 from .base import SecureIndexView, formula_safe
 from .directory import InstallerView, RepView, TerritoryView
 from .outbox import FailedMailView, OutboxView
@@ -65,6 +66,7 @@ from .unrouted import UnroutedLeadView
 from .users import PortalUserView
 
 __all__ = [
+    "AccessLogView",
     "AdminReadBase",
     "FailedMailView",
     "InstallerRow",
@@ -138,4 +140,5 @@ def init_admin(app: Flask) -> None:
         )
     admin.add_view(PolicyView(_l("Regeln"), endpoint="policy"))
     admin.add_view(TerritoryPolicyView(_l("Regeln je Gebiet"), endpoint="territory_policy"))
+    admin.add_view(AccessLogView(_l("Zugriffsprotokoll"), endpoint="access_log", url="access-log"))
     app.extensions["qleads_admin"] = admin

@@ -1,4 +1,4 @@
-"""The policy: the rules' knobs an admin may turn (R3, R5, R16).
+"""The policy: the rules' knobs an admin may turn (R3, R5, R14, R16).
 
 Hold and reminder periods in business days, the escalation to the sales rep,
 whether contact data is shown before a claim, and the claim limits. A saved policy takes
@@ -81,6 +81,18 @@ class PolicyForm(FlaskForm):
     pause_days = IntegerField(
         _l("Dauer der Pause (Werktage, leer: 5)"), validators=[Optional(), NumberRange(1, 60)]
     )
+    retention_closed_months = IntegerField(
+        _l("Abgeschlossene Anfragen anonymisieren nach (Monaten)"),
+        validators=[Optional(), NumberRange(1, 240)],
+    )
+    retention_unclaimed_months = IntegerField(
+        _l("Nie übernommene Anfragen anonymisieren nach (Monaten)"),
+        validators=[Optional(), NumberRange(1, 240)],
+    )
+    retention_access_log_months = IntegerField(
+        _l("Zugriffsprotokoll aufbewahren (Monate)"),
+        validators=[Optional(), NumberRange(1, 240)],
+    )
 
     def validate_escalation_days(self, field: Any) -> None:
         if self.escalation_enabled.data and not field.data:
@@ -119,6 +131,9 @@ class PolicyView(BaseView):
                 "escalation_days": current.escalation_days,
                 "contact_before_claim": current.contact_before_claim,
                 **{name: getattr(current, name) for name in LIMIT_FIELDS},
+                "retention_closed_months": current.retention_closed_months,
+                "retention_unclaimed_months": current.retention_unclaimed_months,
+                "retention_access_log_months": current.retention_access_log_months,
             }
             if request.method == "GET"
             else None
@@ -133,6 +148,13 @@ class PolicyView(BaseView):
                     ),
                     contact_before_claim=form.contact_before_claim.data,
                     **_limits(form),
+                    # R14: a period left empty keeps its current value.
+                    retention_closed_months=form.retention_closed_months.data
+                    or current.retention_closed_months,
+                    retention_unclaimed_months=form.retention_unclaimed_months.data
+                    or current.retention_unclaimed_months,
+                    retention_access_log_months=form.retention_access_log_months.data
+                    or current.retention_access_log_months,
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")

@@ -20,10 +20,12 @@ from wtforms.fields.choices import SelectChoice
 
 from qleads.errors import InvalidInput, QleadsError
 from qleads.lifecycle import Status
+from qleads.personal_data import AccessKind
 
 from ..errors import message_for
 from ..forms import AssignForm
 from ..i18n import shown_language
+from ..personal_data import client
 from ..services import current_services
 from .base import ReadOnlyView, is_admin
 from .rows import LeadRow
@@ -65,6 +67,27 @@ class UnroutedLeadView(ReadOnlyView):
     column_extra_row_actions: ClassVar[list[Any]] = [
         TemplateLinkRowAction("qleads_row.assign_link", _l("Zuteilen"))
     ]
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        """The rows of a page or an export; each shown name is an access (R14)."""
+        # Flask-Admin's ModelView declares get_list untyped (mypy sees no such method).
+        count, rows = super().get_list(*args, **kwargs)  # type: ignore[misc]
+        if kwargs.get("execute", True) and rows is not None:
+            self._record([row.id for row in rows])
+        return count, rows
+
+    def get_one(self, id: Any) -> Any:
+        """One row (details, assignment); reading it is an access (R14)."""
+        row = super().get_one(id)
+        if row is not None:
+            self._record([row.id])
+        return row
+
+    def _record(self, lead_ids: list[int]) -> None:
+        self.end_read()
+        current_services().desk.record_access(
+            current_user.actor, lead_ids, kind=AccessKind.ADMIN_READ, client=client()
+        )
 
     def row_filter(self) -> sa.ColumnElement[bool] | None:
         if is_admin():

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
 import attrs
 
+from qleads.adapters.memory_access_log import InMemoryAccessLog
+from qleads.documents import document_fingerprint
 from qleads.errors import IntakeConflict, InvalidInput, LeadNotFound, StaleUpdate
 from qleads.lifecycle import Status
 from qleads.limits import ClaimPause, ClaimStanding
@@ -33,11 +35,18 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.personal_data import ErasureRecord, ErasureRequest, RetentionCutoffs, retention_due
+from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
 from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery, matches, sort_key
 
-__all__ = ["InMemoryDirectory", "InMemoryLeadRepository", "InMemoryUnitOfWork"]
+__all__ = [
+    "InMemoryDirectory",
+    "InMemoryLeadRepository",
+    "InMemoryPersonalData",
+    "InMemoryUnitOfWork",
+]
 
 
 class InMemoryLeadRepository:
@@ -55,6 +64,9 @@ class InMemoryLeadRepository:
         #: Match key → {lead id: arrival} (``qleads.duplicates``).
         self._match_keys: dict[str, dict[int, dt.datetime]] = {}
         self._duplicates: dict[int, int] = {}
+        #: R14: the access log and the storage side of export, erasure and retention.
+        self.access_log = InMemoryAccessLog()
+        self.personal_data = InMemoryPersonalData(self)
 
     def unit_of_work(self, *, writing: bool = False) -> InMemoryUnitOfWork:
         """``writing`` changes nothing here: every unit works on a private copy."""
@@ -68,6 +80,84 @@ class InMemoryLeadRepository:
     def __len__(self) -> int:
         with self._lock:
             return len(self._leads)
+
+
+#: What an erasure also clears beyond the repository (R14): each hook gets the request
+#: while the repository's lock is held (the memory outbox registers one).
+ErasureHook = Callable[[ErasureRequest], None]
+
+
+class InMemoryPersonalData:
+    """Implements :class:`~qleads.personal_data_ports.PersonalDataStore` over an
+    :class:`InMemoryLeadRepository`, behind its lock. What an erasure clears is
+    :meth:`erase`'s list; ``hooks`` add what other in-memory stores hold."""
+
+    def __init__(self, store: InMemoryLeadRepository) -> None:
+        self._store = store
+        self._erasures: dict[int, ErasureRecord] = {}
+        self.hooks: list[ErasureHook] = []
+
+    def leads_with_email(self, email: str) -> list[Lead]:
+        wanted = email.strip().lower()
+        with self._store._lock:
+            found = [
+                lead
+                for lead in self._store._leads.values()
+                if wanted and lead.document.contact.email.lower() == wanted
+            ]
+        return sorted(found, key=lambda lead: lead.id)
+
+    def mails(self, lead_ids: Sequence[int]) -> list[MailRecord]:
+        wanted = set(lead_ids)
+        return [
+            MailRecord(n.lead_id, n.kind, n.recipient_id, n.created_at)
+            for n in self._store.notifications()
+            if n.lead_id in wanted
+        ]
+
+    def erasures(self, lead_ids: Sequence[int]) -> list[ErasureRecord]:
+        with self._store._lock:
+            return [self._erasures[i] for i in sorted(set(lead_ids)) if i in self._erasures]
+
+    def retention_due(
+        self, closed_before: dt.datetime, unclaimed_before: dt.datetime, limit: int
+    ) -> list[Lead]:
+        cutoffs = RetentionCutoffs(closed_before, unclaimed_before, closed_before)
+        with self._store._lock:
+            due = [
+                lead
+                for lead in self._store._leads.values()
+                if lead.id not in self._erasures and retention_due(lead, cutoffs)
+            ]
+        return sorted(due, key=lambda lead: lead.id)[:limit]
+
+    def erase(self, request: ErasureRequest) -> None:
+        """Everything the repository keeps of the person (R14), in one step under the
+        lock: the document (and the intake fingerprint derived from it), the history
+        notes, then the hooks; a lead erased already is skipped."""
+        store = self._store
+        with store._lock:
+            todo = [lead for lead in request.anonymised if lead.id not in self._erasures]
+            ids = {lead.id for lead in todo}
+            for erased in todo:
+                current = store._leads.get(erased.id)
+                if current is None:
+                    raise LeadNotFound(erased.id)
+                store._leads[erased.id] = attrs.evolve(current, document=erased.document)
+                store._events[erased.id] = [
+                    attrs.evolve(event, note="") for event in store._events.get(erased.id, [])
+                ]
+            for hook in self.hooks:
+                hook(request)
+            for record in request.records:
+                if record.lead_id in ids:
+                    self._erasures[record.lead_id] = record
+
+    def fingerprint(self, lead_id: int) -> str:
+        """The intake fingerprint of a lead's stored document (R1), as the SQL adapter
+        keeps it: after an erasure, that of the anonymised document."""
+        with self._store._lock:
+            return document_fingerprint(self._store._leads[lead_id].document)
 
 
 class InMemoryUnitOfWork:

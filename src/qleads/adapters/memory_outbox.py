@@ -24,6 +24,7 @@ from qleads.mail.outbox import (
     require_content,
     wiped_message_error,
 )
+from qleads.personal_data import ERASED_ADDRESS, ERASED_MAIL_ERROR, ErasureRequest
 
 __all__ = ["InMemoryOutbox"]
 
@@ -54,6 +55,42 @@ class InMemoryOutbox:
         self._lock = threading.Lock()
         self._entries: dict[str, OutboxEntry] = {}
         self._digests: dict[tuple[str, dt.date], _DigestRecord] = {}
+        repository.personal_data.hooks.append(self._erase)
+
+    def _erase(self, request: ErasureRequest) -> None:
+        """R14: cancel the pending mails of erased leads and those naming the person,
+        and drop the person's address and name from every message row."""
+        values = [value.lower() for value in request.values]
+        ids = set(request.lead_ids)
+
+        def names(text: str | None) -> bool:
+            lowered = (text or "").lower()
+            return any(value in lowered for value in values)
+
+        with self._lock:
+            self._sync()
+            for key, entry in list(self._entries.items()):
+                message = entry.message
+                content = None if message is None else message.content
+                hit = (entry.notification is not None and entry.notification.lead_id in ids) or (
+                    content is not None
+                    and (names(content.subject) or names(content.text) or names(content.html))
+                )
+                if message is not None and (names(message.to_address) or names(message.to_name)):
+                    hit = True
+                    message = attrs.evolve(message, to_address=ERASED_ADDRESS, to_name="")
+                    entry = attrs.evolve(entry, message=message)
+                if hit and entry.state is DeliveryState.PENDING:
+                    entry = attrs.evolve(
+                        _wiped(entry),
+                        state=DeliveryState.FAILED,
+                        last_error=ERASED_MAIL_ERROR,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                if names(entry.last_error):
+                    entry = attrs.evolve(entry, last_error=ERASED_MAIL_ERROR)
+                self._entries[key] = entry
 
     def _sync(self) -> None:
         """Pick up notifications committed since the last call (lock held)."""

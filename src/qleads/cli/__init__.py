@@ -3,7 +3,9 @@
 ``qleads db upgrade URL`` creates or upgrades a database (:mod:`qleads.cli.db`);
 ``qleads sweep URL`` fires the deadlines that have passed (:mod:`qleads.cli.sweep`);
 ``qleads mail …`` delivers and inspects the outbox (:mod:`qleads.cli.mail`);
-``qleads route explain URL`` says where a lead would go (:mod:`qleads.cli.route`). Each
+``qleads route explain URL`` says where a lead would go (:mod:`qleads.cli.route`);
+``qleads gdpr …`` exports and erases a person's data and applies the retention periods
+(:mod:`qleads.cli.gdpr`, R14). Each
 command group is one module with an ``add_parser(commands)`` that
 :func:`build_parser` calls by name: the whole command line is in that function, with
 no registry to look up. Exit codes and the database URL are in :mod:`qleads.cli.common`;
@@ -22,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from qleads import __version__
-from qleads.cli import db, mail, route, sweep
+from qleads.cli import db, gdpr, mail, route, sweep
 from qleads.cli.common import (
     DATABASE_URL_ENV,
     EXIT_FAILED,
@@ -55,7 +57,7 @@ __all__ = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``qleads`` parser: ``--version`` and the commands ``db``, ``sweep``, ``mail``,
-    ``route``."""
+    ``route``, ``gdpr``."""
     parser = argparse.ArgumentParser(
         prog="qleads",
         description="qleads: lead distribution for installer networks.",
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_parser(commands)
     mail.add_parser(commands)
     route.add_parser(commands)
+    gdpr.add_parser(commands)
     return parser
 
 

@@ -20,7 +20,8 @@ One module per concern, so that a new feature adds a module instead of growing a
 * the use cases: :mod:`~qleads.desk.intake` (R1), :mod:`~qleads.desk.work` (claim,
   record, release), :mod:`~qleads.desk.staff` (assign, reopen),
   :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.sweep`,
-  :mod:`~qleads.desk.decline` (decline reasons, the rep's queue, duplicates);
+  :mod:`~qleads.desk.decline` (decline reasons, the rep's queue, duplicates),
+  :mod:`~qleads.desk.personal_data` (access log, export, erasure, retention; R14);
 * the escalation ladder's steps: :mod:`~qleads.desk.ladder_steps`; duplicate detection
   at intake: :mod:`~qleads.desk.duplicates`.
 
@@ -44,13 +45,22 @@ from qleads.desk.explain import ExplainDesk
 from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.limits import ClaimLimitsDesk
 from qleads.desk.policies import TerritoryPolicyDesk
+from qleads.desk.personal_data import ErasureResult, PersonalDataDesk, RetentionReport
 from qleads.desk.reading import ReadingDesk, TabPage
 from qleads.desk.scorecards import ScorecardDesk
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
 from qleads.desk.work import WorkDesk
 
-__all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
+__all__ = [
+    "SYSTEM_ACTOR",
+    "ErasureResult",
+    "IntakeResult",
+    "LeadDesk",
+    "RetentionReport",
+    "SweepReport",
+    "TabPage",
+]
 
 
 class LeadDesk(
@@ -64,6 +74,7 @@ class LeadDesk(
     ExplainDesk,
     ScorecardDesk,
     DeclineDesk,
+    PersonalDataDesk,
 ):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
@@ -74,5 +85,7 @@ class LeadDesk(
     :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11);
     the rep's queue and decline reasons: :meth:`queue`, :meth:`return_to_pool`,
     :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`,
-    :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`).
+    :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`);
+    :meth:`access_log`, :meth:`record_access`, :meth:`export_personal_data`,
+    :meth:`erase_personal_data`, :meth:`apply_retention` (R14).
     """

@@ -23,6 +23,7 @@ from qleads.decline import (
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, People, history_event, new_lead_notices, to_pool
 from qleads.desk.ladder_steps import SYSTEM_ACTOR, rep_of, to_rep_queue
+from qleads.desk.personal_data import log_access, shown_to
 from qleads.errors import InvalidInput, InvalidTransition, LeadNotFound, NotPermitted
 from qleads.instants import require_utc
 from qleads.lifecycle import Status
@@ -41,7 +42,8 @@ from qleads.model import (
 from qleads.ports import UnitOfWork
 from qleads.rep_queue import is_queued, queue_holder
 from qleads.tabs import Clause, LeadQuery
-from qleads.visibility import LeadView, RowView, can_see, view, view_row
+from qleads.personal_data import AccessKind
+from qleads.visibility import LeadView, RowView, can_see, view_row
 
 __all__ = ["DeclineDesk", "release_changes"]
 
@@ -171,7 +173,7 @@ class DeclineDesk(DeskBase):
             )
             write(uow, lead, Change(new, event))
             uow.commit()
-        return view(scope, new, self.policy)
+        return shown_to(self, staff, new)
 
     def queue(
         self, actor: Actor, *, rep_id: str | None = None, offset: int = 0, limit: int = 50
@@ -190,6 +192,8 @@ class DeclineDesk(DeskBase):
         with self.repository.unit_of_work() as uow:
             page = uow.find(query)
         rows = tuple(view_row(scope, row, self.policy) for row in page.leads)
+        named = [row.lead for row in rows if not row.contact_hidden]
+        log_access(self.repository, staff, named, AccessKind.VIEW, current_time(self.clock))
         return rows, page.total
 
     def duplicate_of(self, actor: Actor, lead_id: int) -> int | None:
@@ -223,7 +227,7 @@ class DeclineDesk(DeskBase):
             )
             write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
             uow.commit()
-        return view(scope, new, self.policy)
+        return shown_to(self, staff, new)
 
 
 def _staff(actor: Actor, action: str, lead_id: int | None = None) -> SalesRep | Admin:

@@ -10,12 +10,14 @@ from collections.abc import Mapping
 
 import attrs
 
-from qleads.desk.base import DeskBase, scope_of
+from qleads.desk.base import DeskBase, current_time, scope_of
+from qleads.desk.personal_data import log_access, shown_to
 from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
+from qleads.personal_data import AccessKind
 from qleads.tabs import INSTALLER_TABS, Tab, query_for
-from qleads.visibility import LeadView, RowView, can_see, view, view_row
+from qleads.visibility import LeadView, RowView, can_see, view_row
 
 __all__ = ["ReadingDesk", "TabPage"]
 
@@ -40,15 +42,25 @@ class TabPage:
 class ReadingDesk(DeskBase):
     """:meth:`get`, :meth:`history`, :meth:`tab` and :meth:`counts`."""
 
-    def get(self, actor: Actor, lead_id: int) -> LeadView:
-        """The lead as ``actor`` may see it; :class:`LeadNotFound` if R2 hides it."""
+    def get(
+        self,
+        actor: Actor,
+        lead_id: int,
+        *,
+        access: AccessKind = AccessKind.VIEW,
+        client: str = "",
+    ) -> LeadView:
+        """The lead as ``actor`` may see it; :class:`LeadNotFound` if R2 hides it.
+
+        When the view shows the contact, an access record of kind ``access`` (a print,
+        an API read …) with the client's address is written first (R14)."""
         scope = scope_of(self.directory, actor)
         with self.repository.unit_of_work() as uow:
             lead = uow.get(lead_id)
             policy = effective_policy(self, lead.territory_id, uow)
         if not can_see(scope, lead):
             raise LeadNotFound(lead_id)
-        return view(scope, lead, policy)
+        return shown_to(self, actor, lead, access=access, client=client, policy=policy)
 
     def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
         """R13, oldest first, for whoever may see the lead."""
@@ -59,8 +71,18 @@ class ReadingDesk(DeskBase):
                 raise LeadNotFound(lead_id)
             return uow.history(lead_id)
 
-    def tab(self, actor: Actor, tab: Tab, *, page: int = 1, per_page: int = 50) -> TabPage:
-        """R8: one page of a tab plus every tab's count."""
+    def tab(
+        self,
+        actor: Actor,
+        tab: Tab,
+        *,
+        page: int = 1,
+        per_page: int = 50,
+        access: AccessKind = AccessKind.LIST,
+        client: str = "",
+    ) -> TabPage:
+        """R8: one page of a tab plus every tab's count. Each row that shows the
+        customer's name gets an access record of kind ``access`` (R14)."""
         if page < 1:
             raise InvalidInput("page", "starts at 1")
         if not 1 <= per_page <= 500:
@@ -73,12 +95,14 @@ class ReadingDesk(DeskBase):
         with self.repository.unit_of_work() as uow:
             found = uow.find(query)
             totals = uow.counts([query_for(scope, t) for t in tabs])
+        items = tuple(
+            view_row(scope, row, effective_policy(self, row.territory_id)) for row in found.leads
+        )
+        named = [item.lead for item in items if not item.contact_hidden]
+        log_access(self.repository, actor, named, access, current_time(self.clock), client)
         return TabPage(
             tab=tab,
-            items=tuple(
-                view_row(scope, row, effective_policy(self, row.territory_id))
-                for row in found.leads
-            ),
+            items=items,
             total=found.total,
             page=page,
             per_page=per_page,

@@ -14,6 +14,7 @@ from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.policies import effective_policy
+from qleads.desk.personal_data import shown_to
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -34,7 +35,7 @@ from qleads.model import (
     SalesRep,
 )
 from qleads.rep_queue import is_queued
-from qleads.visibility import LeadView, can_see, view
+from qleads.visibility import LeadView, can_see
 
 __all__ = ["StaffDesk"]
 
@@ -127,7 +128,7 @@ class StaffDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, policy)
+        return shown_to(self, actor, new, policy=policy)
 
     def reopen(self, actor: Actor, lead_id: int, *, note: str = "") -> LeadView:
         """R12: only an admin may bring a closed lead back; it returns to the pool and
@@ -135,7 +136,6 @@ class StaffDesk(DeskBase):
         if not isinstance(actor, Admin):
             raise NotPermitted(actor.id, "reopen leads", lead_id)
         text = clean_note(note)
-        scope = scope_of(self.directory, actor)
         now = current_time(self.clock)
         with self.repository.unit_of_work(writing=True) as uow:
             lead = uow.get(lead_id)
@@ -149,4 +149,4 @@ class StaffDesk(DeskBase):
             policy = effective_policy(self, new.territory_id, uow)
             write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
             uow.commit()
-        return view(scope, new, policy)
+        return shown_to(self, actor, new, policy=policy)

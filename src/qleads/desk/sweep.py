@@ -16,6 +16,7 @@ from qleads.desk.changes import Change
 from qleads.desk.deadlines import DirectoryMemo, fire
 from qleads.desk.limits import pause_after_expiries
 from qleads.desk.policies import effective_policy
+from qleads.desk.personal_data import retain
 from qleads.errors import StaleUpdate
 from qleads.instants import require_utc
 from qleads.model import DeadlineKind, HistoryEvent, Notification
@@ -38,6 +39,9 @@ class SweepReport:
     withdrawn: int = 0
     returned_to_rep: int = 0
     unserviceable: int = 0
+    #: R14: leads the retention periods anonymised, access records past their period.
+    anonymised: int = 0
+    access_records_purged: int = 0
 
     @property
     def total(self) -> int:
@@ -58,6 +62,9 @@ class SweepDesk(DeskBase):
     def sweep(self, now: dt.datetime | None = None, *, batch_size: int = 500) -> SweepReport:
         """Fire every deadline that has passed by ``now``: claim expiry, assignment
         reminders, escalations, follow-up reminders.
+
+        With a repository that keeps personal data, the retention periods run too
+        (R14, :meth:`~qleads.desk.LeadDesk.apply_retention`).
 
         Idempotent: a fired deadline is cleared (or replaced by the next one) in the same
         conditional update that writes its event and notices, so a second run, or a
@@ -111,7 +118,10 @@ class SweepDesk(DeskBase):
                 totals[kind] += 1
             if not due:
                 break
+        retention = retain(self, at)  # R14: the retention periods, with the deadlines
         return SweepReport(
+            anonymised=0 if retention is None else retention.anonymised,
+            access_records_purged=0 if retention is None else retention.access_records_purged,
             expired=totals[DeadlineKind.CLAIM_EXPIRY],
             reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER]
             + totals[DeadlineKind.HOLDER_REMINDER],

@@ -20,6 +20,7 @@ from qleads.desk.decline import release_changes
 from qleads.desk.ladder_steps import holder_calendar
 from qleads.desk.limits import enforce_claim_limits
 from qleads.desk.policies import effective_policy
+from qleads.desk.personal_data import shown_to
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,
@@ -43,7 +44,7 @@ from qleads.model import (
 )
 from qleads.ports import UnitOfWork
 from qleads.tabs import Scope
-from qleads.visibility import LeadView, can_see, view
+from qleads.visibility import LeadView, can_see
 
 __all__ = ["WorkDesk"]
 
@@ -102,7 +103,7 @@ class WorkDesk(DeskBase):
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return view(scope, new, policy)
+        return shown_to(self, actor, new, policy=policy)
 
     def record(
         self,
@@ -178,7 +179,7 @@ class WorkDesk(DeskBase):
             )
             write(uow, lead, *fired, Change(new, event))
             uow.commit()
-        return view(scope, new, policy)
+        return shown_to(self, actor, new, policy=policy)
 
     def release(
         self,
@@ -229,7 +230,7 @@ class WorkDesk(DeskBase):
             new = changes[-1].lead
             write(uow, lead, *fired, *changes)
             uow.commit()
-        return view(scope, new, policy)
+        return shown_to(self, actor, new, policy=policy)
 
 
 def _active_installer(actor: Actor, action: str) -> Installer:

@@ -73,6 +73,7 @@ from qleads.ports import LeadRepository
 from qleads.tabs import Tab
 from qleads.testing import world
 from qleads.testing.lead_model import ExpectedLead, replay
+from qleads.testing.stateful_personal_data import PersonalDataRules
 from qleads.testing.stateful_policy import PolicyRules
 from qleads.testing.strategies import lead_documents
 from qleads.testing.world import ADMIN, ANNA, REP_EAST, REP_SOUTH, SOURCE
@@ -655,9 +656,10 @@ def make_machine(
 ) -> type[LeadDeskMachine]:
     """A :class:`LeadDeskMachine` class that runs on ``repository_factory()``, a fresh,
     empty repository per example; ``dispose`` releases it after the example. Run it with
-    ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``."""
+    ``run_state_machine_as_test(cls, settings=...)`` or ``cls.TestCase``. It has the
+    rules of R14 too (:mod:`qleads.testing.stateful_personal_data`)."""
 
-    class Machine(LeadDeskMachine):
+    class Machine(PersonalDataRules, LeadDeskMachine):
         def make_repository(self) -> LeadRepository:
             return repository_factory()
 

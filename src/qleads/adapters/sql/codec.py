@@ -156,6 +156,12 @@ class RowCodec:
             return structure_stored_document(data)
 
         self._document: Callable[[str], LeadDocument] = document
+        self._forget = document.cache_clear
+
+    def forget_documents(self) -> None:
+        """Drop every parsed document this codec keeps: after an erasure (R14) no copy
+        of an erased person's document stays in this process's memory."""
+        self._forget()
 
     # --- rows → values ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from qleads.adapters.sql.access_log import SqlAlchemyAccessLog
 from qleads.adapters.sql.codec import NOTIFICATION_COLUMNS, RowCodec, notification_from_row
 from qleads.adapters.sql.engine import (
     make_engine,
@@ -19,6 +20,7 @@ from qleads.adapters.sql.engine import (
     write_transaction,
 )
 from qleads.adapters.sql.limits_sql import LimitsSql
+from qleads.adapters.sql.personal_data import SqlAlchemyPersonalData
 from qleads.adapters.sql.schema import RECOUNT_SQL, outbox_table
 from qleads.adapters.sql.statements import Statements
 from qleads.adapters.sql.tab_sql import TabSql
@@ -48,6 +50,11 @@ class SqlAlchemyLeadRepository:
         self._tabs = TabSql(postgres=postgres)
         self._codec = RowCodec(postgres=postgres, document_cache_size=document_cache_size)
         self._limits = LimitsSql(postgres=postgres)
+        #: R14: the access log and the storage side of export, erasure and retention.
+        self.access_log = SqlAlchemyAccessLog(engine)
+        self.personal_data = SqlAlchemyPersonalData(
+            engine, self, forget=self._codec.forget_documents
+        )
 
     @classmethod
     def from_url(cls, url: str | sa.URL, **engine_kwargs: Any) -> Self:

@@ -21,16 +21,20 @@ from qleads.instants import require_utc
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 
 __all__ = [
+    "ACCESS_PURGE_ROW",
     "ALEMBIC_VERSION_TABLE",
     "DIALECT_INDEXES",
     "RECOUNT_SQL",
     "STATE_COLUMNS",
     "UNROUTED",
     "UtcDateTime",
+    "access_log_table",
+    "access_purge_table",
     "admin_table",
     "claim_pause_table",
     "digest_table",
     "duplicate_table",
+    "erasure_table",
     "event_table",
     "handled_table",
     "installer_table",
@@ -521,4 +525,56 @@ territory_policy_table = sa.Table(
     metadata,
     sa.Column("territory_id", _ID, primary_key=True),
     sa.Column("settings", sa.Text(), nullable=False),
+)
+
+# --- personal data (R14, migration 0010) -------------------------------------------------
+
+#: Who read which lead's personal data, when (R14). Append-only: triggers of migration
+#: 0010 refuse ``UPDATE`` and ``DELETE``, but for the
+#: retention purge of rows older than the cutoff in :data:`access_purge_table`. It holds
+#: nothing of the customer: ids, the kind of access, the time, a truncated address.
+access_log_table = sa.Table(
+    "qleads_access_log",
+    metadata,
+    sa.Column("id", _LEAD_ID, sa.Identity(), primary_key=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("user_id", _ID, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("lead_id", _LEAD_ID, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("territory_id", _ID, nullable=True),
+    sa.Column("holder_id", _ID, nullable=True),
+    sa.Column("client", sa.String(64), nullable=False),
+    sa.Index("ix_qleads_access_log_lead_id_at", "lead_id", "at"),
+    sa.Index("ix_qleads_access_log_user_id_at", "user_id", "at"),
+    sa.Index("ix_qleads_access_log_at", "at"),
+)
+
+#: The one row of :data:`access_purge_table`.
+ACCESS_PURGE_ROW: Final = 1
+
+#: The retention purge's permit: while its one row holds a cutoff, the delete trigger
+#: of ``qleads_access_log`` lets rows older than it go. The purge sets it, deletes and
+#: clears it in one transaction, so no other statement ever sees it set.
+access_purge_table = sa.Table(
+    "qleads_access_purge",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("cutoff", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(f"id = {ACCESS_PURGE_ROW}", name="one_row"),
+)
+
+#: That a lead's personal data was erased (R14): by whom, when, why; nothing erased.
+erasure_table = sa.Table(
+    "qleads_erasure",
+    metadata,
+    sa.Column(
+        "lead_id",
+        _LEAD_ID,
+        sa.ForeignKey("qleads_lead.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("actor_id", _ID, nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
 )

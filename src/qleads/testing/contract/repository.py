@@ -55,6 +55,7 @@ from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
 from qleads.testing.contract.explain import RoutingExplainedContract
 from qleads.testing.contract.limits import ClaimLimitsContract
+from qleads.testing.contract.personal_data import PersonalDataContract
 from qleads.testing.contract.policy_scenarios import PolicyContract
 from qleads.testing.contract.scorecards import ScorecardContract
 from qleads.testing.contract.tab_queries import TabQueryContract
@@ -115,6 +116,7 @@ class RepositoryContract(
     ClaimLimitsContract,
     RoutingExplainedContract,
     ScorecardContract,
+    PersonalDataContract,
 ):
     """Abstract: subclass it and override the ``repository`` fixture (and ``outbox`` if
     your repository has no ``notifications()``)."""
