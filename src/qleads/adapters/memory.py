@@ -147,6 +147,9 @@ class InMemoryPersonalData:
                 store._events[erased.id] = [
                     attrs.evolve(event, note="") for event in store._events.get(erased.id, [])
                 ]
+                # The match keys of duplicate detection derive from his data (R14).
+                for owners in store._match_keys.values():
+                    owners.pop(erased.id, None)
             for hook in self.hooks:
                 hook(request)
             for record in request.records:

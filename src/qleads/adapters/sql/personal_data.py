@@ -23,6 +23,7 @@ from qleads.adapters.sql.schema import (
     erasure_table,
     event_table,
     lead_table,
+    match_key_table,
     outbox_table,
     status_in,
 )
@@ -133,6 +134,16 @@ def _forget_recipients(conn: Connection, request: ErasureRequest) -> None:
     )
 
 
+def _forget_match_keys(conn: Connection, request: ErasureRequest) -> None:
+    """``qleads_match_key``: the digests of the person's e-mail, phone and address that
+    duplicate detection matches on. Derived from personal data, so they go too; a later
+    submission of the same person is then a lead of its own."""
+    if request.lead_ids:
+        conn.execute(
+            match_key_table.delete().where(match_key_table.c.lead_id.in_(request.lead_ids))
+        )
+
+
 #: Everything qleads' own tables hold of a person, in the order an erasure clears it
 #: (R14). Add a step here for every new table that keeps personal or derived data.
 ERASURE_STEPS: Final[tuple[ErasureStep, ...]] = (
@@ -140,6 +151,7 @@ ERASURE_STEPS: Final[tuple[ErasureStep, ...]] = (
     _empty_notes,
     _cancel_mails,
     _forget_recipients,
+    _forget_match_keys,
 )
 
 

@@ -18,12 +18,12 @@ import pytest
 
 from qleads.errors import InvalidInput, NotPermitted
 from qleads.lifecycle import Status
-from qleads.model import Channel, Consent, Lead, LeadDocument
+from qleads.model import Channel, Consent, Lead, LeadDocument, Policy
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
 from qleads.personal_data_ports import KeepsPersonalData
 from qleads.ports import LeadRepository
 from qleads.tabs import Tab
-from qleads.testing.world import T0, World, make_document, make_lead
+from qleads.testing.world import T0, World, lead_document, make_document, make_lead
 
 __all__ = ["PersonalDataContract"]
 
@@ -180,6 +180,22 @@ class PersonalDataContract:
             assert unknown.erased == unknown.already_erased == ()
             records = _keeper(repository).personal_data.erasures([lead_id])
             assert [r.reason for r in records] == ["asked"]
+
+        def test_an_erased_person_is_no_duplicate_of_himself_any_more(
+            self, repository: LeadRepository
+        ) -> None:
+            """R14: duplicate detection's match keys derive from the person's data, so an
+            erasure takes them too; the same person asking again is a lead of its own."""
+            world = World(repository, policy=Policy(duplicate_detection=True))
+            first = world.intake("gdpr-dup-1")
+            second = world.desk.intake(world.source, lead_document("gdpr-dup-2", "04107"))
+            assert second.duplicate_of == first
+            email = lead_document()["contact"]["email"]
+            erased = world.desk.erase_personal_data(world.admin, email=email, reason="asked")
+            assert sorted(erased.erased) == [first, second.lead.id]
+            third = world.desk.intake(world.source, lead_document("gdpr-dup-3", "04107"))
+            assert third.created
+            assert third.duplicate_of is None
 
         def test_the_reason_is_required_and_the_admin_alone_may_erase(
             self, repository: LeadRepository
