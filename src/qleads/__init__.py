@@ -54,6 +54,7 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
+from qleads.filters import DeadlineWindow, LeadFilter, SortKey, parse_filter
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -79,6 +80,7 @@ __all__ = [
     "Costs",
     "Deadline",
     "DeadlineKind",
+    "DeadlineWindow",
     "EcoBalance",
     "EventKind",
     "FieldError",
@@ -93,6 +95,7 @@ __all__ = [
     "Lead",
     "LeadDesk",
     "LeadDocument",
+    "LeadFilter",
     "LeadNoLongerAvailable",
     "LeadNotFound",
     "LeadSource",
@@ -107,6 +110,7 @@ __all__ = [
     "Roof",
     "RowView",
     "SalesRep",
+    "SortKey",
     "StaleUpdate",
     "Status",
     "StorageError",
@@ -114,4 +118,5 @@ __all__ = [
     "Tab",
     "TabPage",
     "Territory",
+    "parse_filter",
 ]

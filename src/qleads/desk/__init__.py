@@ -19,7 +19,8 @@ One module per concern, so that a new feature adds a module instead of growing a
 * :mod:`~qleads.desk.deadlines` — what each deadline does when it fires (R4, R5, R6, R11);
 * the use cases: :mod:`~qleads.desk.intake` (R1), :mod:`~qleads.desk.work` (claim,
   record, release), :mod:`~qleads.desk.staff` (assign, reopen),
-  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.sweep`.
+  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.search`
+  (search), :mod:`~qleads.desk.sweep`.
 
 Each use-case module defines a class of its use cases that subclasses ``DeskBase``, and
 :class:`LeadDesk` is all of them. Mixins over one typed base rather than thin methods
@@ -38,6 +39,7 @@ from __future__ import annotations
 from qleads.desk.deadlines import SYSTEM_ACTOR
 from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.reading import ReadingDesk, TabPage
+from qleads.desk.search import SearchDesk
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
 from qleads.desk.work import WorkDesk
@@ -45,12 +47,13 @@ from qleads.desk.work import WorkDesk
 __all__ = ["SYSTEM_ACTOR", "IntakeResult", "LeadDesk", "SweepReport", "TabPage"]
 
 
-class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SweepDesk):
+class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SearchDesk, SweepDesk):
     """The service object of qleads: construct it once with its ports —
     ``LeadDesk(repository, directory, clock, policy=None)`` — and share it freely (it
     holds no per-request state).
 
     Its use cases: :meth:`intake` (R1); :meth:`claim`, :meth:`record`, :meth:`release`
     (R3, R6, R7); :meth:`assign`, :meth:`reopen` (R5, R12); :meth:`get`,
-    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11).
+    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`search` (a tab
+    searched, filtered and sorted, R2, R8, R16); :meth:`sweep` (R11).
     """

@@ -52,6 +52,7 @@ from qleads.model import (
 from qleads.ports import LeadRepository
 from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
+from qleads.testing.contract.lead_search import LeadSearchContract
 from qleads.testing.contract.tab_queries import TabQueryContract
 from qleads.testing.profiles import examples
 from qleads.testing.strategies import stored_leads
@@ -103,7 +104,7 @@ def _write_everything_then_fail(repository: LeadRepository, lead: Lead) -> None:
 # --- the contract ---------------------------------------------------------------------------
 
 
-class RepositoryContract(TabQueryContract, DeskScenarioContract):
+class RepositoryContract(TabQueryContract, LeadSearchContract, DeskScenarioContract):
     """Abstract: subclass it and override the ``repository`` fixture (and ``outbox`` if
     your repository has no ``notifications()``)."""
 
