@@ -64,7 +64,10 @@ def _message(error: InvalidInput) -> str:
         "deadline": _("Diesen Fristfilter gibt es nicht."),
         "installer": _("Bitte wählen Sie einen Ihrer Partner."),
         "from": _("Bitte geben Sie das Datum als JJJJ-MM-TT an."),
-        "to": _("Bitte geben Sie das Datum als JJJJ-MM-TT an; das Ende darf nicht vor dem Anfang liegen."),
+        "to": _(
+            "Bitte geben Sie das Datum als JJJJ-MM-TT an; das Ende darf nicht vor dem "
+            "Anfang liegen."
+        ),
     }
     return _(
         "Die Suche wurde nicht ausgeführt: %(detail)s",
@@ -85,9 +88,7 @@ def _installers(actor: Actor) -> tuple[Installer, ...]:
     return tuple(sorted(found, key=lambda i: (i.name, i.id)))
 
 
-def list_view(
-    actor: Actor, tab: Tab, *, page: int, per_page: int
-) -> tuple[TabPage, ListView, int]:
+def list_view(actor: Actor, tab: Tab, *, page: int, per_page: int) -> tuple[TabPage, ListView, int]:
     """The page of ``tab`` the request's parameters ask for, its :class:`ListView` and
     the status to answer with (400 for bad parameters, the list then unfiltered)."""
     desk = current_services().desk
@@ -132,7 +133,8 @@ class Sorting:
 
 def _here(args: dict[str, list[str]]) -> str:
     """This page's URL with the query parameters ``args``."""
-    return url_for(request.endpoint or "auth.index", **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    return url_for(request.endpoint or "auth.index", **values)
 
 
 def list_helpers() -> dict[str, Any]:

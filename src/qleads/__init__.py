@@ -27,6 +27,7 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.filters import DeadlineWindow, LeadFilter, SortKey, parse_filter
 from qleads.lifecycle import Action, Status
 from qleads.model import (
     Actor,
@@ -54,7 +55,6 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
-from qleads.filters import DeadlineWindow, LeadFilter, SortKey, parse_filter
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 

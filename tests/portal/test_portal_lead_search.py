@@ -62,13 +62,11 @@ class TestRepList:
         rep = services.directory.rep("rep1")
         assert rep is not None
         installer = services.directory.installers_of(rep.id)[0]
-        page = client.get(
-            "/rep/", query_string={"tab": "all", "installer": installer.id}
-        ).get_data(as_text=True)
+        page = client.get("/rep/", query_string={"tab": "all", "installer": installer.id}).get_data(
+            as_text=True
+        )
         assert f'<option value="{installer.id}" selected>' in page
-        holders = {
-            services.desk.get(rep, lead_id).lead.holder_id for lead_id in _ids(page)
-        }
+        holders = {services.desk.get(rep, lead_id).lead.holder_id for lead_id in _ids(page)}
         assert holders <= {installer.id}
 
     def test_the_pager_and_the_sort_links_keep_the_filter(
@@ -85,7 +83,9 @@ class TestRepList:
         assert any("sort=id" in link and "q=0" in link for link in sort_links)
         nexts = re.findall(r'href="([^"]*)" rel="next"', page.replace("&amp;", "&"))
         for link in nexts:
-            assert "q=0" in link and "sort=received" in link and "page=2" in link
+            assert "q=0" in link
+            assert "sort=received" in link
+            assert "page=2" in link
 
     @pytest.mark.parametrize(
         ("query", "message"),
@@ -118,7 +118,8 @@ class TestInstallerLists:
         login(client, "installer1")
         installer = services.directory.installer("installer1")
         rep = services.directory.rep(installer.rep_id) if installer else None
-        assert installer is not None and rep is not None
+        assert installer is not None
+        assert rep is not None
         pool = services.desk.tab(installer, Tab.AVAILABLE, per_page=500).items
         assert pool
         hidden_name = services.desk.get(rep, pool[0].lead.id).lead.document.contact.name

@@ -29,7 +29,7 @@ from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
 from qleads.model import HistoryEvent, Lead, Notification
 from qleads.ports import Page
-from qleads.tabs import Clause, LeadQuery
+from qleads.tabs import LeadQuery
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 

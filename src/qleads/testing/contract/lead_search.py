@@ -219,15 +219,15 @@ class LeadSearchContract:
             world = World(repository, policy=policy)
             drafts = data.draw(st.lists(_drawn_leads(), min_size=1, max_size=8), label="leads")
             world.store(*drafts)
-            actor: Actor = data.draw(
-                st.sampled_from([world.anna, world.carl, world.rep_east, world.admin]),
-                label="reader",
-            )
+            readers: list[Actor] = [world.anna, world.carl, world.rep_east, world.admin]
+            actor = data.draw(st.sampled_from(readers), label="reader")
             tab = data.draw(
                 st.sampled_from([Tab.ALL, Tab.AVAILABLE, Tab.MINE, Tab.FOLLOW_UP, Tab.CLOSED]),
                 label="tab",
             )
-            lead_filter = data.draw(_filters(staff=not isinstance(actor, Installer)), label="filter")
+            lead_filter = data.draw(
+                _filters(staff=not isinstance(actor, Installer)), label="filter"
+            )
             with repository.unit_of_work() as uow:
                 everything = uow.find(query_for(Scope(None), Tab.ALL, limit=500)).leads
             page = world.desk.search(actor, tab, lead_filter, per_page=500)
@@ -288,9 +288,7 @@ def _filters(draw: st.DrawFn, *, staff: bool) -> LeadFilter:
 
 def _lower(text: str) -> str:
     """The search's folding, written out: ASCII letters and Ä, Ö, Ü to lower case."""
-    return "".join(
-        ch.lower() if ("A" <= ch <= "Z" or ch in "ÄÖÜ") else ch for ch in text
-    )
+    return "".join(ch.lower() if ("A" <= ch <= "Z" or ch in "ÄÖÜ") else ch for ch in text)
 
 
 def _model(
@@ -389,4 +387,3 @@ def _model_key(lead: LeadSummary, tab: Tab, lead_filter: LeadFilter) -> tuple[ob
     if value is None:
         return (True, 0, sign * lead.id)
     return (False, sign * value.timestamp(), sign * lead.id)
-
