@@ -153,3 +153,23 @@ class TestInstallerLists:
         response = client.get("/installer/tab/all", query_string={"installer": "installer2"})
         assert response.status_code == 400
         assert 'id="list-error"' in response.get_data(as_text=True)
+
+
+class TestAdminList:
+    def test_the_admin_filters_by_any_installer_and_searches_unrouted_leads(
+        self, login: Any, client: FlaskClient, services: Services
+    ) -> None:
+        """Admins use the same list over every territory (R2), the unrouted tab too."""
+        login(client, "admin")
+        admin = services.directory.admin("admin")
+        assert admin is not None
+        installers = services.directory.installers()
+        page = client.get("/rep/", query_string={"tab": "all"}).get_data(as_text=True)
+        assert all(f'<option value="{i.id}">' in page for i in installers)
+        for tab in ("all", "unrouted"):
+            expected = services.desk.search(
+                admin, Tab(tab), LeadFilter(text="0", sort=SortKey.RECEIVED), per_page=20
+            )
+            response = client.get("/rep/", query_string={"tab": tab, "q": "0", "sort": "received"})
+            assert response.status_code == 200
+            assert _ids(response.get_data(as_text=True)) == [r.lead.id for r in expected.items]
