@@ -71,6 +71,7 @@ from qleads.ports import LeadRepository
 from qleads.tabs import Tab, tab_of
 from qleads.testing import world
 from qleads.testing.lead_model import ExpectedLead, replay
+from qleads.testing.stateful_search import SearchRules
 from qleads.testing.strategies import lead_documents
 from qleads.testing.world import ADMIN, ANNA, REP_EAST, REP_SOUTH, SOURCE
 
@@ -105,7 +106,7 @@ _WORK_TABS = (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
 _PER_PAGE = 500
 
 
-class LeadDeskMachine(RuleBasedStateMachine):
+class LeadDeskMachine(SearchRules, RuleBasedStateMachine):
     """Drives a :class:`LeadDesk` on a fresh repository; see the module docstring.
 
     Subclasses (made by :func:`make_machine`) override :meth:`make_repository` and

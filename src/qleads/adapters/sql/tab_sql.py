@@ -64,7 +64,12 @@ _ORDER_BY: Final = {
 }
 #: The search's case folding (``qleads.tabs.fold``) of a column: ``lower`` under the
 #: ``C`` collation folds A–Z only (SQLite's ``lower`` always does), ``replace`` the umlauts.
+#: Each replacement keeps the length, so for a search text without ä, ö or ü the
+#: ``lower`` alone finds the same places (:data:`_LOWERED`): no umlaut can be part of a
+#: match, capital or not.
 _FOLDED: Final = "replace(replace(replace(lower({column}{collate}), 'Ä', 'ä'), 'Ö', 'ö'), 'Ü', 'ü')"
+_LOWERED: Final = "lower({column}{collate})"
+_UMLAUTS: Final = frozenset("äöü")
 
 _ALL_STATUS_VALUES: Final = sorted(s.value for s in Status)
 #: Above this many (territory, status) pairs a clause is read by one ordered scan
@@ -163,6 +168,7 @@ def _refinement_shape(refinement: Refinement | None) -> tuple[bool, ...] | None:
     search = refinement.search
     return (
         search is not None,
+        search is not None and not _UMLAUTS.isdisjoint(search.folded),
         search is not None and search.lead_id is not None,
         search is not None and search.names,
         search is not None and search.names_held_by is not None,
@@ -187,9 +193,13 @@ class TabSql:
         self.postgres = postgres
         self.p = "%s" if postgres else "?"
         self._tabs = TextCache()
+        collate = ' COLLATE "C"' if postgres else ""
         self._fold = {
-            column: _FOLDED.format(column=column, collate=' COLLATE "C"' if postgres else "")
+            (column, umlauts): (_FOLDED if umlauts else _LOWERED).format(
+                column=column, collate=collate
+            )
             for column in ("name", "postal_code", "city")
+            for umlauts in (False, True)
         }
         self._contains = "strpos" if postgres else "instr"
 
@@ -339,7 +349,11 @@ class TabSql:
         name), the arrival range and the running deadline's range."""
         search = refinement.search
         if search is not None:
-            fold, contains = self._fold, self._contains
+            contains = self._contains
+            umlauts = not _UMLAUTS.isdisjoint(search.folded)
+            fold = {
+                column: self._fold[(column, umlauts)] for column in ("name", "postal_code", "city")
+            }
             sql.text(" AND (")
             if search.lead_id is not None:
                 sql.text("id = ")

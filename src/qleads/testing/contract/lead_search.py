@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -31,7 +32,15 @@ from qleads.testing.contract.tab_queries import SCOPES, fixed_leads
 from qleads.testing.profiles import examples
 from qleads.testing.world import T0, World, make_document, store_leads
 
-__all__ = ["FILTERS", "LeadSearchContract", "searchable_leads"]
+__all__ = [
+    "FILTERS",
+    "LeadSearchContract",
+    "folded_by_hand",
+    "lead_filters",
+    "model_sort_key",
+    "narrowed_by_hand",
+    "searchable_leads",
+]
 
 _COUNTER = itertools.count()
 _BERLIN = ZoneInfo("Europe/Berlin")
@@ -226,7 +235,7 @@ class LeadSearchContract:
                 label="tab",
             )
             lead_filter = data.draw(
-                _filters(staff=not isinstance(actor, Installer)), label="filter"
+                lead_filters(staff=not isinstance(actor, Installer)), label="filter"
             )
             with repository.unit_of_work() as uow:
                 everything = uow.find(query_for(Scope(None), Tab.ALL, limit=500)).leads
@@ -271,7 +280,11 @@ def _drawn_leads(draw: st.DrawFn) -> Lead:
 
 
 @st.composite
-def _filters(draw: st.DrawFn, *, staff: bool) -> LeadFilter:
+def lead_filters(
+    draw: st.DrawFn, *, staff: bool, installers: Sequence[str] = ("i-anna", "i-ben")
+) -> LeadFilter:
+    """Filters of every kind, the installer filter only for ``staff`` (from
+    ``installers``)."""
     low = draw(st.none() | st.dates(dt.date(2026, 10, 25), dt.date(2026, 11, 20)))
     high = draw(st.none() | st.dates(low or dt.date(2026, 10, 25), dt.date(2026, 11, 25)))
     return LeadFilter(
@@ -280,13 +293,13 @@ def _filters(draw: st.DrawFn, *, staff: bool) -> LeadFilter:
         received_from=low,
         received_to=high,
         deadline=draw(st.none() | st.sampled_from(DeadlineWindow)),
-        installer_id=draw(st.none() | st.sampled_from(["i-anna", "i-ben"])) if staff else None,
+        installer_id=draw(st.none() | st.sampled_from(list(installers))) if staff else None,
         sort=draw(st.none() | st.sampled_from(SortKey)),
         descending=draw(st.booleans()),
     )
 
 
-def _lower(text: str) -> str:
+def folded_by_hand(text: str) -> str:
     """The search's folding, written out: ASCII letters and Ä, Ö, Ü to lower case."""
     return "".join(ch.lower() if ("A" <= ch <= "Z" or ch in "ÄÖÜ") else ch for ch in text)
 
@@ -315,27 +328,42 @@ def _model(
         Tab.FOLLOW_UP: {Status.FOLLOW_UP},
         Tab.CLOSED: {Status.ORDER_PLACED, Status.UNSUCCESSFUL},
     }
-    zone = _BERLIN
-    week_end = dt.datetime.combine(
-        T0.astimezone(zone).date() + dt.timedelta(days=7 - T0.astimezone(zone).weekday()),
-        dt.time(),
-        tzinfo=zone,
-    )
-    chosen = []
+    shown: list[tuple[LeadSummary, bool]] = []
     for lead in leads:
         own = is_installer and lead.holder_id == actor.id
         in_area = mine is None or lead.territory_id in mine
         pool = lead.status is Status.NEW and in_area
         if tab is Tab.AVAILABLE:
-            shown = pool
+            visible = pool
         elif tab is Tab.MINE:
-            shown = own if is_installer else (in_area and lead.holder_id is not None)
+            visible = own if is_installer else (in_area and lead.holder_id is not None)
         elif tab is Tab.ALL:
-            shown = (pool or own) if is_installer else in_area
+            visible = (pool or own) if is_installer else in_area
         else:
-            shown = lead.status in work_tabs[tab] and (own if is_installer else in_area)
-        if not shown:
-            continue
+            visible = lead.status in work_tabs[tab] and (own if is_installer else in_area)
+        if visible:
+            name_visible = not is_installer or policy.contact_before_claim == "shown" or own
+            shown.append((lead, name_visible))
+    return narrowed_by_hand(shown, lead_filter, tab=tab, now=T0, zone=_BERLIN)
+
+
+def narrowed_by_hand(
+    shown: Iterable[tuple[LeadSummary, bool]],
+    lead_filter: LeadFilter,
+    *,
+    tab: Tab,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> list[LeadSummary]:
+    """The leads of a tab (each with whether its reader may see its name, R16) that
+    ``lead_filter`` keeps, in its order: the filter read from the rulebook, without
+    :mod:`qleads.filters`."""
+    local_today = now.astimezone(zone).date()
+    week_end = dt.datetime.combine(
+        local_today + dt.timedelta(days=7 - local_today.weekday()), dt.time(), tzinfo=zone
+    )
+    chosen = []
+    for lead, name_visible in shown:
         if lead_filter.statuses and lead.status not in lead_filter.statuses:
             continue
         if lead_filter.installer_id is not None and lead.holder_id != lead_filter.installer_id:
@@ -346,28 +374,29 @@ def _model(
         if lead_filter.received_to is not None and day > lead_filter.received_to:
             continue
         deadline = lead.hold_until or lead.due_at
-        if lead_filter.deadline is DeadlineWindow.OVERDUE and not (deadline and deadline < T0):
+        if lead_filter.deadline is DeadlineWindow.OVERDUE and not (deadline and deadline < now):
             continue
         if lead_filter.deadline is DeadlineWindow.THIS_WEEK and not (
-            deadline and T0 <= deadline < week_end
+            deadline and now <= deadline < week_end
         ):
             continue
-        text = _lower(lead_filter.text)
+        text = folded_by_hand(lead_filter.text)
         if text:
-            name_visible = not is_installer or policy.contact_before_claim == "shown" or own
             hit = (
                 text == str(lead.id)
-                or text in _lower(lead.postal_code)
-                or text in _lower(lead.city)
-                or (name_visible and text in _lower(lead.name))
+                or text in folded_by_hand(lead.postal_code)
+                or text in folded_by_hand(lead.city)
+                or (name_visible and text in folded_by_hand(lead.name))
             )
             if not hit:
                 continue
         chosen.append(lead)
-    return sorted(chosen, key=lambda lead: _model_key(lead, tab, lead_filter))
+    return sorted(chosen, key=lambda lead: model_sort_key(lead, tab, lead_filter))
 
 
-def _model_key(lead: LeadSummary, tab: Tab, lead_filter: LeadFilter) -> tuple[object, ...]:
+def model_sort_key(lead: LeadSummary, tab: Tab, lead_filter: LeadFilter) -> tuple[object, ...]:
+    """The order of a list by hand: the filter's column (id breaking ties in the same
+    direction, leads without a value last), else the tab's (R8)."""
     sort, descending = lead_filter.sort, lead_filter.descending
     if sort is None:
         sort, descending = (
