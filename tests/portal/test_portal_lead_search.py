@@ -173,3 +173,21 @@ class TestAdminList:
             response = client.get("/rep/", query_string={"tab": tab, "q": "0", "sort": "received"})
             assert response.status_code == 200
             assert _ids(response.get_data(as_text=True)) == [r.lead.id for r in expected.items]
+
+
+class TestPager:
+    def test_the_pager_keeps_repeated_parameters(self, login: Any, client: FlaskClient) -> None:
+        """A bookmark with two statuses pages on with both."""
+        login(client, "admin")
+        page = client.get(
+            "/rep/", query_string=[("tab", "all"), ("status", "new"), ("status", "closed")]
+        )
+        assert page.status_code == 400  # "closed" is a tab, not a status
+        page = client.get(
+            "/rep/",
+            query_string=[("tab", "all"), ("status", "new"), ("status", "unsuccessful")],
+        ).get_data(as_text=True)
+        nexts = re.findall(r'href="([^"]*)" rel="next"', page.replace("&amp;", "&"))
+        assert nexts
+        assert "status=new" in nexts[0]
+        assert "status=unsuccessful" in nexts[0]
