@@ -19,6 +19,8 @@ TARGETS = (
     ("tab_page_growth_{db}", "<=", 1.2, "full tab page p50, largest ÷ 10k, paired (qleads)"),
     ("tab_page_growth_{db}_raw", "", 0.0, "full tab page p50, largest ÷ 10k, paired (raw)"),
     ("tab_page_mixed_ratio_{db}", "", 0.0, "mixed tab page p50, qleads ÷ raw"),
+    ("filter_page_ratio_{db}", "<=", 1.5, "filtered, sorted page p50, qleads ÷ raw"),
+    ("search_page_ratio_{db}", "<=", 1.5, "surname search page p50, qleads ÷ raw"),
     ("tab_page_mixed_growth_{db}", "", 0.0, "mixed tab page p50, largest ÷ 10k (qleads)"),
     ("tab_page_mixed_growth_{db}_raw", "", 0.0, "mixed tab page p50, largest ÷ 10k (raw)"),
     ("sweep_growth_{db}", "<=", 1.2, "1,000-deadline sweep, largest ÷ 10k, paired (qleads)"),

@@ -6,7 +6,8 @@ Builds data sets (full: 10k and 1M leads; --quick: 10k and 100k; --smoke: a tiny
 for the test suite) in the adapter's own tables, then measures in the same run, each
 qleads operation next to hand-written SQL doing the same work through the same driver
 (``bench/raw.py``): claims per second with 1 and 4 threads (R3), p50/p95 of a tab page
-and of the tab counts for installers and reps (R8), a sweep of N due deadlines (R11),
+and of the tab counts for installers and reps (R8), of a filtered, sorted page and of a
+surname search (``bench/search.py``), a sweep of N due deadlines (R11),
 intakes per second (R1), a rep's partner scorecards (``LeadDesk.scorecards``), and
 ``Calendar.add_business_days`` beside a pendulum loop (R9).
 The growth targets (10k → largest) are measured last, with the smallest and the largest
@@ -40,6 +41,7 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import raw as rawsql  # noqa: E402
 import report  # noqa: E402
+import search  # noqa: E402
 
 from qleads import LeadDesk  # noqa: E402
 from qleads.adapters.clock import FrozenClock  # noqa: E402
@@ -306,6 +308,21 @@ def bench_tabs(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
         for stat, p in (("p50", 0.5), ("p95", 0.95)):
             res.pair(
                 f"{name}_{stat}_ms_{t.tag}", pct(q, p), pct(r, p), "ms", higher_is_better=False
+            )
+
+
+def bench_search(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
+    """A rep's "all" tab filtered and sorted, and searched by a surname (``LeadDesk.search``,
+    ``bench/search.py``): p50/p95 of the page with its total and the tab counts, beside
+    the hand-written SQL doing the same."""
+    conn = t.connect()
+    lat = search.measure(t.desk, t.raw, conn, t.net.reps, max(20, plan.tab_samples // 4), rng, rep)
+    conn.close()
+    for case in search.CASES:
+        q, r = lat[(case, "qleads")], lat[(case, "raw")]
+        for stat, p in (("p50", 0.5), ("p95", 0.95)):
+            res.pair(
+                f"{case}_{stat}_ms_{t.tag}", pct(q, p), pct(r, p), "ms", higher_is_better=False
             )
 
 
@@ -803,6 +820,8 @@ def summarise(res: Results, plan: Plan, dbs: Iterable[str]) -> None:
         m[f"intake_ratio_{db}"] = m[f"intake_per_s_{db}_{large}_ratio"]
         m[f"sweep_ratio_{db}"] = m[f"sweep_{plan.sweep_due}_s_{db}_{large}_ratio"]
         m[f"tab_page_mixed_ratio_{db}"] = m[f"tab_page_mixed_p50_ms_{db}_{large}_ratio"]
+        for case in search.CASES:
+            m[f"{case}_ratio_{db}"] = m[f"{case}_p50_ms_{db}_{large}_ratio"]
         # The per-size figures, minutes apart; tab_page_growth_* and sweep_growth_*
         # themselves come from the paired phase (bench_growth).
         for impl in ("qleads", "raw"):
@@ -880,6 +899,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     smallest = t
                 try:
                     bench_tabs(t, plan, res, random.Random(size))
+                    bench_search(t, plan, res, random.Random(size))
                     bench_claims(t, plan, res)
                     bench_intake(t, plan, res)
                     bench_sweep(t, plan, res)

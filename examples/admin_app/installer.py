@@ -14,13 +14,14 @@ from flask_login import current_user
 from qleads.tabs import Tab
 
 from .claiming import claim_state
-from .personal_data import client
+from .lead_lists import list_helpers, list_view
 from .security.auth import page_arg, role_required
 from .services import current_services
 
 __all__ = ["TAB_BAR", "bp"]
 
 bp = Blueprint("installer", __name__, url_prefix="/installer")
+bp.context_processor(list_helpers)
 
 #: The manual's tab bar, in its order.
 TAB_BAR = (Tab.ALL, Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
@@ -44,43 +45,45 @@ def _tab_bar() -> dict[str, Any]:
 
 @bp.route("/")
 @role_required("installer")
-def start() -> str:
-    """Anlage 1: the pool he may claim from, and the leads he holds."""
-    desk = current_services().desk
+def start() -> tuple[str, int]:
+    """Anlage 1: the pool he may claim from, and the leads he holds; one search and
+    filter for both lists."""
     actor = current_user.actor
-    available = desk.tab(
-        actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page(), client=client()
+    available, view, code = list_view(
+        actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page()
     )
-    mine = desk.tab(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page(), client=client())
-    return render_template(
+    mine, _view, _code = list_view(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page())
+    page = render_template(
         "installer/start.html",
         available=available,
         mine=mine,
         counts=mine.counts,
         tab_bar=TAB_BAR,
+        list_view=view,
         now=current_services().clock.now(),
         claim_state=claim_state(actor),
     )
+    return page, code
 
 
 @bp.route("/tab/<name>")
 @role_required("installer")
-def tab(name: str) -> str:
-    """One of the five tabs, paged (R8)."""
+def tab(name: str) -> tuple[str, int]:
+    """One of the five tabs, paged (R8), searched, filtered and sorted as its URL says."""
     try:
         chosen = Tab(name)
     except ValueError:
         abort(404)
     if chosen not in TAB_BAR:
         abort(404)
-    page = current_services().desk.tab(
-        current_user.actor, chosen, page=page_arg(), per_page=_per_page(), client=client()
-    )
-    return render_template(
+    page, view, code = list_view(current_user.actor, chosen, page=page_arg(), per_page=_per_page())
+    shown = render_template(
         "installer/tab.html",
         page=page,
         counts=page.counts,
         tab_bar=TAB_BAR,
         active_tab=chosen,
+        list_view=view,
         now=current_services().clock.now(),
     )
+    return shown, code

@@ -18,6 +18,7 @@ from qleads.model import Admin, HistoryEvent, Installer, LeadSummary
 from qleads.tabs import Tab
 
 from .charts import Bar, bar_chart
+from .lead_lists import list_helpers, list_view
 from .metrics import installer_stats
 from .personal_data import client
 from .security.auth import page_arg, role_required
@@ -26,6 +27,7 @@ from .services import current_services
 __all__ = ["STAFF_TABS", "bp"]
 
 bp = Blueprint("rep", __name__, url_prefix="/rep")
+bp.context_processor(list_helpers)
 
 STAFF_TABS = (Tab.ALL, Tab.AVAILABLE, Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
 
@@ -38,7 +40,9 @@ def _tabs_for_user() -> tuple[Tab, ...]:
 
 @bp.route("/")
 @role_required("rep", "admin")
-def leads() -> str:
+def leads() -> tuple[str, int]:
+    """Every lead of his territories by tab (R2, R8), searched, filtered and sorted as
+    the URL says; admins see every territory and the unrouted leads."""
     tabs = _tabs_for_user()
     try:
         chosen = Tab(request.args.get("tab", Tab.ALL.value))
@@ -47,27 +51,28 @@ def leads() -> str:
     if chosen not in tabs:
         abort(404)
     services = current_services()
-    page = services.desk.tab(
+    page, view, code = list_view(
         current_user.actor,
         chosen,
         page=page_arg(),
         per_page=int(current_app.config["QLEADS_PER_PAGE"]),
-        client=client(),
     )
     names = {
         lead.holder_id: _installer_name(lead.holder_id)
         for lead in (v.lead for v in page.items)
         if lead.holder_id
     }
-    return render_template(
+    shown = render_template(
         "rep/leads.html",
         page=page,
         counts=page.counts,
         tabs=tabs,
         active_tab=chosen,
         holder_names=names,
+        list_view=view,
         now=services.clock.now(),
     )
+    return shown, code
 
 
 def _installer_name(installer_id: str) -> str:

@@ -44,6 +44,7 @@ from qleads.errors import (
 )
 from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
 from qleads.ladder import Ladder, LadderAction, Situation, Step, Unit
+from qleads.filters import DeadlineWindow, LeadFilter, SortKey, parse_filter
 from qleads.lifecycle import Action, Status
 from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
@@ -112,6 +113,7 @@ __all__ = [
     "Deadline",
     "DeadlineKind",
     "Decline",
+    "DeadlineWindow",
     "EcoBalance",
     "ErasureResult",
     "EventKind",
@@ -131,6 +133,7 @@ __all__ = [
     "LeadDeclined",
     "LeadDesk",
     "LeadDocument",
+    "LeadFilter",
     "LeadNoLongerAvailable",
     "LeadNotFound",
     "LeadSource",
@@ -150,6 +153,7 @@ __all__ = [
     "SalesRep",
     "Scorecard",
     "Situation",
+    "SortKey",
     "StaleUpdate",
     "Status",
     "Step",
@@ -159,4 +163,5 @@ __all__ = [
     "TabPage",
     "Territory",
     "Unit",
+    "parse_filter",
 ]

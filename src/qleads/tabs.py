@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 import attrs
 
@@ -24,8 +25,11 @@ __all__ = [
     "Clause",
     "LeadQuery",
     "Order",
+    "Refinement",
     "Scope",
     "Tab",
+    "TextSearch",
+    "fold",
     "matches",
     "query_for",
     "sort_key",
@@ -104,10 +108,26 @@ def tab_of(status: Status) -> Tab | None:
 
 
 class Order(enum.Enum):
+    """The order of a page. Ties on the sort column go by id in the same direction; a
+    lead without the column's value (no running deadline, no follow-up date) comes last
+    either way."""
+
     #: Newest ``received_at`` first, then highest id (R8's default).
     RECEIVED_DESC = "received_desc"
     #: Earliest follow-up date first, then lowest id (R8, *follow_up*).
     DUE_ASC = "due_asc"
+    RECEIVED_ASC = "received_asc"
+    ID_ASC = "id_asc"
+    ID_DESC = "id_desc"
+    STATUS_AT_ASC = "status_at_asc"
+    STATUS_AT_DESC = "status_at_desc"
+    #: By the running deadline (:attr:`~qleads.model.LeadSummary.running_deadline`).
+    DEADLINE_ASC = "deadline_asc"
+    DEADLINE_DESC = "deadline_desc"
+
+    @property
+    def descending(self) -> bool:
+        return self.value.endswith("_desc")
 
 
 @attrs.frozen
@@ -136,6 +156,75 @@ class Clause:
         return not (self.unrouted and lead.territory_id is not None)
 
 
+#: What the search folds to lower case: A–Z and the German umlauts. Every backend folds
+#: exactly these (SQL: ``lower`` under the ``C`` collation, which folds ASCII only, and
+#: ``replace`` for the umlauts), so that a search finds the same leads on all of them.
+_FOLD: Final = str.maketrans(
+    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, "Ä": "ä", "Ö": "ö", "Ü": "ü"}
+)
+
+
+def fold(text: str) -> str:
+    """``text`` as the search compares it: A–Z and Ä, Ö, Ü in lower case, all else as is."""
+    return text.translate(_FOLD)
+
+
+@attrs.frozen
+class TextSearch:
+    """A search box's text: the lead with that id (when the text is a number), or a lead
+    whose postal code, city or customer name contains it, case folded (:func:`fold`).
+
+    The name is searched only where its reader may see it (R16): with ``names=False``
+    never, with ``names_held_by`` only in the leads that installer holds."""
+
+    folded: str = attrs.field(validator=attrs.validators.min_len(1))
+    lead_id: int | None = None
+    names: bool = True
+    names_held_by: str | None = None
+
+    def holds_for(self, lead: Lead | LeadSummary) -> bool:
+        if self.lead_id is not None and lead.id == self.lead_id:
+            return True
+        text = self.folded
+        row = lead.summary() if isinstance(lead, Lead) else lead
+        if text in fold(row.postal_code) or text in fold(row.city):
+            return True
+        if not self.names or (
+            self.names_held_by is not None and lead.holder_id != self.names_held_by
+        ):
+            return False
+        return text in fold(row.name)
+
+
+@attrs.frozen
+class Refinement:
+    """What a list's search and filters add to a tab's clauses: every condition that is
+    not ``None`` must hold. Ranges include their start and exclude their end; the
+    deadline range asks for a running deadline (hold or follow-up date) inside it."""
+
+    search: TextSearch | None = None
+    received_from: dt.datetime | None = None
+    received_before: dt.datetime | None = None
+    deadline_from: dt.datetime | None = None
+    deadline_before: dt.datetime | None = None
+
+    def holds_for(self, lead: Lead | LeadSummary) -> bool:
+        if self.search is not None and not self.search.holds_for(lead):
+            return False
+        if self.received_from is not None and lead.received_at < self.received_from:
+            return False
+        if self.received_before is not None and lead.received_at >= self.received_before:
+            return False
+        if self.deadline_from is None and self.deadline_before is None:
+            return True
+        deadline = lead.running_deadline
+        if deadline is None:
+            return False
+        if self.deadline_from is not None and deadline < self.deadline_from:
+            return False
+        return self.deadline_before is None or deadline < self.deadline_before
+
+
 @attrs.frozen
 class Scope:
     """Who is looking: an installer (his id and his rep's territories), a rep (his
@@ -147,7 +236,8 @@ class Scope:
 
 @attrs.frozen
 class LeadQuery:
-    """One page of one tab, as data."""
+    """One page of one tab, as data: the leads any clause selects and, where given, the
+    refinement (search and filters) accepts."""
 
     clauses: tuple[Clause, ...]
     order: Order = Order.RECEIVED_DESC
@@ -155,6 +245,7 @@ class LeadQuery:
     limit: int = attrs.field(
         default=50, validator=[attrs.validators.ge(1), attrs.validators.le(500)]
     )
+    refinement: Refinement | None = None
 
 
 def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> LeadQuery:
@@ -191,15 +282,32 @@ def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
 
 def matches(query: LeadQuery, lead: Lead | LeadSummary) -> bool:
     """The pure rule every repository's query must agree with."""
+    if query.refinement is not None and not query.refinement.holds_for(lead):
+        return False
     return any(clause.holds_for(lead) for clause in query.clauses)
 
 
-_FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
 
 
-def sort_key(order: Order, lead: Lead | LeadSummary) -> tuple[float, int]:
-    """Sorting ``sorted(leads, key=...)`` by this gives the query's order."""
-    if order is Order.DUE_ASC:
-        due = lead.due_at or _FAR_FUTURE
-        return (due.timestamp(), lead.id)
-    return (-lead.received_at.timestamp(), -lead.id)
+def sort_key(order: Order, lead: Lead | LeadSummary) -> tuple[int, int, int]:
+    """Sorting ``sorted(leads, key=...)`` by this gives the query's order: (missing value,
+    value, id), negated for a descending order but the first."""
+    value: dt.datetime | None
+    if order in (Order.ID_ASC, Order.ID_DESC):
+        return (0, 0, -lead.id if order is Order.ID_DESC else lead.id)
+    if order in (Order.RECEIVED_DESC, Order.RECEIVED_ASC):
+        value = lead.received_at
+    elif order in (Order.STATUS_AT_ASC, Order.STATUS_AT_DESC):
+        value = lead.status_at
+    elif order is Order.DUE_ASC:
+        value = lead.due_at
+    else:
+        value = lead.running_deadline
+    if value is None:
+        return (1, 0, -lead.id if order.descending else lead.id)
+    micros = (value - _EPOCH) // _MICROSECOND
+    if order.descending:
+        return (0, -micros, -lead.id)
+    return (0, micros, lead.id)

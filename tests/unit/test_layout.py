@@ -24,6 +24,7 @@ USE_CASES = {
     "qleads.desk.work": {"claim", "record", "release"},
     "qleads.desk.staff": {"assign", "reopen"},
     "qleads.desk.reading": {"get", "history", "tab", "counts"},
+    "qleads.desk.search": {"search"},
     "qleads.desk.sweep": {"sweep"},
     "qleads.desk.limits": {
         "claim_allowance",

@@ -19,7 +19,8 @@ One module per concern, so that a new feature adds a module instead of growing a
 * :mod:`~qleads.desk.deadlines` — what each deadline does when it fires (R4, R5, R6, R11);
 * the use cases: :mod:`~qleads.desk.intake` (R1), :mod:`~qleads.desk.work` (claim,
   record, release), :mod:`~qleads.desk.staff` (assign, reopen),
-  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.sweep`,
+  :mod:`~qleads.desk.reading` (get, history, tab, counts), :mod:`~qleads.desk.search`
+  (search), :mod:`~qleads.desk.sweep`,
   :mod:`~qleads.desk.decline` (decline reasons, the rep's queue, duplicates),
   :mod:`~qleads.desk.personal_data` (access log, export, erasure, retention; R14);
 * the escalation ladder's steps: :mod:`~qleads.desk.ladder_steps`; duplicate detection
@@ -48,6 +49,7 @@ from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.personal_data import ErasureResult, PersonalDataDesk, RetentionReport
 from qleads.desk.reading import ReadingDesk, TabPage
 from qleads.desk.scorecards import ScorecardDesk
+from qleads.desk.search import SearchDesk
 from qleads.desk.staff import StaffDesk
 from qleads.desk.sweep import SweepDesk, SweepReport
 from qleads.desk.work import WorkDesk
@@ -68,6 +70,7 @@ class LeadDesk(
     WorkDesk,
     StaffDesk,
     ReadingDesk,
+    SearchDesk,
     SweepDesk,
     ClaimLimitsDesk,
     TerritoryPolicyDesk,
@@ -88,4 +91,6 @@ class LeadDesk(
     :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`);
     :meth:`access_log`, :meth:`record_access`, :meth:`export_personal_data`,
     :meth:`erase_personal_data`, :meth:`apply_retention` (R14).
+    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`search` (a tab
+    searched, filtered and sorted, R2, R8, R16); :meth:`sweep` (R11).
     """

@@ -19,7 +19,7 @@ from qleads.personal_data import AccessKind
 from qleads.tabs import INSTALLER_TABS, Tab, query_for
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
-__all__ = ["ReadingDesk", "TabPage"]
+__all__ = ["ReadingDesk", "TabPage", "check_paging", "tabs_for"]
 
 
 @attrs.frozen
@@ -83,12 +83,9 @@ class ReadingDesk(DeskBase):
     ) -> TabPage:
         """R8: one page of a tab plus every tab's count. Each row that shows the
         customer's name gets an access record of kind ``access`` (R14)."""
-        if page < 1:
-            raise InvalidInput("page", "starts at 1")
-        if not 1 <= per_page <= 500:
-            raise InvalidInput("per_page", "must be between 1 and 500")
+        check_paging(page, per_page)
         scope = scope_of(self.directory, actor)
-        tabs = _tabs_for(actor)
+        tabs = tabs_for(actor)
         if tab not in tabs:
             raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
         query = query_for(scope, tab, offset=(page - 1) * per_page, limit=per_page)
@@ -112,13 +109,21 @@ class ReadingDesk(DeskBase):
     def counts(self, actor: Actor) -> dict[Tab, int]:
         """Every tab's count, as the tab bar shows it ("Neue Anfragen (2)")."""
         scope = scope_of(self.directory, actor)
-        tabs = _tabs_for(actor)
+        tabs = tabs_for(actor)
         with self.repository.unit_of_work() as uow:
             totals = uow.counts([query_for(scope, t) for t in tabs])
         return dict(zip(tabs, totals, strict=True))
 
 
-def _tabs_for(actor: Actor) -> tuple[Tab, ...]:
+def check_paging(page: int, per_page: int) -> None:
+    """Refuse a page before the first or a page size outside 1–500."""
+    if page < 1:
+        raise InvalidInput("page", "starts at 1")
+    if not 1 <= per_page <= 500:
+        raise InvalidInput("per_page", "must be between 1 and 500")
+
+
+def tabs_for(actor: Actor) -> tuple[Tab, ...]:
     """The tabs ``actor`` may open: an admin also has the unrouted leads (R1)."""
     if isinstance(actor, Admin):
         return (*INSTALLER_TABS, Tab.UNROUTED)

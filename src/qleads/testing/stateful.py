@@ -75,6 +75,7 @@ from qleads.testing import world
 from qleads.testing.lead_model import ExpectedLead, replay
 from qleads.testing.stateful_personal_data import PersonalDataRules
 from qleads.testing.stateful_policy import PolicyRules
+from qleads.testing.stateful_search import SearchRules
 from qleads.testing.strategies import lead_documents
 from qleads.testing.world import ADMIN, ANNA, REP_EAST, REP_SOUTH, SOURCE
 from qleads.visibility import LeadView
@@ -118,7 +119,7 @@ _WORK_TABS = (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
 _PER_PAGE = 500
 
 
-class LeadDeskMachine(PolicyRules):
+class LeadDeskMachine(SearchRules, PolicyRules):
     """Drives a :class:`LeadDesk` on a fresh repository; see the module docstring.
 
     Subclasses (made by :func:`make_machine`) override :meth:`make_repository` and

@@ -11,6 +11,7 @@ the parameters, so text and parameters cannot drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final, TypeAlias
 
@@ -21,7 +22,7 @@ from qleads.adapters.sql.schema import UNROUTED, status_in
 from qleads.adapters.sql.statements import TextCache
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import Lead
-from qleads.tabs import Clause, LeadQuery, Order
+from qleads.tabs import Clause, LeadQuery, Order, Refinement
 
 __all__ = ["Cell", "TabSql", "counter_cell", "counts_cell"]
 
@@ -53,7 +54,24 @@ _NO_CONDITION: Final = Clause()
 _ORDER_BY: Final = {
     Order.RECEIVED_DESC: "received_at DESC, id DESC",
     Order.DUE_ASC: "due_at ASC NULLS LAST, id ASC",
+    Order.RECEIVED_ASC: "received_at ASC, id ASC",
+    Order.ID_ASC: "id ASC",
+    Order.ID_DESC: "id DESC",
+    Order.STATUS_AT_ASC: "status_at ASC, id ASC",
+    Order.STATUS_AT_DESC: "status_at DESC, id DESC",
+    Order.DEADLINE_ASC: "COALESCE(hold_until, due_at) ASC NULLS LAST, id ASC",
+    Order.DEADLINE_DESC: "COALESCE(hold_until, due_at) DESC NULLS LAST, id DESC",
 }
+#: The search's case folding (``qleads.tabs.fold``) of a column: ``lower`` under the
+#: ``C`` collation folds A–Z only (SQLite's ``lower`` always does), ``replace`` the umlauts.
+#: Each replacement keeps the length, so for a search text without ä, ö or ü the
+#: ``lower`` alone finds the same places (:data:`_LOWERED`): no umlaut can be part of a
+#: match, capital or not.
+_FOLDED: Final = "replace(replace(replace(lower({column}{collate}), 'Ä', 'ä'), 'Ö', 'ö'), 'Ü', 'ü')"
+_LOWERED: Final = "lower({column}{collate})"
+_UMLAUTS: Final = frozenset("äöü")
+#: What every order of a refined page sorts by (:meth:`TabSql._scan_page`).
+_SORT_COLUMNS: Final = "id, received_at, status_at, hold_until, due_at"
 
 _ALL_STATUS_VALUES: Final = sorted(s.value for s in Status)
 #: Above this many (territory, status) pairs a clause is read by one ordered scan
@@ -154,6 +172,30 @@ def _clause_shape(clause: Clause) -> _ClauseShape:
     )
 
 
+def _refinement_shape(refinement: Refinement | None) -> tuple[bool, ...] | None:
+    """What the text of a refinement depends on: which of its conditions are given."""
+    if refinement is None:
+        return None
+    search = refinement.search
+    return (
+        search is not None,
+        search is not None and not _UMLAUTS.isdisjoint(search.folded),
+        search is not None and search.lead_id is not None,
+        search is not None and search.names,
+        search is not None and search.names_held_by is not None,
+        refinement.received_from is not None,
+        refinement.received_before is not None,
+        refinement.deadline_from is not None,
+        refinement.deadline_before is not None,
+    )
+
+
+def _refined(query: LeadQuery) -> bool:
+    """Whether ``query`` is read by one filtered, ordered scan (:meth:`TabSql._scan_page`):
+    a search or filter beyond the tab's clauses, or an order no tab has."""
+    return query.refinement is not None or query.order not in _ORDER_KEY
+
+
 class TabSql:
     """The statements of tab pages and totals for one dialect, cached by the shape of
     their query; thread-safe."""
@@ -162,13 +204,30 @@ class TabSql:
         self.postgres = postgres
         self.p = "%s" if postgres else "?"
         self._tabs = TextCache()
+        collate = ' COLLATE "C"' if postgres else ""
+        self._fold = {
+            (column, umlauts): (_FOLDED if umlauts else _LOWERED).format(
+                column=column, collate=collate
+            )
+            for column in ("name", "postal_code", "city")
+            for umlauts in (False, True)
+        }
+        self._contains = "strpos" if postgres else "instr"
 
     def tab(self, query: LeadQuery) -> tuple[str, list[Any]]:
         """A page of ``query`` plus, in the same row, its total (see :meth:`_page`)."""
-        key = ("page", query.order, tuple(self._clause_key(c) for c in query.clauses))
+        key = (
+            "page",
+            query.order,
+            tuple(self._clause_key(c) for c in query.clauses),
+            _refinement_shape(query.refinement),
+        )
         cached = self._tabs.get(key)
         sql = _Sql(self.p, emit=cached is None)
-        self._page(sql, query)
+        if _refined(query):
+            self._scan_page(sql, query)
+        else:
+            self._page(sql, query)
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
@@ -177,14 +236,23 @@ class TabSql:
     def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
         """One row, one column per query (each with at least one clause): the total of
         each, from the counters where its clauses allow (see :meth:`_total`)."""
-        key = ("totals", tuple(tuple(self._clause_key(c) for c in q.clauses) for q in queries))
+        key = (
+            "totals",
+            tuple(
+                (tuple(self._clause_key(c) for c in q.clauses), _refinement_shape(q.refinement))
+                for q in queries
+            ),
+        )
         cached = self._tabs.get(key)
         sql = _Sql(self.p, emit=cached is None)
         sql.text("SELECT ")
         for n, query in enumerate(queries):
             if n:
                 sql.text(", ")
-            self._total(sql, query.clauses)
+            if query.refinement is None:
+                self._total(sql, query.clauses)
+            else:
+                self._scan_total(sql, query)
             sql.text(f" AS n{n}")
         if cached is None:
             cached = "".join(sql.parts)
@@ -250,6 +318,103 @@ class TabSql:
         sql.text(" OFFSET ")
         sql.arg(query.offset)
         sql.text(f") ORDER BY {order}")
+
+    def _scan_page(self, sql: _Sql, query: LeadQuery) -> None:
+        """``SELECT`` a page of a searched, filtered or re-sorted list (R8 with a
+        refinement): one scan of the tab's clauses and the refinement, ordered and cut,
+        with its total. A search for text inside names and places reads every lead of
+        the tab, as a hand-written query would; the tab's own conditions (territory,
+        status, holder) keep that to the reader's leads through the same indexes as a
+        tab page.
+
+        Without a refinement (a tab in another order) the total comes from the counters
+        (:meth:`_total`). With one, the matching leads — id and sort columns — are
+        selected once (a ``WITH`` used twice, which SQLite and PostgreSQL materialise), and
+        both the total and the page's ids are read from them: the conditions, the text
+        search's folding above all, are evaluated once per lead instead of once for the
+        page and once more for its count."""
+        order = _ORDER_BY[query.order]
+        if query.refinement is None:
+            sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+            self._total(sql, query.clauses)
+            sql.text(" AS total FROM qleads_lead WHERE ")
+            self._scan_condition(sql, query)
+            sql.text(f" ORDER BY {order} LIMIT ")
+            sql.arg(query.limit)
+            sql.text(" OFFSET ")
+            sql.arg(query.offset)
+            return
+        sql.text(f"WITH m AS (SELECT {_SORT_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
+        self._scan_condition(sql, query)
+        sql.text(
+            f") SELECT {_SUMMARY_COLUMNS}, (SELECT count(*) FROM m) AS total "  # noqa: S608
+            f"FROM qleads_lead WHERE id IN (SELECT id FROM m ORDER BY {order} LIMIT "
+        )
+        sql.arg(query.limit)
+        sql.text(" OFFSET ")
+        sql.arg(query.offset)
+        sql.text(f") ORDER BY {order}")
+
+    def _scan_total(self, sql: _Sql, query: LeadQuery) -> None:
+        """The number of leads a refined query selects, counted in the lead table."""
+        sql.text("(SELECT count(*) FROM qleads_lead WHERE ")
+        self._scan_condition(sql, query)
+        sql.text(")")
+
+    def _scan_condition(self, sql: _Sql, query: LeadQuery) -> None:
+        sql.text("(")
+        self._any(sql, query.clauses, counter=False)
+        sql.text(")")
+        if query.refinement is not None:
+            self._refinement(sql, query.refinement)
+
+    def _refinement(self, sql: _Sql, refinement: Refinement) -> None:
+        """``qleads.tabs.Refinement.holds_for`` as ``AND`` terms: the search (id, or the
+        folded text in postal code, city, or — where R16 lets the reader see it — the
+        name), the arrival range and the running deadline's range."""
+        search = refinement.search
+        if search is not None:
+            contains = self._contains
+            umlauts = not _UMLAUTS.isdisjoint(search.folded)
+            fold = {
+                column: self._fold[(column, umlauts)] for column in ("name", "postal_code", "city")
+            }
+            sql.text(" AND (")
+            if search.lead_id is not None:
+                sql.text("id = ")
+                sql.arg(search.lead_id)
+                sql.text(" OR ")
+            for n, column in enumerate(("postal_code", "city")):
+                sql.text(" OR " if n else "")
+                sql.text(f"{contains}({fold[column]}, ")
+                sql.arg(search.folded)
+                sql.text(") > 0")
+            if search.names:
+                sql.text(" OR (")
+                if search.names_held_by is not None:
+                    sql.text("holder_id = ")
+                    sql.arg(search.names_held_by)
+                    sql.text(" AND ")
+                sql.text(f"{contains}({fold['name']}, ")
+                sql.arg(search.folded)
+                sql.text(") > 0)")
+            sql.text(")")
+        for column, bound, value in (
+            ("received_at", ">=", refinement.received_from),
+            ("received_at", "<", refinement.received_before),
+            ("COALESCE(hold_until, due_at)", ">=", refinement.deadline_from),
+            ("COALESCE(hold_until, due_at)", "<", refinement.deadline_before),
+        ):
+            if value is not None:
+                sql.text(f" AND {column} {bound} ")
+                sql.arg(self._instant(value))
+
+    def _instant(self, value: dt.datetime) -> Any:
+        """An instant as its column stores it (``qleads.adapters.sql.schema.UtcDateTime``)."""
+        utc = value.astimezone(dt.UTC)
+        if self.postgres:
+            return utc
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def _covered_page(self, sql: _Sql, query: LeadQuery) -> None:
         """A rep's "all", "mine" and "closed" tabs (see :func:`_covered`): the newest

@@ -32,7 +32,7 @@ from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
 from qleads.model import HistoryEvent, Lead, Notification, ReleaseReason
 from qleads.ports import Page
-from qleads.tabs import Clause, LeadQuery
+from qleads.tabs import LeadQuery
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 
@@ -513,7 +513,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         rows = db.run(statement, params).fetchall()
         summary = self._codec.summary
         if rows:
-            total = int(rows[0][-1]) + self._pending(query.clauses)
+            total = int(rows[0][-1]) + self._pending(query)
             return Page(leads=tuple(summary(row) for row in rows), total=total)
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(db, [query])[0])
@@ -529,17 +529,18 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         if asked:
             statement, params = self._tabs.totals(asked)
             row = db.run(statement, params).fetchone()
-            totals = [int(v) + self._pending(q.clauses) for v, q in zip(row, asked, strict=True)]
+            totals = [int(v) + self._pending(q) for v, q in zip(row, asked, strict=True)]
         found = iter(totals)
         return [next(found) if q.clauses else 0 for q in queries]
 
-    def _pending(self, clauses: Sequence[Clause]) -> int:
-        """This unit's own counter deltas in the cells ``clauses`` count (they reach
-        the table only at commit; a unit reads its own writes)."""
+    def _pending(self, query: LeadQuery) -> int:
+        """This unit's own counter deltas in the cells the clauses of ``query`` count
+        (they reach the table only at commit; a unit reads its own writes); none for a
+        refined query, whose total is counted in the lead table."""
         deltas = self._deltas
-        if not deltas:
+        if not deltas or query.refinement is not None:
             return 0
-        counted = [c for c in clauses if c.holder_id is None]
+        counted = [c for c in query.clauses if c.holder_id is None]
         return sum(
             delta for cell, delta in deltas.items() if any(counts_cell(c, cell) for c in counted)
         )

@@ -54,6 +54,7 @@ from qleads.ports import LeadRepository
 from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
 from qleads.testing.contract.explain import RoutingExplainedContract
+from qleads.testing.contract.lead_search import LeadSearchContract
 from qleads.testing.contract.limits import ClaimLimitsContract
 from qleads.testing.contract.personal_data import PersonalDataContract
 from qleads.testing.contract.policy_scenarios import PolicyContract
@@ -111,6 +112,7 @@ def _write_everything_then_fail(repository: LeadRepository, lead: Lead) -> None:
 
 class RepositoryContract(
     TabQueryContract,
+    LeadSearchContract,
     DeskScenarioContract,
     PolicyContract,
     ClaimLimitsContract,

@@ -1,0 +1,93 @@
+"""Finding leads in a list (R2, R8, R16): a tab's page narrowed by a search, filters and
+a sort (:class:`~qleads.filters.LeadFilter`).
+
+The filter is compiled with the reader's scope (:func:`~qleads.filters.refine`), so it
+can only narrow what the tab shows him, and his name search reaches only the names R16
+shows him.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from qleads.desk.base import DeskBase, current_time, scope_of
+from qleads.desk.personal_data import log_access
+from qleads.desk.policies import effective_policy
+from qleads.desk.reading import TabPage, check_paging, tabs_for
+from qleads.errors import InvalidInput, NotPermitted
+from qleads.filters import LeadFilter, refine
+from qleads.model import Actor, Installer, SalesRep
+from qleads.personal_data import AccessKind
+from qleads.tabs import Tab, query_for
+from qleads.visibility import view_row
+
+__all__ = ["SearchDesk"]
+
+#: The zone of readers without a calendar of their own (admins): the default calendar's.
+_DEFAULT_ZONE = ZoneInfo("Europe/Berlin")
+
+
+class SearchDesk(DeskBase):
+    """:meth:`search`."""
+
+    def search(
+        self,
+        actor: Actor,
+        tab: Tab,
+        lead_filter: LeadFilter,
+        *,
+        page: int = 1,
+        per_page: int = 50,
+        access: AccessKind = AccessKind.LIST,
+        client: str = "",
+    ) -> TabPage:
+        """One page of ``tab`` as :meth:`tab` shows it (R2, R8), narrowed and sorted by
+        ``lead_filter``, with its total; the counts are every tab's unfiltered ones (the
+        tab bar). Days and "this week" are read in the reader's time zone (his
+        calendar's; an admin's is Europe/Berlin).
+
+        Raises :class:`~qleads.errors.InvalidInput` for a bad page, an installer filter
+        from an installer or for an installer the reader does not know, and
+        :class:`~qleads.errors.NotPermitted` for a tab he does not have."""
+        check_paging(page, per_page)
+        scope = scope_of(self.directory, actor)
+        tabs = tabs_for(actor)
+        if tab not in tabs:
+            raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
+        wanted = lead_filter.installer_id
+        if wanted is not None and not isinstance(actor, Installer):
+            installer = self.directory.installer(wanted)
+            if installer is None or (isinstance(actor, SalesRep) and installer.rep_id != actor.id):
+                raise InvalidInput("installer", f"{wanted[:100]!r} is none of your installers")
+        zone = (
+            ZoneInfo(actor.calendar.tz or "Europe/Berlin")
+            if isinstance(actor, Installer | SalesRep)
+            else _DEFAULT_ZONE
+        )
+        query = refine(
+            scope,
+            tab,
+            lead_filter,
+            policy=self.policy,
+            now=current_time(self.clock),
+            zone=zone,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
+        with self.repository.unit_of_work() as uow:
+            found = uow.find(query)
+            totals = uow.counts([query_for(scope, t) for t in tabs])
+        items = tuple(
+            view_row(scope, row, effective_policy(self, row.territory_id)) for row in found.leads
+        )
+        # R14: each row that shows the customer's name is an access, as on a tab page.
+        named = [item.lead for item in items if not item.contact_hidden]
+        log_access(self.repository, actor, named, access, current_time(self.clock), client)
+        return TabPage(
+            tab=tab,
+            items=items,
+            total=found.total,
+            page=page,
+            per_page=per_page,
+            counts=dict(zip(tabs, totals, strict=True)),
+        )
