@@ -16,6 +16,7 @@ from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.errors import (
+    DatedBeforeHolding,
     InvalidInput,
     InvalidTransition,
     LeadNoLongerAvailable,
@@ -23,6 +24,7 @@ from qleads.errors import (
     NotPermitted,
     StaleUpdate,
 )
+from qleads.holding import held_since
 from qleads.instants import require_utc
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
@@ -99,7 +101,8 @@ class WorkDesk(DeskBase):
         """R6: the holder (or an admin for him) records a work status.
 
         ``effective_at`` defaults to now and may lie neither in the future nor before the
-        lead was received. ``follow_up`` needs ``due_at`` in the future. Any record ends
+        lead was received, nor before the claim or assignment that gave the lead to its
+        holder (:class:`~qleads.errors.DatedBeforeHolding`). ``follow_up`` needs ``due_at`` in the future. Any record ends
         the claim hold (R4) and the assignment reminder (R5).
 
         Deadlines are strict (R4, R11); what counts is when the record is made, not its
@@ -139,6 +142,10 @@ class WorkDesk(DeskBase):
             check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
+            if effective_at is not None:
+                since = held_since(uow.history(lead_id))
+                if since is not None and effective < since:
+                    raise DatedBeforeHolding(lead_id, since)
             new = bump(
                 current,
                 status=status,

@@ -74,6 +74,8 @@ class ExpectedLead:
     deadline: Deadline | None = None
     due_at: dt.datetime | None = None
     previous: frozenset[str] = frozenset()
+    #: When the holder got it (claim, assignment): no status may be dated before (R6).
+    held_since: dt.datetime | None = None
 
     def to_pool(self) -> None:
         if self.holder_id is not None:

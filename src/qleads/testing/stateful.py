@@ -43,6 +43,7 @@ from qleads.desk import SYSTEM_ACTOR, TabPage
 from qleads.documents import document_fingerprint
 from qleads.errors import (
     ClaimExpired,
+    DatedBeforeHolding,
     IntakeConflict,
     InvalidInput,
     InvalidTransition,
@@ -291,6 +292,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
         assert not shown.contact_hidden
         expected.status = Status.CLAIMED
         expected.holder_id = installer.id
+        expected.held_since = self.now
         expected.deadline = Deadline(DeadlineKind.CLAIM_EXPIRY, hold)
         expected.due_at = None
 
@@ -358,6 +360,12 @@ class LeadDeskMachine(RuleBasedStateMachine):
             return InvalidTransition
         if effective is not None and effective < expected.received_at:
             return InvalidInput
+        if (
+            effective is not None
+            and expected.held_since is not None
+            and effective < expected.held_since
+        ):
+            return DatedBeforeHolding
         return None
 
     def _holder_error(
@@ -441,6 +449,7 @@ class LeadDeskMachine(RuleBasedStateMachine):
             expected.previous = expected.previous | {expected.holder_id}
         expected.status = Status.ASSIGNED
         expected.holder_id = target.id
+        expected.held_since = self.now
         expected.deadline = Deadline(DeadlineKind.ASSIGNMENT_REMINDER, remind)
         expected.due_at = None
 
