@@ -68,13 +68,13 @@ def named(names: Mapping[str, Any]) -> Callable[..., Any]:
     return show
 
 
-def _datetime(_view: Any, value: dt.datetime) -> str:
+def _datetime(_view: Any, value: dt.datetime, _name: str = "") -> str:
     """An instant in the user's language and the portal's zone, to the minute."""
     german = shown_language().startswith("de")
     return str(format_datetime(value, "dd.MM.yyyy, HH:mm 'Uhr'" if german else "dd/MM/yyyy, HH:mm"))
 
 
-def _bool(_view: Any, value: bool) -> Markup:
+def _bool(_view: Any, value: bool, _name: str = "") -> Markup:
     return Markup("{}").format(_l("ja") if value else _l("nein"))
 
 
