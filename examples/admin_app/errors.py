@@ -71,8 +71,7 @@ def message_for(error: QleadsError) -> str:
         return _("Diese Änderung ist im aktuellen Status der Anfrage nicht möglich.")
     if isinstance(error, DatedBeforeHolding):
         return _(
-            "Das Datum darf nicht vor der Übernahme bzw. Zuteilung der Anfrage "
-            "(%(when)s) liegen.",
+            "Das Datum darf nicht vor der Übernahme bzw. Zuteilung der Anfrage (%(when)s) liegen.",
             when=format_date(error.held_since, "dd.MM.yyyy" if _german() else "dd/MM/yyyy"),
         )
     if isinstance(error, InvalidInput):

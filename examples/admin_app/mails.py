@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
-from markupsafe import Markup, escape
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import Select, func, select
 
 from .models import PortalMail

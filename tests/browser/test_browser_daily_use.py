@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 
@@ -73,7 +74,8 @@ def phone(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[str],
 def _inside_the_screen(page: Page, selector: str) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None, selector
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (selector, box)
+    assert box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= PHONE["width"], (selector, box)
 
 
 class TestPhone:
@@ -93,9 +95,7 @@ class TestPhone:
         row = page.locator("table.leads tbody tr").first
         assert row.evaluate("e => getComputedStyle(e).display") == "block"
         expect(row.locator("td.received")).to_be_visible()
-        label = row.locator("td.received").evaluate(
-            "e => getComputedStyle(e, '::before').content"
-        )
+        label = row.locator("td.received").evaluate("e => getComputedStyle(e, '::before').content")
         assert "Eingangsdatum" in label, label
         _inside_the_screen(page, "table.leads tbody tr >> nth=0")
         _inside_the_screen(page, "table.leads tbody tr .button >> nth=0")
@@ -173,7 +173,8 @@ class TestPrint:
         outside: list[str] = []
         for sheet in pdf.pages:
             width, height = float(sheet.mediabox.width), float(sheet.mediabox.height)
-            assert abs(width - A4[0]) < 2 and abs(height - A4[1]) < 2, (width, height)
+            assert abs(width - A4[0]) < 2, width
+            assert abs(height - A4[1]) < 2, height
 
             def visit(
                 part: str,
@@ -212,7 +213,8 @@ class TestAdmin:
         page.once("dialog", answer(False))
         row.locator("button[data-confirm]").click()
         page.wait_for_timeout(300)
-        assert len(asked) == 1 and asked[0]
+        assert len(asked) == 1
+        assert asked[0]
         expect(row).to_have_count(1)
         page.once("dialog", answer(True))
         row.locator("button[data-confirm]").click()
@@ -237,7 +239,8 @@ class TestAdmin:
         page.locator("a.dropdown-toggle", has_text=re.compile("Auswahl|selected")).click()
         page.locator('button[form="action_form"][value="delete"]').click()
         page.wait_for_timeout(300)
-        assert len(asked) == 1 and asked[0]
+        assert len(asked) == 1
+        assert asked[0]
         expect(page.locator("tbody tr")).to_have_count(before)
         assert admin.errors == []
 
@@ -384,9 +387,9 @@ class TestForms:
                 page.locator(s).bounding_box()
                 for s in ("form.stacked button[type=submit]", "#forgot-password", "p.hint")
             ]
-            assert all(boxes)
-            for upper, lower in zip(boxes, boxes[1:], strict=False):
-                assert upper is not None and lower is not None
+            for upper, lower in itertools.pairwise(boxes):
+                assert upper is not None
+                assert lower is not None
                 assert upper["y"] + upper["height"] <= lower["y"], (upper, lower)
         finally:
             context.close()

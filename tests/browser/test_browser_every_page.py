@@ -79,7 +79,8 @@ _INLINE_HANDLERS = """
     for (const attr of el.attributes) {
       const value = attr.value.trim().toLowerCase();
       if (attr.name.startsWith("on") || value.startsWith("javascript:")) {
-        found.push(`<${el.tagName.toLowerCase()} class="${el.className}" ${attr.name}="${attr.value}">`);
+        const tag = el.tagName.toLowerCase();
+        found.push(`<${tag} class="${el.className}" ${attr.name}="${attr.value}">`);
       }
     }
   }
@@ -152,9 +153,11 @@ def crawl(browser: Browser, server: LiveServer, username: str | None) -> Survey:
     missing: list[str] = []
     page.on(
         "response",
-        lambda r: missing.append(f"{r.status} {r.url}")
-        if r.status >= 400 and r.request.resource_type != "document"
-        else None,
+        lambda r: (
+            missing.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
     )
     adapter = server.app.url_map.bind("127.0.0.1")
     axe = Axe()
@@ -253,9 +256,7 @@ def test_axe_finds_nothing_serious_on_any_page(
 def test_every_crawled_page_answers(surveys: dict[str | None, Survey], role: str | None) -> None:
     """Every page answers, and so does everything it loads (styles, scripts, the icon)."""
     failed = {
-        p.url: p.status
-        for p in surveys[role].pages
-        if p.status >= 400 and p.url != INVALID_RESET
+        p.url: p.status for p in surveys[role].pages if p.status >= 400 and p.url != INVALID_RESET
     }
     assert failed == {}
     missing = {p.url: p.missing for p in surveys[role].pages if p.missing}
@@ -265,7 +266,11 @@ def test_every_crawled_page_answers(surveys: dict[str | None, Survey], role: str
 def _switched_off(app: Flask) -> set[str]:
     """The admin's create, edit and details pages of views that turn them off for
     everybody (a view that decides per user has a property here, and stays in)."""
-    flags = {"can_create": "create_view", "can_edit": "edit_view", "can_view_details": "details_view"}
+    flags = {
+        "can_create": "create_view",
+        "can_edit": "edit_view",
+        "can_view_details": "details_view",
+    }
     off = set()
     for view in app.extensions["qleads_admin"]._views:
         for flag, page in flags.items():
@@ -289,9 +294,7 @@ def test_every_page_of_the_url_map_is_reached(
     assert unreached == [], "no link leads to: " + ", ".join(unreached)
 
 
-def test_phone_screenshots(
-    browser: Browser, portal: LiveServer, screenshots: Screenshots
-) -> None:
+def test_phone_screenshots(browser: Browser, portal: LiveServer, screenshots: Screenshots) -> None:
     """The phone pictures of ``docs/portal.md``: the installer's start page with the
     lists as cards and the menu closed, and a lead's detail page."""
     context = browser.new_context(viewport=PHONE, locale="de-DE", device_scale_factor=1)

@@ -24,7 +24,6 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField, StringField
-from wtforms.widgets import Select
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -34,6 +33,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import Select
 
 from qleads.calendar import Calendar
 from qleads.errors import InvalidCalendar

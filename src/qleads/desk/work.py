@@ -102,8 +102,9 @@ class WorkDesk(DeskBase):
 
         ``effective_at`` defaults to now and may lie neither in the future nor before the
         lead was received, nor before the claim or assignment that gave the lead to its
-        holder (:class:`~qleads.errors.DatedBeforeHolding`). ``follow_up`` needs ``due_at`` in the future. Any record ends
-        the claim hold (R4) and the assignment reminder (R5).
+        holder (:class:`~qleads.errors.DatedBeforeHolding`). ``follow_up`` needs
+        ``due_at`` in the future. Any record ends the claim hold (R4) and the assignment
+        reminder (R5).
 
         Deadlines are strict (R4, R11); what counts is when the record is made, not its
         effective date:
