@@ -14,6 +14,7 @@ from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPa
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,
+    DatedBeforeHolding,
     FieldError,
     IntakeConflict,
     InvalidCalendar,
@@ -77,6 +78,7 @@ __all__ = [
     "ContactView",
     "CostRow",
     "Costs",
+    "DatedBeforeHolding",
     "Deadline",
     "DeadlineKind",
     "EcoBalance",
