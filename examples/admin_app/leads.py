@@ -119,7 +119,8 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
     return HistoryLine(
         text=text,
         at=effective,
-        entered=event.recorded_at,
+        # A receipt is dated by its source; when the portal took it in says nothing more.
+        entered=None if kind is EventKind.RECEIVED else event.recorded_at,
         status=event.to_status,
         channel=event.channel.label(lang) if event.channel and staff_or_own else "",
         note=event.note if staff_or_own else "",

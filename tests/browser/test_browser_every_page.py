@@ -305,6 +305,7 @@ def test_phone_screenshots(browser: Browser, portal: LiveServer, screenshots: Sc
         assert expect_cards.evaluate("e => getComputedStyle(e).display") != "table-row"
         screenshots.take(page, "phone-start.png", full_page=False)
         page.goto(portal.url + "/leads/1")
+        page.locator("#claim").scroll_into_view_if_needed()
         assert page.locator("#claim").is_visible()
         screenshots.take(page, "phone-detail.png", full_page=False)
     finally:
