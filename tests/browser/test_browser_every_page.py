@@ -34,12 +34,12 @@ DESKTOP = {"width": 1280, "height": 900}
 ROLES = (None, "installer1", "rep1", "admin")
 INVALID_RESET = "/password/reset/not-a-valid-token"
 #: Where the crawl of a role starts; a visitor also gets the page of a reset link that
-#: is not (or no longer) valid, which no link leads to.
+#: is not (or no longer) valid, which no link leads to, and the admin a searched list.
 START_PAGES: dict[str | None, tuple[str, ...]] = {
     None: ("/login", INVALID_RESET),
     "installer1": ("/",),
     "rep1": ("/",),
-    "admin": ("/",),
+    "admin": ("/", "/admin/users/?search=installer"),  # and a list with a search
 }
 #: Endpoints that are not pages: files, the API, POST-only forms, and a download.
 NOT_CRAWLED = (
@@ -91,6 +91,16 @@ _INLINE_HANDLERS = """
 """
 
 
+_UNLABELLED = """
+() => [...document.querySelectorAll("input, select, textarea")]
+  .filter((e) => !["hidden", "submit", "button", "reset", "image"].includes(e.type))
+  .filter((e) => e.getClientRects().length > 0)
+  .filter((e) => e.labels.length === 0 && !e.getAttribute("aria-label")
+    && !e.getAttribute("aria-labelledby"))
+  .map((e) => `${e.tagName.toLowerCase()}#${e.id}[name=${e.name}]`)
+"""
+
+
 @attrs.frozen
 class PageReport:
     url: str
@@ -101,6 +111,7 @@ class PageReport:
     axe: tuple[str, ...]
     status: int
     missing: tuple[str, ...]
+    unlabelled: tuple[str, ...]
 
 
 @attrs.define
@@ -185,6 +196,7 @@ def crawl(browser: Browser, server: LiveServer, username: str | None) -> Survey:
             inner = page.evaluate("window.innerWidth")
             violations = page.evaluate("window.__csp")
             handlers = page.evaluate(_INLINE_HANDLERS)
+            unlabelled = page.evaluate(_UNLABELLED)
             refused = [m for m in console if "Content Security Policy" in m]
             found = [(PHONE["width"], v) for v in axe.run(page).response["violations"]]
             page.set_viewport_size(DESKTOP)
@@ -205,6 +217,7 @@ def crawl(browser: Browser, server: LiveServer, username: str | None) -> Survey:
                     ),
                     status=response.status if response else 0,
                     missing=tuple(missing),
+                    unlabelled=tuple(unlabelled),
                 )
             )
             queue.extend(_links(page, server.url))
@@ -254,6 +267,13 @@ def test_axe_finds_nothing_serious_on_any_page(
     surveys: dict[str | None, Survey], role: str | None
 ) -> None:
     found = {p.url: p.axe for p in surveys[role].pages if p.axe}
+    assert found == {}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=_label)
+def test_every_form_field_has_a_label(surveys: dict[str | None, Survey], role: str | None) -> None:
+    """A label element, or an ``aria-label``: never a placeholder alone."""
+    found = {p.url: p.unlabelled for p in surveys[role].pages if p.unlabelled}
     assert found == {}
 
 
