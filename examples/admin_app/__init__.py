@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .background import BackgroundWorker
     from .config import load_config
     from .errors import init_errors
+    from .favicon import init_favicon
     from .i18n import init_i18n
     from .installer import bp as installer_bp
     from .leads import bp as leads_bp
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     init_account(app)
     init_errors(app)
+    init_favicon(app)
     for blueprint in (
         installer_bp,
         leads_bp,

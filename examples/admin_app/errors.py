@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -26,6 +27,7 @@ from werkzeug.wrappers import Response
 from qleads.errors import (
     ClaimExpired,
     ClaimRefused,
+    DatedBeforeHolding,
     InvalidInput,
     InvalidTransition,
     LeadNoLongerAvailable,
@@ -71,6 +73,11 @@ def message_for(error: QleadsError) -> str:
         )
     if isinstance(error, InvalidTransition):
         return _("Diese Änderung ist im aktuellen Status der Anfrage nicht möglich.")
+    if isinstance(error, DatedBeforeHolding):
+        return _(
+            "Das Datum darf nicht vor der Übernahme bzw. Zuteilung der Anfrage (%(when)s) liegen.",
+            when=format_date(error.held_since, "dd.MM.yyyy" if _german() else "dd/MM/yyyy"),
+        )
     if isinstance(error, InvalidInput):
         return _("Bitte prüfen Sie Ihre Eingabe: %(detail)s", detail=_input_detail(error))
     if isinstance(error, ClaimRefused):
@@ -78,6 +85,10 @@ def message_for(error: QleadsError) -> str:
     if isinstance(error, NotPermitted):
         return _("Dazu sind Sie nicht berechtigt.")
     return _("Die Aktion konnte nicht ausgeführt werden.")
+
+
+def _german() -> bool:
+    return str(get_locale() or "de").startswith("de")
 
 
 def _input_detail(error: InvalidInput) -> str:

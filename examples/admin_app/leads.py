@@ -18,6 +18,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from qleads.desk import SYSTEM_ACTOR
+from qleads.holding import held_since
 from qleads.lifecycle import Status
 from qleads.model import (
     Actor,
@@ -52,6 +53,8 @@ class HistoryLine:
     text: str
     at: dt.datetime
     status: Status
+    #: When it was entered; differs from ``at`` for a status dated back (R6, R13).
+    entered: dt.datetime | None = None
     channel: str = ""
     note: str = ""
     due_at: dt.datetime | None = None
@@ -115,9 +118,12 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
     staff_or_own = not foreign or kind in {EventKind.ASSIGNED, EventKind.REASSIGNED}
     # A receipt happened when the lead arrived, whichever of the two instants says so.
     at = min(event.effective_at, event.recorded_at) if kind is EventKind.RECEIVED else None
+    effective = at or event.effective_at
     return HistoryLine(
         text=text,
-        at=at or event.effective_at,
+        at=effective,
+        # A receipt is dated by its source; when the portal took it in says nothing more.
+        entered=None if kind is EventKind.RECEIVED else event.recorded_at,
         status=event.to_status,
         channel=event.channel.label(lang) if event.channel and staff_or_own else "",
         note=event.note if staff_or_own else "",
@@ -126,9 +132,14 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
 
 
 def history_lines(viewer: Actor, lead_id: int) -> list[HistoryLine]:
-    """The status view's history, newest first."""
+    """The status view's history, newest first by the date each entry is effective (a
+    status dated back stands where it happened), entries of one instant newest entered
+    first."""
     events = current_services().desk.history(viewer, lead_id)
-    return [_line(e, viewer) for e in reversed(events)]
+    ordered = sorted(
+        enumerate(events), key=lambda pair: (pair[1].effective_at, pair[0]), reverse=True
+    )
+    return [_line(e, viewer) for _, e in ordered]
 
 
 def _may_claim(actor: Actor, shown: LeadView) -> bool:
@@ -219,24 +230,28 @@ def status(lead_id: int) -> Any:
     if form is not None and not form.is_submitted():
         form.status.data = Status.CONTACT_ATTEMPTED.value
         form.date.data = current_services().clock.now().astimezone(local_zone()).date()
+    since = held_since(current_services().desk.history(actor, lead_id))
     return render_template(
         "lead/status.html",
         active="status",
         form=form,
+        earliest=(since or context["lead"].received_at).astimezone(local_zone()).date(),
+        today=current_services().clock.now().astimezone(local_zone()).date(),
         history=history_lines(actor, lead_id),
         **context,
     )
 
 
-def _effective_at(day: dt.date | None, received: dt.datetime) -> dt.datetime | None:
+def _effective_at(day: dt.date | None, earliest: dt.datetime) -> dt.datetime | None:
     """The instant a chosen day means: now for today, else noon of that day, but never
-    before the lead arrived. A day in the future is handed on for the desk to refuse (R6)."""
+    before ``earliest`` (the claim or assignment, else the lead's arrival) on its own
+    day. A day in the future or before that day is handed on for the desk to refuse (R6)."""
     zone = local_zone()
     if day is None or day == current_services().clock.now().astimezone(zone).date():
         return None
     noon = dt.datetime.combine(day, dt.time(12, 0), tzinfo=zone).astimezone(dt.UTC)
-    if day == received.astimezone(zone).date():
-        return max(noon, received)
+    if day == earliest.astimezone(zone).date():
+        return max(noon, earliest)
     return noon
 
 
@@ -256,11 +271,12 @@ def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
             flash(_("Bitte geben Sie für die Wiedervorlage einen Termin an."), "error")
             return redirect(url_for("leads.status", lead_id=lead_id))
         due_at = dt.datetime.combine(due[0], due[1], tzinfo=local_zone()).astimezone(dt.UTC)
+    since = held_since(desk.history(actor, lead_id))
     desk.record(
         actor,
         lead_id,
         chosen,
-        effective_at=_effective_at(form.date.data, lead.received_at),
+        effective_at=_effective_at(form.date.data, since or lead.received_at),
         channel=form.chosen_channel(),
         note=form.note.data or "",
         due_at=due_at,

@@ -6,10 +6,12 @@ this page says so. Installers and reps read the mails addressed to them, admins 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import Select, func, select
 
 from qleads.personal_data import AccessKind
@@ -24,6 +26,32 @@ __all__ = ["bp"]
 bp = Blueprint("mails", __name__, url_prefix="/mails")
 
 _PER_PAGE = 25
+#: A web address in a mail's text (up to the next space or closing bracket).
+_URL = re.compile(r"https?://[^\s<>()\[\]]+")
+
+
+def linked(text: str) -> Markup:
+    """A mail's text with its web addresses clickable. An address of this portal (under
+    ``QLEADS_BASE_URL``) opens here, whatever host the demo runs on: it becomes a link to
+    its path. Other addresses open in a new tab without a referrer."""
+    base = str(current_app.config["QLEADS_BASE_URL"]).rstrip("/")
+    parts: list[Markup] = []
+    end = 0
+    for found in _URL.finditer(text):
+        url = found.group(0).rstrip(".,;:!?")
+        parts.append(escape(text[end : found.start()]))
+        if url.startswith(base + "/"):
+            target = url[len(base) :]
+            parts.append(Markup('<a href="{}">{}</a>').format(target, url))
+        else:
+            parts.append(
+                Markup('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>').format(
+                    url, url
+                )
+            )
+        end = found.start() + len(url)
+    parts.append(escape(text[end:]))
+    return Markup("").join(parts)
 
 
 def _mine(statement: Select[Any]) -> Select[Any]:
@@ -69,4 +97,4 @@ def show(mail_id: int) -> str:
     current_services().desk.record_access(
         current_user.actor, about, kind=AccessKind.VIEW, client=client()
     )
-    return render_template("mails/show.html", mail=mail)
+    return render_template("mails/show.html", mail=mail, body=linked(mail.text_body()))

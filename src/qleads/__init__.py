@@ -28,6 +28,7 @@ from qleads.errors import (
     ClaimRefused,
     ConfigurationError,
     DailyClaimLimitReached,
+    DatedBeforeHolding,
     FieldError,
     IntakeConflict,
     InvalidCalendar,
@@ -43,8 +44,8 @@ from qleads.errors import (
     StorageError,
 )
 from qleads.explain import InstallerRouting, RoutingExplanation, RoutingReason
-from qleads.ladder import Ladder, LadderAction, Situation, Step, Unit
 from qleads.filters import DeadlineWindow, LeadFilter, SortKey, parse_filter
+from qleads.ladder import Ladder, LadderAction, Situation, Step, Unit
 from qleads.lifecycle import Action, Status
 from qleads.limits import ClaimAllowance, ClaimPause, ClaimStanding
 from qleads.model import (
@@ -74,8 +75,8 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
-from qleads.scorecard import Scorecard
 from qleads.personal_data import AccessKind, AccessRecord
+from qleads.scorecard import Scorecard
 from qleads.tabs import Tab
 from qleads.visibility import ContactView, LeadView, RowView
 
@@ -110,10 +111,11 @@ __all__ = [
     "CostRow",
     "Costs",
     "DailyClaimLimitReached",
+    "DatedBeforeHolding",
     "Deadline",
     "DeadlineKind",
-    "Decline",
     "DeadlineWindow",
+    "Decline",
     "EcoBalance",
     "ErasureResult",
     "EventKind",

@@ -21,6 +21,7 @@ __all__ = [
     "ClaimingPaused",
     "ConfigurationError",
     "DailyClaimLimitReached",
+    "DatedBeforeHolding",
     "FieldError",
     "IntakeConflict",
     "InvalidCalendar",
@@ -67,6 +68,22 @@ class InvalidInput(QleadsError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class DatedBeforeHolding(InvalidInput):
+    """A status was dated before the claim or assignment that gave its holder the lead
+    (R6): work on a lead cannot have happened before he had it. ``held_since`` is the
+    earliest instant allowed."""
+
+    code = "dated_before_holding"
+
+    def __init__(self, lead_id: int, held_since: dt.datetime) -> None:
+        super().__init__(
+            "effective_at",
+            f"lies before {held_since.isoformat()}, when lead {lead_id} was claimed or assigned",
+        )
+        self.lead_id = lead_id
+        self.held_since = held_since
 
 
 class InvalidCalendar(InvalidInput):

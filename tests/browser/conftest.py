@@ -8,6 +8,7 @@ appear as they would in the demo.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -85,9 +86,10 @@ class LiveServer:
         return found
 
 
-@pytest.fixture
-def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    database = tmp_path / "live.sqlite"
+@contextlib.contextmanager
+def serve(demo_template: Path, folder: Path) -> Iterator[LiveServer]:
+    """A live portal on a copy of the demo database in ``folder``."""
+    database = folder / "live.sqlite"
     with sqlite3.connect(demo_template) as src, sqlite3.connect(database) as dst:
         src.backup(dst)
     app = create_app(_config(database, FrozenClock(NOW), background=True))
@@ -102,6 +104,12 @@ def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         thread.join(10)
         app.extensions["qleads.background"].stop()
         app.extensions["qleads"].close()
+
+
+@pytest.fixture
+def live_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    with serve(demo_template, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +165,21 @@ def session_for(browser: Browser, live_server: LiveServer) -> Iterator[Callable[
         session.context.close()
 
 
+@attrs.define
+class Screenshots:
+    """Where the tests would put the pictures of ``docs/portal.md``. They are written
+    only when ``QLEADS_WRITE_SCREENSHOTS=1``, so that a normal run leaves the working
+    tree as it was; set it once to refresh them after a change of the screens."""
+
+    folder: Path
+    enabled: bool
+
+    def take(self, page: Page, name: str, *, full_page: bool = True) -> None:
+        if self.enabled:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(self.folder / name), full_page=full_page)
+
+
 @pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots() -> Screenshots:
+    return Screenshots(SCREENSHOTS, os.environ.get("QLEADS_WRITE_SCREENSHOTS") == "1")

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LiveServer, Session  # type: ignore[import-not-found]
+from conftest import LiveServer, Screenshots, Session  # type: ignore[import-not-found]
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -41,7 +40,7 @@ def _record(installer: Session, status: str, **fields: str) -> None:
 
 class TestClaim:
     def test_installer1_claims_and_installer2_no_longer_sees_it(
-        self, session_for: Open, screenshots: Path
+        self, session_for: Open, screenshots: Screenshots
     ) -> None:
         """R2, R3."""
         one = session_for("installer1")
@@ -49,12 +48,12 @@ class TestClaim:
         start = one.go("/installer/")
         expect(start.locator("#available h2")).to_contain_text("Verfügbare Anfragen")
         expect(start.locator("#mine h2")).to_contain_text("Meine Anfragen")
-        start.screenshot(path=str(screenshots / "start.png"), full_page=True)
+        screenshots.take(start, "start.png")
 
         detail = one.go(f"/leads/{MANUAL_LEAD}")
         expect(detail.locator("h1")).to_contain_text(f"Anfragedetails ID: {MANUAL_LEAD}")
         expect(detail.locator("#claim")).to_have_text(re.compile("Anfrage übernehmen", re.I))
-        detail.screenshot(path=str(screenshots / "detail.png"), full_page=True)
+        screenshots.take(detail, "detail.png")
 
         two.go(f"/leads/{MANUAL_LEAD}")
         expect(two.page.locator("#claim")).to_be_visible()
@@ -110,7 +109,7 @@ class TestClaim:
 
 class TestWork:
     def test_contact_attempt_moves_the_lead_to_in_progress(
-        self, session_for: Open, screenshots: Path
+        self, session_for: Open, screenshots: Screenshots
     ) -> None:
         """R6, R8."""
         one = session_for("installer1")
@@ -120,7 +119,7 @@ class TestWork:
         expect(page.locator(".flash-success")).to_contain_text("Die Änderung wurde gespeichert.")
         expect(page.locator("ol.history")).to_contain_text("Kontaktversuch erfolgt")
         expect(page.locator("ol.history")).to_contain_text("Mailbox, rufe morgen an")
-        page.screenshot(path=str(screenshots / "status.png"), full_page=True)
+        screenshots.take(page, "status.png")
 
         page.click('nav.mainnav a[data-tab="in_progress"]')
         expect(page.locator(ROW)).to_be_visible()

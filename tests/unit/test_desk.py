@@ -15,6 +15,7 @@ from qleads.desk import SYSTEM_ACTOR, LeadDesk
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,
+    DatedBeforeHolding,
     FieldError,
     IntakeConflict,
     InvalidCalendar,
@@ -651,15 +652,20 @@ class TestRecord:
         assert raised.value.field == "effective_at"
 
     def test_effective_date_defaults_to_now(self, world: World, claimed: int) -> None:
-        """R6: default today; a past date is kept as the status date."""
+        """R6: default today; a past date (since the claim) is kept as the status date."""
         now = world.clock.now()
         lead = world.desk.record(world.anna, claimed, Status.CONTACT_ATTEMPTED).lead
         assert lead.status_at == now
-        earlier = now - dt.timedelta(days=3)
+        world.clock.advance(dt.timedelta(days=3))
+        earlier = now + dt.timedelta(days=1)
         lead = world.desk.record(
             world.anna, claimed, Status.FIRST_CONTACT, effective_at=earlier
         ).lead
         assert lead.status_at == earlier
+        with pytest.raises(DatedBeforeHolding):  # but not before the claim
+            world.desk.record(
+                world.anna, claimed, Status.OFFER_SENT, effective_at=now - dt.timedelta(days=1)
+            )
 
     def test_follow_up_needs_a_due_date_in_the_future(self, world: World, claimed: int) -> None:
         """R6: follow-up without a date, or with a past one, is refused."""

@@ -40,6 +40,7 @@ import warnings
 
 from flask import Flask
 from flask_admin import Admin
+from flask_admin.theme import BootstrapTheme
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, scoped_session
 
@@ -109,8 +110,9 @@ def init_admin(app: Flask) -> None:
 
     admin = Admin(
         app,
-        name="Lead Management · Admin",
+        name=_l("Verwaltung"),
         index_view=SecureIndexView(name=_l("Übersicht"), url="/admin"),
+        theme=BootstrapTheme(folder="bootstrap4", base_template="admin/qleads/base.html"),
     )
     directory = _l("Verzeichnis")
     mails = _l("Mails")

@@ -26,6 +26,7 @@ from wtforms.validators import Regexp
 from qleads.tabs import Tab
 
 from ..services import current_services
+from .labels import DATE_FORMATTERS, DETAIL_DATE_FORMATTERS
 from .rows import OutboxRow
 
 __all__ = [
@@ -140,6 +141,8 @@ class ScopedModelView(ModelView):
     export_types: ClassVar[list[str]] = ["csv"]
     page_size = 50
     column_display_pk = True
+    column_type_formatters = DATE_FORMATTERS
+    column_type_formatters_detail = DETAIL_DATE_FORMATTERS
 
     def is_accessible(self) -> bool:
         return current_role() in self.roles

@@ -1,6 +1,10 @@
 """The directory views: sales reps, installers and territories with their postal-code
 prefixes (R1, R5, R9).
 
+A person's sales rep is a plain select (not Flask-Admin's Select2 box, whose
+``javascript:`` links the Content Security Policy refuses): the list is short, and a
+native select is one a screen reader and a phone handle well.
+
 Ids are references that leads and history hold, so they are set once and never renamed
 (:class:`~.base.DirectoryView`). A person's calendar (country, state, working days, time
 zone) is checked the way the library builds it, so a form cannot store a calendar that
@@ -29,11 +33,13 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import Select
 
 from qleads.calendar import Calendar
 from qleads.errors import InvalidCalendar
 
 from .base import ID_PATTERN, LANGUAGE_CHOICES, DirectoryView, current_role, is_admin
+from .labels import LANGUAGE_NAMES, choices
 from .rows import InstallerRow, TerritoryPrefixRow
 
 __all__ = ["InstallerView", "RepView", "TerritoryView"]
@@ -94,6 +100,7 @@ _CALENDAR_ARGS: dict[str, dict[str, Any]] = {
 
 
 class RepView(DirectoryView):
+    column_choices: ClassVar[dict[str, Any]] = {"language": choices(LANGUAGE_NAMES)}
     column_list = ("id", "name", "email", "language", "subdivision")
     column_searchable_list = ("id", "name", "email")
     form_columns = ("id", "name", "email", "language", "country", "subdivision", "workdays", "tz")
@@ -110,6 +117,7 @@ class InstallerView(DirectoryView):
     leads to), nothing else."""
 
     roles = ("admin", "rep")
+    column_choices: ClassVar[dict[str, Any]] = {"language": choices(LANGUAGE_NAMES)}
     column_list = ("id", "name", "email", "rep", "language", "subdivision", "active")
     column_searchable_list = ("id", "name", "email")
     column_filters = ("active", "rep_id", "language")
@@ -139,7 +147,7 @@ class InstallerView(DirectoryView):
     form_overrides: ClassVar[dict[str, Any]] = {"language": SelectField}
     form_args: ClassVar[dict[str, dict[str, Any]]] = {
         **_PERSON_ARGS,
-        "rep": {"validators": [InputRequired()]},
+        "rep": {"validators": [InputRequired()], "widget": Select()},
         "digest_hour": {"validators": [Optional(), NumberRange(0, 23)]},
         **_CALENDAR_ARGS,
     }
@@ -196,6 +204,7 @@ class TerritoryView(DirectoryView):
         "country": _l("Land"),
         "rep": _l("Vertriebsmitarbeiter"),
         "prefixes": _l("PLZ-Präfixe"),
+        "prefix_list": _l("PLZ-Präfixe"),
     }
     column_formatters: ClassVar[dict[str, Callable[..., Any]]] = {
         "prefixes": lambda v, c, m, n: ", ".join(p.prefix for p in m.prefixes),
@@ -204,7 +213,7 @@ class TerritoryView(DirectoryView):
         "id": {"validators": [DataRequired(), ID_PATTERN]},
         "name": {"validators": [DataRequired(), Length(max=200)]},
         "country": {"validators": [DataRequired(), Regexp(r"^[A-Z]{2}$")], "default": "DE"},
-        "rep": {"validators": [InputRequired()]},
+        "rep": {"validators": [InputRequired()], "widget": Select()},
     }
 
     def on_form_prefill(self, form: Any, id: Any) -> None:

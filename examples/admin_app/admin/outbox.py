@@ -8,7 +8,7 @@ exported, formula-safe.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import flash
@@ -20,6 +20,7 @@ from qleads.errors import QleadsError
 from ..errors import message_for
 from ..services import current_services
 from .base import ReadOnlyView, is_admin
+from .labels import MAIL_KINDS, OUTBOX_STATES, choices
 from .rows import OutboxRow
 
 __all__ = ["FailedMailView", "OutboxView"]
@@ -59,6 +60,10 @@ class OutboxView(ReadOnlyView):
     column_searchable_list = ("recipient_id", "key")
     column_default_sort = ("id", True)
     column_labels = _OUTBOX_LABELS
+    column_choices: ClassVar[dict[str, Any]] = {
+        "kind": choices(MAIL_KINDS),
+        "state": choices(OUTBOX_STATES),
+    }
     can_export = True
     column_export_list = (
         "id",

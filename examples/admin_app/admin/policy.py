@@ -37,20 +37,20 @@ LIMIT_FIELDS = (
 
 class PolicyForm(FlaskForm):
     claim_hold_days = IntegerField(
-        _l("Haltefrist nach Übernahme (Werktage, R3)"),
+        _l("Haltefrist nach Übernahme (Werktage)"),
         validators=[InputRequired(), NumberRange(1, 30)],
     )
     assignment_reminder_days = IntegerField(
-        _l("Erinnerung nach Zuteilung (Werktage, R5)"),
+        _l("Erinnerung nach Zuteilung (Werktage)"),
         validators=[InputRequired(), NumberRange(1, 30)],
     )
-    escalation_enabled = BooleanField(_l("Eskalation an den Vertrieb (R5)"))
+    escalation_enabled = BooleanField(_l("Eskalation an den Vertrieb"))
     escalation_days = IntegerField(
         _l("Eskalation nach weiteren Werktagen"),
         validators=[Optional(), NumberRange(1, 60)],
     )
     contact_before_claim = SelectField(
-        _l("Kontaktdaten vor der Übernahme (R16)"),
+        _l("Kontaktdaten vor der Übernahme"),
         choices=[
             SelectChoice("hidden", _l("verborgen (Standard, Datenschutz)")),
             SelectChoice("shown", _l("sichtbar (wie im Handbuch)")),

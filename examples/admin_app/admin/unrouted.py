@@ -14,6 +14,7 @@ from flask import abort, flash, redirect
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import TemplateLinkRowAction
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -31,6 +32,11 @@ from .base import ReadOnlyView, is_admin
 from .rows import LeadRow
 
 __all__ = ["UnroutedLeadView"]
+
+
+def _status_name(status: Status) -> LazyString:
+    """The library's name of ``status``, in the language of the page it is shown on."""
+    return LazyString(lambda: status.label(shown_language()))
 
 
 class UnroutedLeadView(ReadOnlyView):
@@ -63,6 +69,9 @@ class UnroutedLeadView(ReadOnlyView):
     }
     column_formatters: ClassVar[dict[str, Callable[..., Any]]] = {
         "status": lambda v, c, m, n: Status(m.status).label(shown_language()),
+    }
+    column_choices: ClassVar[dict[str, Any]] = {
+        "status": [(s.value, _status_name(s)) for s in Status],
     }
     column_extra_row_actions: ClassVar[list[Any]] = [
         TemplateLinkRowAction("qleads_row.assign_link", _l("Zuteilen"))

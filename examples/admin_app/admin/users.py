@@ -21,6 +21,7 @@ from ..models import ROLES, actor_for
 from ..security.account import PASSWORD_RULES
 from ..services import current_services
 from .base import LANGUAGE_CHOICES, ScopedModelView
+from .labels import LANGUAGE_NAMES, ROLE_NAMES, choices
 
 __all__ = ["PortalUserView"]
 
@@ -49,12 +50,17 @@ class PortalUserView(ScopedModelView):
         "username": _l("Benutzername"),
         "role": _l("Rolle"),
         "actor_id": _l("Kennung (Installateur/Vertrieb/Admin)"),
+        "password": _l("Neues Passwort"),
         "language": _l("Sprache"),
         "active": _l("Aktiv"),
     }
+    column_choices: ClassVar[dict[str, Any]] = {
+        "role": choices(ROLE_NAMES),
+        "language": choices(LANGUAGE_NAMES),
+    }
     form_overrides: ClassVar[dict[str, Any]] = {"role": SelectField, "language": SelectField}
     form_args: ClassVar[dict[str, dict[str, Any]]] = {
-        "role": {"choices": [SelectChoice(r, r) for r in ROLES]},
+        "role": {"choices": [SelectChoice(r, ROLE_NAMES[r]) for r in ROLES]},
         "language": {"choices": LANGUAGE_CHOICES},
         "username": {"validators": [DataRequired(), Length(max=80)]},
         "actor_id": {"validators": [DataRequired(), Length(max=64)]},

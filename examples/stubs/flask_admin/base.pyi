@@ -50,7 +50,7 @@ class Admin:
     def __init__(
         self,
         app: Flask | None = None,
-        name: str | None = None,
+        name: _Text | None = None,
         url: str | None = None,
         subdomain: str | None = None,
         index_view: BaseView | None = None,

@@ -19,9 +19,10 @@ from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.decline import release_changes
 from qleads.desk.ladder_steps import holder_calendar
 from qleads.desk.limits import enforce_claim_limits
-from qleads.desk.policies import effective_policy
 from qleads.desk.personal_data import shown_to
+from qleads.desk.policies import effective_policy
 from qleads.errors import (
+    DatedBeforeHolding,
     InvalidInput,
     InvalidTransition,
     LeadDeclined,
@@ -31,6 +32,7 @@ from qleads.errors import (
     StaleUpdate,
 )
 from qleads.escalation import effective_ladder, first_deadline, hold_until
+from qleads.holding import held_since
 from qleads.instants import require_utc
 from qleads.lifecycle import WORK_STATUSES, Action, Status, check
 from qleads.model import (
@@ -119,8 +121,10 @@ class WorkDesk(DeskBase):
         """R6: the holder (or an admin for him) records a work status.
 
         ``effective_at`` defaults to now and may lie neither in the future nor before the
-        lead was received. ``follow_up`` needs ``due_at`` in the future. Any record ends
-        the claim hold (R4) and the assignment reminder (R5).
+        lead was received, nor before the claim or assignment that gave the lead to its
+        holder (:class:`~qleads.errors.DatedBeforeHolding`). ``follow_up`` needs
+        ``due_at`` in the future. Any record ends the claim hold (R4) and the assignment
+        reminder (R5).
 
         Deadlines are strict (R4, R11); what counts is when the record is made, not its
         effective date:
@@ -160,6 +164,10 @@ class WorkDesk(DeskBase):
             check(current.id, current.status, Action.RECORD, status)
             if effective < lead.received_at:
                 raise InvalidInput("effective_at", "lies before the lead was received")
+            if effective_at is not None:
+                since = held_since(uow.history(lead_id))
+                if since is not None and effective < since:
+                    raise DatedBeforeHolding(lead_id, since)
             # R6 and the ladder: a follow-up counts from its date, an offer from its own.
             calendar = holder_calendar(current, self.directory)
             start = due_at if due_at is not None else effective

@@ -106,6 +106,8 @@ class ExpectedLead:
     #: ``qleads.duplicates``: the original it is held back as a duplicate of.
     linked_to: int | None = None
     offered_before_link: bool = False
+    #: When the holder got it (claim, assignment): no status may be dated before (R6).
+    held_since: dt.datetime | None = None
 
     def to_pool(self) -> None:
         """Back to ``new`` without a holder; an installer who held it is remembered

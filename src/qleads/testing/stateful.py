@@ -44,6 +44,7 @@ from qleads.desk import SYSTEM_ACTOR
 from qleads.documents import document_fingerprint
 from qleads.errors import (
     ClaimExpired,
+    DatedBeforeHolding,
     IntakeConflict,
     InvalidInput,
     InvalidTransition,
@@ -317,6 +318,7 @@ class LeadDeskMachine(SearchRules, PolicyRules):
         shown = self.desk.claim(installer, lead_id)
         expected.status = Status.CLAIMED
         expected.holder_id = installer.id
+        expected.held_since = self.now
         expected.due_at = None
         if self.policy.ladder is None:
             hold = installer.calendar.add_business_days(self.now, self.policy.claim_hold_days)
@@ -396,6 +398,12 @@ class LeadDeskMachine(SearchRules, PolicyRules):
             return InvalidTransition
         if effective is not None and effective < expected.received_at:
             return InvalidInput
+        if (
+            effective is not None
+            and expected.held_since is not None
+            and effective < expected.held_since
+        ):
+            return DatedBeforeHolding
         return None
 
     def _holder_error(
@@ -494,6 +502,7 @@ class LeadDeskMachine(SearchRules, PolicyRules):
             expected.linked_to = None
         expected.status = Status.ASSIGNED
         expected.holder_id = target.id
+        expected.held_since = self.now
         expected.due_at = None
         expected.hold_until = None
         if self.policy.ladder is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from qleads.errors import ClaimExpired, LeadNoLongerAvailable, LeadNotFound
+from qleads.errors import ClaimExpired, DatedBeforeHolding, LeadNoLongerAvailable, LeadNotFound
 from qleads.lifecycle import Status
 from qleads.model import Channel, EventKind, Notification, NotificationKind, Policy, ReleaseReason
 from qleads.ports import LeadRepository
@@ -165,3 +165,44 @@ class DeskScenarioContract:
             assert (lead.status, lead.holder_id) == (Status.ASSIGNED, "i-ben")
             assert lead.previous_holders == {"i-anna"}
             assert world.desk.sweep().total == 0
+
+        def test_a_status_dated_before_the_claim_or_assignment_is_refused(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R6: a status may be dated back to the claim (or the assignment) that
+            gave the lead to its holder, not before it; a refused one stores nothing."""
+            world = World(repository)
+            desk = world.desk
+            received = dt.datetime(2026, 11, 9, 8, 0, tzinfo=dt.UTC)  # a Monday
+            world.clock.set(received)
+            lead_id = desk.intake(world.source, make_document("dated")).lead.id
+            world.clock.set(received + dt.timedelta(days=1))
+            claimed_at = world.clock.now()
+            desk.claim(world.anna, lead_id)
+            world.clock.advance(dt.timedelta(hours=5))
+            before = desk.get(world.admin, lead_id).lead
+            early = claimed_at - dt.timedelta(minutes=1)
+            with pytest.raises(DatedBeforeHolding) as refused:
+                desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED, effective_at=early)
+            assert refused.value.held_since == claimed_at
+            assert refused.value.field == "effective_at"
+            assert refused.value.code == "dated_before_holding"
+            with pytest.raises(DatedBeforeHolding):  # an admin recording for him, too
+                desk.record(world.admin, lead_id, Status.CONTACT_ATTEMPTED, effective_at=early)
+            assert desk.get(world.admin, lead_id).lead == before
+            assert len(desk.history(world.admin, lead_id)) == 2
+            shown = desk.record(
+                world.anna, lead_id, Status.CONTACT_ATTEMPTED, effective_at=claimed_at
+            )
+            assert shown.lead.status_at == claimed_at
+
+            # A rep's assignment starts a new holding: the earlier claim no longer counts.
+            desk.release(world.anna, lead_id)
+            world.clock.advance(dt.timedelta(hours=1))
+            assigned_at = world.clock.now()
+            desk.assign(world.rep_east, lead_id, world.ben)
+            world.clock.advance(dt.timedelta(hours=1))
+            with pytest.raises(DatedBeforeHolding) as again:
+                desk.record(world.ben, lead_id, Status.FIRST_CONTACT, effective_at=claimed_at)
+            assert again.value.held_since == assigned_at
+            desk.record(world.ben, lead_id, Status.FIRST_CONTACT, effective_at=assigned_at)
