@@ -2,7 +2,9 @@
 
 ``qleads db upgrade URL`` creates or upgrades a database (:mod:`qleads.cli.db`);
 ``qleads sweep URL`` fires the deadlines that have passed (:mod:`qleads.cli.sweep`);
-``qleads mail …`` delivers and inspects the outbox (:mod:`qleads.cli.mail`). Each
+``qleads mail …`` delivers and inspects the outbox (:mod:`qleads.cli.mail`);
+``qleads worker URL`` does both in a loop (:mod:`qleads.cli.worker`); ``--log-level``
+and ``--log-format`` say where log lines go (:mod:`qleads.cli.logs`). Each
 command group is one module with an ``add_parser(commands)`` that
 :func:`build_parser` calls by name: the whole command line is in that function, with
 no registry to look up. Exit codes and the database URL are in :mod:`qleads.cli.common`;
@@ -21,7 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from qleads import __version__
-from qleads.cli import db, mail, sweep
+from qleads.cli import db, mail, sweep, worker
 from qleads.cli.common import (
     DATABASE_URL_ENV,
     EXIT_FAILED,
@@ -33,6 +35,7 @@ from qleads.cli.common import (
     shown_url,
 )
 from qleads.cli.extras import EXTRA_MODULES, extra_of, needs_extras
+from qleads.cli.logs import add_log_options, configure_logging
 from qleads.errors import ConfigurationError, QleadsError
 
 __all__ = [
@@ -59,10 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="qleads: lead distribution for installer networks.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_log_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     db.add_parser(commands)
     sweep.add_parser(commands)
     mail.add_parser(commands)
+    worker.add_parser(commands)
     return parser
 
 
@@ -75,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     handler: Handler = args.handler
     try:
+        configure_logging(args.log_level, args.log_format)
         return handler(args)
     except (ModuleNotFoundError, ConfigurationError) as e:
         extra = extra_of(e)  # a command of an extra that is not installed
