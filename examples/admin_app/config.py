@@ -27,6 +27,9 @@ __all__ = ["DEFAULTS", "load_config"]
 DEFAULTS: Mapping[str, Any] = {
     # where the data lives (leads, history, outbox, directory, portal users)
     "QLEADS_DATABASE_URL": "sqlite:///" + str(Path(tempfile.gettempdir()) / "qleads-demo.sqlite"),
+    # create or upgrade the schema when an app starts (qleads' and the portal's migrations);
+    # production turns it off and runs "flask --app examples.admin_app db upgrade" first
+    "QLEADS_AUTO_UPGRADE": True,
     # demo mode: random secret, demo data when the database is empty, mails kept in the DB
     "QLEADS_DEMO": False,
     # the sweeper/dispatcher thread (R11, R10); off in tests

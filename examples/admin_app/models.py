@@ -6,9 +6,8 @@ a :class:`PortalUser` is a login that acts as one of them (``actor_id``). Passwo
 stored only as salted hashes (werkzeug's scrypt), "Passwort vergessen" tokens only as
 their SHA-256 (:class:`PasswordReset`).
 
-The tables are made with ``create_all``, which adds tables but never columns; a column
-added later is added to existing databases by :func:`upgrade_portal_schema` (the demo
-database a user already has keeps working).
+The tables are made and changed by the portal's own Alembic migrations
+(:mod:`examples.admin_app.migrations`, a version tree of its own next to qleads').
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from email.policy import default as default_policy
 from typing import Literal
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, inspect, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,7 +39,6 @@ __all__ = [
     "load_policy",
     "new_session_token",
     "save_policy",
-    "upgrade_portal_schema",
     "verify_password",
     "waste_password_check",
 ]
@@ -159,34 +156,6 @@ class PasswordReset(PortalBase):
         """SQLite forgets time zones; every instant the portal stores is UTC."""
         at = self.expires_at
         return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
-
-
-#: Columns added to portal tables after their first release: (table, column, DDL type).
-_ADDED_COLUMNS = (("portal_users", "session_token", "VARCHAR(64)"),)
-
-
-def upgrade_portal_schema(engine: Engine) -> None:
-    """Create the portal's tables, and add the columns a database made by an earlier
-    version lacks. A user without a session token gets a fresh one, so cookies from
-    before the upgrade (which hold no token) are refused."""
-    PortalBase.metadata.create_all(engine)
-    present = {
-        table: {c["name"] for c in inspect(engine).get_columns(table)}
-        for table, _column, _type in _ADDED_COLUMNS
-    }
-    for table, column, ddl in _ADDED_COLUMNS:
-        if column in present[table]:
-            continue
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
-        except DBAPIError:
-            # Another process starting at the same moment may have added it first.
-            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
-                raise
-    with Session(engine) as session, session.begin():
-        for user in session.scalars(select(PortalUser).where(PortalUser.session_token.is_(None))):
-            user.end_sessions()
 
 
 class PortalSetting(PortalBase):

@@ -107,7 +107,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
             report = dispatcher.dispatch_all(settings.limit, progress=progress)
             digests = DigestReport()
-            if not not settings.digests:
+            if settings.digests:
                 digests = DigestSender(
                     outbox,
                     mailer,

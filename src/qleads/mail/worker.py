@@ -52,7 +52,7 @@ class RoundReport:
 
     swept: SweepReport
     dispatched: DispatchReport
-    digests: DigestReport = DigestReport()
+    digests: DigestReport = attrs.field(factory=DigestReport)
     sweep_seconds: float = 0.0
     dispatch_seconds: float = 0.0
 
