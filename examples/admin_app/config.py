@@ -35,6 +35,12 @@ DEFAULTS: Mapping[str, Any] = {
     # the sweeper/dispatcher thread (R11, R10); off in tests
     "QLEADS_BACKGROUND": False,
     "QLEADS_SWEEP_INTERVAL": 30.0,
+    # /readyz fails when the oldest pending outbox row is older than this (seconds; 0: no
+    # check): no worker is delivering
+    "QLEADS_READY_MAX_OUTBOX_AGE": 900.0,
+    # /metrics (Prometheus): off unless on, and then only with this bearer token
+    "QLEADS_METRICS": False,
+    "QLEADS_METRICS_TOKEN": "",
     # "database" keeps every mail in the portal's table (the demo mail reader shows it),
     # "smtp" delivers through MAIL_SERVER
     "QLEADS_MAILER": "database",
@@ -168,6 +174,13 @@ def load_config(
         raise ConfigurationError("QLEADS_PRODUCT_NAME must not be blank")
     if int(config["QLEADS_PASSWORD_RESET_MINUTES"]) < 1:
         raise ConfigurationError("QLEADS_PASSWORD_RESET_MINUTES must be at least 1")
+    if config["QLEADS_METRICS"] and len(str(config["QLEADS_METRICS_TOKEN"])) < 16:
+        raise ConfigurationError(
+            "QLEADS_METRICS needs QLEADS_METRICS_TOKEN (at least 16 characters): the "
+            "numbers reveal business volume"
+        )
+    if float(config["QLEADS_READY_MAX_OUTBOX_AGE"]) < 0:
+        raise ConfigurationError("QLEADS_READY_MAX_OUTBOX_AGE must not be negative")
     if int(config["QLEADS_PROXY_COUNT"]) < 0:
         raise ConfigurationError("QLEADS_PROXY_COUNT must not be negative")
     return config

@@ -22,6 +22,7 @@ from typing import Literal
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -207,11 +208,16 @@ _POLICY_KEY = "policy"
 
 def load_policy(sessions: sessionmaker[Session]) -> Policy:
     """The stored policy, or the manual's defaults when none is stored."""
-    with sessions() as session:
-        row = session.get(PortalSetting, _POLICY_KEY)
-        if row is None:
-            return Policy()
-        data = json.loads(row.value)
+    try:
+        with sessions() as session:
+            row = session.get(PortalSetting, _POLICY_KEY)
+            if row is None:
+                return Policy()
+            data = json.loads(row.value)
+    except (OperationalError, ProgrammingError):
+        # No portal tables yet: an app made to run "db upgrade" on a new database.
+        # /readyz reports the schema until then.
+        return Policy()
     return Policy(
         claim_hold_days=int(data.get("claim_hold_days", 2)),
         assignment_reminder_days=int(data.get("assignment_reminder_days", 2)),
