@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from qleads.adapters.clock import SystemClock
+from qleads.adapters.clock import clock_from_environment
 from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
 from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.desk import LeadDesk
@@ -106,7 +106,8 @@ def build_services(config: Mapping[str, Any]) -> Services:
     from .mailing import build_delivery
     from .storage import open_storage
 
-    clock: Clock = config.get("QLEADS_CLOCK") or SystemClock()
+    # The system's clock, or a rehearsal's fast one (qleads.adapters.clock).
+    clock: Clock = config.get("QLEADS_CLOCK") or clock_from_environment()
     engine = make_engine(str(config["QLEADS_DATABASE_URL"]))
     if config.get("QLEADS_AUTO_UPGRADE", True):
         from .migrations import upgrade_all

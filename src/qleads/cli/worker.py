@@ -76,7 +76,7 @@ def add_parser(commands: Commands) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from qleads.adapters.clock import SystemClock
+    from qleads.adapters.clock import clock_from_environment
     from qleads.adapters.sql.directory import SqlAlchemyDirectory
     from qleads.adapters.sql.engine import make_engine
     from qleads.adapters.sql.outbox import SqlAlchemyOutbox
@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ConfigurationError(f"bad policy: {e}") from e
     engine = make_engine(database_url(args))
-    clock = SystemClock()
+    clock = clock_from_environment()
     mailer = settings.mailer()
     try:
         with mailer:
