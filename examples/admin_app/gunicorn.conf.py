@@ -34,6 +34,9 @@ timeout = int(os.environ.get("QLEADS_WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("QLEADS_WEB_GRACEFUL_TIMEOUT", "20"))
 forwarded_allow_ips = os.environ.get("QLEADS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
+# gunicorn 27's control socket sits at one path per user: two instances on one host
+# would share it. The portal needs none (older gunicorns ignore the name).
+control_socket_disable = True
 accesslog = os.environ.get("QLEADS_ACCESS_LOG", "-")
 errorlog = "-"
 # %(U)s is the path without the query string (%(r)s would carry it).

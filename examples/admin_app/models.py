@@ -21,7 +21,7 @@ from email.policy import default as default_policy
 from typing import Literal
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -39,6 +39,7 @@ __all__ = [
     "Role",
     "load_policy",
     "new_session_token",
+    "portal_metadata",
     "save_policy",
     "verify_password",
     "waste_password_check",
@@ -50,6 +51,14 @@ ROLES: tuple[Role, ...] = ("installer", "rep", "admin")
 
 class PortalBase(DeclarativeBase):
     """Declarative base of the portal tables (Flask-Admin maps its views onto these)."""
+
+
+def portal_metadata() -> MetaData:
+    """Every table of the portal, including those declared outside this module (the
+    intake API's idempotency records): what its migrations must create."""
+    from .api import idempotency  # noqa: F401 - declares portal_api_idempotency
+
+    return PortalBase.metadata
 
 
 def new_session_token() -> str:

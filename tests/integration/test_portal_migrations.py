@@ -19,7 +19,7 @@ from examples.admin_app.migrations import (
     upgrade,
     upgrade_all,
 )
-from examples.admin_app.models import PortalBase
+from examples.admin_app.models import portal_metadata
 from qleads.adapters.sql import make_engine
 from qleads.adapters.sql.schema import ALEMBIC_VERSION_TABLE
 
@@ -45,7 +45,7 @@ def _differences(engine: sa.Engine) -> list[object]:
         context = MigrationContext.configure(
             conn, opts={"include_object": portal_only, "compare_type": True}
         )
-        return list(compare_metadata(context, PortalBase.metadata))
+        return list(compare_metadata(context, portal_metadata()))
 
 
 def test_upgrade_matches_the_models(engine: sa.Engine) -> None:
@@ -56,6 +56,9 @@ def test_upgrade_matches_the_models(engine: sa.Engine) -> None:
     assert _differences(engine) == []
     tables = set(sa.inspect(engine).get_table_names())
     assert {VERSION_TABLE, ALEMBIC_VERSION_TABLE} <= tables
+    assert {t for t in tables if t.startswith("portal_")} == set(portal_metadata().tables) | {
+        VERSION_TABLE
+    }
     assert schema_is_current(engine)
     again = upgrade_all(engine)
     assert not again.portal.changed

@@ -118,9 +118,7 @@ def test_every_named_command_exists_and_answers_help(tmp_path: Path) -> None:
         else:
             args = [str(program), *[a for a in options if a in {"worker", "sweep", "db"}],
                     "--help"]  # fmt: skip
-        done = subprocess.run(
-            args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-        )
+        done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
 
 

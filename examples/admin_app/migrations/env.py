@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import SchemaItem
 
 from examples.admin_app.migrations import VERSION_TABLE
-from examples.admin_app.models import PortalBase
+from examples.admin_app.models import portal_metadata
 
 #: The PostgreSQL advisory lock that serialises concurrent portal upgrades ("port").
 _UPGRADE_LOCK = 0x70_6F_72_74
@@ -30,7 +30,7 @@ def _include_object(
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=PortalBase.metadata,
+        target_metadata=portal_metadata(),
         version_table=VERSION_TABLE,
         include_object=_include_object,
         compare_type=True,

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from qleads.errors import ConfigurationError
 from qleads.instants import require_utc
 
-__all__ = ["REHEARSAL_CLOCK_ENV", "FrozenClock", "ScaledClock", "SystemClock", "clock_from_environment"]
+__all__ = [
+    "REHEARSAL_CLOCK_ENV",
+    "FrozenClock",
+    "ScaledClock",
+    "SystemClock",
+    "clock_from_environment",
+]
 
 #: ``START ORIGIN SCALE``: every process of a rehearsal runs on
 #: ``ScaledClock(START, ORIGIN, SCALE)`` (:func:`clock_from_environment`).

@@ -1,4 +1,5 @@
-"""The portal's tables: logins, reset links, settings, the demo mailbox.
+"""The portal's tables: logins, reset links, settings, the demo mailbox, the intake
+API's idempotency records.
 
 Revision ID: p0001
 Revises:
@@ -25,6 +26,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _TZ = sa.DateTime(timezone=True)
+#: The longest Idempotency-Key the intake API takes.
+_KEY_MAX_LENGTH = 255
 
 
 def _tables() -> set[str]:
@@ -92,8 +95,28 @@ def upgrade() -> None:
             sa.Column("raw", sa.Text(), nullable=False),
         )
         op.create_index("ix_portal_mails_recipients", "portal_mails", ["recipients"])
+    if "portal_api_idempotency" not in present:
+        op.create_table(
+            "portal_api_idempotency",
+            sa.Column("source_id", sa.String(64), primary_key=True),
+            sa.Column("idempotency_key", sa.String(_KEY_MAX_LENGTH), primary_key=True),
+            sa.Column("request_hash", sa.String(64), nullable=False),
+            sa.Column("status", sa.Integer(), nullable=False),
+            sa.Column("body", sa.Text(), nullable=False),
+            sa.Column("location", sa.String(200), nullable=True),
+            sa.Column("created_at", _TZ, nullable=False),
+        )
+        op.create_index(
+            "ix_portal_api_idempotency_created_at", "portal_api_idempotency", ["created_at"]
+        )
 
 
 def downgrade() -> None:
-    for table in ("portal_mails", "portal_settings", "portal_password_resets", "portal_users"):
+    for table in (
+        "portal_api_idempotency",
+        "portal_mails",
+        "portal_settings",
+        "portal_password_resets",
+        "portal_users",
+    ):
         op.drop_table(table)
