@@ -125,6 +125,7 @@ class TestMetrics:
         assert 'qleads_outbox_rows{state="pending"}' in text
         assert "qleads_outbox_oldest_pending_age_seconds" in text
         assert "qleads_mail_delivery_attempts_total" in text
+        assert "qleads_deadline_lag_seconds" in text
         assert 'qleads_claim_attempts_total{outcome="won"} 1.0' in text
         assert 'qleads_claim_attempts_total{outcome="refused"} 1.0' in text
         assert 'qleads_claim_attempts_total{outcome="conflict"} 1.0' in text

@@ -14,12 +14,13 @@ Two kinds of numbers:
   and nothing is lost when a process dies: leads by status; history events by kind
   (claims, records, releases, assignments, and what the sweep fired: expired, reminded,
   escalated, follow-ups due); outbox rows by state, their delivery attempts, and the
-  oldest pending row's age. The workers' own timings (sweep duration) are the log's
-  ``round:`` lines.
+  oldest pending row's age; and the sweep's lag, how long the most overdue deadline
+  has waited. The workers' own timings (sweep duration) are the log's ``round:`` lines.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import os
@@ -85,12 +86,29 @@ class StoreCollector:
         for state, (count, tried) in by_state.items():
             rows.add_metric([state], count)
             attempts.add_metric([state], tried)
+        now = self.now()
         age = GaugeMetricFamily(
             "qleads_outbox_oldest_pending_age_seconds",
             "Age of the oldest pending outbox row (0: none pending)",
-            value=oldest_pending_age(self.engine, self.now()),
+            value=oldest_pending_age(self.engine, now),
         )
-        yield from (leads, events, rows, attempts, age)
+        lag = GaugeMetricFamily(
+            "qleads_deadline_lag_seconds",
+            "How long the most overdue deadline has waited for the sweep (0: none overdue)",
+            value=_deadline_lag(self.engine, now),
+        )
+        yield from (leads, events, rows, attempts, age, lag)
+
+
+def _deadline_lag(engine: sa.Engine, now: Any) -> float:
+    """Seconds since the earliest deadline that has passed and not yet fired (R11)."""
+    with engine.connect() as conn:
+        earliest = conn.execute(sa.select(sa.func.min(lead_table.c.deadline_at))).scalar()
+    if earliest is None:
+        return 0.0
+    if earliest.tzinfo is None:  # SQLite keeps no offset; every stored instant is UTC
+        earliest = earliest.replace(tzinfo=dt.UTC)
+    return max((now - earliest).total_seconds(), 0.0)
 
 
 class PortalMetrics:
