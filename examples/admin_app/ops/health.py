@@ -41,7 +41,7 @@ def oldest_pending_age(engine: sa.Engine, now: dt.datetime) -> float:
         return 0.0
     if oldest.tzinfo is None:  # SQLite keeps no offset; every stored instant is UTC
         oldest = oldest.replace(tzinfo=dt.UTC)
-    return max((now - oldest).total_seconds(), 0.0)
+    return max(float((now - oldest).total_seconds()), 0.0)
 
 
 def readiness() -> tuple[dict[str, Any], int]:

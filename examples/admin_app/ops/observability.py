@@ -108,7 +108,7 @@ def _deadline_lag(engine: sa.Engine, now: Any) -> float:
         return 0.0
     if earliest.tzinfo is None:  # SQLite keeps no offset; every stored instant is UTC
         earliest = earliest.replace(tzinfo=dt.UTC)
-    return max((now - earliest).total_seconds(), 0.0)
+    return max(float((now - earliest).total_seconds()), 0.0)
 
 
 class PortalMetrics:
@@ -209,7 +209,7 @@ def _metrics_view() -> Response:
     _metrics, own = current_app.extensions[_EXTENSION]
     if own is None:
         registry = CollectorRegistry()
-        mp.MultiProcessCollector(registry)
+        mp.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = CollectorRegistry()
         registry.register(_Forward(own))
