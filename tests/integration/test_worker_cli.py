@@ -10,10 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from mail_support import SmtpServer, World, document
+from mail_support import SmtpServer, World, document, free_port
 
 from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sql.migrations import upgrade
@@ -89,8 +90,14 @@ def test_a_signal_ends_the_process_with_0(postgres_url: str, server: SmtpServer,
     0, with its totals in the log; nothing is left leased."""
     url = _prepared(postgres_url)
     env = {**os.environ, "QLEADS_LOG_LEVEL": "info"}
+    metrics_port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "qleads.cli", *_args(url, server.port, "--interval", "0.3")],
+        [
+            sys.executable,
+            "-m",
+            "qleads.cli",
+            *_args(url, server.port, "--interval", "0.3", "--metrics-port", str(metrics_port)),
+        ],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -101,6 +108,11 @@ def test_a_signal_ends_the_process_with_0(postgres_url: str, server: SmtpServer,
         while _pending(url) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as answer:
+            metrics = answer.read().decode()
+        assert 'qleads_worker_mail_deliveries_total{outcome="sent"} 4.0' in metrics
+        assert 'qleads_worker_deadlines_fired_total{kind="assignment_reminder"} 1.0' in metrics
+        assert "qleads_worker_sweep_duration_seconds_count" in metrics
         process.send_signal(signum)
         started = time.monotonic()
         _out, err = process.communicate(timeout=15)

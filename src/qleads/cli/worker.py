@@ -5,6 +5,8 @@ Run one or more next to the portal instances instead of cron's ``qleads sweep`` 
 ``qleads mail dispatch``: several on one PostgreSQL database are safe. SIGTERM and SIGINT
 end it within one mail's SMTP timeout, with the rows it leased given back, and exit 0; a
 second signal ends it at once. ``--once`` runs one round and exits (1 when it failed).
+``--metrics-port`` serves the worker's own Prometheus metrics on a bind of their own
+(:mod:`qleads.cli.worker_metrics`).
 """
 
 from __future__ import annotations
@@ -71,6 +73,18 @@ def add_parser(commands: Commands) -> None:
         help="escalate to the rep this many business days after the assignment reminder "
         "(the portal's policy setting; leave unset where it is off)",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve the worker's own Prometheus metrics on this port (needs prometheus_client)",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="the interface for --metrics-port (default: 127.0.0.1, this host only)",
+    )
     worker.add_argument("--once", action="store_true", help="run one round and exit")
     worker.set_defaults(handler=_run)
 
@@ -99,6 +113,12 @@ def _run(args: argparse.Namespace) -> int:
         policy = Policy(escalation_days=args.escalation_days)
     except ValueError as e:
         raise ConfigurationError(f"bad policy: {e}") from e
+    metrics = None
+    if args.metrics_port is not None:
+        from qleads.cli.worker_metrics import WorkerMetrics
+
+        metrics = WorkerMetrics(args.metrics_host, args.metrics_port)
+        metrics.start()
     engine = make_engine(database_url(args))
     clock = clock_from_environment()
     mailer = settings.mailer()
@@ -141,6 +161,8 @@ def _run(args: argparse.Namespace) -> int:
                 max_backoff=args.max_backoff,
                 batch_size=args.batch_size,
                 limit=settings.limit,
+                on_round=metrics.on_round if metrics is not None else None,
+                on_failure=metrics.on_failure if metrics is not None else None,
             )
             if args.once:
                 worker.run(once=True)
