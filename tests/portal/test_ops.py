@@ -236,3 +236,40 @@ def test_outbox_age_is_measured_in_utc(services: Services) -> None:
         )
     )
     assert oldest_pending_age(services.engine, NOW) == pytest.approx(90.0)
+
+
+def test_outside_the_demo_no_thread_sweeps(tmp_path: Path) -> None:
+    """Production leaves sweeping and mail to ``qleads worker``."""
+    config = portal_config(tmp_path / "p.sqlite", FrozenClock(NOW), QLEADS_DEMO=False)
+    del config["QLEADS_BACKGROUND"]
+    app = create_app(config)
+    try:
+        assert "qleads.background" not in app.extensions
+    finally:
+        app.extensions["qleads"].close()
+
+
+def test_gunicorn_settings_come_from_the_environment(monkeypatch) -> None:
+    """Workers, threads and bind from the environment; an access log without query
+    strings; forwarded headers trusted from the configured proxies only."""
+    import runpy
+
+    for key, value in {
+        "QLEADS_WEB_WORKERS": "3",
+        "QLEADS_WEB_THREADS": "6",
+        "QLEADS_BIND": "127.0.0.1:9001",
+        "QLEADS_FORWARDED_ALLOW_IPS": "10.0.0.2",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("QLEADS_METRICS", raising=False)
+    settings = runpy.run_path(
+        str(Path(__file__).parents[2] / "examples/admin_app/gunicorn.conf.py")
+    )
+    assert (settings["workers"], settings["threads"]) == (3, 6)
+    assert settings["bind"] == "127.0.0.1:9001"
+    assert settings["forwarded_allow_ips"] == "10.0.0.2"
+    assert settings["preload_app"] is False
+    fmt = settings["access_log_format"]
+    assert "%(U)s" in fmt
+    for with_query in ("%(r)s", "%(q)s", "raw_uri"):
+        assert with_query not in fmt
