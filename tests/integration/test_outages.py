@@ -185,6 +185,7 @@ CALLS: dict[str, Callable[[Stack], object]] = {
     ),
     "SqlAlchemyOutbox.lease": lambda s: s.outbox.lease(NOW, 10, "me", dt.timedelta(minutes=5)),
     "SqlAlchemyOutbox.mark_sent": lambda s: s.outbox.mark_sent("k", "<m@x>", NOW),
+    "SqlAlchemyOutbox.release": lambda s: s.outbox.release(["k"], "me"),
     "SqlAlchemyOutbox.mark_retry": lambda s: s.outbox.mark_retry("k", "busy", NOW),
     "SqlAlchemyOutbox.mark_failed": lambda s: s.outbox.mark_failed("k", "gone"),
     "SqlAlchemyOutbox.failed": lambda s: s.outbox.failed(),
