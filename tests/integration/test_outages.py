@@ -348,8 +348,17 @@ class TestCommandLine:
                 "--base-url",
                 "https://x.example",
             ],
+            [
+                "worker",
+                "{url}",
+                "--smtp",
+                "127.0.0.1:1",
+                "--base-url",
+                "https://x.example",
+                "--once",
+            ],
         ],
-        ids=["sweep", "db upgrade", "mail failed", "mail retry", "mail dispatch"],
+        ids=["sweep", "db upgrade", "mail failed", "mail retry", "mail dispatch", "worker"],
     )
     def test_an_unreachable_database_is_one_line_and_exit_1(
         self, argv: list[str], capsys: pytest.CaptureFixture[str]

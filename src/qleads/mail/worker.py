@@ -184,9 +184,12 @@ class Worker:
         raised). Returns the totals, which are also logged."""
         totals = WorkerTotals()
         failures = 0
-        log.info(
-            "worker started: a round every %.1f s (±%.0f %%)", self.interval, 100 * self.jitter
-        )
+        if not once:
+            log.info(
+                "worker started: a round every %.1f s (±%.0f %%)",
+                self.interval,
+                100 * self.jitter,
+            )
         while not self._stop.is_set():
             try:
                 report = self.run_round()
@@ -219,6 +222,8 @@ class Worker:
             if once:
                 break
             self._stop.wait(wait)
+        if once:
+            return totals
         log.info(
             "worker stopped: %d rounds (%d failed), %d deadlines fired, %d mails sent, %d failed",
             totals.rounds,
