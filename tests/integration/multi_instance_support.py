@@ -188,7 +188,7 @@ class Answer:
     at: float
     method: str
     path: str
-    status: int  # 0: no connection
+    status: int  # 0: no connection, -1: no answer in time (a load symptom, not an error)
     seconds: float = 0.0
 
 
@@ -226,8 +226,11 @@ class User:
             started = time.monotonic()
             try:
                 response = self.session.request(
-                    method, base + path, timeout=15, allow_redirects=False, **kw
+                    method, base + path, timeout=30, allow_redirects=False, **kw
                 )
+            except requests.Timeout:
+                self.journal.add(Answer(time.monotonic(), method, path, -1))
+                continue
             except requests.RequestException:
                 self.journal.add(Answer(time.monotonic(), method, path, 0))
                 time.sleep(0.2)
