@@ -15,6 +15,7 @@ write lock, a PostgreSQL advisory lock, a process lock for threads.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -61,7 +62,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The portal tree's newest revision (read from the scripts once per process)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -94,11 +97,17 @@ def upgrade_all(engine: Engine) -> Upgrades:
     return Upgrades(library=upgrade_library(engine), portal=upgrade(engine))
 
 
+@functools.cache
+def _library_head() -> str:
+    from qleads.adapters.sql.migrations import head_revision as library_head
+
+    return library_head()
+
+
 def schema_is_current(engine: Engine) -> bool:
     """Whether both trees are at their head revisions (what ``/readyz`` checks)."""
     from qleads.adapters.sql.migrations import current_revision as library_revision
-    from qleads.adapters.sql.migrations import head_revision as library_head
 
-    return library_revision(engine) == library_head() and current_revision(engine) == (
+    return library_revision(engine) == _library_head() and current_revision(engine) == (
         head_revision()
     )
