@@ -3,6 +3,7 @@ SIGINT, then exit 0 within a bounded time; the log lines on stderr, as text or J
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -14,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from mail_support import SmtpServer, World, document, free_port
+from mail_support import RecordingHandler, SmtpServer, World, document, free_port
 
 from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository, make_engine
 from qleads.adapters.sql.migrations import upgrade
@@ -125,3 +126,56 @@ def test_a_signal_ends_the_process_with_0(postgres_url: str, server: SmtpServer,
     assert "worker stopped: " in err
     assert "4 mails sent" in err
     assert _pending(url) == 0
+
+
+class _SlowHandler(RecordingHandler):
+    """Takes 0.3 s to accept each mail: a batch lasts long enough to be interrupted."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(0.3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_sigterm_mid_batch_gives_the_leased_rows_back(postgres_url: str) -> None:
+    """SIGTERM while a batch of 20 slow mails is being sent: the mail in hand is
+    finished, the process exits 0 within a second or so, and the rows it leased but did
+    not try are pending, unleased and with their attempts as before, for another
+    worker to send at once."""
+    slow = SmtpServer()
+    slow.handler = _SlowHandler()
+    slow.start()
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    world = World.build(
+        SqlAlchemyLeadRepository(engine),
+        dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),
+        directory=SqlAlchemyDirectory(engine),
+    )
+    for n in range(10):
+        world.desk.intake(world.source, document(f"s-{n}"))  # 2 notices each
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qleads.cli",
+         *_args(postgres_url, slow.port, "--interval", "60", "--limit", "100")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        slow.wait_for(3, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _out, err = process.communicate(timeout=15)
+        stopped_in = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+        slow.stop()
+    assert process.returncode == 0, err
+    assert stopped_in < 2.0, stopped_in
+    assert "leased rows given back" in err
+    rows = SqlAlchemyOutbox(SqlAlchemyLeadRepository(engine)).entries()
+    engine.dispose()
+    sent = [r for r in rows if r.state.value == "sent"]
+    pending = [r for r in rows if r.state.value == "pending"]
+    assert len(sent) == len(slow.envelopes) < 20
+    assert len(pending) == 20 - len(sent) > 0
+    assert all(r.lease_owner is None and r.attempts == 0 for r in pending)
