@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from examples.admin_app.api import create_source_token
 from examples.admin_app.background import run_once
 from examples.admin_app.services import Services
 from qleads.adapters.clock import FrozenClock
-from qleads.cli.logs import configure_logging
+from qleads.cli.logs import configure_logging, remove_logging
 from qleads.errors import StorageError
 from qleads.mail import PermanentMailError, RecordingMailer
 from qleads.model import LeadSource
@@ -39,11 +38,7 @@ def log_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging("debug", "json", stream=stream, loggers=("qleads", "examples"))
     yield stream
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_qleads_handler", False)]:
-        root.removeHandler(handler)
-    for name in ("qleads", "examples"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    remove_logging()
 
 
 def _lead() -> dict[str, Any]:

@@ -35,7 +35,7 @@ from qleads.cli.common import (
     shown_url,
 )
 from qleads.cli.extras import EXTRA_MODULES, extra_of, needs_extras
-from qleads.cli.logs import add_log_options, configure_logging
+from qleads.cli.logs import add_log_options, configure_logging, remove_logging
 from qleads.errors import ConfigurationError, QleadsError
 
 __all__ = [
@@ -94,3 +94,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QleadsError as e:
         print(f"qleads: {e.message}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        remove_logging()

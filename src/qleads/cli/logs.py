@@ -32,6 +32,7 @@ __all__ = [
     "JsonFormatter",
     "add_log_options",
     "configure_logging",
+    "remove_logging",
 ]
 
 LOG_LEVEL_ENV: Final = "QLEADS_LOG_LEVEL"
@@ -42,6 +43,24 @@ LOG_FORMATS: Final = ("text", "json")
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 #: Marks the handler this module installed, so that a second call replaces it.
 _OURS = "_qleads_handler"
+#: The loggers whose level :func:`configure_logging` set (for :func:`remove_logging`).
+_configured: list[str] = []
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not to the one there was
+    when logging was set up (a test's captured stderr is closed after the test)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,7 +115,9 @@ def configure_logging(
         raise ConfigurationError(f"log level {level!r} is none of {', '.join(LOG_LEVELS)}")
     if log_format not in LOG_FORMATS:
         raise ConfigurationError(f"log format {log_format!r} is none of {', '.join(LOG_FORMATS)}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
     handler.setFormatter(formatter)
     setattr(handler, _OURS, True)
@@ -107,3 +128,16 @@ def configure_logging(
     root.setLevel(logging.WARNING)
     for name in loggers:
         logging.getLogger(name).setLevel(level.upper())
+    _configured[:] = loggers
+
+
+def remove_logging() -> None:
+    """Undo :func:`configure_logging`: its handler goes, its loggers' levels are unset.
+    ``qleads.cli.main`` calls it on return, so that a program (or a test) that runs a
+    command in-process keeps its own logging as it was."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(handler)
+    for name in _configured:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _configured.clear()
