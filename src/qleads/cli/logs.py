@@ -45,6 +45,8 @@ _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 _OURS = "_qleads_handler"
 #: The loggers whose level :func:`configure_logging` set (for :func:`remove_logging`).
 _configured: list[str] = []
+#: The root logger's level before :func:`configure_logging` (restored on removal).
+_root_level: list[int] = []
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -125,6 +127,8 @@ def configure_logging(
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
     root.addHandler(handler)
+    if not _configured:
+        _root_level[:] = [root.level]
     root.setLevel(logging.WARNING)
     for name in loggers:
         logging.getLogger(name).setLevel(level.upper())
@@ -140,4 +144,6 @@ def remove_logging() -> None:
         root.removeHandler(handler)
     for name in _configured:
         logging.getLogger(name).setLevel(logging.NOTSET)
+    if _configured and _root_level:
+        root.setLevel(_root_level[0])
     _configured.clear()
