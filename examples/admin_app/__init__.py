@@ -19,8 +19,9 @@ __all__ = ["create_app"]
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """A portal app. ``config`` overrides the defaults and the ``QLEADS_*`` environment
     (see ``config.py``); ``QLEADS_DATABASE_URL`` names the database, which is created or
-    upgraded on the way. With ``QLEADS_DEMO`` an empty database gets the demo data; with
-    ``QLEADS_BACKGROUND`` a thread sweeps deadlines and sends mail."""
+    upgraded on the way (``QLEADS_AUTO_UPGRADE``). With ``QLEADS_DEMO`` an empty database
+    gets the demo data; only with ``QLEADS_BACKGROUND`` (``--demo`` sets it) does a thread
+    sweep deadlines and send mail: production runs ``qleads worker`` processes."""
     from .admin import init_admin
     from .api import register_api
     from .background import BackgroundWorker
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .installer import bp as installer_bp
     from .leads import bp as leads_bp
     from .mails import bp as mails_bp
+    from .ops import init_ops
     from .partners import bp as partners_bp
     from .personal_data import bp as personal_data_bp
     from .rep import bp as rep_bp
@@ -66,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     init_admin(app)
     register_api(app)
+    init_ops(app)
     if app.config["QLEADS_BACKGROUND"]:
         worker = BackgroundWorker(services, float(app.config["QLEADS_SWEEP_INTERVAL"]))
         app.extensions["qleads.background"] = worker

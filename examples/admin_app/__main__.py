@@ -1,9 +1,10 @@
 """``python -m examples.admin_app --demo [--port N] [--db URL] [--host H]``
 
-Brings the portal up with Flask's threaded server: creates or upgrades the database,
+Brings the demo up with Flask's threaded server: creates or upgrades the database,
 loads the demo data into an empty one, starts the sweeper/dispatcher thread and prints
-the URL and the demo logins. Without ``--demo`` it serves the configured database
-(``QLEADS_*`` environment, ``QLEADS_SECRET_KEY`` required).
+the URL and the demo logins. Without ``--demo`` it refuses: the development server is
+not for production, and it prints the gunicorn command that is
+(``docs/deployment.md``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from qleads.cli.logs import add_log_options, configure_logging
 from qleads.errors import ConfigurationError
 
 from . import create_app
@@ -32,22 +34,39 @@ def _parser() -> argparse.ArgumentParser:
         "--interval", type=float, help="seconds between sweeps/dispatches (default 30)"
     )
     parser.add_argument("--no-background", action="store_true", help="no sweeper/dispatcher")
+    add_log_options(parser)
     return parser
+
+
+#: What production runs instead of the development server.
+GUNICORN_COMMAND = "gunicorn -c examples/admin_app/gunicorn.conf.py examples.admin_app.wsgi:app"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.demo:
+        print(
+            "error: without --demo the portal does not run on the development server.\n"
+            "Production serves it with gunicorn and delivers mail with qleads worker:\n\n"
+            f"    flask --app examples.admin_app db upgrade\n"
+            f"    {GUNICORN_COMMAND}\n"
+            '    qleads worker "$QLEADS_DATABASE_URL" --smtp HOST:PORT\n\n'
+            "(QLEADS_SECRET_KEY and QLEADS_DATABASE_URL in the environment; see "
+            "docs/deployment.md). For a look around: python -m examples.admin_app --demo",
+            file=sys.stderr,
+        )
+        return 2
     url = f"http://{args.host}:{args.port}"
     config: dict[str, Any] = {
         "QLEADS_BACKGROUND": not args.no_background,
         "QLEADS_BASE_URL": url,
+        "QLEADS_DEMO": True,
     }
-    if args.demo:
-        config["QLEADS_DEMO"] = True
     if args.db:
         config["QLEADS_DATABASE_URL"] = args.db
     if args.interval is not None:
         config["QLEADS_SWEEP_INTERVAL"] = args.interval
+    configure_logging(args.log_level, args.log_format, loggers=("qleads", "examples"))
     try:
         if args.demo:
             print("Preparing the database (the demo data takes a few seconds) …", flush=True)

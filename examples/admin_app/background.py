@@ -1,43 +1,36 @@
-"""The portal's clock work: sweep deadlines (R11) and deliver the outbox (R10).
+"""The portal's in-process clock work, for the demo: sweep deadlines (R11) and deliver the
+outbox (R10) in a daemon thread.
 
-One daemon thread per app runs ``desk.sweep()`` then ``dispatcher.dispatch_all()`` every
-``QLEADS_SWEEP_INTERVAL`` seconds. Both are safe to run in several processes at once, so a
-portal with several workers may start one thread in each. Tests leave it off
-(``QLEADS_BACKGROUND = False``) and call :func:`run_once` when they want time to pass.
+Production runs ``qleads worker`` processes instead (docs/deployment.md): the portal
+starts this thread only with ``--demo`` or when ``QLEADS_BACKGROUND`` is set. The thread
+runs the same loop as the worker (:class:`qleads.mail.worker.Worker`); tests leave it off
+and call :func:`run_once` when they want time to pass.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 
-import attrs
-
-from qleads.desk import SweepReport
-from qleads.mail import DispatchReport
+from qleads.mail.worker import RoundReport, Worker
 
 from .services import Services
 
 __all__ = ["BackgroundWorker", "RoundReport", "run_once"]
 
-log = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class RoundReport:
-    swept: SweepReport
-    dispatched: DispatchReport
-
 
 def run_once(services: Services) -> RoundReport:
     """One round: fire due deadlines, then send what the outbox holds."""
-    swept = services.desk.sweep()
-    dispatched = services.dispatcher.dispatch_all()
-    return RoundReport(swept, dispatched)
+    return _worker(services, 30.0).run_round()
+
+
+def _worker(services: Services, interval: float) -> Worker:
+    return Worker(
+        services.desk, services.dispatcher, interval=interval, max_backoff=max(interval, 300.0)
+    )
 
 
 class BackgroundWorker:
-    """A daemon thread that calls :func:`run_once` every ``interval`` seconds until
+    """A daemon thread that runs rounds every ``interval`` seconds (jittered) until
     :meth:`stop`."""
 
     def __init__(self, services: Services, interval: float) -> None:
@@ -45,30 +38,19 @@ class BackgroundWorker:
             raise ValueError("interval must be positive")
         self.services = services
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="qleads-background", daemon=True)
+        self._worker = _worker(services, interval)
+        self._thread = threading.Thread(
+            target=self._worker.run, name="qleads-background", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
+        self._worker.stop()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = run_once(self.services)
-            except Exception:
-                # A worker must outlive one bad round (a locked database, a mail server
-                # hiccup): the deadlines and rows stay due and the next round retries.
-                log.exception("background round failed; retrying in %.0f s", self.interval)
-            else:
-                if report.swept.total or report.dispatched.handled:
-                    log.info("swept %s, dispatched %s", report.swept, report.dispatched)
-            self._stop.wait(self.interval)

@@ -27,11 +27,20 @@ __all__ = ["DEFAULTS", "load_config"]
 DEFAULTS: Mapping[str, Any] = {
     # where the data lives (leads, history, outbox, directory, portal users)
     "QLEADS_DATABASE_URL": "sqlite:///" + str(Path(tempfile.gettempdir()) / "qleads-demo.sqlite"),
+    # create or upgrade the schema when an app starts (qleads' and the portal's migrations);
+    # production turns it off and runs "flask --app examples.admin_app db upgrade" first
+    "QLEADS_AUTO_UPGRADE": True,
     # demo mode: random secret, demo data when the database is empty, mails kept in the DB
     "QLEADS_DEMO": False,
     # the sweeper/dispatcher thread (R11, R10); off in tests
     "QLEADS_BACKGROUND": False,
     "QLEADS_SWEEP_INTERVAL": 30.0,
+    # /readyz fails when the oldest pending outbox row is older than this (seconds; 0: no
+    # check): no worker is delivering
+    "QLEADS_READY_MAX_OUTBOX_AGE": 900.0,
+    # /metrics (Prometheus): off unless on, and then only with this bearer token
+    "QLEADS_METRICS": False,
+    "QLEADS_METRICS_TOKEN": "",
     # "database" keeps every mail in the portal's table (the demo mail reader shows it),
     # "smtp" delivers through MAIL_SERVER
     "QLEADS_MAILER": "database",
@@ -165,6 +174,13 @@ def load_config(
         raise ConfigurationError("QLEADS_PRODUCT_NAME must not be blank")
     if int(config["QLEADS_PASSWORD_RESET_MINUTES"]) < 1:
         raise ConfigurationError("QLEADS_PASSWORD_RESET_MINUTES must be at least 1")
+    if config["QLEADS_METRICS"] and len(str(config["QLEADS_METRICS_TOKEN"])) < 16:
+        raise ConfigurationError(
+            "QLEADS_METRICS needs QLEADS_METRICS_TOKEN (at least 16 characters): the "
+            "numbers reveal business volume"
+        )
+    if float(config["QLEADS_READY_MAX_OUTBOX_AGE"]) < 0:
+        raise ConfigurationError("QLEADS_READY_MAX_OUTBOX_AGE must not be negative")
     if int(config["QLEADS_PROXY_COUNT"]) < 0:
         raise ConfigurationError("QLEADS_PROXY_COUNT must not be negative")
     return config

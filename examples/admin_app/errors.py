@@ -15,6 +15,7 @@ the user, and without the context processors, which load him too.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
@@ -42,6 +43,8 @@ from qleads.limits import refusal_text
 from .i18n import current_language
 
 __all__ = ["RETRY_AFTER_SECONDS", "STORAGE_FAILURES", "init_errors", "message_for"]
+
+log = logging.getLogger(__name__)
 
 #: The errors that mean "the database is not there right now": qleads' own, and what
 #: SQLAlchemy raises for the portal's tables when it cannot connect, loses the
@@ -182,6 +185,8 @@ def init_errors(app: Flask) -> None:
 
 
 def _unavailable(error: Exception) -> Any:
+    # The class only: a driver's message may quote the row it was writing.
+    log.warning("answered 503: the database is unavailable (%s)", type(error).__name__)
     if _wants_json():
         return {"code": "storage_unavailable", "message": "the database is unavailable"}, 503
     return unavailable_page()

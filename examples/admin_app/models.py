@@ -6,9 +6,8 @@ a :class:`PortalUser` is a login that acts as one of them (``actor_id``). Passwo
 stored only as salted hashes (werkzeug's scrypt), "Passwort vergessen" tokens only as
 their SHA-256 (:class:`PasswordReset`).
 
-The tables are made with ``create_all``, which adds tables but never columns; a column
-added later is added to existing databases by :func:`upgrade_portal_schema` (the demo
-database a user already has keeps working).
+The tables are made and changed by the portal's own Alembic migrations
+(:mod:`examples.admin_app.migrations`, a version tree of its own next to qleads').
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from email.policy import default as default_policy
 from typing import Any, Literal
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Engine, Integer, String, Text, inspect, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -42,8 +41,8 @@ __all__ = [
     "Role",
     "load_policy",
     "new_session_token",
+    "portal_metadata",
     "save_policy",
-    "upgrade_portal_schema",
     "verify_password",
     "waste_password_check",
 ]
@@ -54,6 +53,14 @@ ROLES: tuple[Role, ...] = ("installer", "rep", "admin")
 
 class PortalBase(DeclarativeBase):
     """Declarative base of the portal tables (Flask-Admin maps its views onto these)."""
+
+
+def portal_metadata() -> MetaData:
+    """Every table of the portal, including those declared outside this module (the
+    intake API's idempotency records): what its migrations must create."""
+    from .api import idempotency  # noqa: F401 - declares portal_api_idempotency
+
+    return PortalBase.metadata
 
 
 def new_session_token() -> str:
@@ -163,34 +170,6 @@ class PasswordReset(PortalBase):
         return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
-#: Columns added to portal tables after their first release: (table, column, DDL type).
-_ADDED_COLUMNS = (("portal_users", "session_token", "VARCHAR(64)"),)
-
-
-def upgrade_portal_schema(engine: Engine) -> None:
-    """Create the portal's tables, and add the columns a database made by an earlier
-    version lacks. A user without a session token gets a fresh one, so cookies from
-    before the upgrade (which hold no token) are refused."""
-    PortalBase.metadata.create_all(engine)
-    present = {
-        table: {c["name"] for c in inspect(engine).get_columns(table)}
-        for table, _column, _type in _ADDED_COLUMNS
-    }
-    for table, column, ddl in _ADDED_COLUMNS:
-        if column in present[table]:
-            continue
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
-        except DBAPIError:
-            # Another process starting at the same moment may have added it first.
-            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
-                raise
-    with Session(engine) as session, session.begin():
-        for user in session.scalars(select(PortalUser).where(PortalUser.session_token.is_(None))):
-            user.end_sessions()
-
-
 class PortalSetting(PortalBase):
     """A named JSON value (the policy lives here, editable by admins)."""
 
@@ -240,11 +219,16 @@ _POLICY_KEY = "policy"
 
 def load_policy(sessions: sessionmaker[Session]) -> Policy:
     """The stored policy, or the manual's defaults when none is stored."""
-    with sessions() as session:
-        row = session.get(PortalSetting, _POLICY_KEY)
-        if row is None:
-            return Policy()
-        data = json.loads(row.value)
+    try:
+        with sessions() as session:
+            row = session.get(PortalSetting, _POLICY_KEY)
+            if row is None:
+                return Policy()
+            data = json.loads(row.value)
+    except (OperationalError, ProgrammingError):
+        # No portal tables yet: an app made to run "db upgrade" on a new database.
+        # /readyz reports the schema until then.
+        return Policy()
     return Policy(
         claim_hold_days=int(data.get("claim_hold_days", 2)),
         assignment_reminder_days=int(data.get("assignment_reminder_days", 2)),

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from qleads.adapters.clock import SystemClock
+from qleads.adapters.clock import clock_from_environment
 from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
 from qleads.adapters.sql.outbox import SqlAlchemyOutbox
 from qleads.desk import LeadDesk
@@ -24,7 +24,7 @@ from qleads.mail import Dispatcher, Mailer, Renderer
 from qleads.model import Policy
 from qleads.ports import Clock
 
-from .models import load_policy, save_policy, upgrade_portal_schema
+from .models import load_policy, save_policy
 
 __all__ = ["EXTENSION_KEY", "Services", "Settings", "build_services", "current_services"]
 
@@ -98,17 +98,23 @@ def current_services() -> Services:
 
 
 def build_services(config: Mapping[str, Any]) -> Services:
-    """Open the database named by ``QLEADS_DATABASE_URL``, create or upgrade its schema
-    (qleads' migrations, then the portal tables) and wire the desk, outbox and mailer."""
+    """Open the database named by ``QLEADS_DATABASE_URL`` and wire the desk, outbox and
+    mailer. With ``QLEADS_AUTO_UPGRADE`` (the default; production turns it off and runs
+    ``flask db upgrade`` before starting new instances) the schema is created or
+    upgraded first: qleads' migrations, then the portal's."""
     from qleads.adapters.sql import WRITE_OPTION, make_engine
 
     from .mailing import build_delivery
     from .storage import open_storage
 
-    clock: Clock = config.get("QLEADS_CLOCK") or SystemClock()
+    # The system's clock, or a rehearsal's fast one (qleads.adapters.clock).
+    clock: Clock = config.get("QLEADS_CLOCK") or clock_from_environment()
     engine = make_engine(str(config["QLEADS_DATABASE_URL"]))
+    if config.get("QLEADS_AUTO_UPGRADE", True):
+        from .migrations import upgrade_all
+
+        upgrade_all(engine)
     storage = open_storage(engine)
-    upgrade_portal_schema(engine)
     sessions = sessionmaker(
         engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
     )

@@ -1,4 +1,4 @@
-"""The portal's storage: qleads' SQL adapters on one engine, schema created or upgraded.
+"""The portal's storage: qleads' SQL adapters on one engine.
 
 One engine serves the lead repository, the directory, the outbox and the portal's own
 tables, so an SQLite file or a PostgreSQL database holds the whole portal.
@@ -24,10 +24,9 @@ class Storage:
 
 
 def open_storage(engine: Engine) -> Storage:
-    """Wrap ``engine`` (from ``qleads.adapters.sql.make_engine``) and bring the
-    schema up to date with qleads' migrations."""
+    """Wrap ``engine`` (from ``qleads.adapters.sql.make_engine``); the schema is
+    :mod:`examples.admin_app.migrations`' business."""
     repository = SqlAlchemyLeadRepository(engine)
-    repository.upgrade_schema()
     return Storage(
         engine=engine,
         repository=repository,

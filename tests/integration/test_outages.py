@@ -185,6 +185,7 @@ CALLS: dict[str, Callable[[Stack], object]] = {
     ),
     "SqlAlchemyOutbox.lease": lambda s: s.outbox.lease(NOW, 10, "me", dt.timedelta(minutes=5)),
     "SqlAlchemyOutbox.mark_sent": lambda s: s.outbox.mark_sent("k", "<m@x>", NOW),
+    "SqlAlchemyOutbox.release": lambda s: s.outbox.release(["k"], "me"),
     "SqlAlchemyOutbox.mark_retry": lambda s: s.outbox.mark_retry("k", "busy", NOW),
     "SqlAlchemyOutbox.mark_failed": lambda s: s.outbox.mark_failed("k", "gone"),
     "SqlAlchemyOutbox.failed": lambda s: s.outbox.failed(),
@@ -347,8 +348,17 @@ class TestCommandLine:
                 "--base-url",
                 "https://x.example",
             ],
+            [
+                "worker",
+                "{url}",
+                "--smtp",
+                "127.0.0.1:1",
+                "--base-url",
+                "https://x.example",
+                "--once",
+            ],
         ],
-        ids=["sweep", "db upgrade", "mail failed", "mail retry", "mail dispatch"],
+        ids=["sweep", "db upgrade", "mail failed", "mail retry", "mail dispatch", "worker"],
     )
     def test_an_unreachable_database_is_one_line_and_exit_1(
         self, argv: list[str], capsys: pytest.CaptureFixture[str]

@@ -45,6 +45,8 @@ CORE_COMMANDS: tuple[tuple[tuple[str, ...], int, str | None], ...] = (
     (("mail", "--help"), 2, SQL_AND_MAIL.format("mail")),
     (("mail", "dispatch", "--help"), 2, SQL_AND_MAIL.format("mail")),
     (("mail", "failed", "sqlite:///{tmp}/leads.db"), 2, SQL_AND_MAIL.format("mail")),
+    (("worker", "--help"), 2, SQL_AND_MAIL.format("worker")),
+    (("worker", "sqlite:///{tmp}/leads.db", "--once"), 2, SQL_AND_MAIL.format("worker")),
 )
 
 Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]

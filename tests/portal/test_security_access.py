@@ -18,7 +18,8 @@ To see what the app answers today (review every line before taking it into the f
         -k every_route -s | grep '^MATRIX,' | cut -d, -f2-
 
 The table's promises in short: anonymous visitors reach only the login page, static
-files, the OpenAPI document and (with a token) the intake API; an installer never sees
+files, the OpenAPI document, the health checks (which carry no data) and (with a token)
+the intake API; an installer never sees
 a lead another installer holds (404, R2); the admin area answers 403 to everyone but
 admins, except the sales rep's read-only list of his own installers.
 """

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import re
 
 from flask import Response, request
@@ -70,6 +71,8 @@ __all__ = [
     "submit_lead",
     "too_many_requests",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Where the API is mounted, and its one endpoint below that.
 URL_PREFIX = "/api/v1"
@@ -269,6 +272,8 @@ def _intake(source: LeadSource, document: object) -> Response:
 def storage_unavailable(error: Exception) -> Response:
     """The database failed or cannot be reached (any of ``STORAGE_FAILURES``): nothing
     was stored (one transaction), so the client may retry with the same Idempotency-Key."""
+    # The class only: a driver's message may quote the lead it was writing.
+    log.warning("intake answered 503: the database is unavailable (%s)", type(error).__name__)
     return problem(
         503,
         "storage-unavailable",

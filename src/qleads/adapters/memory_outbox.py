@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 
 import attrs
 
@@ -161,6 +162,26 @@ class InMemoryOutbox:
                 lease_owner=None,
                 lease_until=None,
             )
+
+    def release(self, keys: Sequence[str], owner: str) -> int:
+        with self._lock:
+            given_back = 0
+            for key in keys:
+                entry = self._entries.get(key)
+                if (
+                    entry is None
+                    or entry.state is not DeliveryState.PENDING
+                    or entry.lease_owner != owner
+                ):
+                    continue
+                self._entries[key] = attrs.evolve(
+                    entry,
+                    attempts=max(entry.attempts - 1, 0),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+                given_back += 1
+            return given_back
 
     def mark_retry(self, key: str, error: str, next_attempt_at: dt.datetime) -> None:
         with self._lock:

@@ -3,9 +3,11 @@
 ``qleads db upgrade URL`` creates or upgrades a database (:mod:`qleads.cli.db`);
 ``qleads sweep URL`` fires the deadlines that have passed (:mod:`qleads.cli.sweep`);
 ``qleads mail …`` delivers and inspects the outbox (:mod:`qleads.cli.mail`);
+``qleads worker URL`` sweeps and delivers in a loop (:mod:`qleads.cli.worker`);
 ``qleads route explain URL`` says where a lead would go (:mod:`qleads.cli.route`);
 ``qleads gdpr …`` exports and erases a person's data and applies the retention periods
-(:mod:`qleads.cli.gdpr`, R14). Each
+(:mod:`qleads.cli.gdpr`, R14); ``--log-level`` and ``--log-format`` say where log lines
+go (:mod:`qleads.cli.logs`). Each
 command group is one module with an ``add_parser(commands)`` that
 :func:`build_parser` calls by name: the whole command line is in that function, with
 no registry to look up. Exit codes and the database URL are in :mod:`qleads.cli.common`;
@@ -24,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from qleads import __version__
-from qleads.cli import db, gdpr, mail, route, sweep
+from qleads.cli import db, gdpr, mail, route, sweep, worker
 from qleads.cli.common import (
     DATABASE_URL_ENV,
     EXIT_FAILED,
@@ -36,6 +38,7 @@ from qleads.cli.common import (
     shown_url,
 )
 from qleads.cli.extras import EXTRA_MODULES, extra_of, needs_extras
+from qleads.cli.logs import add_log_options, configure_logging, remove_logging
 from qleads.errors import ConfigurationError, QleadsError
 
 __all__ = [
@@ -57,18 +60,20 @@ __all__ = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``qleads`` parser: ``--version`` and the commands ``db``, ``sweep``, ``mail``,
-    ``route``, ``gdpr``."""
+    ``route``, ``gdpr``, ``worker``."""
     parser = argparse.ArgumentParser(
         prog="qleads",
         description="qleads: lead distribution for installer networks.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_log_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     db.add_parser(commands)
     sweep.add_parser(commands)
     mail.add_parser(commands)
     route.add_parser(commands)
     gdpr.add_parser(commands)
+    worker.add_parser(commands)
     return parser
 
 
@@ -81,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     handler: Handler = args.handler
     try:
+        configure_logging(args.log_level, args.log_format)
         return handler(args)
     except (ModuleNotFoundError, ConfigurationError) as e:
         extra = extra_of(e)  # a command of an extra that is not installed
@@ -94,3 +100,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QleadsError as e:
         print(f"qleads: {e.message}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        remove_logging()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 
 from qleads.cli.common import (
@@ -22,8 +21,8 @@ from qleads.cli.common import (
     add_database_url,
     database_url,
 )
+from qleads.cli.delivery import add_delivery_options, delivery_settings
 from qleads.cli.extras import add_stand_in, missing_before_help
-from qleads.errors import ConfigurationError
 
 __all__ = ["EXTRAS", "add_parser"]
 
@@ -32,8 +31,6 @@ EXTRAS = ("sql", "mail")
 
 _HELP = "deliver and inspect notification mails"
 _PROGRESS_EVERY = 500
-#: How long ``mail dispatch`` leases the rows it took (``--lease``).
-_DEFAULT_LEASE_S = 300.0
 
 
 def add_parser(commands: Commands) -> None:
@@ -52,37 +49,7 @@ def add_parser(commands: Commands) -> None:
         "Safe to run from several hosts at once; run it every minute from cron.",
     )
     add_database_url(dispatch)
-    dispatch.add_argument("--smtp", metavar="HOST:PORT", help="the SMTP server (required)")
-    security = dispatch.add_mutually_exclusive_group()
-    security.add_argument("--starttls", action="store_true", help="STARTTLS (port 587)")
-    security.add_argument("--ssl", action="store_true", help="implicit TLS (port 465)")
-    dispatch.add_argument("--user", help="SMTP login")
-    dispatch.add_argument(
-        "--password-env", metavar="VAR", help="environment variable holding the SMTP password"
-    )
-    dispatch.add_argument(
-        "--base-url",
-        default=os.environ.get("QLEADS_BASE_URL"),
-        help="where the portal runs, for the links in mails (default: $QLEADS_BASE_URL)",
-    )
-    dispatch.add_argument(
-        "--sender", default="qleads@localhost", help="From and envelope sender address"
-    )
-    dispatch.add_argument(
-        "--message-id-domain", default=None, help="right side of Message-IDs (default: sender's)"
-    )
-    dispatch.add_argument("--timeout", type=float, default=10.0, help="SMTP timeout, seconds")
-    dispatch.add_argument(
-        "--lease",
-        type=float,
-        default=_DEFAULT_LEASE_S,
-        metavar="SECONDS",
-        help="how long a run holds the rows it took before another run may take them over "
-        f"(a run that died); longer than --timeout (default: {_DEFAULT_LEASE_S:.0f})",
-    )
-    dispatch.add_argument("--limit", type=int, default=100, help="rows leased per round")
-    dispatch.add_argument("--max-attempts", type=int, default=8, help="before a row fails")
-    dispatch.add_argument("--no-digests", action="store_true", help="do not send digests")
+    add_delivery_options(dispatch)
     dispatch.set_defaults(handler=_dispatch)
 
     failed = subcommands.add_parser("failed", help="list the rows that failed for good")
@@ -95,18 +62,8 @@ def add_parser(commands: Commands) -> None:
     retry.set_defaults(handler=_retry)
 
 
-def _smtp_address(value: str | None) -> tuple[str, int]:
-    if not value:
-        raise ConfigurationError("--smtp HOST:PORT is required")
-    host, colon, port = value.rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise ConfigurationError(f"--smtp needs HOST:PORT, got {value!r}")
-    return host.strip("[]"), int(port)
-
-
 def _dispatch(args: argparse.Namespace) -> int:
     from qleads.adapters.clock import SystemClock
-    from qleads.adapters.smtp import Security, SmtpMailer
     from qleads.adapters.sql.directory import SqlAlchemyDirectory
     from qleads.adapters.sql.engine import make_engine
     from qleads.adapters.sql.outbox import SqlAlchemyOutbox
@@ -115,33 +72,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     from qleads.mail.dispatcher import Dispatcher, DispatchReport
     from qleads.mail.render import Renderer
 
-    host, port = _smtp_address(args.smtp)
-    password = None
-    if args.password_env is not None:
-        password = os.environ.get(args.password_env)
-        if password is None:
-            raise ConfigurationError(f"${args.password_env} is not set")
-    if (args.user is None) != (password is None):
-        raise ConfigurationError("--user and --password-env go together")
-    if not args.base_url:
-        raise ConfigurationError("--base-url (or $QLEADS_BASE_URL) is required for links")
-    if args.limit < 1 or args.max_attempts < 1:
-        raise ConfigurationError("--limit and --max-attempts must be at least 1")
-    if not args.lease > args.timeout > 0:
-        # A lease that runs out while a row is still being sent lets another run send
-        # it again.
-        raise ConfigurationError("--lease must be longer than --timeout, and both positive")
-    security: Security = "ssl" if args.ssl else "starttls" if args.starttls else "none"
-    mailer = SmtpMailer(
-        host,
-        port,
-        username=args.user,
-        password=password,
-        security=security,
-        timeout=args.timeout,
-        sender=args.sender,
-    )
-    domain = args.message_id_domain or args.sender.rpartition("@")[2].strip(">") or "qleads"
+    settings = delivery_settings(args)
+    mailer = settings.mailer()
+    domain = settings.message_id_domain
     engine = make_engine(database_url(args))
     clock = SystemClock()
 
@@ -159,7 +92,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             repository = SqlAlchemyLeadRepository(engine)
             directory = SqlAlchemyDirectory(engine)
             outbox = SqlAlchemyOutbox(repository)
-            renderer = Renderer(args.base_url)
+            renderer = Renderer(settings.base_url)
             dispatcher = Dispatcher(
                 outbox,
                 mailer,
@@ -167,14 +100,14 @@ def _dispatch(args: argparse.Namespace) -> int:
                 directory,
                 clock,
                 leads=repository,
-                max_attempts=args.max_attempts,
-                lease_for=dt.timedelta(seconds=args.lease),
+                max_attempts=settings.max_attempts,
+                lease_for=dt.timedelta(seconds=settings.lease),
                 message_id_domain=domain,
-                sender=args.sender,
+                sender=settings.sender,
             )
-            report = dispatcher.dispatch_all(args.limit, progress=progress)
+            report = dispatcher.dispatch_all(settings.limit, progress=progress)
             digests = DigestReport()
-            if not args.no_digests:
+            if settings.digests:
                 digests = DigestSender(
                     outbox,
                     mailer,
@@ -183,7 +116,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                     repository,
                     clock,
                     message_id_domain=domain,
-                    sender=args.sender,
+                    sender=settings.sender,
                 ).send_digests()
             pending = outbox.pending_count()
     finally:

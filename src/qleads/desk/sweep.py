@@ -8,6 +8,7 @@ changes and against other sweeps in other processes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import attrs
 
@@ -22,6 +23,8 @@ from qleads.instants import require_utc
 from qleads.model import DeadlineKind, HistoryEvent, Notification
 
 __all__ = ["SweepDesk", "SweepReport"]
+
+log = logging.getLogger(__name__)
 
 #: How often one batch is read again after a change raced it, before the sweep gives up.
 _SWEEP_RETRIES = 5
@@ -111,6 +114,7 @@ class SweepDesk(DeskBase):
                 # A record or another sweep changed a due lead under us: nothing of this
                 # batch was written; read the batch again.
                 retries += 1
+                log.info("sweep batch raced by another change; reading it again (%d)", retries)
                 if retries > _SWEEP_RETRIES:
                     raise
                 continue

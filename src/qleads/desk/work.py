@@ -9,6 +9,7 @@ except a claim whose hold ran out: that claim is over (R4).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import attrs
 
@@ -49,6 +50,9 @@ from qleads.tabs import Scope
 from qleads.visibility import LeadView, can_see
 
 __all__ = ["WorkDesk"]
+
+#: Lead ids and counts only: never a customer's or a person's data.
+log = logging.getLogger(__name__)
 
 
 class WorkDesk(DeskBase):
@@ -104,6 +108,7 @@ class WorkDesk(DeskBase):
                 write(uow, lead, Change(new, event))
                 uow.commit()
         except StaleUpdate:
+            log.info("claim conflict on lead %d: another claim won", lead_id)
             raise LeadNoLongerAvailable(lead_id) from None
         return shown_to(self, actor, new, policy=policy)
 

@@ -20,6 +20,7 @@ come is marked :data:`OBSOLETE` instead of sent.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import uuid
@@ -37,6 +38,10 @@ from qleads.model import Installer, Lead, Notification, NotificationKind
 from qleads.ports import Clock, Directory, LeadRepository
 
 __all__ = ["OBSOLETE", "DispatchReport", "Dispatcher", "find_recipient", "is_obsolete"]
+
+#: One line per batch, one per failed delivery: row keys and reply codes, never an
+#: address, a name or a server's reply text (which may quote an address).
+log = logging.getLogger(__name__)
 
 #: The ``message_id`` recorded for a notice that the lead outran before it could go out
 #: (:func:`is_obsolete`), or a message past its ``expires_at``: it is marked sent with
@@ -163,40 +168,69 @@ class Dispatcher:
         wait = self.base_backoff * (1 << min(max(attempts - 1, 0), 30))
         return min(wait, self.max_backoff)
 
-    def dispatch_once(self, limit: int = 100) -> DispatchReport:
+    def dispatch_once(
+        self, limit: int = 100, stop: Callable[[], bool] | None = None
+    ) -> DispatchReport:
         """Lease up to ``limit`` due rows and deliver them. A server that cannot be
         reached fails the whole batch for a later retry at once, instead of waiting for
-        a timeout per row."""
+        a timeout per row.
+
+        ``stop`` is asked before each row: once it answers true (a worker shutting
+        down), the row in hand is finished and the rows not yet tried are given back
+        (:meth:`~qleads.mail.outbox.Outbox.release`), due at once for another dispatcher.
+        """
         now = self.clock.now()
         entries = self.outbox.lease(now, limit, self.owner, self.lease_for)
         report = DispatchReport(taken_over=sum(1 for e in entries if e.taken_over))
         reads = _RoundReads(self.directory, self.leads)
         for index, entry in enumerate(entries):
+            if stop is not None and stop():
+                given_back = self.outbox.release([e.key for e in entries[index:]], self.owner)
+                log.info("mail batch stopped: %d leased rows given back", given_back)
+                break
             try:
                 report += self._deliver(entry, now, reads)
             except TransientMailError as exc:
                 if not exc.unreachable:
                     report += self._transient(entry, exc, now)
                     continue
+                log.warning(
+                    "mail server unreachable: %d rows of the batch wait for a retry",
+                    len(entries) - index,
+                )
                 for rest in entries[index:]:
                     report += self._transient(rest, exc, now)
                 break
+        if entries:
+            log.info(
+                "mail batch: %d leased, %d sent, %d retried, %d failed, %d digested, "
+                "%d skipped, %d taken over",
+                len(entries),
+                report.sent,
+                report.retried,
+                report.failed,
+                report.digested,
+                report.skipped,
+                report.taken_over,
+            )
         return report
 
     def dispatch_all(
         self,
         limit: int = 100,
         progress: Callable[[DispatchReport], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> DispatchReport:
         """Rounds of :meth:`dispatch_once` until nothing due is left (rows that were
-        retried wait for their next attempt and end the run)."""
+        retried wait for their next attempt and end the run), or ``stop`` answers
+        true."""
         total = DispatchReport()
         while True:
-            report = self.dispatch_once(limit)
+            report = self.dispatch_once(limit, stop)
             total += report
             if progress is not None and report.handled:
                 progress(total)
-            if report.handled < limit or report.retried:
+            if report.handled < limit or report.retried or (stop is not None and stop()):
                 return total
 
     # --- one row ----------------------------------------------------------------------
@@ -204,6 +238,7 @@ class Dispatcher:
     def _deliver(self, entry: OutboxEntry, now: dt.datetime, reads: _RoundReads) -> DispatchReport:
         if entry.attempts > self.max_attempts:
             # Leased again after dispatchers died on it: give up instead of circling.
+            log.warning("delivery of %s failed for good: leased too often", entry.key)
             self.outbox.mark_failed(entry.key, f"gave up after {entry.attempts - 1} attempts")
             return DispatchReport(failed=1)
         if entry.message is not None:
@@ -212,6 +247,7 @@ class Dispatcher:
         assert notification is not None  # an entry holds one or the other
         recipient = reads.recipient(notification.recipient_id)
         if recipient is None or not recipient.email:
+            log.warning("delivery of %s failed for good: no recipient address", entry.key)
             self.outbox.mark_failed(
                 entry.key, f"no recipient address for {notification.recipient_id!r}"
             )
@@ -225,6 +261,7 @@ class Dispatcher:
             return DispatchReport(digested=1)
         lead = reads.lead(notification.lead_id)
         if lead is None:
+            log.warning("delivery of %s failed for good: lead not found", entry.key)
             self.outbox.mark_failed(entry.key, f"lead {notification.lead_id} not found")
             return DispatchReport(failed=1)
         if is_obsolete(notification, lead):
@@ -236,6 +273,7 @@ class Dispatcher:
     def _deliver_message(self, message: OutboxMessage, now: dt.datetime) -> DispatchReport:
         content = message.content
         if content is None:  # a database edited by hand: pending rows keep their content
+            log.warning("delivery of %s failed for good: no content", message.key)
             self.outbox.mark_failed(message.key, "the message has no content")
             return DispatchReport(failed=1)
         if message.expires_at is not None and message.expires_at <= now:
@@ -265,6 +303,7 @@ class Dispatcher:
             )
             self.mailer.send(message)
         except PermanentMailError as exc:
+            log.warning("delivery of %s failed for good (reply %s)", key, exc.reply_code)
             self.outbox.mark_failed(key, _describe(exc))
             return DispatchReport(failed=1)
         self.outbox.mark_sent(key, message_id, now)
@@ -275,8 +314,20 @@ class Dispatcher:
     ) -> DispatchReport:
         error = _describe(exc)
         if entry.attempts >= self.max_attempts:
+            log.warning(
+                "delivery of %s failed for good after %d attempts (reply %s)",
+                entry.key,
+                entry.attempts,
+                exc.reply_code,
+            )
             self.outbox.mark_failed(entry.key, f"{error} (after {entry.attempts} attempts)")
             return DispatchReport(failed=1)
+        log.info(
+            "delivery of %s failed (attempt %d, reply %s); retried later",
+            entry.key,
+            entry.attempts,
+            exc.reply_code,
+        )
         self.outbox.mark_retry(entry.key, error, now + self.backoff(entry.attempts))
         return DispatchReport(retried=1)
 

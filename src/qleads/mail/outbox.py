@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 import attrs
@@ -242,6 +243,13 @@ class Outbox(Protocol):
 
     def mark_sent(self, key: str, message_id: str, now: dt.datetime) -> None:
         """The server accepted the message (or it went into a digest)."""
+        ...
+
+    def release(self, keys: Sequence[str], owner: str) -> int:
+        """Give back rows ``owner`` leased but did not try (a worker that is stopping):
+        each is due again at once for any dispatcher, its ``attempts`` as before the
+        lease. Rows leased by someone else meanwhile, or no longer pending, stay as
+        they are. Returns how many were given back."""
         ...
 
     def mark_retry(self, key: str, error: str, next_attempt_at: dt.datetime) -> None:

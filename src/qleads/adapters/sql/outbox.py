@@ -230,6 +230,21 @@ class SqlAlchemyOutbox:
                 )
             )
 
+    def release(self, keys: Sequence[str], owner: str) -> int:
+        if not keys:
+            return 0
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                sa.update(outbox_table)
+                .where(_O.key.in_(list(keys)), _O.lease_owner == owner, _O.state == "pending")
+                .values(
+                    attempts=sa.case((_O.attempts > 0, _O.attempts - 1), else_=0),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            return int(result.rowcount)
+
     def mark_retry(self, key: str, error: str, next_attempt_at: dt.datetime) -> None:
         with write_transaction(self.engine) as conn:
             conn.execute(

@@ -487,6 +487,47 @@ class OutboxContract:
             assert all(e.taken_over and e.attempts == 2 for e in taken)
             assert outbox.lease(later, 10, "four", dt.timedelta(minutes=5)) == []
 
+        def test_released_rows_are_due_again_for_anyone(self, store: Store) -> None:
+            """R10: a stopping worker gives back the rows it leased but did not try;
+            another takes them at once, their attempts as before. Rows of another owner
+            and rows no longer pending stay as they are."""
+            store.world.intake("s-1")
+            outbox, now = store.outbox, store.clock.now()
+            [a, b] = outbox.lease(now, 2, "stopping", dt.timedelta(minutes=5))
+            outbox.mark_sent(a.key, "<a@qleads>", now)
+            assert outbox.release([a.key, b.key], "somebody-else") == 0
+            assert outbox.release([a.key, b.key], "stopping") == 1
+            assert store.row(a.key).state is DeliveryState.SENT
+            [again] = outbox.lease(now, 5, "next", dt.timedelta(minutes=5))
+            assert (again.key, again.attempts, again.taken_over) == (b.key, 1, False)
+            assert outbox.release([], "next") == 0
+
+        def test_a_stopped_batch_finishes_its_row_and_gives_the_rest_back(
+            self, store: Store
+        ) -> None:
+            """R10: a worker asked to stop mid-batch sends the mail in hand, gives the
+            leased rows it did not try back, and another dispatcher sends them at once:
+            every row is mailed exactly once."""
+            for i in range(2):
+                store.world.intake(f"s-{i}")
+            stopping = threading.Event()
+
+            class StopsAfterOne(RecordingMailer):
+                def send(self, message: object) -> None:
+                    super().send(message)  # type: ignore[arg-type]
+                    stopping.set()
+
+            first = StopsAfterOne()
+            report = store.dispatcher(first).dispatch_all(10, stop=stopping.is_set)
+            assert (report.sent, len(first.sent)) == (1, 1)
+            assert store.outbox.pending_count() == 3
+            assert all(e.lease_owner is None for e in store.entries() if e.state.value == "pending")
+            second = RecordingMailer()
+            assert store.dispatcher(second).dispatch_all(10).sent == 3
+            assert {e.attempts for e in store.entries()} == {1}
+            ids = [m["Message-ID"] for m in first.sent + second.sent]
+            assert len(ids) == len(set(ids)) == 4
+
         def test_failed_rows_are_listed_and_can_be_retried(self, store: Store) -> None:
             """R10: permanent failures are kept for admins, who can send them again."""
             store.world.intake("s-1")
