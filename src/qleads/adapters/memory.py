@@ -394,22 +394,23 @@ class InMemoryUnitOfWork:
         self._require_open()
         wanted = set(installer_ids)
         taking = (EventKind.CLAIMED, EventKind.ASSIGNED, EventKind.REASSIGNED)
-        events = list(self._all_events())
-        found: list[Holding] = []
-        for event in events:
-            if not (
+        records: dict[int, list[HistoryEvent]] = {}
+        started: list[HistoryEvent] = []
+        for event in self._all_events():
+            if event.kind is EventKind.RECORDED and event.holder_id in wanted:
+                records.setdefault(event.lead_id, []).append(event)
+            elif (
                 event.kind in taking
                 and event.holder_id in wanted
                 and start <= event.recorded_at < end
             ):
-                continue
+                started.append(event)
+        found: list[Holding] = []
+        for event in started:
             later = [
                 e.effective_at
-                for e in events
-                if e.lead_id == event.lead_id
-                and e.version > event.version
-                and e.kind is EventKind.RECORDED
-                and e.holder_id == event.holder_id
+                for e in records.get(event.lead_id, ())
+                if e.version > event.version and e.holder_id == event.holder_id
             ]
             assert event.holder_id is not None
             found.append(
