@@ -13,6 +13,7 @@ import attrs
 from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
+from qleads.desk.limits import pause_after_expiries
 from qleads.desk.policies import effective_policy
 from qleads.desk.personal_data import shown_to
 from qleads.errors import (
@@ -125,6 +126,11 @@ class StaffDesk(DeskBase):
                     deadline_at=first.at if first is not None else None,
                 )
                 write(uow, lead, *fired, Change(new, event, (notice,)))
+                paused = pause_after_expiries(
+                    uow, fired, now, lambda t: effective_policy(self, t, uow), self.directory
+                )
+                if paused:
+                    uow.enqueue(paused)
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None

@@ -144,6 +144,23 @@ class ClaimLimitsContract:
             assert world.desk.sweep().total == 0
             assert len(world.notices(NotificationKind.CLAIMING_PAUSED)) == 1
 
+        def test_an_expiry_fired_by_an_assignment_pauses_too(
+            self, repository: LeadRepository
+        ) -> None:
+            """A rep assigning a lead whose claim ran out fires the expiry first (R4, R5);
+            that expiry counts towards a pause like one the sweep fires."""
+            world = World(repository, policy=Policy(pause_after_expiries=1, pause_days=1))
+            first, second = _leads(world, 2)
+            held = world.desk.claim(world.anna, first).lead.hold_until
+            assert held is not None
+            world.clock.set(held)
+            world.desk.assign(world.rep_east, first, world.ben)
+            assert world.notices(NotificationKind.CLAIMING_PAUSED) == [
+                ("claiming_paused", first, "r-east")
+            ]
+            with pytest.raises(ClaimingPaused):
+                world.desk.claim(world.anna, second)
+
         def test_allowance_counts_what_is_left(self, repository: LeadRepository) -> None:
             """ "noch N Reservierungen frei": the smaller of what the open and the daily
             limits leave."""
