@@ -133,7 +133,9 @@ class UnitOfWork(Protocol):
         """His open claims (leads ``claimed`` by him) and the first of their holds to run
         out, his claims recorded at or after ``claims_since`` and his expired claims
         recorded after ``expiries_since``, this unit's own writes included; ``pause`` is
-        left ``None`` (:meth:`claim_pause`)."""
+        left ``None`` (:meth:`claim_pause`). A backend whose transactions run side by
+        side serialises one installer's units here until they end (PostgreSQL: an
+        advisory lock), so that a limit checked is a limit kept."""
         ...
 
     def claim_pause(self, installer_id: str) -> ClaimPause | None:

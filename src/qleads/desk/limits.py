@@ -3,8 +3,9 @@ work, the pause the sweep sets after too many expiries, and the use cases around
 what an installer may still claim, why a claim would be refused, lifting a pause.
 
 The check runs in the claim's own unit of work, which on SQLite holds the write lock and
-on PostgreSQL first locks the installer's pause row (:meth:`UnitOfWork.claim_pause` is
-read ``FOR UPDATE`` there), so two claims of one installer cannot both pass a limit.
+on PostgreSQL takes a transaction-scoped advisory lock on the installer before it counts
+(:meth:`UnitOfWork.claim_standing <qleads.ports.UnitOfWork.claim_standing>`), so two
+claims of one installer cannot both pass a limit.
 """
 
 from __future__ import annotations
