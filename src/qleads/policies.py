@@ -18,11 +18,20 @@ from typing import Any
 
 import attrs
 import cattrs
+import cattrs.errors
 
 from qleads.errors import InvalidInput
 from qleads.model import Policy
 
 __all__ = ["decode", "encode", "merge", "parse", "setting_names"]
+
+#: What structuring a value of the wrong type raises (the builtins, and cattrs' own).
+_WRONG_TYPE = (
+    ValueError,
+    TypeError,
+    cattrs.errors.BaseValidationError,
+    cattrs.errors.CattrsError,
+)
 
 
 @functools.cache
@@ -63,7 +72,7 @@ def parse(settings: Mapping[str, object], base: Policy | None = None) -> dict[st
             raise InvalidInput(name, f"must be of type {field_type}, got a truth value")
         try:
             parsed[name] = converter.structure(raw, field_type)
-        except Exception as error:  # cattrs raises many kinds; each means "wrong type"
+        except _WRONG_TYPE as error:
             raise InvalidInput(name, f"must be of type {field_type}, got {raw!r}") from error
     try:
         attrs.evolve(base if base is not None else Policy(), **_any(parsed))
