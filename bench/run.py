@@ -598,7 +598,8 @@ def _raw_scorecard(t: Target, conn: Any, team: Sequence[str], territories: Seque
     ids = ", ".join([p] * len(team))
     conn.execute(
         f"SELECT holder_id, kind, to_status, reason, count(*) FROM qleads_event "
-        f"WHERE holder_id IN ({ids}) AND recorded_at >= {p} AND recorded_at < {p} "
+        f"WHERE holder_id IN ({ids}) AND kind IN ('assigned', 'claimed', 'expired', "
+        f"'reassigned', 'recorded', 'released') AND recorded_at >= {p} AND recorded_at < {p} "
         "GROUP BY holder_id, kind, to_status, reason",
         [*team, at(start), at(end)],
     ).fetchall()

@@ -160,8 +160,9 @@ class UnitOfWork(Protocol):
     def scorecard_counts(
         self, installer_ids: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> list[EventCount]:
-        """The events held by each of ``installer_ids`` and recorded in ``[start, end)``,
-        counted by installer, kind, status reached and release reason."""
+        """The events of the kinds :data:`qleads.scorecard.COUNTED_KINDS` held by each
+        of ``installer_ids`` and recorded in ``[start, end)``, counted by installer,
+        kind, status reached and release reason."""
         ...
 
     def holdings(

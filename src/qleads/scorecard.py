@@ -37,6 +37,7 @@ from qleads.texts import N_, SOURCE_LANGUAGE, translation
 
 __all__ = [
     "COLUMNS",
+    "COUNTED_KINDS",
     "EventCount",
     "Holding",
     "Scorecard",
@@ -46,6 +47,18 @@ __all__ = [
     "scorecard",
     "sorted_cards",
 ]
+
+#: The kinds of event a scorecard counts (storage counts no others).
+COUNTED_KINDS: frozenset[EventKind] = frozenset(
+    {
+        EventKind.CLAIMED,
+        EventKind.ASSIGNED,
+        EventKind.REASSIGNED,
+        EventKind.RECORDED,
+        EventKind.RELEASED,
+        EventKind.EXPIRED,
+    }
+)
 
 #: A release without a reason is counted under this key.
 NO_REASON = "none"

@@ -38,7 +38,7 @@ from qleads.model import (
 from qleads.personal_data import ErasureRecord, ErasureRequest, RetentionCutoffs, retention_due
 from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
-from qleads.scorecard import EventCount, Holding
+from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = [
@@ -380,7 +380,11 @@ class InMemoryUnitOfWork:
         wanted = set(installer_ids)
         groups: dict[tuple[str, EventKind, Status, ReleaseReason | None], int] = {}
         for event in self._all_events():
-            if event.holder_id in wanted and start <= event.recorded_at < end:
+            if (
+                event.holder_id in wanted
+                and event.kind in COUNTED_KINDS
+                and start <= event.recorded_at < end
+            ):
                 key = (event.holder_id, event.kind, event.to_status, event.reason)
                 groups[key] = groups.get(key, 0) + 1
         return [

@@ -15,13 +15,16 @@ from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.lifecycle import Status
 from qleads.model import EventKind, ReleaseReason
-from qleads.scorecard import EventCount, Holding
+from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
 
 __all__ = ["ScorecardUnitOfWork", "scorecard_statements"]
 
 _KINDS: Final = {k.value: k for k in EventKind}
 _STATUSES: Final = {s.value: s for s in Status}
 _REASONS: Final = {r.value: r for r in ReleaseReason}
+#: The kinds a scorecard counts, as SQL literals: with them the index is read by
+#: (installer, kind, period) ranges, never through an installer's whole history.
+_COUNTED: Final = ", ".join(f"'{kind.value}'" for kind in sorted(COUNTED_KINDS, key=str))
 
 
 def scorecard_statements(postgres: bool, installers: int) -> tuple[str, str]:
@@ -31,7 +34,8 @@ def scorecard_statements(postgres: bool, installers: int) -> tuple[str, str]:
     ids = ", ".join([p] * installers)
     counts = (
         "SELECT holder_id, kind, to_status, reason, count(*) FROM qleads_event "  # noqa: S608
-        f"WHERE holder_id IN ({ids}) AND recorded_at >= {p} AND recorded_at < {p} "
+        f"WHERE holder_id IN ({ids}) AND kind IN ({_COUNTED}) "
+        f"AND recorded_at >= {p} AND recorded_at < {p} "
         "GROUP BY holder_id, kind, to_status, reason"
     )
     holdings = (
