@@ -47,6 +47,12 @@ CORE_COMMANDS: tuple[tuple[tuple[str, ...], int, str | None], ...] = (
     (("mail", "failed", "sqlite:///{tmp}/leads.db"), 2, SQL_AND_MAIL.format("mail")),
     (("worker", "--help"), 2, SQL_AND_MAIL.format("worker")),
     (("worker", "sqlite:///{tmp}/leads.db", "--once"), 2, SQL_AND_MAIL.format("worker")),
+    (("route", "explain", "--help"), 0, None),
+    (
+        ("route", "explain", "sqlite:///{tmp}/leads.db", "--postcode", "04107"),
+        2,
+        SQL.replace("db", "route", 1),
+    ),
 )
 
 Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
