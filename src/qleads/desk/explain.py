@@ -50,7 +50,8 @@ class ExplainDesk(DeskBase):
         """Where a lead would go now and why, storing nothing: give the whole
         ``document`` (a :class:`~qleads.model.LeadDocument`, or the JSON object the
         calculator sends, validated as intake does, R1) or only its ``postal_code``
-        (and ``country``). Admins and sales reps may ask (R12); a bad document raises
+        (and ``country``). Admins and sales reps may ask (R12): an admin hears of every
+        installer, a rep of his own only. A bad document raises
         :class:`~qleads.errors.InvalidDocument`, a bad postal code
         :class:`~qleads.errors.InvalidInput`."""
         if not isinstance(actor, Admin | SalesRep):
@@ -78,7 +79,11 @@ class ExplainDesk(DeskBase):
         )
         team: list[Installer] = []
         seen: set[str] = set()
-        for rep_id in sorted({t.rep_id for t in territories}):
+        # A rep learns where a code routes, but of the installers only his own (R12).
+        reps = (
+            [actor.id] if isinstance(actor, SalesRep) else sorted({t.rep_id for t in territories})
+        )
+        for rep_id in reps:
             for installer in self.directory.installers_of(rep_id):
                 if installer.id not in seen:
                     seen.add(installer.id)

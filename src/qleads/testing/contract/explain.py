@@ -64,6 +64,7 @@ class RoutingExplainedContract:
             assert sides["i-anna"].sees
             assert sides["i-anna"].until == held
             assert sides["i-ben"].can_claim
+            assert "i-carl" not in sides  # another rep's installer: not the rep's business
             assert explained.overrides == {"max_open_claims": 1}
             assert explained.policy.max_open_claims == 1
             text = "\n".join(explanation_lines(explained, "en"))
