@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .installer import bp as installer_bp
     from .leads import bp as leads_bp
     from .mails import bp as mails_bp
+    from .queue import bp as queue_bp
     from .rep import bp as rep_bp
     from .security import init_account, init_auth, init_headers, init_throttle
     from .services import EXTENSION_KEY, build_services
@@ -49,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     init_account(app)
     init_errors(app)
-    for blueprint in (installer_bp, leads_bp, rep_bp, mails_bp):
+    for blueprint in (installer_bp, leads_bp, rep_bp, mails_bp, queue_bp):
         app.register_blueprint(blueprint)
     init_admin(app)
     register_api(app)

@@ -28,6 +28,7 @@ from qleads.model import (
     Lead,
     SalesRep,
 )
+from qleads.rep_queue import is_queued
 from qleads.visibility import LeadView
 
 from .forms import AssignForm, StatusForm
@@ -182,8 +183,13 @@ def _context(lead_id: int) -> dict[str, Any]:
         "lead": shown.lead,
         "doc": shown.lead.document,
         "actor": actor,
-        # The holder is always an installer (R3, R5), so ``_name`` finds him first.
-        "holder_name": _name(shown.lead.holder_id, actor),
+        # The holder is an installer (R3, R5), so ``_name`` finds him first, or the
+        # rep's queue (qleads.rep_queue).
+        "holder_name": (
+            _("beim Vertrieb (Rückläufer)")
+            if is_queued(shown.lead)
+            else _name(shown.lead.holder_id, actor)
+        ),
         "territory": territory,
         "may_claim": _may_claim(actor, shown),
         "holds": _holds(actor, shown),
@@ -240,7 +246,13 @@ def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
     lead_id = lead.id
     chosen = form.chosen_status()
     if chosen is None:
-        desk.release(actor, lead_id, reason=form.chosen_reason(), note=form.note.data or "")
+        desk.release(
+            actor,
+            lead_id,
+            reason=form.chosen_reason(),
+            note=form.note.data or "",
+            duplicate_of=form.chosen_original(),
+        )
         flash(_("Die Anfrage ist wieder für andere Partner verfügbar."), "success")
         return redirect(url_for("auth.index"))
     due_at = None

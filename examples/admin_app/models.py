@@ -30,6 +30,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from qleads.model import Actor, Policy
 from qleads.ports import Directory
 
+from .policy_settings import settings_from_json, settings_to_json
+
 __all__ = [
     "ROLES",
     "PasswordReset",
@@ -250,6 +252,7 @@ def load_policy(sessions: sessionmaker[Session]) -> Policy:
             None if data.get("escalation_days") is None else int(data["escalation_days"])
         ),
         contact_before_claim="shown" if data.get("contact_before_claim") == "shown" else "hidden",
+        **settings_from_json(data),
     )
 
 
@@ -260,6 +263,7 @@ def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
             "assignment_reminder_days": policy.assignment_reminder_days,
             "escalation_days": policy.escalation_days,
             "contact_before_claim": policy.contact_before_claim,
+            **settings_to_json(policy),
         }
     )
     with sessions() as session, session.begin():

@@ -1,8 +1,9 @@
 """The policy: the rules' knobs an admin may turn (R3, R5, R16).
 
 Hold and reminder periods in business days, the escalation to the sales rep, and
-whether contact data is shown before a claim. A saved policy takes effect at once for
-every following use case (``Settings.save_policy``).
+whether contact data is shown before a claim; the escalation ladder, the releases that
+make a lead *nicht vermittelbar* and duplicate detection (``policy_ladder.py``). A saved
+policy takes effect at once for every following use case (``Settings.save_policy``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from qleads.ladder import Ladder
 from qleads.model import Policy
 
 from ..services import current_services
 from .base import deny, is_admin
+from .policy_ladder import LadderSettings, ladder_data, ladder_from_form
 
 __all__ = ["PolicyForm", "PolicyView"]
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(LadderSettings, FlaskForm):
+    ladder: Ladder | None = None
     claim_hold_days = IntegerField(
         _l("Haltefrist nach Übernahme (Werktage, R3)"),
         validators=[InputRequired(), NumberRange(1, 30)],
@@ -51,6 +55,9 @@ class PolicyForm(FlaskForm):
         if self.escalation_enabled.data and not field.data:
             raise ValidationError(str(_l("Bitte die Zahl der Werktage angeben.")))
 
+    def validate_ladder_enabled(self, field: Any) -> None:
+        self.ladder = ladder_from_form(self)
+
 
 class PolicyView(BaseView):
     """The rules' knobs (R3, R5, R16); saved at once for every following use case."""
@@ -72,6 +79,7 @@ class PolicyView(BaseView):
                 "escalation_enabled": current.escalation_days is not None,
                 "escalation_days": current.escalation_days,
                 "contact_before_claim": current.contact_before_claim,
+                **ladder_data(current),
             }
             if request.method == "GET"
             else None
@@ -85,6 +93,10 @@ class PolicyView(BaseView):
                         form.escalation_days.data if form.escalation_enabled.data else None
                     ),
                     contact_before_claim=form.contact_before_claim.data,
+                    ladder=form.ladder,
+                    unserviceable_after_releases=form.unserviceable_after_releases.data,
+                    duplicate_detection=bool(form.duplicate_detection.data),
+                    duplicate_window_days=form.duplicate_window_days.data or 90,
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")

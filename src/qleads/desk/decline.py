@@ -137,7 +137,8 @@ class DeclineDesk(DeskBase):
         scope = scope_of(self.directory, staff)
         with self.repository.unit_of_work() as uow:
             counts = uow.release_reason_counts(scope.territory_ids, when)
-        merged = {**dict.fromkeys(DECLINE_REASONS, 0), **counts}
+        merged: dict[ReleaseReason | None, int] = dict.fromkeys(DECLINE_REASONS, 0)
+        merged.update(counts)
         order = {reason: n for n, reason in enumerate((*DECLINE_REASONS, *ReleaseReason, None))}
         return dict(sorted(merged.items(), key=lambda item: (-item[1], order[item[0]])))
 

@@ -304,7 +304,7 @@ match_key_table = sa.Table(
     ),
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("received_at", UtcDateTime(), nullable=False),
-    sa.Index("ix_qleads_match_key_key_received", "key", "received_at"),
+    sa.Index("ix_qleads_match_key_key_received", "key", "received_at", "lead_id"),
 )
 
 #: A lead held back as a duplicate of another (migration 0011); the rep unlinks it.

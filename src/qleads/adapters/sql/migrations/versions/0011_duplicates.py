@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 ``qleads_match_key`` holds one row per match key of a lead (a SHA-256 digest of its
 normalised e-mail, phone or street, house number and postal code) with the lead's
-arrival, indexed by (key, arrival) so that a submission finds the leads of the same
+arrival, indexed by (key, arrival, lead) so that a submission finds the leads of the same
 person within the window by one index range per key, whatever the number of leads.
 ``qleads_duplicate`` links a lead held back as a duplicate to its original. Both are new
 tables: no existing row is touched. Leads received before this revision have no match
