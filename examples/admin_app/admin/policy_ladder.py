@@ -36,7 +36,7 @@ _ACTION_LABELS = {
 }
 
 
-class StepForm(Form):
+class StepForm(Form):  # type: ignore[misc]  # WTForms ships no types
     """One step: after N business days or hours, do X (no action: no step)."""
 
     after = IntegerField(_l("nach"), validators=[Optional(), NumberRange(0, 1000)])
@@ -92,7 +92,7 @@ def ladder_data(policy: Policy) -> dict[str, Any]:
         "duplicate_window_days": policy.duplicate_window_days,
     }
     for situation in Situation:
-        rows = [
+        rows: list[dict[str, object]] = [
             {"after": s.after, "unit": s.unit.value, "action": s.action.value}
             for s in ladder.steps(situation)
         ]
