@@ -407,6 +407,10 @@ outbox_table = sa.Table(
     ),
 )
 
+#: A person's working hours, ``HH:MM-HH:MM`` local time (migration 0011): the escalation
+#: ladder counts business hours in them (``Calendar.work_start``/``work_end``).
+_WORK_HOURS: Final = "08:00-18:00"
+
 rep_table = sa.Table(
     "qleads_rep",
     metadata,
@@ -418,6 +422,7 @@ rep_table = sa.Table(
     sa.Column("subdivision", sa.String(10), nullable=True),
     sa.Column("workdays", sa.String(20), nullable=False, server_default="0,1,2,3,4"),
     sa.Column("tz", sa.String(64), nullable=False, server_default="Europe/Berlin"),
+    sa.Column("work_hours", sa.String(11), nullable=False, server_default=_WORK_HOURS),
 )
 
 installer_table = sa.Table(
@@ -434,6 +439,7 @@ installer_table = sa.Table(
     sa.Column("tz", sa.String(64), nullable=False, server_default="Europe/Berlin"),
     sa.Column("digest_hour", sa.SmallInteger(), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("work_hours", sa.String(11), nullable=False, server_default=_WORK_HOURS),
 )
 
 admin_table = sa.Table(
