@@ -197,6 +197,8 @@ def _context(lead_id: int) -> dict[str, Any]:
         "assign_form": _assign_form(actor, shown),
         "claim_form": PostForm(),
         "now": now,
+        # "Kunde hat erneut angefragt", with what changed (qleads.duplicates).
+        "repetitions": services.desk.repetitions(actor, lead_id),
     }
 
 

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from qleads.calendar import Calendar
 from qleads.decline import Decline
 from qleads.desk import SYSTEM_ACTOR, IntakeResult, LeadDesk, SweepReport, TabPage
+from qleads.desk.decline import Repetition
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,
@@ -111,6 +112,7 @@ __all__ = [
     "Policy",
     "QleadsError",
     "ReleaseReason",
+    "Repetition",
     "Roof",
     "RowView",
     "SalesRep",

@@ -205,7 +205,7 @@ def _submit(client: FlaskClient, token: str, source_id: str) -> Any:
 
 class TestIntakeApi:
     def test_a_repeated_submission_says_duplicate_of(
-        self, client: FlaskClient, services: Services
+        self, client: FlaskClient, login: Any, services: Services
     ) -> None:
         services.directory.add_source(LeadSource("dup-calc", "Dubletten-Rechner"))
         token = create_source_token(services.directory, "dup-calc")
@@ -220,3 +220,8 @@ class TestIntakeApi:
         assert rep is not None
         assert services.desk.get(rep, body["id"]).lead.holder_id == queue_holder("rep1")
         assert ReleaseReason.DUPLICATE.label("en") == "Duplicate"
+        # The original's page says the customer asked again.
+        login(client, "rep1")
+        page = client.get(f"/leads/{first['id']}").get_data(as_text=True)
+        assert f'id="requested-again-{body["id"]}"' in page
+        assert "Kunde hat erneut angefragt" in page

@@ -251,6 +251,11 @@ class InMemoryUnitOfWork:
             return self._links[lead_id]
         return self._store._duplicates.get(lead_id)
 
+    def duplicates_of(self, original_id: int) -> list[int]:
+        self._require_open()
+        links = {**self._store._duplicates, **self._links}
+        return sorted(lead_id for lead_id, original in links.items() if original == original_id)
+
     def release_reason_counts(
         self, territory_ids: frozenset[str] | None, since: dt.datetime | None
     ) -> dict[ReleaseReason | None, int]:

@@ -58,6 +58,6 @@ class LeadDesk(IntakeDesk, WorkDesk, StaffDesk, ReadingDesk, SweepDesk, DeclineD
     (R3, R6, R7); :meth:`assign`, :meth:`reopen` (R5, R12); :meth:`get`,
     :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11);
     the rep's queue and decline reasons: :meth:`queue`, :meth:`return_to_pool`,
-    :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`,
+    :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`, :meth:`repetitions`,
     :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`).
     """
