@@ -32,6 +32,7 @@ from qleads.model import (
     Territory,
 )
 from qleads.ports import Page
+from qleads.rep_queue import check_installer_id
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = ["InMemoryDirectory", "InMemoryLeadRepository", "InMemoryUnitOfWork"]
@@ -312,6 +313,7 @@ class InMemoryDirectory:
             raise InvalidInput("rep_id", f"{what} {ident!r} names an unknown sales rep")
 
     def add_installer(self, installer: Installer) -> Installer:
+        check_installer_id(installer.id)
         with self._lock:
             if installer.id not in self._installers:
                 self._known_rep(installer.rep_id, "installer", installer.id)

@@ -43,6 +43,7 @@ from qleads.adapters.sql.territory_cache import TerritoryTable, territory_cache
 from qleads.calendar import Calendar
 from qleads.errors import InvalidInput, QleadsError
 from qleads.model import Admin, Installer, LeadSource, SalesRep, Territory
+from qleads.rep_queue import check_installer_id
 
 __all__ = ["SqlAlchemyDirectory", "hash_token"]
 
@@ -356,6 +357,7 @@ class SqlAlchemyDirectory:
         }
 
     def add_installer(self, installer: Installer) -> Installer:
+        check_installer_id(installer.id)
         with self._writing("installer", installer.id) as conn:
             conn.execute(
                 installer_table.insert(), {"id": installer.id, **self._installer_values(installer)}

@@ -174,6 +174,15 @@ class DirectoryContract:
             assert [r.id for r in people.reps()] == ["r-ost", "r-sued"]
             assert [i.id for i in people.installers()] == ["i-anna", "i-ben"]
 
+        def test_an_installer_id_may_not_read_as_a_rep_queue(
+            self, people: EditableDirectory
+        ) -> None:
+            """``qleads.rep_queue``: a lead held by ``@r-ost`` waits in a queue, so no
+            installer may be called that; nothing is stored."""
+            with pytest.raises(InvalidInput, match="id"):
+                people.add_installer(Installer("@r-ost", "Falsch", "x@example.org", "r-ost"))
+            assert people.installer("@r-ost") is None
+
         def test_working_hours_are_part_of_the_stored_calendar(
             self, people: EditableDirectory
         ) -> None:
