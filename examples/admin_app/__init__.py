@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .ops import init_ops
     from .partners import bp as partners_bp
     from .personal_data import bp as personal_data_bp
+    from .queue import bp as queue_bp
     from .rep import bp as rep_bp
     from .routing_check import bp as routing_bp
     from .security import init_account, init_auth, init_headers, init_throttle
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         partners_bp,
         routing_bp,
         personal_data_bp,
+        queue_bp,
     ):
         app.register_blueprint(blueprint)
     init_admin(app)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from qleads.adapters.clock import FrozenClock
 from qleads.calendar import Calendar
+from qleads.decline import Effect, effect_of
 from qleads.desk import LeadDesk
 from qleads.errors import QleadsError
 from qleads.lifecycle import Status
@@ -456,7 +457,8 @@ def _plan(
     else:
         at(taken, lambda: desk.claim(who, lead_id))
     if fate == "released":
-        reason = rng.choice(list(ReleaseReason))
+        # Reasons that send a lead back to the pool: the demo keeps its pool busy.
+        reason = rng.choice([r for r in ReleaseReason if effect_of(r) is Effect.POOL])
         at(
             taken + rng.randint(1, 20) * hour,
             lambda: desk.release(who, lead_id, reason=reason, note="Keine Kapazität im Moment."),

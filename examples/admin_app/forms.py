@@ -8,9 +8,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, IntegerField, SelectField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from qleads.decline import DECLINE_REASONS
 from qleads.lifecycle import Status
 from qleads.model import Channel, ReleaseReason
 
@@ -40,6 +41,10 @@ class StatusForm(FlaskForm):
     due_date = DateField(_l("Wiedervorlage am"), validators=[Optional()])
     due_time = TimeField(_l("um"), validators=[Optional()])
     reason = SelectField(_l("Grund der Freigabe"), validators=[Optional()])
+    #: For the reason "Dublette": the lead this one repeats.
+    duplicate_of = IntegerField(
+        _l("Dublette von Anfrage Nr."), validators=[Optional(), NumberRange(min=1)]
+    )
 
     def __init__(self, *args: Any, language: str = "de", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,8 +54,11 @@ class StatusForm(FlaskForm):
         self.channel.choices = [("", str(_l("– bitte wählen –")))] + [
             (c.value, c.label(language)) for c in Channel
         ]
+        # The decline reasons first (qleads.decline); the reasons of earlier versions
+        # after them, still accepted.
+        ordered = (*DECLINE_REASONS, *(r for r in ReleaseReason if r not in DECLINE_REASONS))
         self.reason.choices = [("", str(_l("– ohne Angabe –")))] + [
-            (r.value, r.label(language)) for r in ReleaseReason
+            (r.value, r.label(language)) for r in ordered
         ]
 
     def chosen_status(self) -> Status | None:
@@ -63,6 +71,12 @@ class StatusForm(FlaskForm):
 
     def chosen_reason(self) -> ReleaseReason | None:
         return ReleaseReason(self.reason.data) if self.reason.data else None
+
+    def chosen_original(self) -> int | None:
+        """The original a release as "Dublette" names; ``None`` for other reasons."""
+        if self.chosen_reason() is not ReleaseReason.DUPLICATE:
+            return None
+        return int(self.duplicate_of.data) if self.duplicate_of.data else None
 
     def due_local(self) -> tuple[dt.date, dt.time] | None:
         if self.due_date.data is None:

@@ -30,6 +30,7 @@ from qleads.model import (
     SalesRep,
 )
 from qleads.personal_data import AccessKind
+from qleads.rep_queue import is_queued
 from qleads.visibility import LeadView
 
 from .claiming import claim_state
@@ -198,8 +199,13 @@ def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, An
         "doc": shown.lead.document,
         "actor": actor,
         "is_admin": isinstance(actor, Admin),
-        # The holder is always an installer (R3, R5), so ``_name`` finds him first.
-        "holder_name": _name(shown.lead.holder_id, actor),
+        # The holder is an installer (R3, R5), so ``_name`` finds him first, or the
+        # rep's queue (qleads.rep_queue).
+        "holder_name": (
+            _("beim Vertrieb (Rückläufer)")
+            if is_queued(shown.lead)
+            else _name(shown.lead.holder_id, actor)
+        ),
         "territory": territory,
         "may_claim": _may_claim(actor, shown),
         "claim_state": claim_state(actor, lead_id) if _may_claim(actor, shown) else None,
@@ -208,6 +214,8 @@ def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, An
         "assign_form": _assign_form(actor, shown),
         "claim_form": PostForm(),
         "now": now,
+        # "Kunde hat erneut angefragt", with what changed (qleads.duplicates).
+        "repetitions": services.desk.repetitions(actor, lead_id),
     }
 
 
@@ -261,7 +269,13 @@ def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
     lead_id = lead.id
     chosen = form.chosen_status()
     if chosen is None:
-        desk.release(actor, lead_id, reason=form.chosen_reason(), note=form.note.data or "")
+        desk.release(
+            actor,
+            lead_id,
+            reason=form.chosen_reason(),
+            note=form.note.data or "",
+            duplicate_of=form.chosen_original(),
+        )
         flash(_("Die Anfrage ist wieder für andere Partner verfügbar."), "success")
         return redirect(url_for("auth.index"))
     due_at = None

@@ -31,6 +31,8 @@ from qleads.errors import InvalidInput
 from qleads.model import Actor, Policy
 from qleads.ports import Directory
 
+from .policy_settings import settings_from_json, settings_to_json
+
 __all__ = [
     "ROLES",
     "PasswordReset",
@@ -237,6 +239,7 @@ def load_policy(sessions: sessionmaker[Session]) -> Policy:
         ),
         contact_before_claim="shown" if data.get("contact_before_claim") == "shown" else "hidden",
         **_further_settings(data),
+        **settings_from_json(data),
     )
 
 
@@ -244,6 +247,8 @@ def load_policy(sessions: sessionmaker[Session]) -> Policy:
 _NAMED = frozenset(
     {"claim_hold_days", "assignment_reminder_days", "escalation_days", "contact_before_claim"}
 )
+#: The ladder's settings, stored in their own form (``policy_settings``).
+_LADDER_SETTINGS = frozenset(settings_to_json(Policy()))
 
 
 def _further_settings(data: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +256,7 @@ def _further_settings(data: dict[str, Any]) -> dict[str, Any]:
     by ``qleads.policies``; one that no longer parses is left at its default."""
     found: dict[str, Any] = {}
     for name, value in data.items():
-        if name in _NAMED:
+        if name in _NAMED or name in _LADDER_SETTINGS:
             continue
         try:
             found.update(policies.parse({name: value}))
@@ -272,8 +277,9 @@ def save_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
                 for name, value in policies.encode(
                     {n: getattr(policy, n) for n in policies.setting_names()}
                 ).items()
-                if name not in _NAMED
+                if name not in _NAMED and name not in _LADDER_SETTINGS
             },
+            **settings_to_json(policy),
         }
     )
     with sessions() as session, session.begin():

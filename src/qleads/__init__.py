@@ -20,6 +20,7 @@ from qleads.desk import (
     SweepReport,
     TabPage,
 )
+from qleads.desk.decline import Repetition
 from qleads.errors import (
     ClaimCooldown,
     ClaimExpired,
@@ -148,6 +149,7 @@ __all__ = [
     "QleadsError",
     "ReleaseReason",
     "RetentionReport",
+    "Repetition",
     "Roof",
     "RoutingExplanation",
     "RoutingReason",

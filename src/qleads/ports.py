@@ -206,6 +206,10 @@ class UnitOfWork(Protocol):
         """The original ``lead_id`` is linked to as a duplicate, if any."""
         ...
 
+    def duplicates_of(self, original_id: int) -> list[int]:
+        """The leads linked to ``original_id`` as its duplicates, ascending."""
+        ...
+
     def release_reason_counts(
         self, territory_ids: frozenset[str] | None, since: dt.datetime | None
     ) -> dict[ReleaseReason | None, int]:

@@ -47,6 +47,7 @@ USE_CASES = {
         "decline_summary",
         "duplicate_of",
         "queue",
+        "repetitions",
         "return_to_pool",
         "unlink_duplicate",
     },

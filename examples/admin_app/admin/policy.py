@@ -1,8 +1,10 @@
 """The policy: the rules' knobs an admin may turn (R3, R5, R14, R16).
 
 Hold and reminder periods in business days, the escalation to the sales rep,
-whether contact data is shown before a claim, and the claim limits. A saved policy takes
-effect at once for every following use case (``Settings.save_policy``).
+whether contact data is shown before a claim, the claim limits and the retention
+periods; the escalation ladder, the releases that make a lead *nicht vermittelbar*
+and duplicate detection (``policy_ladder.py``). A saved policy takes effect at once
+for every following use case (``Settings.save_policy``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from qleads.ladder import Ladder
 from qleads.model import Policy
 
 from ..services import current_services
 from .base import deny, is_admin
+from .policy_ladder import LadderSettings, ladder_data, ladder_from_form
 
 __all__ = ["LIMIT_FIELDS", "PolicyForm", "PolicyView"]
 
@@ -35,7 +39,8 @@ LIMIT_FIELDS = (
 )
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(LadderSettings, FlaskForm):
+    ladder: Ladder | None = None
     claim_hold_days = IntegerField(
         _l("Haltefrist nach Übernahme (Werktage)"),
         validators=[InputRequired(), NumberRange(1, 30)],
@@ -98,6 +103,9 @@ class PolicyForm(FlaskForm):
         if self.escalation_enabled.data and not field.data:
             raise ValidationError(str(_l("Bitte die Zahl der Werktage angeben.")))
 
+    def validate_ladder_enabled(self, field: Any) -> None:
+        self.ladder = ladder_from_form(self)
+
 
 def _limits(form: PolicyForm) -> dict[str, Any]:
     """The limits as the form gives them; an empty pause window or length is the
@@ -134,6 +142,7 @@ class PolicyView(BaseView):
                 "retention_closed_months": current.retention_closed_months,
                 "retention_unclaimed_months": current.retention_unclaimed_months,
                 "retention_access_log_months": current.retention_access_log_months,
+                **ladder_data(current),
             }
             if request.method == "GET"
             else None
@@ -155,6 +164,10 @@ class PolicyView(BaseView):
                     or current.retention_unclaimed_months,
                     retention_access_log_months=form.retention_access_log_months.data
                     or current.retention_access_log_months,
+                    ladder=form.ladder,
+                    unserviceable_after_releases=form.unserviceable_after_releases.data,
+                    duplicate_detection=bool(form.duplicate_detection.data),
+                    duplicate_window_days=form.duplicate_window_days.data or 90,
                 )
             )
             flash(str(_l("Die Regeln wurden gespeichert.")), "success")

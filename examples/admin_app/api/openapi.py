@@ -69,6 +69,8 @@ def _schemas() -> dict[str, object]:
             "received_at": {"type": "string", "format": "date-time"},
             "created": {"type": "boolean"},
             "submitted_by": {"type": "string"},
+            # The original this submission repeats: held back, not distributed.
+            "duplicate_of": {"type": ["integer", "null"]},
         },
         "required": ["id", "source_id", "status", "territory_id", "received_at", "created"],
     }

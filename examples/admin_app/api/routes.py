@@ -120,7 +120,11 @@ def _read_body() -> bytes | None:
     return body
 
 
-def _lead_body(lead: Lead, created: bool, source: LeadSource) -> dict[str, object]:
+def _lead_body(
+    lead: Lead, created: bool, source: LeadSource, duplicate_of: int | None = None
+) -> dict[str, object]:
+    """The lead as the API answers it; ``duplicate_of`` names the original a submission
+    repeats (held back as a duplicate, ``qleads.duplicates``), else ``null``."""
     return {
         "id": lead.id,
         "source_id": lead.source_id,
@@ -129,6 +133,7 @@ def _lead_body(lead: Lead, created: bool, source: LeadSource) -> dict[str, objec
         "received_at": lead.received_at.isoformat(),
         "created": created,
         "submitted_by": source.id,
+        "duplicate_of": duplicate_of,
     }
 
 
@@ -259,7 +264,7 @@ def _intake(source: LeadSource, document: object) -> Response:
             f"source_id {exc.source_id!r} arrived before with a different document.",
             source_id=exc.source_id,
         )
-    body = _lead_body(result.lead, result.created, source)
+    body = _lead_body(result.lead, result.created, source, result.duplicate_of)
     response = Response(
         json.dumps(body, ensure_ascii=False),
         status=201 if result.created else 200,

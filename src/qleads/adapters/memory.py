@@ -39,6 +39,7 @@ from qleads.personal_data import ErasureRecord, ErasureRequest, RetentionCutoffs
 from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
 from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
+from qleads.rep_queue import check_installer_id
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = [
@@ -481,6 +482,11 @@ class InMemoryUnitOfWork:
             return self._links[lead_id]
         return self._store._duplicates.get(lead_id)
 
+    def duplicates_of(self, original_id: int) -> list[int]:
+        self._require_open()
+        links = {**self._store._duplicates, **self._links}
+        return sorted(lead_id for lead_id, original in links.items() if original == original_id)
+
     def release_reason_counts(
         self, territory_ids: frozenset[str] | None, since: dt.datetime | None
     ) -> dict[ReleaseReason | None, int]:
@@ -537,6 +543,7 @@ class InMemoryDirectory:
             raise InvalidInput("rep_id", f"{what} {ident!r} names an unknown sales rep")
 
     def add_installer(self, installer: Installer) -> Installer:
+        check_installer_id(installer.id)
         with self._lock:
             if installer.id not in self._installers:
                 self._known_rep(installer.rep_id, "installer", installer.id)

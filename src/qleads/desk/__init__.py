@@ -87,10 +87,9 @@ class LeadDesk(
     (R3, R6, R7); :meth:`assign`, :meth:`reopen` (R5, R12); :meth:`get`,
     :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`sweep` (R11);
     the rep's queue and decline reasons: :meth:`queue`, :meth:`return_to_pool`,
-    :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`,
+    :meth:`unlink_duplicate`, :meth:`confirm_spam`, :meth:`duplicate_of`, :meth:`repetitions`,
     :meth:`decline_reasons`, :meth:`decline_summary` (:mod:`qleads.desk.decline`);
+    :meth:`search` (a tab searched, filtered and sorted, R2, R8, R16);
     :meth:`access_log`, :meth:`record_access`, :meth:`export_personal_data`,
     :meth:`erase_personal_data`, :meth:`apply_retention` (R14).
-    :meth:`history`, :meth:`tab`, :meth:`counts` (R2, R8, R13); :meth:`search` (a tab
-    searched, filtered and sorted, R2, R8, R16); :meth:`sweep` (R11).
     """

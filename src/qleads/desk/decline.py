@@ -24,6 +24,7 @@ from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, People, history_event, new_lead_notices, to_pool
 from qleads.desk.ladder_steps import SYSTEM_ACTOR, rep_of, to_rep_queue
 from qleads.desk.personal_data import log_access, shown_to
+from qleads.duplicates import changes
 from qleads.errors import InvalidInput, InvalidTransition, LeadNotFound, NotPermitted
 from qleads.instants import require_utc
 from qleads.lifecycle import Status
@@ -45,7 +46,16 @@ from qleads.tabs import Clause, LeadQuery
 from qleads.personal_data import AccessKind
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
-__all__ = ["DeclineDesk", "release_changes"]
+__all__ = ["DeclineDesk", "Repetition", "release_changes"]
+
+
+@attrs.frozen
+class Repetition:
+    """A later request of the same customer, held back as a duplicate of a lead."""
+
+    lead_id: int
+    received_at: dt.datetime
+    changes: tuple[str, ...]
 
 
 def release_changes(
@@ -139,7 +149,8 @@ class DeclineDesk(DeskBase):
         scope = scope_of(self.directory, staff)
         with self.repository.unit_of_work() as uow:
             counts = uow.release_reason_counts(scope.territory_ids, when)
-        merged = {**dict.fromkeys(DECLINE_REASONS, 0), **counts}
+        merged: dict[ReleaseReason | None, int] = dict.fromkeys(DECLINE_REASONS, 0)
+        merged.update(counts)
         order = {reason: n for n, reason in enumerate((*DECLINE_REASONS, *ReleaseReason, None))}
         return dict(sorted(merged.items(), key=lambda item: (-item[1], order[item[0]])))
 
@@ -195,6 +206,21 @@ class DeclineDesk(DeskBase):
         named = [row.lead for row in rows if not row.contact_hidden]
         log_access(self.repository, staff, named, AccessKind.VIEW, current_time(self.clock))
         return rows, page.total
+
+    def repetitions(self, actor: Actor, lead_id: int) -> list[Repetition]:
+        """ "Kunde hat erneut angefragt": the duplicates linked to this lead, each with
+        what it says differently (``qleads.duplicates.changes``), oldest first — for
+        whoever may see the lead, its holder among them (R2)."""
+        scope = scope_of(self.directory, actor)
+        with self.repository.unit_of_work() as uow:
+            lead = uow.get(lead_id)
+            if not can_see(scope, lead):
+                raise LeadNotFound(lead_id)
+            copies = [uow.get(copy) for copy in uow.duplicates_of(lead_id)]
+        return [
+            Repetition(copy.id, copy.received_at, tuple(changes(lead.document, copy.document)))
+            for copy in copies
+        ]
 
     def duplicate_of(self, actor: Actor, lead_id: int) -> int | None:
         """The original a lead is held back as a duplicate of, for whoever may see it."""

@@ -143,7 +143,8 @@ _INTROS: Mapping[NotificationKind, str] = MappingProxyType(
         ),
         NotificationKind.REQUESTED_AGAIN: N_(
             "Der Kunde dieser Anfrage hat erneut angefragt. Die neue Anfrage wurde als "
-            "Dublette mit dieser verknüpft; was sich geändert hat, steht in ihrem Verlauf."
+            "Dublette mit dieser verknüpft; was sich geändert hat, sehen Sie bei dieser "
+            "Anfrage."
         ),
     }
 )

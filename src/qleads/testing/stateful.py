@@ -320,6 +320,7 @@ class LeadDeskMachine(SearchRules, PolicyRules):
         expected.holder_id = installer.id
         expected.held_since = self.now
         expected.due_at = None
+        hold: dt.datetime | None
         if self.policy.ladder is None:
             hold = installer.calendar.add_business_days(self.now, self.policy.claim_hold_days)
             expected.deadline = Deadline(DeadlineKind.CLAIM_EXPIRY, hold)

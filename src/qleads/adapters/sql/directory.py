@@ -5,6 +5,7 @@ writes a portal's admin screens need.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,7 @@ from qleads.adapters.sql.territory_cache import TerritoryTable, territory_cache
 from qleads.calendar import Calendar
 from qleads.errors import InvalidInput, QleadsError
 from qleads.model import Admin, Installer, LeadSource, SalesRep, Territory
+from qleads.rep_queue import check_installer_id
 
 __all__ = ["SqlAlchemyDirectory", "hash_token"]
 
@@ -53,9 +55,19 @@ def hash_token(token: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _calendar(country: str, subdivision: str | None, workdays: str, tz: str | None) -> Calendar:
+def _calendar(
+    country: str, subdivision: str | None, workdays: str, tz: str | None, hours: str
+) -> Calendar:
     days = frozenset(int(d) for d in workdays.split(",") if d.strip())
-    return Calendar(country=country, subdivision=subdivision, workdays=days, tz=tz)
+    start, _, end = hours.partition("-")
+    return Calendar(
+        country=country,
+        subdivision=subdivision,
+        workdays=days,
+        tz=tz,
+        work_start=dt.time.fromisoformat(start),
+        work_end=dt.time.fromisoformat(end),
+    )
 
 
 def _calendar_values(calendar: Calendar) -> dict[str, Any]:
@@ -64,6 +76,8 @@ def _calendar_values(calendar: Calendar) -> dict[str, Any]:
         "subdivision": calendar.subdivision,
         "workdays": ",".join(str(d) for d in sorted(calendar.workdays)),
         "tz": calendar.tz,
+        # Working hours count a ladder's business hours (migration 0011).
+        "work_hours": f"{calendar.work_start:%H:%M}-{calendar.work_end:%H:%M}",
     }
 
 
@@ -85,6 +99,7 @@ _INSTALLER_COLUMNS = (
     _I.tz,
     _I.digest_hour,
     _I.active,
+    _I.work_hours,
 )
 _SELECT_INSTALLERS: Final = sa.select(*_INSTALLER_COLUMNS)
 _SELECT_INSTALLER: Final = _SELECT_INSTALLERS.where(_I.id == sa.bindparam("id"))
@@ -92,7 +107,15 @@ _SELECT_INSTALLERS_OF: Final = _SELECT_INSTALLERS.where(
     _I.rep_id == sa.bindparam("rep_id")
 ).order_by(_I.id)
 _SELECT_REPS: Final = sa.select(
-    _R.id, _R.name, _R.email, _R.language, _R.country, _R.subdivision, _R.workdays, _R.tz
+    _R.id,
+    _R.name,
+    _R.email,
+    _R.language,
+    _R.country,
+    _R.subdivision,
+    _R.workdays,
+    _R.tz,
+    _R.work_hours,
 )
 _SELECT_REP: Final = _SELECT_REPS.where(_R.id == sa.bindparam("id"))
 _SELECT_ADMINS: Final = sa.select(_A.id, _A.name, _A.email, _A.language)
@@ -109,7 +132,7 @@ def _installer(row: Sequence[Any]) -> Installer:
         email=row[2],
         rep_id=row[3],
         language=row[4],
-        calendar=_calendar(row[5], row[6], row[7], row[8]),
+        calendar=_calendar(row[5], row[6], row[7], row[8], row[11]),
         digest_hour=row[9],
         active=bool(row[10]),
     )
@@ -121,7 +144,7 @@ def _rep(row: Sequence[Any]) -> SalesRep:
         name=row[1],
         email=row[2],
         language=row[3],
-        calendar=_calendar(row[4], row[5], row[6], row[7]),
+        calendar=_calendar(row[4], row[5], row[6], row[7], row[8]),
     )
 
 
@@ -334,6 +357,7 @@ class SqlAlchemyDirectory:
         }
 
     def add_installer(self, installer: Installer) -> Installer:
+        check_installer_id(installer.id)
         with self._writing("installer", installer.id) as conn:
             conn.execute(
                 installer_table.insert(), {"id": installer.id, **self._installer_values(installer)}

@@ -35,6 +35,10 @@ class DuplicateStatements:
         )
         self.unlink = f"DELETE FROM qleads_duplicate WHERE lead_id = {p}"  # noqa: S608
         self.original = f"SELECT original_id FROM qleads_duplicate WHERE lead_id = {p}"  # noqa: S608
+        self.copies = (
+            f"SELECT lead_id FROM qleads_duplicate WHERE original_id = {p} "  # noqa: S608
+            "ORDER BY lead_id"
+        )
 
     def matching(self, count: int) -> str:
         """The leads with one of ``count`` keys, received at or after a time."""

@@ -310,7 +310,7 @@ match_key_table = sa.Table(
     ),
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("received_at", UtcDateTime(), nullable=False),
-    sa.Index("ix_qleads_match_key_key_received", "key", "received_at"),
+    sa.Index("ix_qleads_match_key_key_received", "key", "received_at", "lead_id"),
 )
 
 #: A lead held back as a duplicate of another (migration 0011); the rep unlinks it.
@@ -422,6 +422,10 @@ outbox_table = sa.Table(
     ),
 )
 
+#: A person's working hours, ``HH:MM-HH:MM`` local time (migration 0011): the escalation
+#: ladder counts business hours in them (``Calendar.work_start``/``work_end``).
+_WORK_HOURS: Final = "08:00-18:00"
+
 rep_table = sa.Table(
     "qleads_rep",
     metadata,
@@ -433,6 +437,7 @@ rep_table = sa.Table(
     sa.Column("subdivision", sa.String(10), nullable=True),
     sa.Column("workdays", sa.String(20), nullable=False, server_default="0,1,2,3,4"),
     sa.Column("tz", sa.String(64), nullable=False, server_default="Europe/Berlin"),
+    sa.Column("work_hours", sa.String(11), nullable=False, server_default=_WORK_HOURS),
 )
 
 installer_table = sa.Table(
@@ -449,6 +454,7 @@ installer_table = sa.Table(
     sa.Column("tz", sa.String(64), nullable=False, server_default="Europe/Berlin"),
     sa.Column("digest_hour", sa.SmallInteger(), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("work_hours", sa.String(11), nullable=False, server_default=_WORK_HOURS),
 )
 
 admin_table = sa.Table(

@@ -599,6 +599,10 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         row = self._for_reading().run(self._duplicates.original, (lead_id,)).fetchone()
         return int(row[0]) if row is not None else None
 
+    def duplicates_of(self, original_id: int) -> list[int]:
+        rows = self._for_reading().run(self._duplicates.copies, (original_id,)).fetchall()
+        return [int(row[0]) for row in rows]
+
     def release_reason_counts(
         self, territory_ids: frozenset[str] | None, since: dt.datetime | None
     ) -> dict[ReleaseReason | None, int]:

@@ -19,6 +19,7 @@ fresh, empty directory::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import attrs
@@ -172,6 +173,30 @@ class DirectoryContract:
             assert [s.name for s in people.sources()] == ["Solarrechner 2"]
             assert [r.id for r in people.reps()] == ["r-ost", "r-sued"]
             assert [i.id for i in people.installers()] == ["i-anna", "i-ben"]
+
+        def test_an_installer_id_may_not_read_as_a_rep_queue(
+            self, people: EditableDirectory
+        ) -> None:
+            """``qleads.rep_queue``: a lead held by ``@r-ost`` waits in a queue, so no
+            installer may be called that; nothing is stored."""
+            with pytest.raises(InvalidInput, match="id"):
+                people.add_installer(Installer("@r-ost", "Falsch", "x@example.org", "r-ost"))
+            assert people.installer("@r-ost") is None
+
+        def test_working_hours_are_part_of_the_stored_calendar(
+            self, people: EditableDirectory
+        ) -> None:
+            """The escalation ladder counts business hours in a person's working hours
+            (``qleads.ladder``): they are stored with his calendar."""
+            early = Calendar("DE", "SN", work_start=dt.time(7, 30), work_end=dt.time(16))
+            ben = people.installer("i-ben")
+            assert ben is not None
+            people.update_installer(attrs.evolve(ben, calendar=early))
+            assert people.installer("i-ben") == attrs.evolve(ben, calendar=early)
+            people.update_rep(SalesRep("r-ost", "Rita Ost", "rita@example.org", calendar=early))
+            rep = people.rep("r-ost")
+            assert rep is not None
+            assert (rep.calendar.work_start, rep.calendar.work_end) == (dt.time(7, 30), dt.time(16))
 
         def test_a_territory_moved_to_another_rep_scopes_at_once(
             self, people: EditableDirectory

@@ -205,6 +205,12 @@ class PolicyContract:
             assert [(n.lead_id, n.recipient_id) for n in again_notices] == [(first, "i-anna")]
             note = desk.history(world.admin, duplicate)[0].note
             assert "consumption.annual_kwh: 4500 → 5200" in note
+            # The holder of the original reads what changed on his lead.
+            (repeated,) = desk.repetitions(world.anna, first)
+            assert repeated.lead_id == duplicate
+            assert repeated.changes == ("consumption.annual_kwh: 4500 → 5200",)
+            with pytest.raises(LeadNotFound):
+                desk.repetitions(world.ben, first)
 
             desk.unlink_duplicate(world.rep_east, duplicate)
             assert desk.duplicate_of(world.rep_east, duplicate) is None

@@ -1,4 +1,4 @@
-"""Duplicate detection at intake: match keys and duplicate links.
+"""Duplicate detection at intake (match keys, duplicate links) and working hours.
 
 Revision ID: 0011
 Revises: 0009
@@ -6,13 +6,16 @@ Create Date: 2026-12-06
 
 ``qleads_match_key`` holds one row per match key of a lead (a SHA-256 digest of its
 normalised e-mail, phone or street, house number and postal code) with the lead's
-arrival, indexed by (key, arrival) so that a submission finds the leads of the same
+arrival, indexed by (key, arrival, lead) so that a submission finds the leads of the same
 person within the window by one index range per key, whatever the number of leads.
 ``qleads_duplicate`` links a lead held back as a duplicate to its original. Both are new
 tables: no existing row is touched. Leads received before this revision have no match
 keys, so a later submission of the same person is not recognised as their duplicate.
-The escalation ladder needs no column: a step's place is written into ``deadline_kind``
-(``kind@place``) only where it differs from the default ladder's.
+Reps and installers get their working hours (``work_hours``, ``HH:MM-HH:MM``, default
+08:00-18:00), in which the escalation ladder counts business hours; adding a column with
+a constant default rewrites no row. The ladder needs no lead column: a step's place is
+written into ``deadline_kind`` (``kind@place``) only where it differs from the default
+ladder's.
 Written out in full, like 0001, so that it does the same whatever later versions
 declare.
 """
@@ -35,6 +38,11 @@ def _id() -> sa.types.TypeEngine[int]:
 
 
 def upgrade() -> None:
+    for table in ("qleads_rep", "qleads_installer"):
+        op.add_column(
+            table,
+            sa.Column("work_hours", sa.String(11), nullable=False, server_default="08:00-18:00"),
+        )
     op.create_table(
         "qleads_match_key",
         sa.Column("lead_id", _id(), nullable=False),
@@ -48,7 +56,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("lead_id", "key", name="pk_qleads_match_key"),
     )
-    op.create_index("ix_qleads_match_key_key_received", "qleads_match_key", ["key", "received_at"])
+    op.create_index(
+        "ix_qleads_match_key_key_received", "qleads_match_key", ["key", "received_at", "lead_id"]
+    )
     op.create_table(
         "qleads_duplicate",
         sa.Column("lead_id", _id(), nullable=False),
@@ -71,6 +81,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ("qleads_installer", "qleads_rep"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("work_hours")
     op.drop_index("ix_qleads_duplicate_original_id", table_name="qleads_duplicate")
     op.drop_table("qleads_duplicate")
     op.drop_index("ix_qleads_match_key_key_received", table_name="qleads_match_key")
