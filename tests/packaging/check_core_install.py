@@ -45,6 +45,8 @@ CORE_COMMANDS: tuple[tuple[tuple[str, ...], int, str | None], ...] = (
     (("mail", "--help"), 2, SQL_AND_MAIL.format("mail")),
     (("mail", "dispatch", "--help"), 2, SQL_AND_MAIL.format("mail")),
     (("mail", "failed", "sqlite:///{tmp}/leads.db"), 2, SQL_AND_MAIL.format("mail")),
+    (("gdpr", "--help"), 0, None),
+    (("gdpr", "retention", "sqlite:///{tmp}/leads.db"), 2, SQL.replace(" db ", " gdpr ")),
 )
 
 Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
