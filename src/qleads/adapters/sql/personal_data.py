@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.engine import read_connection, write_transaction
 from qleads.adapters.sql.schema import (
+    RETENTION_CLOSED,
+    RETENTION_UNCLAIMED,
     erasure_table,
     event_table,
     lead_table,
     outbox_table,
-    status_in,
 )
 from qleads.documents import unstructure_document
-from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import Lead, NotificationKind
 from qleads.personal_data import (
     ERASED_ADDRESS,
@@ -55,6 +55,7 @@ _MESSAGE = "message"
 def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
     """``qleads_lead``: the document, its denormalised name, city and postal code, and
     the intake fingerprint (a hash of the person's data) of the anonymised document."""
+    erased_at = {record.lead_id: record.at for record in request.records}
     for lead in request.anonymised:
         _, fingerprint, name, postal_code, city = RowCodec.document_params(lead.document)
         conn.execute(
@@ -67,6 +68,7 @@ def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
                 name=name,
                 postal_code=postal_code,
                 city=city,
+                erased_at=erased_at[lead.id],
             )
         )
 
@@ -215,23 +217,26 @@ class SqlAlchemyPersonalData:
         self, closed_before: dt.datetime, unclaimed_before: dt.datetime, limit: int
     ) -> list[Lead]:
         lead = lead_table.c
-        closed = sa.and_(sa.text(status_in(TERMINAL_STATUSES)), lead.status_at <= closed_before)
-        unclaimed = sa.and_(
-            lead.status == Status.NEW.value,
-            lead.holder_id.is_(None),
-            lead.previous_holders == "[]",
-            lead.received_at <= unclaimed_before,
-        )
-        not_erased = ~sa.exists().where(erasure_table.c.lead_id == lead.id)
-        statement = (
+        # Each reads one partial index range: the WHERE repeats its predicate as written.
+        closed = (
             sa.select(lead.id)
-            .where(sa.or_(closed, unclaimed), not_erased)
-            .order_by(lead.id)
+            .where(sa.text(RETENTION_CLOSED), lead.status_at <= closed_before)
+            .order_by(lead.status_at, lead.id)
+            .limit(limit)
+        )
+        unclaimed = (
+            sa.select(lead.id)
+            .where(
+                sa.text(RETENTION_UNCLAIMED),
+                lead.received_at <= unclaimed_before,
+                lead.holder_id.is_(None),
+            )
+            .order_by(lead.received_at, lead.id)
             .limit(limit)
         )
         with read_connection(self._engine) as conn:
-            ids = list(conn.execute(statement).scalars())
-        return self._leads(ids)
+            ids = set(conn.execute(closed).scalars()) | set(conn.execute(unclaimed).scalars())
+        return self._leads(sorted(ids)[:limit])
 
     def erase(self, request: ErasureRequest) -> None:
         with write_transaction(self._engine) as conn:
