@@ -76,63 +76,83 @@ def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
 def _empty_notes(conn: Connection, request: ErasureRequest) -> None:
     """``qleads_event``: the history's notes (free text that may name the person); the
     events themselves — who, what, when, from which status to which — stay."""
-    conn.execute(
-        event_table.update()
-        .where(event_table.c.lead_id.in_(request.lead_ids), event_table.c.note != "")
-        .values(note="")
-    )
-
-
-def _names(column: sa.ColumnElement[str], values: Sequence[str]) -> sa.ColumnElement[bool]:
-    lowered = sa.func.lower(column)
-    return sa.or_(sa.false(), *(lowered.contains(v.lower(), autoescape=True) for v in values))
-
-
-def _cancel_mails(conn: Connection, request: ErasureRequest) -> None:
-    """``qleads_outbox``: pending notifications of the leads and pending messages that
-    name the person are cancelled (failed, their subject and body wiped)."""
-    out = outbox_table.c
-    message_names = sa.and_(
-        out.kind == _MESSAGE,
-        sa.or_(
-            *(_names(column, request.values) for column in (out.subject, out.body_text)),
-            _names(out.body_html, request.values),
-            _names(out.to_address, request.values),
-            _names(out.to_name, request.values),
-        ),
-    )
-    conn.execute(
-        outbox_table.update()
-        .where(out.state == "pending", sa.or_(out.lead_id.in_(request.lead_ids), message_names))
-        .values(
-            state="failed",
-            last_error=ERASED_MAIL_ERROR,
-            lease_owner=None,
-            lease_until=None,
-            subject=None,
-            body_text=None,
-            body_html=None,
+    for chunk in _chunks(request.lead_ids):
+        conn.execute(
+            event_table.update()
+            .where(event_table.c.lead_id.in_(chunk), event_table.c.note != "")
+            .values(note="")
         )
-    )
 
 
-def _forget_recipients(conn: Connection, request: ErasureRequest) -> None:
-    """``qleads_outbox``: the person's address and name on any message row, and any
-    delivery error that quotes them."""
+#: The most ids one ``IN`` list of an erasure step holds.
+_CHUNK = 500
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
+
+
+def _cancel_notifications(conn: Connection, request: ErasureRequest) -> None:
+    """``qleads_outbox``: the pending notifications of the erased leads are cancelled
+    (failed with a reason): what they would render is the person's data."""
     out = outbox_table.c
-    conn.execute(
-        outbox_table.update()
-        .where(
-            out.kind == _MESSAGE,
-            sa.or_(_names(out.to_address, request.values), _names(out.to_name, request.values)),
+    for chunk in _chunks(request.lead_ids):
+        conn.execute(
+            outbox_table.update()
+            .where(out.state == "pending", out.lead_id.in_(chunk))
+            .values(
+                state="failed",
+                last_error=ERASED_MAIL_ERROR,
+                lease_owner=None,
+                lease_until=None,
+            )
         )
-        .values(to_address=ERASED_ADDRESS, to_name="")
-    )
-    conn.execute(
-        outbox_table.update()
-        .where(_names(out.last_error, request.values))
-        .values(last_error=ERASED_MAIL_ERROR)
-    )
+
+
+def _forget_in_messages(conn: Connection, request: ErasureRequest) -> None:
+    """``qleads_outbox``: an embedder's messages that name the person — in the address,
+    the name, the subject, the body or a delivery error — are cancelled when pending
+    (subject and body wiped) and keep neither his address nor his name. Message rows
+    are few (a portal's own mails), so they are read once and matched here, however
+    many values the person has."""
+    out = outbox_table.c
+    values = [value.lower() for value in request.values if value]
+
+    def names(text: str | None) -> bool:
+        lowered = (text or "").lower()
+        return any(value in lowered for value in values)
+
+    rows = conn.execute(
+        sa.select(
+            out.id,
+            out.state,
+            out.to_address,
+            out.to_name,
+            out.subject,
+            out.body_text,
+            out.body_html,
+            out.last_error,
+        ).where(out.kind == _MESSAGE)
+    ).all()
+    for row in rows:
+        changes: dict[str, object] = {}
+        if names(row.to_address) or names(row.to_name):
+            changes.update(to_address=ERASED_ADDRESS, to_name="")
+        content = names(row.subject) or names(row.body_text) or names(row.body_html)
+        if row.state == "pending" and (changes or content):
+            changes.update(
+                state="failed",
+                last_error=ERASED_MAIL_ERROR,
+                lease_owner=None,
+                lease_until=None,
+                subject=None,
+                body_text=None,
+                body_html=None,
+            )
+        elif names(row.last_error):
+            changes.update(last_error=ERASED_MAIL_ERROR)
+        if changes:
+            conn.execute(outbox_table.update().where(out.id == row.id).values(**changes))
 
 
 #: Everything qleads' own tables hold of a person, in the order an erasure clears it
@@ -140,8 +160,8 @@ def _forget_recipients(conn: Connection, request: ErasureRequest) -> None:
 ERASURE_STEPS: Final[tuple[ErasureStep, ...]] = (
     _anonymise_leads,
     _empty_notes,
-    _cancel_mails,
-    _forget_recipients,
+    _cancel_notifications,
+    _forget_in_messages,
 )
 
 
