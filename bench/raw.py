@@ -1,6 +1,6 @@
 """The same work as qleads, in hand-written SQL through the same DB-API driver.
 
-This is the yardstick of the issue's targets: what a developer would write by hand for a
+This is the yardstick of the benchmark's targets: what a developer would write by hand for a
 claim (R3), a tab page and its counts (R8), a sweep (R4, R5, R6, R11) and an intake (R1),
 on ``sqlite3`` and on ``psycopg``, against the adapter's own tables. Domain decisions the
 library makes in Python (validation, the claim hold's business days) are made with the

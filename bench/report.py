@@ -1,15 +1,17 @@
 """Render a ``bench/run.py --json`` file as the Markdown tables of bench/RESULTS.md.
 
-python bench/report.py bench/out/full.json
+python bench/report.py bench/out/full.json             # the targets and every metric
+python bench/report.py --summary bench/out/full.json   # one table: each work, qleads and raw
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
-#: The issue's targets (op and bound) and the figures shown beside them (no op).
+#: The benchmark's targets (op and bound) and the figures shown beside them (no op).
 TARGETS = (
     ("claim_ratio_{db}", ">=", 0.8, "claims/s, 1 thread, qleads ÷ raw"),
     ("claim_ratio_4t_{db}", ">=", 0.8, "claims/s, 4 threads, qleads ÷ raw"),
@@ -87,5 +89,66 @@ def render(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+#: The summary's rows: what is measured, its metric's stem, the unit, and the target on
+#: qleads ÷ raw where there is one (a throughput's ratio must be high, a time's low).
+SUMMARY = (
+    ("claim, 1 thread", "claims_per_s_1t", "claims/s", ">=", 0.8),
+    ("claim, 4 threads", "claims_per_s_4t", "claims/s", ">=", 0.8),
+    ("intake", "intake_per_s", "leads/s", "", 0.0),
+    ("full tab page (50 rows) p50", "tab_page_p50_ms", "ms", "<=", 1.5),
+    ("mixed tab page p50", "tab_page_mixed_p50_ms", "ms", "", 0.0),
+    ("tab counts p50", "tab_counts_p50_ms", "ms", "", 0.0),
+    ("sweep of 1,000 due deadlines", "sweep_1000_s", "s", "", 0.0),
+)
+
+
+def _largest(metrics: dict[str, float], db: str) -> str | None:
+    sizes = {
+        match.group(1)
+        for key in metrics
+        if (match := re.fullmatch(rf"claims_per_s_1t_{db}_(\d+[km])_qleads", key))
+    }
+    return max(sizes, key=lambda s: int(s[:-1]) * (1000 if s[-1] == "k" else 10**6), default=None)
+
+
+def summary(metrics: dict[str, float]) -> str:
+    """One row per work and database at the largest data set: qleads, raw, their ratio."""
+    lines = [
+        "| work | database | leads | qleads | raw SQL | qleads ÷ raw | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for db in ("sqlite", "postgres"):
+        size = _largest(metrics, db)
+        if size is None:
+            continue
+        for text, stem, unit, op, bound in SUMMARY:
+            q = metrics.get(f"{stem}_{db}_{size}_qleads")
+            r = metrics.get(f"{stem}_{db}_{size}_raw")
+            if q is None or not r:
+                continue
+            ratio = q / r
+            target = f"{op} {bound} ({'met' if met(ratio, op, bound) else 'missed'})" if op else "–"
+            figures = f"{q:,.2f} | {r:,.2f} | {ratio:.2f}"
+            lines.append(f"| {text} ({unit}) | {db} | {size} | {figures} | {target} |")
+        for key, text in (
+            (f"tab_page_growth_{db}", "full tab page p50, largest ÷ 10k (growth)"),
+            (f"sweep_growth_{db}", "sweep, largest ÷ 10k (growth)"),
+        ):
+            if key in metrics:
+                value = metrics[key]
+                ok = "met" if value <= 1.2 else "missed"
+                lines.append(f"| {text} | {db} | {size} | {value:.2f} | – | – | <= 1.2 ({ok}) |")
+    speed = metrics["deadline_speedup"]
+    ok = "met" if speed >= DEADLINE_SPEEDUP else "missed"
+    lines.append(
+        f"| `Calendar.add_business_days` ÷ pendulum loop | – | – | {speed:.1f}× | – | – "
+        f"| >= {DEADLINE_SPEEDUP:g}× ({ok}) |"
+    )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(render(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))
+    args = sys.argv[1:]
+    brief = args[:1] == ["--summary"]
+    metrics = json.loads(Path(args[-1]).read_text(encoding="utf-8"))
+    print(summary(metrics) if brief else render(metrics))

@@ -282,7 +282,7 @@ def bench_tabs(t: Target, plan: Plan, res: Results, rng: random.Random) -> None:
     counts alone.
 
     ``tab_page_*`` is measured on full pages only (:func:`_full_page_samples`), the
-    issue's "one tab page (50 rows)", qleads and raw in alternating blocks
+    target's "one tab page (50 rows)", qleads and raw in alternating blocks
     (:func:`_measure_pages_in_blocks`); ``tab_page_mixed_*`` keeps the earlier mix of
     installers and reps over all seven tabs, whose pages are short at small sizes, and
     ``tab_counts_*`` the counts, both interleaved sample by sample.
@@ -739,7 +739,7 @@ def bench_calendar(plan: Plan, res: Results) -> None:
 
 
 def summarise(res: Results, plan: Plan, dbs: Iterable[str]) -> None:
-    """The issue's named metrics, from the largest and the smallest data set."""
+    """The named target metrics, from the largest and the smallest data set."""
     m = res.metrics
     small, large = label(plan.sizes[0]), label(plan.sizes[-1])
     for db in dbs:

@@ -347,7 +347,7 @@ class LeadSummary:
 
     Tab pages carry summaries, not leads. A list never shows more, and rebuilding 50
     documents costs more than the query that found them: on a million leads, where the
-    rows of a page are rarely in any cache, it doubled the page's time (bench/RESULTS.md).
+    rows of a page are rarely in any cache, it doubled the page's time (bench/HISTORY.md).
     Open one lead (``LeadDesk.get``) for the rest.
     """
 

@@ -254,7 +254,7 @@ class TestSqliteTabPlans:
         """R8, migrations 0006 and 0008: a rep's "all", "mine" and "closed" pages are
         read from the covering index of territory and arrival (for "closed", its partial
         twin of closed leads), never from the table, whose rows a page would find on as
-        many pages as it has rows (bench/RESULTS.md)."""
+        many pages as it has rows (bench/HISTORY.md)."""
         repository = _sqlite_repository(tmp_path / "plan.db")
         scope = Scope(territory_ids=frozenset({"t-1", "t-2", "t-3"}))
         statement, params = repository.tab_statement(query_for(scope, tab))
@@ -279,7 +279,7 @@ class TestPostgresTabPlans:
         answered from the included index of territory and arrival (for "closed", its
         partial twin of closed leads) and the key of ``qleads_lead_handled`` alone, never
         from the table, whose rows a page would find on as many pages as it has rows
-        (bench/RESULTS.md). Sequential and bitmap scans are switched off so that the plan
+        (bench/HISTORY.md). Sequential and bitmap scans are switched off so that the plan
         shows what the indexes can serve, whatever the planner makes of an empty table;
         docs/postgresql.md shows its choice at a million leads."""
         repository = _emptied(postgres_repository)

@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 Read on ``ix_qleads_lead_territory_received``, such a page found its 50 ids in a few
 index pages and then fetched 50 table rows by id. At a million leads those rows sit on
 50 table pages that no cache holds, and the page took half as long again as at ten
-thousand (bench/RESULTS.md). ``ix_qleads_lead_territory_received_rows`` has the same key
+thousand (bench/HISTORY.md). ``ix_qleads_lead_territory_received_rows`` has the same key
 and carries every column of a tab row after it, so a territory's newest rows sit side
 by side and the page reads nothing else. It replaces the narrower index, which nothing
 else reads. A claim or status record now rewrites the lead's entry in it, as it does in

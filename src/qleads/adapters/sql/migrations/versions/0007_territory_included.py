@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 Read on ``ix_qleads_lead_territory_received``, such a page found its 50 ids in the index
 and then fetched 50 table rows by id. At a million leads those rows sit on 50 table
 pages that ``shared_buffers`` rarely holds, and the page took up to a third longer than
-at ten thousand (bench/RESULTS.md). ``ix_qleads_lead_territory_received_included`` has
+at ten thousand (bench/HISTORY.md). ``ix_qleads_lead_territory_received_included`` has
 the same key and includes every column of a tab row but ``previous_holders`` (whose
 length has no bound, while PostgreSQL refuses index rows over about 2.7 kB); the page
 reads those from ``qleads_lead_handled``. It replaces the narrower index, which nothing

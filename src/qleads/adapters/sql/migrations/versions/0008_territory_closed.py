@@ -8,7 +8,7 @@ Read per (territory, status) on ``ix_qleads_lead_territory_status_received``, su
 page found its 50 ids in the index and then fetched 50 table rows by id. Closed leads
 are most of a large table and the oldest, so at a million leads those rows sit on 50
 table pages that no cache holds: the page took a fifth (PostgreSQL) to three fifths
-(SQLite) longer than at ten thousand (bench/RESULTS.md). The new index holds the closed
+(SQLite) longer than at ten thousand (bench/HISTORY.md). The new index holds the closed
 leads only (``status IN ('order_placed', 'unsuccessful')``, written as the adapter
 writes the tab's condition), keyed like the territory index of 0006/0007 and carrying
 the same columns: on PostgreSQL included, every column of a tab row but
