@@ -50,7 +50,7 @@ from qleads.adapters.sql import (  # noqa: E402
     SqlAlchemyLeadRepository,
     make_engine,
 )
-from qleads.model import Installer, LeadSource, SalesRep  # noqa: E402
+from qleads.model import Installer, LeadSource, Policy, SalesRep  # noqa: E402
 from qleads.tabs import Tab  # noqa: E402
 
 DEFAULT_POSTGRES_URL = os.environ.get(
@@ -710,7 +710,14 @@ def prepare(
     )
     res.single(f"load_s_{tag}", loaded.seconds)
     repository = SqlAlchemyLeadRepository(engine)
-    desk = LeadDesk(repository, SqlAlchemyDirectory(engine), FrozenClock(data.NOW))
+    # The generated leads go back years: the retention periods (R14) would anonymise
+    # them on the first sweep, which is not what the sweep's numbers measure.
+    keep = Policy(
+        retention_closed_months=1200,
+        retention_unclaimed_months=1200,
+        retention_access_log_months=1200,
+    )
+    desk = LeadDesk(repository, SqlAlchemyDirectory(engine), FrozenClock(data.NOW), keep)
     return Target(db, size, url, net, desk, repository, connect, rawsql.RawSql(
         "postgresql" if db == "postgres" else "sqlite"
     ))  # fmt: skip

@@ -53,6 +53,8 @@ CORE_COMMANDS: tuple[tuple[tuple[str, ...], int, str | None], ...] = (
         2,
         SQL.replace("db", "route", 1),
     ),
+    (("gdpr", "--help"), 0, None),
+    (("gdpr", "retention", "sqlite:///{tmp}/leads.db"), 2, SQL.replace(" db ", " gdpr ")),
 )
 
 Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]

@@ -101,6 +101,10 @@ class TestCommandsWithoutTheirExtra:
             ["mail", "dispatch", "--help"],
             ["mail", "failed", "--help"],
             ["mail", "retry", "--help"],
+            ["gdpr", "--help"],
+            ["gdpr", "export", "--help"],
+            ["gdpr", "erase", "--help"],
+            ["gdpr", "retention", "--help"],
         ],
     )
     def test_with_every_extra_every_command_shows_its_help(

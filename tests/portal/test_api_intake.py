@@ -468,7 +468,9 @@ class TestOpenApi:
             "roof",
             "costs",
             "eco_balance",
+            "consent",
         }
+        assert "consent" not in schema["required"]  # R14: optional
         assert schema["additionalProperties"] is False
         contact = schema["properties"]["contact"]
         assert set(contact["required"]) == {

@@ -20,15 +20,15 @@ from sqlalchemy.engine import Engine
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.engine import read_connection, write_transaction
 from qleads.adapters.sql.schema import (
+    RETENTION_CLOSED,
+    RETENTION_UNCLAIMED,
     erasure_table,
     event_table,
     lead_table,
     match_key_table,
     outbox_table,
-    status_in,
 )
 from qleads.documents import unstructure_document
-from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import Lead, NotificationKind
 from qleads.personal_data import (
     ERASED_ADDRESS,
@@ -56,6 +56,7 @@ _MESSAGE = "message"
 def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
     """``qleads_lead``: the document, its denormalised name, city and postal code, and
     the intake fingerprint (a hash of the person's data) of the anonymised document."""
+    erased_at = {record.lead_id: record.at for record in request.records}
     for lead in request.anonymised:
         _, fingerprint, name, postal_code, city = RowCodec.document_params(lead.document)
         conn.execute(
@@ -68,6 +69,7 @@ def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
                 name=name,
                 postal_code=postal_code,
                 city=city,
+                erased_at=erased_at[lead.id],
             )
         )
 
@@ -75,73 +77,91 @@ def _anonymise_leads(conn: Connection, request: ErasureRequest) -> None:
 def _empty_notes(conn: Connection, request: ErasureRequest) -> None:
     """``qleads_event``: the history's notes (free text that may name the person); the
     events themselves — who, what, when, from which status to which — stay."""
-    conn.execute(
-        event_table.update()
-        .where(event_table.c.lead_id.in_(request.lead_ids), event_table.c.note != "")
-        .values(note="")
-    )
-
-
-def _names(column: sa.ColumnElement[str], values: Sequence[str]) -> sa.ColumnElement[bool]:
-    lowered = sa.func.lower(column)
-    return sa.or_(sa.false(), *(lowered.contains(v.lower(), autoescape=True) for v in values))
-
-
-def _cancel_mails(conn: Connection, request: ErasureRequest) -> None:
-    """``qleads_outbox``: pending notifications of the leads and pending messages that
-    name the person are cancelled (failed, their subject and body wiped)."""
-    out = outbox_table.c
-    message_names = sa.and_(
-        out.kind == _MESSAGE,
-        sa.or_(
-            *(_names(column, request.values) for column in (out.subject, out.body_text)),
-            _names(out.body_html, request.values),
-            _names(out.to_address, request.values),
-            _names(out.to_name, request.values),
-        ),
-    )
-    conn.execute(
-        outbox_table.update()
-        .where(out.state == "pending", sa.or_(out.lead_id.in_(request.lead_ids), message_names))
-        .values(
-            state="failed",
-            last_error=ERASED_MAIL_ERROR,
-            lease_owner=None,
-            lease_until=None,
-            subject=None,
-            body_text=None,
-            body_html=None,
+    for chunk in _chunks(request.lead_ids):
+        conn.execute(
+            event_table.update()
+            .where(event_table.c.lead_id.in_(chunk), event_table.c.note != "")
+            .values(note="")
         )
-    )
 
 
-def _forget_recipients(conn: Connection, request: ErasureRequest) -> None:
-    """``qleads_outbox``: the person's address and name on any message row, and any
-    delivery error that quotes them."""
+#: The most ids one ``IN`` list of an erasure step holds.
+_CHUNK = 500
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
+
+
+def _cancel_notifications(conn: Connection, request: ErasureRequest) -> None:
+    """``qleads_outbox``: the pending notifications of the erased leads are cancelled
+    (failed with a reason): what they would render is the person's data."""
     out = outbox_table.c
-    conn.execute(
-        outbox_table.update()
-        .where(
-            out.kind == _MESSAGE,
-            sa.or_(_names(out.to_address, request.values), _names(out.to_name, request.values)),
+    for chunk in _chunks(request.lead_ids):
+        conn.execute(
+            outbox_table.update()
+            .where(out.state == "pending", out.lead_id.in_(chunk))
+            .values(
+                state="failed",
+                last_error=ERASED_MAIL_ERROR,
+                lease_owner=None,
+                lease_until=None,
+            )
         )
-        .values(to_address=ERASED_ADDRESS, to_name="")
-    )
-    conn.execute(
-        outbox_table.update()
-        .where(_names(out.last_error, request.values))
-        .values(last_error=ERASED_MAIL_ERROR)
-    )
+
+
+def _forget_in_messages(conn: Connection, request: ErasureRequest) -> None:
+    """``qleads_outbox``: an embedder's messages that name the person — in the address,
+    the name, the subject, the body or a delivery error — are cancelled when pending
+    (subject and body wiped) and keep neither his address nor his name. Message rows
+    are few (a portal's own mails), so they are read once and matched here, however
+    many values the person has."""
+    out = outbox_table.c
+    values = [value.lower() for value in request.values if value]
+
+    def names(text: str | None) -> bool:
+        lowered = (text or "").lower()
+        return any(value in lowered for value in values)
+
+    rows = conn.execute(
+        sa.select(
+            out.id,
+            out.state,
+            out.to_address,
+            out.to_name,
+            out.subject,
+            out.body_text,
+            out.body_html,
+            out.last_error,
+        ).where(out.kind == _MESSAGE)
+    ).all()
+    for row in rows:
+        changes: dict[str, object] = {}
+        if names(row.to_address) or names(row.to_name):
+            changes.update(to_address=ERASED_ADDRESS, to_name="")
+        content = names(row.subject) or names(row.body_text) or names(row.body_html)
+        if row.state == "pending" and (changes or content):
+            changes.update(
+                state="failed",
+                last_error=ERASED_MAIL_ERROR,
+                lease_owner=None,
+                lease_until=None,
+                subject=None,
+                body_text=None,
+                body_html=None,
+            )
+        elif names(row.last_error):
+            changes.update(last_error=ERASED_MAIL_ERROR)
+        if changes:
+            conn.execute(outbox_table.update().where(out.id == row.id).values(**changes))
 
 
 def _forget_match_keys(conn: Connection, request: ErasureRequest) -> None:
     """``qleads_match_key``: the digests of the person's e-mail, phone and address that
     duplicate detection matches on. Derived from personal data, so they go too; a later
     submission of the same person is then a lead of its own."""
-    if request.lead_ids:
-        conn.execute(
-            match_key_table.delete().where(match_key_table.c.lead_id.in_(request.lead_ids))
-        )
+    for chunk in _chunks(request.lead_ids):
+        conn.execute(match_key_table.delete().where(match_key_table.c.lead_id.in_(chunk)))
 
 
 #: Everything qleads' own tables hold of a person, in the order an erasure clears it
@@ -149,8 +169,8 @@ def _forget_match_keys(conn: Connection, request: ErasureRequest) -> None:
 ERASURE_STEPS: Final[tuple[ErasureStep, ...]] = (
     _anonymise_leads,
     _empty_notes,
-    _cancel_mails,
-    _forget_recipients,
+    _cancel_notifications,
+    _forget_in_messages,
     _forget_match_keys,
 )
 
@@ -227,23 +247,26 @@ class SqlAlchemyPersonalData:
         self, closed_before: dt.datetime, unclaimed_before: dt.datetime, limit: int
     ) -> list[Lead]:
         lead = lead_table.c
-        closed = sa.and_(sa.text(status_in(TERMINAL_STATUSES)), lead.status_at <= closed_before)
-        unclaimed = sa.and_(
-            lead.status == Status.NEW.value,
-            lead.holder_id.is_(None),
-            lead.previous_holders == "[]",
-            lead.received_at <= unclaimed_before,
-        )
-        not_erased = ~sa.exists().where(erasure_table.c.lead_id == lead.id)
-        statement = (
+        # Each reads one partial index range: the WHERE repeats its predicate as written.
+        closed = (
             sa.select(lead.id)
-            .where(sa.or_(closed, unclaimed), not_erased)
-            .order_by(lead.id)
+            .where(sa.text(RETENTION_CLOSED), lead.status_at <= closed_before)
+            .order_by(lead.status_at, lead.id)
+            .limit(limit)
+        )
+        unclaimed = (
+            sa.select(lead.id)
+            .where(
+                sa.text(RETENTION_UNCLAIMED),
+                lead.received_at <= unclaimed_before,
+                lead.holder_id.is_(None),
+            )
+            .order_by(lead.received_at, lead.id)
             .limit(limit)
         )
         with read_connection(self._engine) as conn:
-            ids = list(conn.execute(statement).scalars())
-        return self._leads(ids)
+            ids = set(conn.execute(closed).scalars()) | set(conn.execute(unclaimed).scalars())
+        return self._leads(sorted(ids)[:limit])
 
     def erase(self, request: ErasureRequest) -> None:
         with write_transaction(self._engine) as conn:

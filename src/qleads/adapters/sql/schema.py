@@ -25,6 +25,8 @@ __all__ = [
     "ALEMBIC_VERSION_TABLE",
     "DIALECT_INDEXES",
     "RECOUNT_SQL",
+    "RETENTION_CLOSED",
+    "RETENTION_UNCLAIMED",
     "STATE_COLUMNS",
     "UNROUTED",
     "UtcDateTime",
@@ -182,6 +184,9 @@ lead_table = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("postal_code", sa.String(20), nullable=False),
     sa.Column("city", sa.String(200), nullable=False),
+    # R14: when the person's data was erased (migration 0010); the retention indexes
+    # below hold only leads not erased yet.
+    sa.Column("erased_at", UtcDateTime(), nullable=True),
     # R8 tabs: an installer's own leads, and a territory's pool / a rep's leads.
     sa.Index("ix_qleads_lead_holder_status_received", "holder_id", "status", "received_at", "id"),
     sa.Index(
@@ -247,6 +252,25 @@ sa.Index(
     *(lead_table.c[name] for name in (*_TERRITORY_KEY, *_ROW_COLUMNS)),
     sqlite_where=sa.text(_CLOSED),
 ).ddl_if(dialect="sqlite")
+#: R14: the leads the retention periods may take, not erased yet — closed ones by their
+#: last status, never-claimed ones by their arrival — so that the sweep reads the due
+#: ones from an index range, at a cost that follows them, not the table (R11).
+RETENTION_CLOSED: Final = f"erased_at IS NULL AND {_CLOSED}"
+RETENTION_UNCLAIMED: Final = "erased_at IS NULL AND status = 'new' AND previous_holders = '[]'"
+sa.Index(
+    "ix_qleads_lead_retention_closed",
+    lead_table.c.status_at,
+    lead_table.c.id,
+    sqlite_where=sa.text(RETENTION_CLOSED),
+    postgresql_where=sa.text(RETENTION_CLOSED),
+)
+sa.Index(
+    "ix_qleads_lead_retention_unclaimed",
+    lead_table.c.received_at,
+    lead_table.c.id,
+    sqlite_where=sa.text(RETENTION_UNCLAIMED),
+    postgresql_where=sa.text(RETENTION_UNCLAIMED),
+)
 #: The indexes only one dialect has (index name → dialect name); a comparison of a
 #: database with :data:`metadata` (Alembic's autogenerate) leaves the others out.
 DIALECT_INDEXES: Final[Mapping[str, str]] = {

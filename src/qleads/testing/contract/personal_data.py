@@ -282,6 +282,26 @@ class PersonalDataContract:
             again = world.desk.sweep()
             assert (again.anonymised, again.access_records_purged) == (0, 0)
 
+        def test_retention_takes_more_leads_than_one_batch_holds(
+            self, repository: LeadRepository
+        ) -> None:
+            """R14: 250 due people, each with his own name, all go in one run."""
+            old = dt.datetime(2020, 2, 3, 9, 0, tzinfo=dt.UTC)
+            world = World(repository)
+            stored = world.store(
+                *(_named(f"bulk-{i}", f"Person Nummer{i:03d}", old) for i in range(250))
+            )
+            report = world.desk.apply_retention()
+            assert report.anonymised == 250
+            erased = _keeper(repository).personal_data.erasures([lead.id for lead in stored])
+            assert len(erased) == 250
+            assert world.desk.get(world.admin, stored[-1].id).lead.document.contact.name == ""
+
+
+def _named(source_id: str, name: str, received_at: dt.datetime) -> Lead:
+    lead = make_lead(source_id, received_at=received_at)
+    return attrs.evolve(lead, document=make_document(source_id, name=name))
+
 
 def _with_consent(document: LeadDocument) -> LeadDocument:
     return attrs.evolve(document, consent=_CONSENT)

@@ -10,7 +10,9 @@ it append-only on both dialects: ``UPDATE`` is always refused, ``DELETE`` too, e
 for rows older than the cutoff the retention purge writes into the one row of
 ``qleads_access_purge`` inside its own transaction. (``TRUNCATE`` is the table owner's
 and fires no row trigger: give the application's role no ``TRUNCATE`` privilege.)
-``qleads_erasure`` records each erased lead: who, when and why.
+``qleads_erasure`` records each erased lead: who, when and why, and
+``qleads_lead.erased_at`` marks it, so that two partial indexes hold only the leads the
+retention periods may still take (the sweep's cost follows the due ones, R11).
 
 Written out in full, like 0001, so that it does the same whatever later versions
 declare.
@@ -50,6 +52,21 @@ _POSTGRES_TRIGGERS = (
     _POSTGRES_GUARD,
     "CREATE TRIGGER qleads_access_log_append_only BEFORE UPDATE OR DELETE "
     "ON qleads_access_log FOR EACH ROW EXECUTE FUNCTION qleads_access_log_guard()",
+)
+
+
+#: The leads retention may take, not erased yet (closed: the statuses of R6's table).
+_RETENTION_INDEXES = (
+    (
+        "ix_qleads_lead_retention_closed",
+        "status_at",
+        "erased_at IS NULL AND status IN ('order_placed', 'unsuccessful')",
+    ),
+    (
+        "ix_qleads_lead_retention_unclaimed",
+        "received_at",
+        "erased_at IS NULL AND status = 'new' AND previous_holders = '[]'",
+    ),
 )
 
 
@@ -100,6 +117,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("lead_id", name="pk_qleads_erasure"),
     )
+    op.add_column("qleads_lead", sa.Column("erased_at", _instant(), nullable=True))
+    for name, column, where in _RETENTION_INDEXES:
+        op.create_index(
+            name,
+            "qleads_lead",
+            [column, "id"],
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in _SQLITE_TRIGGERS if sqlite else _POSTGRES_TRIGGERS:
         op.execute(statement)
@@ -109,6 +135,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS qleads_access_log_no_delete")
         op.execute("DROP TRIGGER IF EXISTS qleads_access_log_no_update")
+    for name, _column, _where in _RETENTION_INDEXES:
+        op.drop_index(name, table_name="qleads_lead")
+    # In place on SQLite too (3.35+): a batch rebuild would drop the triggers of 0003.
+    op.drop_column("qleads_lead", "erased_at")
     op.drop_table("qleads_erasure")
     op.drop_table("qleads_access_purge")
     op.drop_table("qleads_access_log")
