@@ -17,7 +17,7 @@ from portal_support import log_in, post_form
 from examples.admin_app.api.idempotency import idempotency_records
 from examples.admin_app.models import PortalMail
 from examples.admin_app.services import Services
-from qleads.model import Admin
+from qleads.model import Admin, ReleaseReason
 from qleads.tabs import Tab
 
 #: Routes that show no customer contact data, each with the reason. Flask-Admin views
@@ -58,6 +58,17 @@ NO_CONTACT = {
     "unrouted.edit_view": "no edits",
     "unrouted.create_view": "no creates",
     "unrouted.export": "no exports (a redirect); get_list records them if one is switched on",
+    "ops_health.healthz": "the process answers",
+    "ops_health.readyz": "the database's and the outbox's state",
+    "ops_metrics": "figures for Prometheus, counts only",
+    "favicon": "a file",
+    "partners.scorecards": "figures per installer, no lead",
+    "partners.lift_pause": "POST, a redirect",
+    "routing_check.explain": "where a postcode would go: territories and installers, no lead",
+    "territory_policy.index": "a territory's rules",
+    "queue.return_to_pool": "POST, a redirect",
+    "queue.unlink": "POST, a redirect",
+    "queue.spam": "POST, a redirect",
 }
 
 Url = Callable[[Services], str]
@@ -77,6 +88,15 @@ def _admin(services: Services) -> Admin:
     found = services.directory.admin("admin")
     assert found is not None
     return found
+
+
+def _queued(services: Services) -> int:
+    """A lead of installer1's released as outside his area: it waits in rep1's queue."""
+    installer = services.directory.installer("installer1")
+    assert installer is not None
+    lead_id = _held_by(services, "installer1")
+    services.desk.release(installer, lead_id, reason=ReleaseReason.OUT_OF_SCOPE)
+    return lead_id
 
 
 def _assigned_mail(services: Services) -> int:
@@ -101,6 +121,8 @@ CONTACT: dict[str, tuple[str, Url]] = {
     "unrouted.index_view": ("admin", lambda s: "/admin/unrouted/"),
     "unrouted.details_view": ("admin", lambda s: f"/admin/unrouted/details/?id={_unrouted(s)}"),
     "unrouted.assign_view": ("admin", lambda s: f"/admin/unrouted/assign/{_unrouted(s)}"),
+    "queue.index": ("rep1", lambda s: (_queued(s), "/queue/")[1]),
+    "queue.lead": ("rep1", lambda s: f"/queue/lead/{_held_by(s, 'installer1')}"),
     "personal_data.export": ("admin", lambda s: f"/leads/{_held_by(s, 'installer1')}/auskunft"),
     "personal_data.erase": (
         "admin",
