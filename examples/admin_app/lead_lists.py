@@ -97,16 +97,12 @@ def list_view(actor: Actor, tab: Tab, *, page: int, per_page: int) -> tuple[TabP
     error = None
     try:
         lead_filter = parse_filter(params)
-        shown = desk.search(
-            actor, tab, lead_filter, page=page, per_page=per_page, client=client()
-        )
+        shown = desk.search(actor, tab, lead_filter, page=page, per_page=per_page, client=client())
     except InvalidInput as refused:
         if refused.field not in FILTER_PARAMS:
             raise
         error, lead_filter = _message(refused), LeadFilter()
-        shown = desk.search(
-            actor, tab, lead_filter, page=page, per_page=per_page, client=client()
-        )
+        shown = desk.search(actor, tab, lead_filter, page=page, per_page=per_page, client=client())
     view = ListView(lead_filter=lead_filter, error=error, installers=_installers(actor))
     return shown, view, 400 if error is not None else 200
 

@@ -38,8 +38,8 @@ from qleads.model import (
 from qleads.personal_data import ErasureRecord, ErasureRequest, RetentionCutoffs, retention_due
 from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
-from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
 from qleads.rep_queue import check_installer_id
+from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
 from qleads.tabs import LeadQuery, matches, sort_key
 
 __all__ = [

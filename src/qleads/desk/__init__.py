@@ -45,8 +45,8 @@ from qleads.desk.decline import DeclineDesk
 from qleads.desk.explain import ExplainDesk
 from qleads.desk.intake import IntakeDesk, IntakeResult
 from qleads.desk.limits import ClaimLimitsDesk
-from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.personal_data import ErasureResult, PersonalDataDesk, RetentionReport
+from qleads.desk.policies import TerritoryPolicyDesk
 from qleads.desk.reading import ReadingDesk, TabPage
 from qleads.desk.scorecards import ScorecardDesk
 from qleads.desk.search import SearchDesk

@@ -40,10 +40,10 @@ from qleads.model import (
     ReleaseReason,
     SalesRep,
 )
+from qleads.personal_data import AccessKind
 from qleads.ports import UnitOfWork
 from qleads.rep_queue import is_queued, queue_holder
 from qleads.tabs import Clause, LeadQuery
-from qleads.personal_data import AccessKind
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
 __all__ = ["DeclineDesk", "Repetition", "release_changes"]

@@ -14,8 +14,8 @@ from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.limits import pause_after_expiries
-from qleads.desk.policies import effective_policy
 from qleads.desk.personal_data import shown_to
+from qleads.desk.policies import effective_policy
 from qleads.errors import (
     InvalidInput,
     InvalidTransition,

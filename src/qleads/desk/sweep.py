@@ -16,8 +16,8 @@ from qleads.desk.base import DeskBase, current_time
 from qleads.desk.changes import Change
 from qleads.desk.deadlines import DirectoryMemo, fire
 from qleads.desk.limits import pause_after_expiries
-from qleads.desk.policies import effective_policy
 from qleads.desk.personal_data import retain
+from qleads.desk.policies import effective_policy
 from qleads.errors import StaleUpdate
 from qleads.instants import require_utc
 from qleads.model import DeadlineKind, HistoryEvent, Notification
