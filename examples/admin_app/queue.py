@@ -27,6 +27,7 @@ from qleads.rep_queue import is_queued
 
 from .charts import Bar, bar_chart
 from .i18n import current_language
+from .personal_data import client
 from .security.auth import PostForm, page_arg, role_required
 from .services import current_services
 
@@ -50,7 +51,7 @@ def index() -> str:
     actor = current_user.actor
     per_page = int(current_app.config["QLEADS_PER_PAGE"])
     number = page_arg()
-    rows, total = desk.queue(actor, offset=(number - 1) * per_page, limit=per_page)
+    rows, total = desk.queue(actor, offset=(number - 1) * per_page, limit=per_page, client=client())
     summary = desk.decline_summary(actor)
     language = current_language()
     chart = bar_chart(
@@ -78,7 +79,7 @@ def lead(lead_id: int) -> str:
     """One lead's decline reasons and duplicate link, with the queue's actions."""
     desk = current_services().desk
     actor = current_user.actor
-    shown = desk.get(actor, lead_id)
+    shown = desk.get(actor, lead_id, client=client())
     language = current_language()
     return render_template(
         "queue/lead.html",

@@ -187,11 +187,17 @@ class DeclineDesk(DeskBase):
         return shown_to(self, staff, new)
 
     def queue(
-        self, actor: Actor, *, rep_id: str | None = None, offset: int = 0, limit: int = 50
+        self,
+        actor: Actor,
+        *,
+        rep_id: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        client: str = "",
     ) -> tuple[tuple[RowView, ...], int]:
         """The leads waiting in a rep's queue, newest first, and how many there are: a
         rep reads his own; an admin names the rep (``None``: the queue of unrouted
-        leads)."""
+        leads). Each row that shows a customer's name is an access (R14)."""
         staff = _staff(actor, "read the queue")
         owner = staff.id if isinstance(staff, SalesRep) else rep_id
         query = LeadQuery(
@@ -204,7 +210,7 @@ class DeclineDesk(DeskBase):
             page = uow.find(query)
         rows = tuple(view_row(scope, row, self.policy) for row in page.leads)
         named = [row.lead for row in rows if not row.contact_hidden]
-        log_access(self.repository, staff, named, AccessKind.VIEW, current_time(self.clock))
+        log_access(self.repository, staff, named, AccessKind.LIST, current_time(self.clock), client)
         return rows, page.total
 
     def repetitions(self, actor: Actor, lead_id: int) -> list[Repetition]:
