@@ -1,6 +1,6 @@
 """The installer's pages (Anlage 1): the start page with "Verfügbare Anfragen" and "Meine
-Anfragen", and the five tabs. Lists come from ``LeadDesk.tab`` (R2, R8): the desk decides
-what he sees, masks what R16 withholds and marks what he handled before.
+Anfragen", and the five tabs. Lists come from ``LeadDesk.search`` (R2, R8): the desk
+decides what he sees, masks what R16 withholds and marks what he handled before.
 """
 
 from __future__ import annotations

@@ -284,7 +284,7 @@ class User:
     # --- what an installer does ---
 
     def installer_step(self) -> None:
-        start = self.request("GET", f"/installer/?q={PHONE}")  # a query string in the log?
+        start = self.request("GET", "/installer/")
         if start is None or start.status_code != 200:
             return
         text = start.text
@@ -313,7 +313,8 @@ class User:
                 )
         else:
             tab = self.rng.choice(["all", "new", "follow_up", "in_progress", "closed"])
-            self.request("GET", f"/installer/tab/{tab}")
+            # A search for the customer's phone: its query string must reach no log line.
+            self.request("GET", f"/installer/tab/{tab}?q={PHONE}")
 
     # --- what a rep does ---
 

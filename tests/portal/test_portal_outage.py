@@ -92,17 +92,18 @@ class TestPages:
     def test_a_database_gone_mid_request_is_a_503_page(
         self, client: FlaskClient, services: Services, proxy: TcpProxy, monkeypatch: Any
     ) -> None:
-        """The user was loaded, then the database went away before the tab was read:
-        503 in German and English; once it is back, the page works again."""
+        """The user was loaded, then the database went away before the lists were read
+        (the start page reads them through ``LeadDesk.search``): 503 in German and
+        English; once it is back, the page works again."""
         log_in(client, "installer1")
         assert client.get("/installer/").status_code == 200
-        real_tab = services.desk.tab
+        real_search = services.desk.search
 
-        def tab_during_outage(*args: Any, **kwargs: Any) -> Any:
+        def search_during_outage(*args: Any, **kwargs: Any) -> Any:
             proxy.refuse()
-            return real_tab(*args, **kwargs)
+            return real_search(*args, **kwargs)
 
-        monkeypatch.setattr(services.desk, "tab", tab_during_outage)
+        monkeypatch.setattr(services.desk, "search", search_during_outage)
         page = unavailable(client.get("/installer/"))
         assert page.index(GERMAN) < page.index(ENGLISH)
         assert '<html lang="de">' in page

@@ -72,6 +72,8 @@ class TestServerBanner:
     def test_the_demo_command_serves_with_the_portal_handler(
         self, tmp_path: Path, monkeypatch: Any
     ) -> None:
+        """The demo (the one use of the development server: without ``--demo`` it
+        refuses) answers through the portal's handler, which sends no Werkzeug banner."""
         seen: dict[str, Any] = {}
 
         def run(app: Flask, **options: Any) -> None:
@@ -81,7 +83,9 @@ class TestServerBanner:
         monkeypatch.setattr(Flask, "run", run)
         monkeypatch.setenv("QLEADS_SECRET_KEY", "a-secret-for-this-test")
         database = f"sqlite:///{tmp_path / 'main.sqlite'}"
-        assert portal_main.main(["--db", database, "--no-background", "--port", "5099"]) == 0
+        assert (
+            portal_main.main(["--demo", "--db", database, "--no-background", "--port", "5099"]) == 0
+        )
         assert seen["request_handler"] is PortalRequestHandler
 
 

@@ -27,6 +27,7 @@ from portal_support import (
 )
 
 from examples.admin_app import create_app
+from examples.admin_app.migrations import VERSION_TABLE
 from examples.admin_app.models import PortalUser
 from examples.admin_app.security.auth import load_session_user
 from examples.admin_app.security.password_reset import issue_link
@@ -175,9 +176,12 @@ class TestExistingDatabase:
 
     @staticmethod
     def downgrade(engine: sa.Engine) -> None:
+        """Back to a portal whose tables ``create_all`` made: no reset links, no session
+        tokens, and no record of the portal's migrations."""
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE portal_password_resets")
             conn.exec_driver_sql("ALTER TABLE portal_users DROP COLUMN session_token")
+            conn.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")
 
     def check_upgraded(self, app: Flask) -> None:
         services: Services = app.extensions["qleads"]
