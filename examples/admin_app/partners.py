@@ -103,22 +103,30 @@ def scorecards() -> str:
             if pause is not None and pause.active(now):
                 pauses[card.installer_id] = pause
     language = current_language()
+    # Each chart with its title: on a phone its figure scrolls, so it is a named tab stop.
+    conversion, first_contact = _("Abschlussquote"), _("Erstkontakt Median (Std.)")
     charts = (
-        bar_chart(
-            _("Abschlussquote"),
-            [Bar(c.name, 100 * (c.conversion or 0.0), _share(c.conversion)) for c in cards],
-            maximum=100,
+        (
+            conversion,
+            bar_chart(
+                conversion,
+                [Bar(c.name, 100 * (c.conversion or 0.0), _share(c.conversion)) for c in cards],
+                maximum=100,
+            ),
         ),
-        bar_chart(
-            _("Erstkontakt Median (Std.)"),
-            [
-                Bar(
-                    c.name,
-                    c.first_contact_median_hours or 0.0,
-                    _hours(c.first_contact_median_hours),
-                )
-                for c in cards
-            ],
+        (
+            first_contact,
+            bar_chart(
+                first_contact,
+                [
+                    Bar(
+                        c.name,
+                        c.first_contact_median_hours or 0.0,
+                        _hours(c.first_contact_median_hours),
+                    )
+                    for c in cards
+                ],
+            ),
         ),
     )
     return render_template(

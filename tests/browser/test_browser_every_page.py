@@ -43,7 +43,9 @@ START_PAGES: dict[str | None, tuple[str, ...]] = {
     "rep1": ("/",),
     "admin": ("/", "/admin/users/?search=installer"),  # and a list with a search
 }
-#: Endpoints that are not pages: files, the API, POST-only forms, and a download.
+#: Endpoints that are not pages: files, the API, POST-only forms, a download, and what
+#: load balancers and monitoring ask (health checks and metrics, answered in JSON or in
+#: Prometheus' text format, opened by no person).
 NOT_CRAWLED = (
     "static",
     "admin.static",
@@ -58,6 +60,9 @@ NOT_CRAWLED = (
     ".ajax_",
     "sources.issue_token",
     "favicon",
+    "ops_health.healthz",
+    "ops_health.readyz",
+    "ops_metrics",
 )
 #: Pages the demo offers no link to, and the page with the same template that stands for
 #: them: the demo has no failed mail, whose details are shown as any outbox row's.
