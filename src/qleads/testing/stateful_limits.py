@@ -71,8 +71,10 @@ class LimitedLeadDeskMachine(LeadDeskMachine):
         if (
             expected.status is Status.NEW
             and expected.territory_id in territories
-            and expected.holder_id != installer.id
+            and expected.holder_id is None
         ):
+            # Only a lead of his pool meets the limits: one he holds, one held by
+            # another or waiting in the rep's queue is refused before them.
             refusal = self.desk.claim_refusal(installer, lead_id)
             if refusal is not None:
                 note(f"{installer.id} claims lead {lead_id}: refused ({refusal.code})")

@@ -167,13 +167,16 @@ class PolicyRules(ViewInvariants):
             self.to_queue(expected)
 
     def original_of(self, raw: dict[str, Any], received: dt.datetime) -> int | None:
-        """The lead a submission repeats, by the rule of ``qleads.duplicates``."""
+        """The lead a submission repeats, by the rule of ``qleads.duplicates``. An erased
+        lead has no match keys any more (R14): nobody's submission repeats it."""
         if not self.policy.duplicate_detection:
             return None
         mine = _values(raw)
         since = received - dt.timedelta(days=self.policy.duplicate_window_days)
         found = [
-            i for i, e in self.expected.items() if e.received_at >= since and mine & _values(e.raw)
+            i
+            for i, e in self.expected.items()
+            if e.received_at >= since and not self._erased(i) and mine & _values(e.raw)
         ]
         if not found:
             return None
