@@ -16,10 +16,10 @@ from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
-from qleads.tabs import INSTALLER_TABS, Tab, query_for
+from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, query_for
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
-__all__ = ["ReadingDesk", "TabPage", "check_paging", "tabs_for"]
+__all__ = ["ReadingDesk", "TabPage", "check_paging", "read_page", "tabs_for"]
 
 
 @attrs.frozen
@@ -89,21 +89,16 @@ class ReadingDesk(DeskBase):
         if tab not in tabs:
             raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
         query = query_for(scope, tab, offset=(page - 1) * per_page, limit=per_page)
-        with self.repository.unit_of_work() as uow:
-            found = uow.find(query)
-            totals = uow.counts([query_for(scope, t) for t in tabs])
-        items = tuple(
-            view_row(scope, row, effective_policy(self, row.territory_id)) for row in found.leads
-        )
-        named = [item.lead for item in items if not item.contact_hidden]
-        log_access(self.repository, actor, named, access, current_time(self.clock), client)
-        return TabPage(
-            tab=tab,
-            items=items,
-            total=found.total,
+        return read_page(
+            self,
+            actor,
+            scope,
+            tab,
+            query,
             page=page,
             per_page=per_page,
-            counts=dict(zip(tabs, totals, strict=True)),
+            access=access,
+            client=client,
         )
 
     def counts(self, actor: Actor) -> dict[Tab, int]:
@@ -121,6 +116,40 @@ def check_paging(page: int, per_page: int) -> None:
         raise InvalidInput("page", "starts at 1")
     if not 1 <= per_page <= 500:
         raise InvalidInput("per_page", "must be between 1 and 500")
+
+
+def read_page(
+    desk: DeskBase,
+    actor: Actor,
+    scope: Scope,
+    tab: Tab,
+    query: LeadQuery,
+    *,
+    page: int,
+    per_page: int,
+    access: AccessKind,
+    client: str,
+) -> TabPage:
+    """One page of ``tab`` read by ``query``, with every tab's count, each row as the
+    reader may see it under its territory's rules; each row that shows the customer's
+    name is an access (R14). What a tab page and a searched page share."""
+    tabs = tabs_for(actor)
+    with desk.repository.unit_of_work() as uow:
+        found = uow.find(query)
+        totals = uow.counts([query_for(scope, t) for t in tabs])
+    items = tuple(
+        view_row(scope, row, effective_policy(desk, row.territory_id)) for row in found.leads
+    )
+    named = [item.lead for item in items if not item.contact_hidden]
+    log_access(desk.repository, actor, named, access, current_time(desk.clock), client)
+    return TabPage(
+        tab=tab,
+        items=items,
+        total=found.total,
+        page=page,
+        per_page=per_page,
+        counts=dict(zip(tabs, totals, strict=True)),
+    )
 
 
 def tabs_for(actor: Actor) -> tuple[Tab, ...]:

@@ -11,15 +11,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from qleads.desk.base import DeskBase, current_time, scope_of
-from qleads.desk.personal_data import log_access
-from qleads.desk.policies import effective_policy
-from qleads.desk.reading import TabPage, check_paging, tabs_for
+from qleads.desk.reading import TabPage, check_paging, read_page, tabs_for
 from qleads.errors import InvalidInput, NotPermitted
 from qleads.filters import LeadFilter, refine
 from qleads.model import Actor, Installer, SalesRep
 from qleads.personal_data import AccessKind
-from qleads.tabs import Tab, query_for
-from qleads.visibility import view_row
+from qleads.tabs import Tab
 
 __all__ = ["SearchDesk"]
 
@@ -74,20 +71,14 @@ class SearchDesk(DeskBase):
             offset=(page - 1) * per_page,
             limit=per_page,
         )
-        with self.repository.unit_of_work() as uow:
-            found = uow.find(query)
-            totals = uow.counts([query_for(scope, t) for t in tabs])
-        items = tuple(
-            view_row(scope, row, effective_policy(self, row.territory_id)) for row in found.leads
-        )
-        # R14: each row that shows the customer's name is an access, as on a tab page.
-        named = [item.lead for item in items if not item.contact_hidden]
-        log_access(self.repository, actor, named, access, current_time(self.clock), client)
-        return TabPage(
-            tab=tab,
-            items=items,
-            total=found.total,
+        return read_page(
+            self,
+            actor,
+            scope,
+            tab,
+            query,
             page=page,
             per_page=per_page,
-            counts=dict(zip(tabs, totals, strict=True)),
+            access=access,
+            client=client,
         )
