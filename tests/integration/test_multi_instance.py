@@ -364,9 +364,13 @@ def _check_mail(url: str, sink: SmtpServer) -> None:
             assert error, f"{key} failed without a reason"
     arrived = collections.Counter(str(e.message["Message-ID"]) for e in sink.envelopes)
     mailed = {m for _, state, m, _ in rows if state == "sent" and m not in {"obsolete", "digested"}}
-    assert mailed == set(arrived), (len(mailed), len(arrived))
+    assert mailed <= set(arrived), (len(mailed), len(arrived))
+    # The one mail the SIGKILLed worker had in hand may have reached the sink before its
+    # row was marked: a later round sends it again (a duplicate) or finds it obsolete by
+    # then (an arrival without a sent row). Nothing else may arrive twice or unrecorded.
     twice = {m: n for m, n in arrived.items() if n > 1}
-    assert sum(n - 1 for n in twice.values()) <= 1, twice
+    unrecorded = set(arrived) - mailed
+    assert sum(n - 1 for n in twice.values()) + len(unrecorded) <= 1, (twice, unrecorded)
 
 
 def _check_http(journal: Journal, killed_at: float, back_at: float) -> None:
