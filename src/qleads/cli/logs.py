@@ -62,7 +62,8 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     @stream.setter
     def stream(self, _value: TextIO) -> None:
-        pass
+        """Ignores the stream ``StreamHandler`` sets: the handler always reads
+        ``sys.stderr`` afresh (above)."""
 
 
 class JsonFormatter(logging.Formatter):
