@@ -318,11 +318,25 @@ class User:
 
     # --- what a rep does ---
 
-    def rep_step(self, installers: list[str]) -> None:
+    def park(self, installer: str) -> int:
+        """Assigns one new lead of his territory to ``installer`` and returns it: a lead
+        nobody touches again, so that its reminder and escalation fall due whatever
+        else happens under load (R5)."""
+        page = self.request("GET", "/rep/?tab=available")
+        assert page is not None
+        assert page.status_code == 200
+        lead = min(int(i) for i in _LEAD.findall(page.text))
+        self.request("GET", f"/leads/{lead}")
+        answer = self.post(f"/leads/{lead}/assign", {"installer_id": installer})
+        assert answer is not None
+        assert answer.status_code == 302, answer.status_code
+        return lead
+
+    def rep_step(self, installers: list[str], parked: frozenset[int] = frozenset()) -> None:
         page = self.request("GET", "/rep/?tab=new")
         if page is None or page.status_code != 200:
             return
-        new = [int(i) for i in _LEAD.findall(page.text)]
+        new = [int(i) for i in _LEAD.findall(page.text) if int(i) not in parked]
         if new and self.rng.random() < 0.9:
             lead = self.rng.choice(new)
             self.request("GET", f"/leads/{lead}")

@@ -187,6 +187,15 @@ def test_two_portals_and_two_workers_on_one_database(
         for number in range(40):
             assert _intake(api, bases[0], number) == 201
 
+        # Each rep parks one lead with an installer before the load begins; no one
+        # touches it again, so its reminder and escalation fire however busy the run.
+        parking = [User(rep, bases, journal, 1000 + n) for n, rep in enumerate(REPS)]
+        for rep in parking:
+            rep.log_in()
+        parked = frozenset(
+            rep.park(next(i for i in INSTALLERS if rep_of(i) == rep.username)) for rep in parking
+        )
+
         began = time.monotonic()
         until = began + LOAD_SECONDS
         users = [
@@ -197,7 +206,7 @@ def test_two_portals_and_two_workers_on_one_database(
         for user in users:
             if user.username.startswith("rep"):
                 mine = [i for i in INSTALLERS if rep_of(i) == user.username]
-                step = lambda user=user, mine=mine: user.rep_step(mine)  # noqa: E731
+                step = lambda user=user, mine=mine: user.rep_step(mine, parked)  # noqa: E731
             else:
                 step = user.installer_step
             threads.append(threading.Thread(target=user.run, args=(until, step), daemon=True))
@@ -256,7 +265,7 @@ def test_two_portals_and_two_workers_on_one_database(
             for a in journal.answers
             if "#" in a.path and a.status in {200, 201}
         }
-        _check_holders_and_deadlines(postgres_url, due_by, set(range(40)) | accepted, sent)
+        _check_holders_and_deadlines(postgres_url, due_by, set(range(40)) | accepted, sent, parked)
         _check_mail(postgres_url, sink)
         _check_http(journal, killed_at, back_at)
         _check_counts(postgres_url, users)
@@ -280,7 +289,7 @@ _HOLDING = {
 
 
 def _check_holders_and_deadlines(
-    url: str, due_by: dt.datetime, accepted: set[int], sent: set[int]
+    url: str, due_by: dt.datetime, accepted: set[int], sent: set[int], parked: frozenset[int]
 ) -> None:
     engine = make_engine(url)
     try:
@@ -335,6 +344,9 @@ def _check_holders_and_deadlines(
                 assert not escalated, f"lead {lead_id}: escalated twice: {kinds}"
                 escalated = True
             fired[kind] += 1
+    # The parked leads went the whole way: reminded, then escalated (R5).
+    for lead_id in parked:
+        assert {"reminded", "escalated"} <= set(by_lead[lead_id]), (lead_id, by_lead[lead_id])
     # The clock made every kind of deadline fall due during the run.
     assert fired["expired"] > 0, fired
     assert fired["reminded"] > 0, fired
