@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -254,7 +255,14 @@ def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> Le
     return LeadQuery(_clauses(scope, tab), order=order, offset=offset, limit=limit)
 
 
+@functools.lru_cache(maxsize=4096)
 def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
+    """Cached: a page asks for every tab's clauses to count them, and a scope's clauses
+    never change (scopes and clauses are frozen)."""
+    return _clauses_of(scope, tab)
+
+
+def _clauses_of(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
     terr = scope.territory_ids
     if tab is Tab.UNROUTED:
         # Only an admin (no territory restriction) sees unrouted leads.

@@ -101,13 +101,16 @@ pytest.mark.slow(
 )
 
 TestClaimLimitsOnSqlite = make_limited_machine(_copy_of_the_template, dispose=_close).TestCase
-TestClaimLimitsOnSqlite.settings = SETTINGS
+#: The claim-limit machines add rules to the ones above, which drive the shared steps.
+LIMITS_SETTINGS = settings(SETTINGS, max_examples=examples(0.15))
+
+TestClaimLimitsOnSqlite.settings = LIMITS_SETTINGS
 TestClaimLimitsOnSqlite.__doc__ = """Claim limits on a SQLite file: a paused installer
 never gains a claim, the limits hold."""
 pytest.mark.slow(pytest.mark.usefixtures("sqlite_template")(TestClaimLimitsOnSqlite))
 
 TestClaimLimitsOnPostgres = make_limited_machine(_emptied_postgres).TestCase
-TestClaimLimitsOnPostgres.settings = SETTINGS
+TestClaimLimitsOnPostgres.settings = LIMITS_SETTINGS
 TestClaimLimitsOnPostgres.__doc__ = """Claim limits on PostgreSQL: a paused installer
 never gains a claim, the limits hold."""
 pytest.mark.slow(

@@ -15,7 +15,7 @@ TestDeskWithALadderKeepsEveryInvariant = make_machine(
     InMemoryLeadRepository, policy=POLICY_WITH_A_LADDER
 ).TestCase
 TestDeskWithALadderKeepsEveryInvariant.settings = settings(
-    max_examples=examples(2),
+    max_examples=examples(1),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -83,8 +83,17 @@ class RetentionReport:
     dry_run: bool = False
 
 
+#: Whether a repository class keeps R14's storage: every read of contact data asks, and
+#: a runtime protocol check walks the protocol's members each time.
+_KEEPS: dict[type, bool] = {}
+
+
 def _keeper(repository: LeadRepository) -> KeepsPersonalData | None:
-    return repository if isinstance(repository, KeepsPersonalData) else None
+    kind = type(repository)
+    keeps = _KEEPS.get(kind)
+    if keeps is None:
+        keeps = _KEEPS[kind] = isinstance(repository, KeepsPersonalData)
+    return cast(KeepsPersonalData, repository) if keeps else None
 
 
 def _require_keeper(repository: LeadRepository) -> KeepsPersonalData:
