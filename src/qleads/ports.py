@@ -8,9 +8,9 @@ adapter shipped here runs it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -30,7 +30,14 @@ from qleads.model import (
 from qleads.scorecard import EventCount, Holding
 from qleads.tabs import LeadQuery
 
-__all__ = ["Clock", "Directory", "LeadRepository", "Page", "UnitOfWork"]
+__all__ = [
+    "Clock",
+    "Directory",
+    "DirectoryBatchReads",
+    "LeadRepository",
+    "Page",
+    "UnitOfWork",
+]
 
 
 class Clock(Protocol):
@@ -249,4 +256,21 @@ class Directory(Protocol):
     def territory_ids_of(self, rep_id: str) -> frozenset[str]:
         """The ids of the territories ``rep_id`` owns: asked on every use case to work
         out what an installer or rep may see (R2), so keep it cheap (an indexed lookup)."""
+        ...
+
+
+@runtime_checkable
+class DirectoryBatchReads(Protocol):
+    """Optional beside :class:`Directory`: people read many at a time. A sweep batch
+    (R11) names hundreds of holders and the teams of dozens of territories; a directory
+    that offers these answers them in one query each instead of one per person, and one
+    without them is read person by person."""
+
+    def installers_among(self, installer_ids: Collection[str]) -> Mapping[str, Installer]:
+        """The installers of ``installer_ids`` that exist, by id."""
+        ...
+
+    def teams_of(self, rep_ids: Collection[str]) -> Mapping[str, Sequence[Installer]]:
+        """Every rep of ``rep_ids`` with his installers, ordered by id as
+        :meth:`Directory.installers_of` orders them (a rep without any: empty)."""
         ...

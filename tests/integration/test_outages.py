@@ -156,6 +156,8 @@ CALLS: dict[str, Callable[[Stack], object]] = {
     "SqlAlchemyDirectory.admin": lambda s: s.directory.admin("root"),
     "SqlAlchemyDirectory.source": lambda s: s.directory.source("calc"),
     "SqlAlchemyDirectory.installers_of": lambda s: s.directory.installers_of("rep"),
+    "SqlAlchemyDirectory.installers_among": lambda s: s.directory.installers_among({"inst"}),
+    "SqlAlchemyDirectory.teams_of": lambda s: s.directory.teams_of({"rep"}),
     "SqlAlchemyDirectory.territory": lambda s: s.directory.territory("leipzig"),
     "SqlAlchemyDirectory.territories": lambda s: s.directory.territories(),
     "SqlAlchemyDirectory.territory_ids_of": lambda s: s.directory.territory_ids_of("rep"),

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from qleads.adapters.memory import InMemoryDirectory, InMemoryLeadRepository, InMemoryUnitOfWork
-from qleads.desk import SYSTEM_ACTOR, LeadDesk
+from qleads.desk import SYSTEM_ACTOR, LeadDesk, SweepReport
 from qleads.errors import (
     ClaimExpired,
     ConfigurationError,
@@ -942,6 +942,18 @@ class TestSweep:
             world.desk.claim(world.anna, lead_id)
         world.advance(days=10)
         assert world.desk.sweep(batch_size=1).expired == 4
+
+    def test_progress_is_told_the_totals_after_every_batch(self, world: World) -> None:
+        """R11: a long sweep tells its caller how far it is after each committed batch,
+        the totals so far; the last call holds what the sweep returns."""
+        ids = [world.intake(f"g-{n}") for n in range(5)]
+        for lead_id in ids:
+            world.desk.claim(world.anna, lead_id)
+        world.advance(days=10)
+        told: list[SweepReport] = []
+        report = world.desk.sweep(batch_size=2, progress=told.append)
+        assert [r.expired for r in told] == [2, 4, 5]
+        assert told[-1].total == report.total == 5
 
     def test_parallel_sweeps_fire_each_deadline_once(self, world: World) -> None:
         """R11: several sweeps at once share the work, nothing fires twice."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -614,6 +614,15 @@ class InMemoryDirectory:
     def installers_of(self, rep_id: str) -> Sequence[Installer]:
         with self._lock:
             return _sorted(i for i in self._installers.values() if i.rep_id == rep_id)
+
+    def installers_among(self, installer_ids: Collection[str]) -> dict[str, Installer]:
+        with self._lock:
+            return {i: self._installers[i] for i in installer_ids if i in self._installers}
+
+    def teams_of(self, rep_ids: Collection[str]) -> dict[str, Sequence[Installer]]:
+        with self._lock:
+            members = _sorted(i for i in self._installers.values() if i.rep_id in rep_ids)
+        return {rep_id: [i for i in members if i.rep_id == rep_id] for rep_id in rep_ids}
 
     def territory(self, territory_id: str) -> Territory | None:
         return self._territories.get(territory_id)

@@ -1,12 +1,14 @@
 """``qleads sweep URL``: fire every deadline that has passed (R11).
 
-It writes the outbox notifications of what it fired and prints one summary line. Safe to
+It writes the outbox notifications of what it fired and prints one summary line (on a
+terminal, a running count while it works: :mod:`qleads.cli.progress`). Safe to
 run from several hosts at once and as often as you like; cron runs it every few minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from qleads.cli.common import EXIT_OK, Commands, add_database_url, database_url
 from qleads.cli.extras import add_stand_in, missing_before_help
@@ -48,6 +50,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from qleads.adapters.sql.directory import SqlAlchemyDirectory
     from qleads.adapters.sql.engine import make_engine
     from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
+    from qleads.cli.progress import progress_line
     from qleads.desk import LeadDesk
     from qleads.model import Policy
 
@@ -62,7 +65,12 @@ def _sweep(args: argparse.Namespace) -> int:
         desk = LeadDesk(
             SqlAlchemyLeadRepository(engine), SqlAlchemyDirectory(engine), SystemClock(), policy
         )
-        report = desk.sweep(batch_size=args.batch_size)
+        line = progress_line(sys.stderr, "qleads sweep")
+        try:
+            report = desk.sweep(batch_size=args.batch_size, progress=line)
+        finally:
+            if line is not None:
+                line.done()
     finally:
         engine.dispose()
     print(

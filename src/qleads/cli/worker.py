@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -95,11 +96,12 @@ def _run(args: argparse.Namespace) -> int:
     from qleads.adapters.sql.engine import make_engine
     from qleads.adapters.sql.outbox import SqlAlchemyOutbox
     from qleads.adapters.sql.repository import SqlAlchemyLeadRepository
+    from qleads.cli.progress import progress_line
     from qleads.desk import LeadDesk
     from qleads.mail.digest import DigestSender
     from qleads.mail.dispatcher import Dispatcher
     from qleads.mail.render import Renderer
-    from qleads.mail.worker import Worker
+    from qleads.mail.worker import RoundReport, Worker
     from qleads.model import Policy
 
     settings = delivery_settings(args)
@@ -119,6 +121,16 @@ def _run(args: argparse.Namespace) -> int:
 
         metrics = WorkerMetrics(args.metrics_host, args.metrics_port)
         metrics.start()
+    # On a terminal, a running count while a sweep works through a backlog; each
+    # round's log line then starts on a line of its own.
+    line = progress_line(sys.stderr, "qleads worker: sweep")
+
+    def on_round(report: RoundReport) -> None:
+        if line is not None:
+            line.done()
+        if metrics is not None:
+            metrics.on_round(report)
+
     engine = make_engine(database_url(args))
     clock = clock_from_environment()
     mailer = settings.mailer()
@@ -161,8 +173,9 @@ def _run(args: argparse.Namespace) -> int:
                 max_backoff=args.max_backoff,
                 batch_size=args.batch_size,
                 limit=settings.limit,
-                on_round=metrics.on_round if metrics is not None else None,
+                on_round=on_round,
                 on_failure=metrics.on_failure if metrics is not None else None,
+                on_sweep_progress=line,
             )
             if args.once:
                 worker.run(once=True)
@@ -170,6 +183,8 @@ def _run(args: argparse.Namespace) -> int:
             with _StopOnSignals(worker.stop):
                 worker.run()
     finally:
+        if line is not None:
+            line.done()
         engine.dispose()
     return EXIT_OK
 

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 from qleads.desk.changes import Change
 from qleads.desk.ladder_steps import SYSTEM_ACTOR, fire_step
 from qleads.errors import ClaimExpired
 from qleads.lifecycle import Status
-from qleads.model import Installer, Lead, Policy, Territory
-from qleads.ports import Directory
+from qleads.model import DeadlineKind, Installer, Lead, Policy, Territory
+from qleads.ports import Directory, DirectoryBatchReads
 
 __all__ = ["SYSTEM_ACTOR", "DirectoryMemo", "catch_up", "fire"]
+
+#: The deadlines whose step may put the lead back in the pool, telling the team (R4).
+_TO_THE_POOL = frozenset({DeadlineKind.CLAIM_EXPIRY, DeadlineKind.WITHDRAWAL})
 
 
 class DirectoryMemo:
@@ -32,9 +36,34 @@ class DirectoryMemo:
 
     def __init__(self, directory: Directory) -> None:
         self._directory = directory
+        self._batches = _batch_reads(directory)
         self._installers: dict[str, Installer | None] = {}
         self._territories: dict[str, Territory | None] = {}
         self._teams: dict[str, Sequence[Installer]] = {}
+
+    def prefetch(self, due: Sequence[Lead]) -> None:
+        """Read the people a batch of due leads will ask for, two queries in all, if the
+        directory reads in batches: the holders (their calendars and notices) and, for
+        the leads going back to the pool, their territories' teams (the new-lead notices,
+        R4)."""
+        batches = self._batches
+        if batches is None:
+            return
+        holders = {lead.holder_id for lead in due if lead.holder_id is not None}
+        holders -= self._installers.keys()
+        if holders:
+            found = batches.installers_among(holders)
+            for installer_id in holders:
+                self._installers[installer_id] = found.get(installer_id)
+        reps: set[str] = set()
+        for lead in due:
+            if lead.deadline is None or lead.deadline.kind not in _TO_THE_POOL:
+                continue
+            territory = self.territory(lead.territory_id) if lead.territory_id else None
+            if territory is not None and territory.rep_id not in self._teams:
+                reps.add(territory.rep_id)
+        if reps:
+            self._teams.update(batches.teams_of(reps))
 
     def installer(self, installer_id: str) -> Installer | None:
         if installer_id not in self._installers:
@@ -50,6 +79,17 @@ class DirectoryMemo:
         if rep_id not in self._teams:
             self._teams[rep_id] = self._directory.installers_of(rep_id)
         return self._teams[rep_id]
+
+
+def _batch_reads(directory: Directory) -> DirectoryBatchReads | None:
+    """``directory`` if its class reads in batches (:class:`DirectoryBatchReads`). Asked
+    of the class, not the object: a wrapper that forwards what it does not define to
+    another directory (``__getattr__``) would have its batch reads bypass what it
+    overrides, so it is read person by person."""
+    kind = type(directory)
+    if all(callable(getattr(kind, name, None)) for name in ("installers_among", "teams_of")):
+        return cast(DirectoryBatchReads, directory)
+    return None
 
 
 def fire(lead: Lead, now: dt.datetime, policy: Policy, people: DirectoryMemo) -> Change:

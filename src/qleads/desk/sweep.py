@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import attrs
 
@@ -62,7 +63,13 @@ class SweepReport:
 class SweepDesk(DeskBase):
     """:meth:`sweep`, run by cron (``qleads sweep``) or by the embedding application."""
 
-    def sweep(self, now: dt.datetime | None = None, *, batch_size: int = 500) -> SweepReport:
+    def sweep(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        batch_size: int = 500,
+        progress: Callable[[SweepReport], None] | None = None,
+    ) -> SweepReport:
         """Fire every deadline that has passed by ``now``: claim expiry, assignment
         reminders, escalations, follow-up reminders.
 
@@ -72,7 +79,11 @@ class SweepDesk(DeskBase):
         Idempotent: a fired deadline is cleared (or replaced by the next one) in the same
         conditional update that writes its event and notices, so a second run, or a
         parallel one in another process, finds nothing left to fire. Work is read in
-        batches of due leads only, so the cost follows the number of due deadlines.
+        batches of due leads only, so the cost follows the number of due deadlines, and
+        the memory a batch: what a committed batch fired is kept as counts alone.
+
+        ``progress``, if given, is called after each committed batch with the totals so
+        far (``qleads sweep`` and ``qleads worker`` show them on a terminal).
         """
         at = current_time(self.clock) if now is None else require_utc("now", now)
         totals = dict.fromkeys(DeadlineKind, 0)
@@ -82,6 +93,7 @@ class SweepDesk(DeskBase):
             try:
                 with self.repository.unit_of_work(writing=True) as uow:
                     due = uow.due(at, batch_size)
+                    people.prefetch(due)
                     fired: list[DeadlineKind] = []
                     events: list[HistoryEvent] = []
                     notices: list[Notification] = []
@@ -122,16 +134,28 @@ class SweepDesk(DeskBase):
                 totals[kind] += 1
             if not due:
                 break
+            del due, fired, events, notices, changes  # the batch's objects, before the next
+            if progress is not None:
+                progress(_report(totals))
         retention = retain(self, at)  # R14: the retention periods, with the deadlines
-        return SweepReport(
+        return _report(
+            totals,
             anonymised=0 if retention is None else retention.anonymised,
             access_records_purged=0 if retention is None else retention.access_records_purged,
-            expired=totals[DeadlineKind.CLAIM_EXPIRY],
-            reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER]
-            + totals[DeadlineKind.HOLDER_REMINDER],
-            escalated=totals[DeadlineKind.ESCALATION],
-            follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
-            withdrawn=totals[DeadlineKind.WITHDRAWAL],
-            returned_to_rep=totals[DeadlineKind.RETURN_TO_REP],
-            unserviceable=totals[DeadlineKind.UNSERVICEABLE],
         )
+
+
+def _report(
+    totals: dict[DeadlineKind, int], *, anonymised: int = 0, access_records_purged: int = 0
+) -> SweepReport:
+    return SweepReport(
+        anonymised=anonymised,
+        access_records_purged=access_records_purged,
+        expired=totals[DeadlineKind.CLAIM_EXPIRY],
+        reminded=totals[DeadlineKind.ASSIGNMENT_REMINDER] + totals[DeadlineKind.HOLDER_REMINDER],
+        escalated=totals[DeadlineKind.ESCALATION],
+        follow_ups_due=totals[DeadlineKind.FOLLOW_UP_DUE],
+        withdrawn=totals[DeadlineKind.WITHDRAWAL],
+        returned_to_rep=totals[DeadlineKind.RETURN_TO_REP],
+        unserviceable=totals[DeadlineKind.UNSERVICEABLE],
+    )

@@ -79,7 +79,8 @@ class Worker:
 
     ``digests`` (optional) sends the daily digests after each delivery. ``on_round``
     and ``on_failure`` are told about every round (a metrics exporter counts them);
-    an exception they raise is logged and otherwise ignored.
+    an exception they raise is logged and otherwise ignored. ``on_sweep_progress`` is
+    the sweep's ``progress`` (a running count on a terminal after an outage's backlog).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Worker:
         on_round: Callable[[RoundReport], None] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
         rng: random.Random | None = None,
+        on_sweep_progress: Callable[[SweepReport], None] | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -115,6 +117,7 @@ class Worker:
         self.limit = limit
         self.on_round = on_round
         self.on_failure = on_failure
+        self.on_sweep_progress = on_sweep_progress
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter
         self._stop = threading.Event()
 
@@ -124,7 +127,7 @@ class Worker:
         """Fire the due deadlines, then deliver the outbox and the due digests. Errors
         are raised (:meth:`run` is where they are caught)."""
         started = time.monotonic()
-        swept = self.desk.sweep(batch_size=self.batch_size)
+        swept = self.desk.sweep(batch_size=self.batch_size, progress=self.on_sweep_progress)
         swept_at = time.monotonic()
         dispatched = DispatchReport()
         digests = DigestReport()

@@ -83,9 +83,16 @@ def _sqlite_in(value: dt.datetime | None) -> str | None:
     SQLite (fixed-width UTC text)."""
     if value is None:
         return None
-    if value.tzinfo is _UTC:  # the common case: drop the "+00:00"
-        return value.isoformat(" ", "microseconds")[:-6]
+    if value.tzinfo is _UTC:  # the common case
+        return _utc_text(value)
     return require_utc("datetime", value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@functools.lru_cache(maxsize=1024)
+def _utc_text(value: dt.datetime) -> str:
+    """A UTC instant without its "+00:00". Cached: a sweep's thousands of notices share
+    a few instants (the sweep's now, the deadlines)."""
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _postgres_in(value: dt.datetime | None) -> dt.datetime | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final, Self
 
@@ -105,6 +105,12 @@ _SELECT_INSTALLERS: Final = sa.select(*_INSTALLER_COLUMNS)
 _SELECT_INSTALLER: Final = _SELECT_INSTALLERS.where(_I.id == sa.bindparam("id"))
 _SELECT_INSTALLERS_OF: Final = _SELECT_INSTALLERS.where(
     _I.rep_id == sa.bindparam("rep_id")
+).order_by(_I.id)
+_SELECT_INSTALLERS_AMONG: Final = _SELECT_INSTALLERS.where(
+    _I.id.in_(sa.bindparam("ids", expanding=True))
+)
+_SELECT_TEAMS_OF: Final = _SELECT_INSTALLERS.where(
+    _I.rep_id.in_(sa.bindparam("rep_ids", expanding=True))
 ).order_by(_I.id)
 _SELECT_REPS: Final = sa.select(
     _R.id,
@@ -251,6 +257,20 @@ class SqlAlchemyDirectory:
 
     def installers_of(self, rep_id: str) -> Sequence[Installer]:
         return [_installer(r) for r in self._read(_SELECT_INSTALLERS_OF, {"rep_id": rep_id})]
+
+    def installers_among(self, installer_ids: Collection[str]) -> dict[str, Installer]:
+        if not installer_ids:
+            return {}
+        rows = self._read(_SELECT_INSTALLERS_AMONG, {"ids": sorted(installer_ids)})
+        return {installer.id: installer for installer in map(_installer, rows)}
+
+    def teams_of(self, rep_ids: Collection[str]) -> dict[str, list[Installer]]:
+        teams: dict[str, list[Installer]] = {rep_id: [] for rep_id in sorted(rep_ids)}
+        if teams:
+            for row in self._read(_SELECT_TEAMS_OF, {"rep_ids": list(teams)}):
+                installer = _installer(row)
+                teams[installer.rep_id].append(installer)
+        return teams
 
     def territory(self, territory_id: str) -> Territory | None:
         """Served from the territory cache, as :meth:`territory_ids_of` explains."""

@@ -19,7 +19,13 @@ from typing import Any, Final
 
 from sqlalchemy.engine import Dialect
 
-from qleads.adapters.sql.schema import STATE_COLUMNS, event_table, lead_count_table, outbox_table
+from qleads.adapters.sql.schema import (
+    STATE_COLUMNS,
+    event_table,
+    handled_table,
+    lead_count_table,
+    outbox_table,
+)
 
 __all__ = ["CACHED_ROWS", "STATEMENT_CACHE_SIZE", "Statements", "TextCache"]
 
@@ -144,6 +150,7 @@ class Statements:
                 (event_table, _EVENT_COLUMNS),
                 (outbox_table, _OUTBOX_COLUMNS),
                 (lead_count_table, ("territory_id", "status", "held", "n")),
+                (handled_table, ("lead_id", "installer_id")),
             )
         }
         self.cell_of = (

@@ -74,6 +74,10 @@ def _refusal(held: Sequence[_Insert]) -> OnIntegrity | None:
     return refused
 
 
+#: Above this many held rows the commit sends them as prepared statements, one per
+#: table, not spliced into one message (:meth:`SqlAlchemyUnitOfWork.commit`).
+_MESSAGE_ROWS: Final = 200
+
 _IDLE: Final = 0
 _READING: Final = 1
 _WRITING: Final = 2
@@ -156,7 +160,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         #: PostgreSQL: inserts and the last conditional update not sent yet (see the
         #: class docstring).
         self._held: list[_Insert] = []
-        self._held_update: _Update | None = None
+        self._held_updates: list[_Update] = []
 
     def __enter__(self) -> Self:
         if self._connection is not None:
@@ -166,7 +170,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         self._seen = {}
         self._deltas = {}
         self._held = []
-        self._held_update = None
+        self._held_updates = []
         return self
 
     def __exit__(
@@ -179,7 +183,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         self._seen = {}
         self._deltas = {}
         self._held = []
-        self._held_update = None
+        self._held_updates = []
         if connection is None:
             return
         self._state = _IDLE
@@ -203,7 +207,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         psycopg's client-side cursor), costing no round trip of their own; if a
         statement fails, the server skips the rest, ``COMMIT`` included, and the error
         is raised as usual."""
-        update, self._held_update = self._held_update, None
+        updates, self._held_updates = self._held_updates, []
         held, self._held = self._held, []
         deltas, self._deltas = self._deltas, {}
         cells = sorted(item for item in deltas.items() if item[1])
@@ -218,11 +222,21 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
                     ],
                 )
             )
-        if update is not None:
-            if all(len(insert.rows) <= CACHED_ROWS for insert in held):
-                self._commit_folded(update, held)
-                return
-            self._send_update(self._open(), update)
+        if len(updates) == 1 and all(len(insert.rows) <= CACHED_ROWS for insert in held):
+            self._commit_folded(updates[0], held)
+            return
+        if updates:
+            self._send_updates(self._open(), updates)
+        if sum(len(insert.rows) for insert in held) > _MESSAGE_ROWS:
+            # A batch (a sweep's events and notices): one prepared statement per table,
+            # its rows pipelined by the driver, rather than thousands of parameters
+            # spliced into one message on the client.
+            db = self._open()
+            self._begin(db)
+            for insert in held:
+                db.run_many(insert.statement, insert.rows, insert.on_integrity)
+            self._end("COMMIT")
+            return
         parts: list[str] = []
         params: list[Any] = []
         for insert in held:
@@ -254,10 +268,32 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         self._end("COMMIT")
 
     def _send_held_update(self, db: DriverConnection) -> None:
-        """Send a held-back update now: a statement that may depend on it follows."""
-        update, self._held_update = self._held_update, None
-        if update is not None:
-            self._send_update(db, update)
+        """Send the held-back updates now: a statement that may depend on them follows."""
+        updates, self._held_updates = self._held_updates, []
+        if updates:
+            self._send_updates(db, updates)
+
+    def _send_updates(self, db: DriverConnection, updates: Sequence[_Update]) -> None:
+        """Several conditional updates (a sweep's batch): one ``executemany`` per distinct
+        statement, which psycopg pipelines, instead of a round trip each. Their row
+        counts add up; if they fall short, the batch goes back to a savepoint taken
+        before it and the updates run again one by one, so that the one that lost is
+        named (:meth:`_lost`) and raised."""
+        if len(updates) == 1:
+            self._send_update(db, updates[0])
+            return
+        self._begin(db)
+        groups: dict[str, list[_Update]] = {}
+        for update in updates:
+            groups.setdefault(update.statement, []).append(update)
+        db.run("SAVEPOINT qleads_batch", ())
+        for statement, group in groups.items():
+            db.run_many(statement, [update.params for update in group])
+            if db.rowcount != len(group):
+                db.run("ROLLBACK TO SAVEPOINT qleads_batch", ())
+                for update in updates:
+                    self._send_update(db, update)
+                raise StaleUpdate(updates[0].lead_id, updates[0].expected_version)
 
     def _send_update(self, db: DriverConnection, update: _Update) -> None:
         self._begin(db)
@@ -273,7 +309,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     def rollback(self) -> None:
         self._deltas = {}
         self._held = []
-        self._held_update = None
+        self._held_updates = []
         self._end("ROLLBACK")
 
     def _send_held(self) -> None:
@@ -396,7 +432,6 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         if lead.version != expected_version + 1:
             raise StaleUpdate(lead.id, expected_version)
         db = self._for_writing(holding=True)
-        self._send_held_update(db)  # another lead's (PostgreSQL)
         statements = self._statements
         seen = self._seen.get(lead.id)
         if seen is not None and seen.version != expected_version:
@@ -409,6 +444,7 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         else:
             # Not read by this unit: read the counted cell first, locking the row so that
             # the update below cannot lose.
+            self._send_held_update(db)  # other leads' updates go first, in order
             self._begin(db)
             cell = db.run(statements.cell_of, (lead.id, expected_version)).fetchone()
             if cell is None:
@@ -431,11 +467,22 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         params.append(lead.id)
         params.append(expected_version)
         update = _Update(statement, params, lead.id, expected_version)
-        if not self._sqlite and seen is not None and seen.previous_holders == lead.previous_holders:
-            # Nothing else to write for this lead: hold the update back until the next
-            # statement; at the commit it goes with the inserts (see the class docstring).
-            self._held_update = update
+        if not self._sqlite and seen is not None and seen.previous_holders <= lead.previous_holders:
+            # Hold the update back until the next statement; at the commit it goes with
+            # the inserts (see the class docstring), and the holders it adds (R2c) with
+            # them: inserts the update decides, like its event's.
+            self._held_updates.append(update)
+            added = sorted(lead.previous_holders - seen.previous_holders)
+            if added:
+                self._held.append(
+                    _Insert(
+                        "qleads_lead_handled",
+                        statements.add_handled,
+                        [(lead.id, i) for i in added],
+                    )
+                )
         else:
+            self._send_held_update(db)
             self._send_update(db, update)
             self._sync_handled(db, lead, seen.previous_holders if seen is not None else None)
         if before is not None:

@@ -28,6 +28,7 @@ import pytest
 from qleads.calendar import Calendar
 from qleads.errors import InvalidInput
 from qleads.model import Admin, Installer, LeadSource, SalesRep, Territory
+from qleads.ports import DirectoryBatchReads
 from qleads.testing.world import Cast, EditableDirectory
 
 __all__ = ["PEOPLE", "DirectoryContract"]
@@ -128,6 +129,24 @@ class DirectoryContract:
             listed in the order of their ids."""
             assert [i.id for i in people.installers_of("r-ost")] == ["i-anna", "i-ben"]
             assert people.installers_of("r-sued") == []
+
+        def test_batch_reads_answer_as_one_by_one(self, people: EditableDirectory) -> None:
+            """R11: a sweep batch reads its holders and teams at once; what it gets is
+            what the one-by-one reads give, unknown ids left out or empty."""
+            assert isinstance(people, DirectoryBatchReads)
+            found = people.installers_among({"i-anna", "i-ben", "nobody"})
+            assert dict(found) == {
+                "i-anna": people.installer("i-anna"),
+                "i-ben": people.installer("i-ben"),
+            }
+            assert people.installers_among(set()) == {}
+            teams = people.teams_of({"r-ost", "r-sued", "nobody"})
+            assert {rep: list(team) for rep, team in teams.items()} == {
+                "r-ost": list(people.installers_of("r-ost")),
+                "r-sued": [],
+                "nobody": [],
+            }
+            assert people.teams_of(set()) == {}
 
         def test_an_inactive_installer_stays_in_the_directory(
             self, people: EditableDirectory

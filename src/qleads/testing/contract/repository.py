@@ -388,6 +388,59 @@ class RepositoryContract(
                 assert uow.counts(queries) == counts
             assert list(outbox()) == []
 
+        def test_a_batch_that_lost_one_lead_stores_nothing(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R11: a sweep's unit reads a batch of leads and updates each; another
+            writer changed one of them in between. The batch is refused with StaleUpdate
+            naming that lead (where the backend sends the batch's updates together, at
+            the next statement or the commit), and nothing of the batch is stored: no
+            other lead's update, event, notice or former holder."""
+            leads = store_leads(repository, [make_lead(f"batch-{n}") for n in range(6)])
+            raced = leads[3]
+
+            def sweep_late() -> None:
+                with repository.unit_of_work() as late:
+                    seen = [late.get(lead.id) for lead in leads]
+                    with repository.unit_of_work() as first:
+                        won = attrs.evolve(
+                            raced, status=Status.CLAIMED, holder_id="i-ben", version=2
+                        )
+                        first.update(won, expected_version=1)
+                        first.append([_event(won, 2, EventKind.CLAIMED, actor_id="i-ben")])
+                        first.commit()
+                    changed = [
+                        attrs.evolve(
+                            lead,
+                            status=Status.ASSIGNED,
+                            holder_id="i-anna",
+                            previous_holders=frozenset({"i-ben"}),
+                            version=2,
+                        )
+                        for lead in seen
+                    ]
+                    for lead in changed:
+                        late.update(lead, expected_version=1)
+                    late.append([_event(lead, 2, EventKind.ASSIGNED) for lead in changed])
+                    late.enqueue(
+                        [_notice(lead, "i-anna", NotificationKind.ASSIGNED) for lead in changed]
+                    )
+                    late.commit()
+
+            with pytest.raises(StaleUpdate) as raised:
+                sweep_late()
+            assert raised.value.lead_id == raced.id
+            with repository.unit_of_work() as uow:
+                for lead in leads:
+                    stored = uow.get(lead.id)
+                    if lead.id == raced.id:
+                        assert stored.holder_id == "i-ben"
+                        assert [e.actor_id for e in uow.history(lead.id)] == ["i-ben"]
+                    else:
+                        assert stored == lead
+                        assert uow.history(lead.id) == []
+            assert list(outbox()) == []
+
         def test_a_unit_reads_its_own_updates(self, repository: LeadRepository) -> None:
             """Inside a unit, get/find/counts/history see an update made before them,
             also when the backend holds the update back."""
