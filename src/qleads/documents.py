@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
+
 from qleads.errors import FieldError, InvalidDocument, StorageError
 from qleads.model import (
     Consent,
@@ -39,8 +41,10 @@ from qleads.model import (
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "EncodedDocument",
     "decode_json",
     "document_fingerprint",
+    "encoded_document",
     "printable",
     "structure_stored_document",
     "unstructure_document",
@@ -336,7 +340,36 @@ def document_fingerprint(doc: LeadDocument) -> str:
     :func:`unstructure_document`, so it is independent of key order and of how the sender
     spelled numbers (``15``, ``15.0``, ``"15.00"``).
     """
-    canonical = json.dumps(
-        unstructure_document(doc), sort_keys=True, separators=(",", ":"), allow_nan=False
+    return encoded_document(doc).fingerprint
+
+
+@attrs.frozen
+class EncodedDocument:
+    """A document as it is stored: its JSON text (``json.dumps``'s default settings,
+    what the SQL adapter has always written) and its fingerprint."""
+
+    text: str
+    fingerprint: str
+
+
+#: The last document encoded and its encoding. An intake asks for the fingerprint (R1
+#: idempotency) and then the adapter for both; this way the document is turned into
+#: its wire format once. Compared by identity: a document is immutable.
+_LAST_ENCODED: tuple[LeadDocument, EncodedDocument] | None = None
+
+
+def encoded_document(doc: LeadDocument) -> EncodedDocument:
+    """The stored JSON text and the fingerprint of ``doc``, computed once for the
+    document last asked about."""
+    global _LAST_ENCODED  # a one-entry cache, replaced whole
+    last = _LAST_ENCODED
+    if last is not None and last[0] is doc:
+        return last[1]
+    stored = unstructure_document(doc)
+    canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    encoded = EncodedDocument(
+        text=json.dumps(stored),
+        fingerprint=hashlib.sha256(canonical.encode("ascii")).hexdigest(),
     )
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    _LAST_ENCODED = (doc, encoded)
+    return encoded

@@ -34,7 +34,7 @@ from qleads.intake import (
     parse_json,
 )
 from qleads.model import CostRow, LeadSource, Policy, Territory
-from qleads.routing import route
+from qleads.routing import route, routing_index
 from qleads.testing.strategies import (
     INVALID_MUTATIONS,
     Mutator,
@@ -692,6 +692,24 @@ class TestRouting:
         code = data.draw(st.from_regex(r"[0-9]{5}", fullmatch=True))
         shuffled = data.draw(st.permutations(territories))
         assert route("DE", code, territories) == route("DE", code, shuffled)
+
+    @given(data=st.data())
+    def test_the_index_routes_as_the_rule_does(self, data: st.DataObject) -> None:
+        """R1: the index an intake routes with (longest prefix first, ties to the
+        smallest id, spaces ignored, countries apart) gives what :func:`route` gives."""
+        prefixes = st.from_regex(r"[0-9]{0,3}( ?[A-Z])?", fullmatch=True)
+        territories = [
+            territory(
+                f"t{i}",
+                *data.draw(st.frozensets(prefixes, min_size=1, max_size=3)),
+                country=data.draw(st.sampled_from(["DE", "NL"])),
+            )
+            for i in range(data.draw(st.integers(min_value=0, max_value=8)))
+        ]
+        index = routing_index(data.draw(st.permutations(territories)))
+        country = data.draw(st.sampled_from(["DE", "NL", "AT"]))
+        code = data.draw(st.from_regex(r"[0-9]{4,5}( ?[A-Z]{0,2})?", fullmatch=True))
+        assert index.route(country, code) == route(country, code, territories)
 
 
 class TestStoredDocuments:

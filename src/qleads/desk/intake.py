@@ -8,7 +8,7 @@ notices to the installers who can see it (R10) are stored together or not at all
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -21,9 +21,9 @@ from qleads.duplicates import match_keys
 from qleads.errors import IntakeConflict, NotPermitted
 from qleads.intake import check_received_at, parse_document
 from qleads.lifecycle import Status
-from qleads.model import Actor, Admin, EventKind, Lead, LeadDocument, LeadSource
+from qleads.model import Actor, Admin, EventKind, Lead, LeadDocument, LeadSource, Territory
 from qleads.rep_queue import queue_holder
-from qleads.routing import route
+from qleads.routing import RoutingIndex, routing_index
 
 __all__ = ["IntakeDesk", "IntakeResult"]
 
@@ -61,8 +61,8 @@ class IntakeDesk(DeskBase):
             doc = parse_document(document, now=now)
         fingerprint = document_fingerprint(doc)
         received = doc.received_at or now
-        territory = route(
-            doc.contact.country, doc.contact.postal_code, self.directory.territories()
+        territory = _index_of(self.directory.territories()).route(
+            doc.contact.country, doc.contact.postal_code
         )
         keys = match_keys(doc.contact)
         draft = Lead(
@@ -75,9 +75,9 @@ class IntakeDesk(DeskBase):
         )
         try:
             with self.repository.unit_of_work(writing=True) as uow:
-                known = uow.get_by_source(doc.source_id)
-                if known is not None:
-                    return _replay(known, fingerprint, uow.duplicate_of(known.id))
+                # A document that arrived before is found by the insert itself: ``add``
+                # raises IntakeConflict, answered below as a replay. The first arrival,
+                # the common case, reads nothing before it writes.
                 territory_id = territory.id if territory is not None else None
                 policy = effective_policy(self, territory_id, uow)
                 original = find_original(uow, keys, received, policy)
@@ -100,7 +100,8 @@ class IntakeDesk(DeskBase):
                     uow.enqueue(requested_again(original, lead, now))
                 uow.commit()
         except IntakeConflict:
-            # A concurrent intake of the same source_id won the insert: answer as a replay.
+            # The source_id is stored (before, or by a concurrent intake that won the
+            # insert): answer as a replay.
             with self.repository.unit_of_work() as uow:
                 known = uow.get_by_source(doc.source_id)
                 if known is None:
@@ -109,6 +110,21 @@ class IntakeDesk(DeskBase):
         return IntakeResult(
             lead, created=True, duplicate_of=original.id if original is not None else None
         )
+
+
+#: The routing index of the last territory table seen. A directory that serves its table
+#: from a cache hands out the same sequence until it changes (the SQL directory: for a
+#: second), so most intakes reuse the index; any other sequence gets an index of its own.
+_LAST_INDEX: list[tuple[Sequence[Territory], RoutingIndex]] = []
+
+
+def _index_of(territories: Sequence[Territory]) -> RoutingIndex:
+    last = _LAST_INDEX[-1] if _LAST_INDEX else None
+    if last is not None and last[0] is territories:
+        return last[1]
+    index = routing_index(territories)
+    _LAST_INDEX[:] = [(territories, index)]
+    return index
 
 
 def _replay(known: Lead, fingerprint: str, duplicate_of: int | None) -> IntakeResult:

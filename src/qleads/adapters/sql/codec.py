@@ -18,7 +18,7 @@ from typing import Any, Final, TypeAlias
 import orjson
 
 from qleads.adapters.sql.schema import outbox_table
-from qleads.documents import document_fingerprint, structure_stored_document, unstructure_document
+from qleads.documents import encoded_document, structure_stored_document
 from qleads.errors import StorageError
 from qleads.escalation import deadline_code, parse_deadline_code
 from qleads.instants import require_utc
@@ -304,10 +304,11 @@ class RowCodec:
     @staticmethod
     def document_params(document: LeadDocument) -> list[Any]:
         contact = document.contact
+        encoded = encoded_document(document)
         return [
             # The text SQLAlchemy's JSON type wrote before (json.dumps, default settings).
-            json.dumps(unstructure_document(document)),
-            document_fingerprint(document),
+            encoded.text,
+            encoded.fingerprint,
             contact.name,
             contact.postal_code,
             contact.city,

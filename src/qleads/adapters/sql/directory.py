@@ -102,10 +102,6 @@ _INSTALLER_COLUMNS = (
     _I.work_hours,
 )
 _SELECT_INSTALLERS: Final = sa.select(*_INSTALLER_COLUMNS)
-_SELECT_INSTALLER: Final = _SELECT_INSTALLERS.where(_I.id == sa.bindparam("id"))
-_SELECT_INSTALLERS_OF: Final = _SELECT_INSTALLERS.where(
-    _I.rep_id == sa.bindparam("rep_id")
-).order_by(_I.id)
 _SELECT_INSTALLERS_AMONG: Final = _SELECT_INSTALLERS.where(
     _I.id.in_(sa.bindparam("ids", expanding=True))
 )
@@ -202,6 +198,15 @@ class SqlAlchemyDirectory:
             "LEFT JOIN qleads_territory_prefix p ON p.territory_id = t.id ORDER BY t.id, p.prefix"
         )
         self._territory_cache = territory_cache(engine)
+        # The two reads every intake and sweep makes (R10 notices, the holder's calendar)
+        # go straight through the driver, like the territory table: one round trip, none
+        # of SQLAlchemy's statement handling.
+        p = "%s" if self._postgres else "?"
+        columns = ", ".join(c.name for c in _INSTALLER_COLUMNS)
+        self._installer_sql = f"SELECT {columns} FROM qleads_installer WHERE id = {p}"  # noqa: S608
+        self._installers_of_sql = (
+            f"SELECT {columns} FROM qleads_installer WHERE rep_id = {p} ORDER BY id"  # noqa: S608
+        )
 
     @classmethod
     def from_url(cls, url: str | sa.URL, **engine_kwargs: Any) -> Self:
@@ -237,7 +242,7 @@ class SqlAlchemyDirectory:
     # --- reads (the port) ----------------------------------------------------------------
 
     def installer(self, installer_id: str) -> Installer | None:
-        rows = self._read(_SELECT_INSTALLER, {"id": installer_id})
+        rows = self._read_driver(self._installer_sql, installer_id)
         return _installer(rows[0]) if rows else None
 
     def rep(self, rep_id: str) -> SalesRep | None:
@@ -256,7 +261,7 @@ class SqlAlchemyDirectory:
         return LeadSource(id=rows[0][0], name=rows[0][1]) if rows else None
 
     def installers_of(self, rep_id: str) -> Sequence[Installer]:
-        return [_installer(r) for r in self._read(_SELECT_INSTALLERS_OF, {"rep_id": rep_id})]
+        return [_installer(r) for r in self._read_driver(self._installers_of_sql, rep_id)]
 
     def installers_among(self, installer_ids: Collection[str]) -> dict[str, Installer]:
         if not installer_ids:

@@ -104,25 +104,49 @@ class DriverConnection:
         except self._dbapi.Error as e:
             self.fail(e, statement, rows, on_integrity)
 
-    def run_message(
+    def run_begun(
         self,
-        statements: str,
+        statement: str,
         params: Sequence[Any],
         on_integrity: OnIntegrity | None = None,
-    ) -> None:
-        """PostgreSQL: several statements in one message of the simple query protocol,
-        on a psycopg cursor that binds the parameters itself (the server-side binding of
-        the normal cursor allows one statement). If one fails, the server skips the
-        rest."""
-        import psycopg
-
-        client = psycopg.ClientCursor(self.cursor.connection)
+    ) -> Self:
+        """PostgreSQL: ``BEGIN`` and ``statement`` in one pipeline, one round trip: a
+        transaction opened only with its first write (read the result as after
+        :meth:`run`)."""
+        cursor = self.cursor
         try:
-            client.execute(statements, params)
+            with cursor.connection.pipeline():
+                cursor.execute("BEGIN")
+                cursor.execute(statement, params)
         except self._dbapi.Error as e:
-            self.fail(e, statements, params, on_integrity)
-        finally:
-            client.close()
+            self.fail(e, statement, params, on_integrity)
+        return self
+
+    def run_pipeline(
+        self,
+        batches: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+        *,
+        begin: bool,
+        on_integrity: OnIntegrity | None = None,
+    ) -> None:
+        """PostgreSQL: ``BEGIN`` (if ``begin``), every statement with its rows and
+        ``COMMIT``, sent in one pipeline: one round trip, each statement prepared by the
+        server like any other rather than bound into a text on the client. If one
+        fails, the server skips the rest, ``COMMIT`` included, and the error is raised
+        here."""
+        cursor = self.cursor
+        try:
+            with cursor.connection.pipeline():
+                if begin:
+                    cursor.execute("BEGIN")
+                for statement, rows in batches:
+                    if len(rows) == 1:
+                        cursor.execute(statement, rows[0])
+                    else:
+                        cursor.executemany(statement, rows)
+                cursor.execute("COMMIT")
+        except self._dbapi.Error as e:
+            self.fail(e, None, None, on_integrity)
 
     def fetchone(self) -> Any:
         try:

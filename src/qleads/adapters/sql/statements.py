@@ -137,7 +137,6 @@ class Statements:
             f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (territory_id, status, held) "
             "DO UPDATE SET n = qleads_lead_count.n + excluded.n"
         )
-        self._rows = TextCache()
         self._folds = TextCache()
         #: The first row of each held-back insert in :meth:`folded`, its parameters cast
         #: to the column types (a ``VALUES`` list under ``SELECT`` has no target columns
@@ -186,19 +185,6 @@ class Statements:
         return [list(values)] if self.postgres else list(values)
 
     # --- the counters (qleads_lead_count) --------------------------------------------------
-
-    def rows(self, statement: str, count: int) -> str:
-        """``statement`` (an ``INSERT … VALUES (…)`` of this class) for ``count`` rows
-        in one ``VALUES`` list. Only short lists are kept: a sweep batch's outbox rows
-        run to thousands, each count a text of its own."""
-        key = (statement, count)
-        text = self._rows.get(key)
-        if text is None:
-            head, row, tail = _values_parts(statement)
-            text = f"{head} VALUES {', '.join(row for _ in range(count))}{tail}"
-            if count <= CACHED_ROWS:
-                self._rows.remember(key, text)
-        return text
 
     def folded(self, update: str, inserts: Sequence[tuple[str, str, int]]) -> str:
         """PostgreSQL: a unit's conditional ``UPDATE`` (of one lead) and the inserts it

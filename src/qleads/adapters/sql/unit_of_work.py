@@ -74,10 +74,6 @@ def _refusal(held: Sequence[_Insert]) -> OnIntegrity | None:
     return refused
 
 
-#: Above this many held rows the commit sends them as prepared statements, one per
-#: table, not spliced into one message (:meth:`SqlAlchemyUnitOfWork.commit`).
-_MESSAGE_ROWS: Final = 200
-
 _IDLE: Final = 0
 _READING: Final = 1
 _WRITING: Final = 2
@@ -120,10 +116,11 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     all, and the server parses nothing afresh. The inserts run only if the update
     changed its row, so the update still decides the race (R3, R11): when it lost,
     :meth:`commit` raises :class:`~qleads.errors.StaleUpdate` and nothing of the unit is
-    stored. A unit without an update (an intake), or with more held rows than a short
-    statement takes, sends them in one message with the counter deltas and the
-    ``COMMIT`` instead (the update, if any, goes first on its own). Any read sends the
-    held update first, and :meth:`history`, the only read of the inserted tables, the
+    stored. A unit without an update (an intake), with several (a sweep's batch: one
+    pipelined ``executemany`` per statement), or with more held rows than a short
+    statement takes, sends its inserts and the counter deltas in one pipeline with the
+    ``COMMIT`` instead (the updates, if any, go first). Any read sends the held updates
+    first, and :meth:`history`, the only read of the inserted tables, the
     held inserts too, so the unit reads its own writes. An insert the database refuses
     (an event whose version exists, or of an unknown lead) is raised by that read or by
     :meth:`commit`, and nothing of the unit is stored.
@@ -202,9 +199,9 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         With a held update and short inserts, update, inserts and counters are one
         prepared statement (:meth:`_commit_folded`), then ``COMMIT`` if the unit has
         begun a transaction; if not, that statement is the transaction. Otherwise the
-        update (if any) is sent alone and the inserts and counters go with the
-        ``COMMIT`` in one message of the simple query protocol (parameters bound by
-        psycopg's client-side cursor), costing no round trip of their own; if a
+        updates (if any) are sent first (:meth:`_send_updates`) and the inserts and
+        counters go with the ``COMMIT`` in one pipeline, costing no round trip of their
+        own (:meth:`~qleads.adapters.sql.driver.DriverConnection.run_pipeline`); if a
         statement fails, the server skips the rest, ``COMMIT`` included, and the error
         is raised as usual."""
         updates, self._held_updates = self._held_updates, []
@@ -227,29 +224,16 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             return
         if updates:
             self._send_updates(self._open(), updates)
-        if sum(len(insert.rows) for insert in held) > _MESSAGE_ROWS:
-            # A batch (a sweep's events and notices): one prepared statement per table,
-            # its rows pipelined by the driver, rather than thousands of parameters
-            # spliced into one message on the client.
+        if held:
             db = self._open()
-            self._begin(db)
-            for insert in held:
-                db.run_many(insert.statement, insert.rows, insert.on_integrity)
-            self._end("COMMIT")
-            return
-        parts: list[str] = []
-        params: list[Any] = []
-        for insert in held:
-            parts.append(self._statements.rows(insert.statement, len(insert.rows)))
-            for row in insert.rows:
-                params.extend(row)
-        if parts:
-            db = self._open()
-            if self._state != _WRITING:
-                parts.insert(0, "BEGIN")  # PostgreSQL, no write sent yet: same message
-            parts.append("COMMIT")
+            begin = self._state != _WRITING
             self._state = _IDLE
-            db.run_message("; ".join(parts), params, _refusal(held))
+            db.run_pipeline(
+                [(insert.statement, insert.rows) for insert in held],
+                begin=begin,
+                on_integrity=_refusal(held),
+            )
+            return
         self._end("COMMIT")
 
     def _commit_folded(self, update: _Update, held: Sequence[_Insert]) -> None:
@@ -386,7 +370,6 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     # --- the port ------------------------------------------------------------------------
 
     def add(self, draft: Lead) -> Lead:
-        db = self._for_writing()
         statements = self._statements
         codec = self._codec
         params = [
@@ -394,7 +377,19 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             *codec.document_params(draft.document),
             *codec.state_params(draft),
         ]
-        row = db.run(statements.add, params).fetchone()
+        if self._sqlite:
+            db = self._for_writing()
+            row = db.run(statements.add, params).fetchone()
+        else:
+            db = self._for_writing(holding=True)
+            self._send_held_update(db)
+            if self._state == _WRITING:
+                row = db.run(statements.add, params).fetchone()
+            else:
+                # The unit's first write: its BEGIN goes with it (an intake's first round
+                # trip; the rest goes with the COMMIT).
+                row = db.run_begun(statements.add, params).fetchone()
+                self._state = _WRITING
         if row is None:
             owner = db.run(statements.source_owner, (draft.source_id,)).fetchone()
             raise IntakeConflict(draft.source_id, int(owner[0]) if owner is not None else 0)
@@ -611,24 +606,33 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
         if not keys:
             return
-        db = self._for_writing()
+        db = self._for_writing(holding=True)
         at = self._codec.instant_in(received_at)
 
         def refused(error: sa_exc.IntegrityError) -> QleadsError:
             return LeadNotFound(lead_id)
 
         rows = [(lead_id, key, at) for key in keys]
-        db.run_many(self._duplicates.add_key, rows, on_integrity=refused)
+        if self._sqlite:
+            db.run_many(self._duplicates.add_key, rows, on_integrity=refused)
+        else:
+            # Held back with the events and notices (PostgreSQL): :meth:`matching`, their
+            # one reader, sends them first.
+            self._held.append(_Insert("qleads_match_key", self._duplicates.add_key, rows, refused))
 
     def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
         if not keys:
             return []
+        if self._held:
+            self._send_held()
         db = self._for_reading()
         statement = self._duplicates.matching(len(keys))
         rows = db.run(statement, (*keys, self._codec.instant_in(since))).fetchall()
         return [int(row[0]) for row in rows]
 
     def clear_match_keys(self, lead_id: int) -> None:
+        if self._held:
+            self._send_held()  # keys this unit added, before they are cleared
         self._for_writing().run(self._duplicates.clear_keys, (lead_id,))
 
     def link_duplicate(self, lead_id: int, original_id: int) -> None:
