@@ -26,6 +26,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -77,6 +78,11 @@ class Plan:
     intakes: int = 300
     calendar_n: int = 20000
 
+
+#: What ``--only`` may name: the measured parts of a run.
+PARTS = (
+    "calendar", "tabs", "search", "claims", "intake", "sweep", "scorecard", "growth", "memory",
+)  # fmt: skip
 
 PLANS = {
     # 100k as well: from there on pages are full, so 100k → 1M shows growth with the
@@ -513,6 +519,67 @@ def bench_sweep(t: Target, plan: Plan, res: Results) -> None:
     )  # fmt: skip
 
 
+#: How many due deadlines the memory part sweeps (fewer if the data set is smaller).
+MEMORY_DUE = 100_000
+
+
+def _arm_many(t: Target, due: int) -> int:
+    """Give the first ``due`` leads a deadline that has passed, in one statement: one
+    in twenty a claim expiry (its lead back to the pool, a notice to each installer of
+    the territory), the others assignment reminders and follow-ups (one notice each).
+    The holder is the first installer of the territory's rep. The data set is spent
+    afterwards (the memory part runs last)."""
+    p = t.raw.p
+    conn = t.connect()
+    t.raw.begin_write(conn)
+    # Remainders by integer division: ``%`` is psycopg's placeholder, SQLite has no mod().
+    every20, odd = "(id - (id / 20) * 20) = 0", "(id - (id / 2) * 2) = 1"
+    cursor = conn.execute(
+        f"UPDATE qleads_lead SET "
+        f"status = CASE WHEN {every20} THEN 'claimed' WHEN {odd} THEN 'follow_up' "
+        f"ELSE 'assigned' END, "
+        f"holder_id = (SELECT min(i.id) FROM qleads_installer i JOIN qleads_territory r "
+        f"ON r.rep_id = i.rep_id WHERE r.id = qleads_lead.territory_id), "
+        f"hold_until = CASE WHEN {every20} THEN {p} END, "
+        f"due_at = CASE WHEN {odd} AND NOT {every20} THEN {p} END, "
+        f"deadline_kind = CASE WHEN {every20} THEN 'claim_expiry' "
+        f"WHEN {odd} THEN 'follow_up_due' ELSE 'assignment_reminder' END, "
+        f"deadline_at = {p} "
+        f"WHERE id IN (SELECT id FROM qleads_lead WHERE territory_id IS NOT NULL "
+        f"ORDER BY id LIMIT {p})",
+        (*(t.raw.t(data.NOW - dt.timedelta(hours=1)),) * 3, due),
+    )
+    armed = cursor.rowcount
+    conn.commit() if t.db == "postgres" else conn.execute("COMMIT")
+    conn.close()
+    return int(armed)
+
+
+def bench_memory(t: Target, res: Results) -> None:
+    """A sweep of up to :data:`MEMORY_DUE` due deadlines in a process of its own
+    (``bench/sweep_memory.py``): its peak RSS growth, which batching keeps bounded."""
+    armed = _arm_many(t, min(MEMORY_DUE, t.size))
+    settle(t)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "sweep_memory.py"), t.url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if figures["fired"] != armed:
+        raise RuntimeError(f"the memory sweep fired {figures['fired']} of {armed} deadlines")
+    res.single(f"sweep_100k_rss_mb_{t.db}", figures["rss_growth_mb"])
+    res.single(f"sweep_100k_s_{t.db}", figures["seconds"])
+    res.single(f"sweep_100k_fired_{t.db}", figures["fired"])
+    print(
+        f"  memory {t.tag}: {figures['fired']} deadlines in {figures['seconds']:.1f}s, "
+        f"peak RSS +{figures['rss_growth_mb']:.1f} MB",
+        flush=True,
+    )
+
+
 def bench_growth(small: Target, large: Target, plan: Plan, res: Results) -> None:
     """The growth targets (from 10k to 1M leads a tab page and a 1,000-deadline sweep
     grow by at most 1.2 ×), measured in the same minutes.
@@ -881,7 +948,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--workdir", type=Path, default=OUT, help="where the SQLite files go")
     parser.add_argument("--tag", default="", help="added to database names (parallel runs)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated parts to measure (of {', '.join(PARTS)}); all by default. "
+        "A partial run prints its table but no targets and writes no summary keys",
+    )
     args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = only - set(PARTS)
+    if unknown:
+        parser.error(
+            f"--only: unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}"
+        )
+    wanted = only or set(PARTS)
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
     dbs = ["sqlite"]
     if not args.no_postgres:
@@ -893,7 +973,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = Results()
     net = data.network(plan.reps, plan.installers)
     print(f"plan {plan.name}: sizes {[label(s) for s in plan.sizes]}, databases {dbs}", flush=True)
-    bench_calendar(plan, res)
+    if "calendar" in wanted:
+        bench_calendar(plan, res)
     for db in dbs:
         # The smallest data set stays loaded until the largest is measured, for the
         # paired growth phase.
@@ -906,35 +987,45 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if smallest is None:
                     smallest = t
                 try:
-                    bench_tabs(t, plan, res, random.Random(size))
-                    bench_search(t, plan, res, random.Random(size))
-                    bench_claims(t, plan, res)
-                    bench_intake(t, plan, res)
-                    bench_sweep(t, plan, res)
-                    bench_scorecard(t, plan, res)
+                    if "tabs" in wanted:
+                        bench_tabs(t, plan, res, random.Random(size))
+                    if "search" in wanted:
+                        bench_search(t, plan, res, random.Random(size))
+                    if "claims" in wanted:
+                        bench_claims(t, plan, res)
+                    if "intake" in wanted:
+                        bench_intake(t, plan, res)
+                    if "sweep" in wanted:
+                        bench_sweep(t, plan, res)
+                    if "scorecard" in wanted:
+                        bench_scorecard(t, plan, res)
                     print(
                         f"  measured {t.tag} ({time.perf_counter() - started:.0f}s so far)",
                         flush=True,
                     )
-                    if t is not smallest and size == plan.sizes[-1]:
+                    if t is not smallest and size == plan.sizes[-1] and "growth" in wanted:
                         bench_growth(smallest, t, plan, res)
                         print(
                             f"  growth {smallest.tag} vs {t.tag} "
                             f"({time.perf_counter() - started:.0f}s so far)",
                             flush=True,
                         )
+                    if size == plan.sizes[-1] and "memory" in wanted:
+                        bench_memory(t, res)  # last: it spends the data set
                 finally:
                     if t is not smallest:
                         finish(t, args.postgres_url, args.keep)
         finally:
             if smallest is not None:
                 finish(smallest, args.postgres_url, args.keep)
-    summarise(res, plan, dbs)
+    if not only:
+        summarise(res, plan, dbs)
     res.single("total_s", time.perf_counter() - started)
     print()
     print(res.table())
     print()
-    print("\n".join(targets(res, dbs)))
+    if not only:
+        print("\n".join(targets(res, dbs)))
     print(f"\ntotal {res.metrics['total_s']:.0f}s")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
