@@ -197,10 +197,16 @@ class RawSql:
         return dict(zip(TABS, (int(v) for v in row), strict=True))
 
     def tab_page(
-        self, conn: Any, rep_id: str, installer_id: str | None, tab: str, limit: int = 50
+        self,
+        conn: Any,
+        rep_id: str,
+        installer_id: str | None,
+        tab: str,
+        limit: int = 50,
+        now: dt.datetime | None = None,
     ) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
         """Page 1 of ``tab`` (the rows a list shows, as ``LeadDesk.tab``), plus every
-        tab's count."""
+        tab's count, and the access records of the names it shows (R14)."""
         self.begin_read(conn)
         try:
             territories = self.territories(conn, rep_id)
@@ -218,7 +224,44 @@ class RawSql:
             counts = self._counts(conn, territories, installer_id)
         finally:
             conn.rollback() if self.pg else conn.execute("COMMIT")
+        self.log_access(conn, rep_id, installer_id, rows, now or dt.datetime.now(dt.UTC))
         return [_row(r) for r in rows], counts[tab], counts
+
+    def log_access(
+        self,
+        conn: Any,
+        rep_id: str,
+        installer_id: str | None,
+        rows: Sequence[Sequence[Any]],
+        now: dt.datetime,
+    ) -> None:
+        """R14, as any portal must: one access record per row that shows the customer's
+        name (a rep sees every name; an installer the names of his own leads), in one
+        multi-row ``INSERT`` that commits on its own, before the page goes out."""
+        if installer_id is None:
+            user, role, named = rep_id, "rep", rows
+        else:
+            user, role = installer_id, "installer"
+            named = [r for r in rows if r[8] == installer_id]  # holder_id
+        if not named:
+            return
+        at = self.t(now)
+        p = self.p
+        values = ", ".join(f"({p}, {p}, {p}, {p}, 'list', {p}, {p}, '')" for _ in named)
+        params: list[Any] = []
+        for r in named:
+            params += (at, user, role, r[0], r[5], r[8])  # id, territory_id, holder_id
+        if self.pg:
+            conn.autocommit = True
+        try:
+            conn.execute(
+                "INSERT INTO qleads_access_log (at, user_id, role, lead_id, kind, "
+                f"territory_id, holder_id, client) VALUES {values}",
+                params,
+            )
+        finally:
+            if self.pg:
+                conn.autocommit = False
 
     # --- R11 sweep ---------------------------------------------------------------------
 

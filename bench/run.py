@@ -241,7 +241,9 @@ def _measure_tabs(
         started = time.perf_counter()
         page = t.desk.tab(actor, Tab(tab), per_page=PER_PAGE)
         page_q = time.perf_counter() - started
-        page_r = timed(lambda r=rep_id, i=iid, tb=tab: t.raw.tab_page(conn, r, i, tb, PER_PAGE))
+        page_r = timed(
+            lambda r=rep_id, i=iid, tb=tab: t.raw.tab_page(conn, r, i, tb, PER_PAGE, data.NOW)
+        )
         measured = [("tab_page", "qleads", page_q), ("tab_page", "raw", page_r)]
         if with_counts:
             count_q = timed(lambda a=actor: t.desk.counts(a))
@@ -276,7 +278,7 @@ def _measure_pages_in_blocks(
                 if impl == "qleads":
                     page = t.desk.tab(actor, Tab(tab), per_page=PER_PAGE)
                 else:
-                    t.raw.tab_page(conn, rep_id, iid, tab, PER_PAGE)
+                    t.raw.tab_page(conn, rep_id, iid, tab, PER_PAGE, data.NOW)
                 elapsed = time.perf_counter() - started
                 if n < 10:
                     continue

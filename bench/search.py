@@ -86,6 +86,7 @@ def raw_page(
     finally:
         conn.rollback() if raw.pg else conn.execute("COMMIT")
     assert set(counts) == set(TABS)
+    raw.log_access(conn, rep_id, None, rows, NOW)  # R14: a rep sees every name
     return list(rows), int(total), counts
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from qleads.adapters.sql.codec import RowCodec
+from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.engine import read_connection, write_transaction
 from qleads.adapters.sql.schema import ACCESS_PURGE_ROW, access_log_table, access_purge_table
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
@@ -39,30 +41,67 @@ def _record(row: Any) -> AccessRecord:
     )
 
 
+#: Rows per ``INSERT`` of :meth:`SqlAlchemyAccessLog.append`: a page's rows (50, or
+#: 500 at most) in one statement or a few.
+_ROWS_PER_INSERT: Final = 100
+_COLUMNS: Final = "at, user_id, role, lead_id, kind, territory_id, holder_id, client"
+
+
 class SqlAlchemyAccessLog:
     """Implements :class:`~qleads.personal_data_ports.AccessLog` on ``engine``."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        postgres = engine.dialect.name == "postgresql"
+        self._postgres = postgres
+        self._instant = RowCodec(postgres=postgres, document_cache_size=0).instant_in
+        mark = "%s" if postgres else "?"
+        self._row = f"({', '.join(mark for _ in range(8))})"
+        self._inserts: dict[int, str] = {}
+
+    def _insert(self, count: int) -> str:
+        text = self._inserts.get(count)
+        if text is None:
+            values = ", ".join(self._row for _ in range(count))
+            text = f"INSERT INTO qleads_access_log ({_COLUMNS}) VALUES {values}"  # noqa: S608
+            self._inserts[count] = text
+        return text
 
     def append(self, records: Sequence[AccessRecord]) -> None:
+        """One multi-row ``INSERT`` straight through the driver for up to a hundred
+        records (every read of a page appends its rows before the page goes out: R14),
+        atomic on its own; more go in one transaction."""
         if not records:
             return
-        rows = [
-            {
-                "at": r.at,
-                "user_id": r.user_id,
-                "role": r.role,
-                "lead_id": r.lead_id,
-                "kind": r.kind.value,
-                "territory_id": r.territory_id,
-                "holder_id": r.holder_id,
-                "client": r.client,
-            }
-            for r in records
+        instant = self._instant
+        chunks = [
+            records[start : start + _ROWS_PER_INSERT]
+            for start in range(0, len(records), _ROWS_PER_INSERT)
         ]
-        with write_transaction(self._engine) as conn:
-            conn.execute(_LOG.insert(), rows)
+        db = DriverConnection(self._engine)
+        failed = True
+        try:
+            if len(chunks) > 1:
+                db.run("BEGIN" if self._postgres else "BEGIN IMMEDIATE", ())
+            for chunk in chunks:
+                params: list[Any] = []
+                for r in chunk:
+                    params += (
+                        instant(r.at),
+                        r.user_id,
+                        r.role,
+                        r.lead_id,
+                        r.kind.value,
+                        r.territory_id,
+                        r.holder_id,
+                        r.client,
+                    )
+                db.run(self._insert(len(chunk)), params)
+            if len(chunks) > 1:
+                db.end("COMMIT")
+            failed = False
+        finally:
+            db.release(failed=failed)
 
     def records(self, query: AccessQuery) -> list[AccessRecord]:
         conditions: list[sa.ColumnElement[bool]] = []

@@ -80,6 +80,20 @@ class PersonalDataContract:
             assert [r.user_id for r in log.records(window)] == ["i-ben"]
             assert len(log.records(AccessQuery(limit=2))) == 2
 
+        def test_a_long_page_of_records_is_appended_whole(self, repository: LeadRepository) -> None:
+            """R14: the records of a long page (up to 500 rows) are all appended, each
+            with its own values, in one call."""
+            log = _keeper(repository).access_log
+            records = [
+                _record(n, T0 + dt.timedelta(seconds=n), f"i-{n % 7}") for n in range(1, 251)
+            ]
+            log.append(records)
+            stored = log.records(AccessQuery(limit=500))
+            assert len(stored) == 250
+            assert sorted((r.lead_id, r.user_id, r.at) for r in stored) == [
+                (r.lead_id, r.user_id, r.at) for r in records
+            ]
+
         def test_scope_filters_by_territory_and_holder(self, repository: LeadRepository) -> None:
             """R12: a rep reads his territories' records, an installer his leads'."""
             log = _keeper(repository).access_log
