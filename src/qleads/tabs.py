@@ -249,8 +249,10 @@ class LeadQuery:
     refinement: Refinement | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> LeadQuery:
-    """The query of ``tab`` as seen by ``scope`` (R2, R8)."""
+    """The query of ``tab`` as seen by ``scope`` (R2, R8). Cached: a page counts every
+    tab, and scopes and queries are immutable values."""
     order = Order.DUE_ASC if tab is Tab.FOLLOW_UP else Order.RECEIVED_DESC
     return LeadQuery(_clauses(scope, tab), order=order, offset=offset, limit=limit)
 

@@ -21,6 +21,7 @@ from qleads.adapters.sql.engine import (
     configure_sqlite,
     make_engine,
     prepare_engine,
+    read_connection,
     write_transaction,
 )
 from qleads.adapters.sql.errors import (
@@ -223,11 +224,8 @@ class SqlAlchemyDirectory:
     def _read(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> list[Sequence[Any]]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(statement, params).all())
-        except sa_exc.SQLAlchemyError as e:
-            raise storage_error(e) from e
+        with read_connection(self.engine) as conn:
+            return list(conn.execute(statement, params).all())
 
     def _writing(self, what: str, ident: str) -> AbstractContextManager[Connection]:
         """A write transaction in which a duplicate id or an unknown sales rep is

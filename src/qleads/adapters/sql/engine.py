@@ -191,9 +191,16 @@ def write_transaction(
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection for reading; driver errors become
-    :class:`~qleads.errors.StorageError`."""
+    :class:`~qleads.errors.StorageError`.
+
+    On PostgreSQL it reads in autocommit: under READ COMMITTED a ``BEGIN`` around reads
+    changes nothing they see, and the ``ROLLBACK`` that would end it on the way back to
+    the pool makes psycopg drop every statement it has prepared on that connection
+    (``DEALLOCATE ALL``), which the next unit of work on it would prepare again."""
     try:
         with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
     except sa_exc.SQLAlchemyError as e:
         raise storage_error(e) from e

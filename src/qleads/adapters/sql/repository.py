@@ -88,12 +88,12 @@ class SqlAlchemyLeadRepository:
             stop_checkpoints(self.engine)
             self.engine.dispose()
 
-    def tab_statement(self, query: LeadQuery) -> tuple[str, list[Any]]:
+    def tab_statement(self, query: LeadQuery) -> tuple[str, Sequence[Any]]:
         """The SQL text and DB-API parameters :meth:`SqlAlchemyUnitOfWork.find` sends
         for ``query`` (for ``EXPLAIN`` and the docs; datetimes play no part in it)."""
         return self._tabs.tab(query)
 
-    def counts_statement(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
+    def counts_statement(self, queries: Sequence[LeadQuery]) -> tuple[str, Sequence[Any]]:
         """The SQL text and DB-API parameters :meth:`SqlAlchemyUnitOfWork.counts` sends
         for ``queries`` (each with at least one clause)."""
         return self._tabs.totals(queries)

@@ -6,12 +6,14 @@ and merges them, and a total sums the counter table ``qleads_lead_count``, so a 
 the same at 10k and 1M leads (see :meth:`TabSql._page`, :meth:`TabSql._total`). A query
 and its totals are written by one routine that both emits the text and collects the
 parameters (:class:`_Sql`); once a text is cached, the routine runs again only to collect
-the parameters, so text and parameters cannot drift apart.
+the parameters, so text and parameters cannot drift apart. A query asked again (the same
+person's tab) gets its statement and parameters from a cache keyed by the query itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from typing import Any, Final, TypeAlias
 
@@ -19,7 +21,7 @@ import attrs
 
 from qleads.adapters.sql.codec import STATUS_BY_VALUE
 from qleads.adapters.sql.schema import UNROUTED, status_in
-from qleads.adapters.sql.statements import TextCache
+from qleads.adapters.sql.statements import STATEMENT_CACHE_SIZE, TextCache
 from qleads.lifecycle import TERMINAL_STATUSES, Status
 from qleads.model import Lead
 from qleads.tabs import Clause, LeadQuery, Order, Refinement
@@ -196,6 +198,23 @@ def _refined(query: LeadQuery) -> bool:
     return query.refinement is not None or query.order not in _ORDER_KEY
 
 
+class _Built(dict[Any, tuple[str, tuple[Any, ...]]]):
+    """Statements with their parameters, at most :data:`STATEMENT_CACHE_SIZE`; read as a
+    plain ``dict`` (no lock), written through :meth:`remember`."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def remember(self, key: Any, built: tuple[str, tuple[Any, ...]]) -> None:
+        with self._lock:
+            if len(self) >= STATEMENT_CACHE_SIZE:
+                self.clear()
+            self[key] = built
+
+
 class TabSql:
     """The statements of tab pages and totals for one dialect, cached by the shape of
     their query; thread-safe."""
@@ -204,6 +223,10 @@ class TabSql:
         self.postgres = postgres
         self.p = "%s" if postgres else "?"
         self._tabs = TextCache()
+        #: Whole statements with their parameters, by the queries themselves: the same
+        #: person opens the same tabs again and again, and a page asks for all seven
+        #: counts each time (queries are immutable values).
+        self._built = _Built()
         collate = ' COLLATE "C"' if postgres else ""
         self._fold = {
             (column, umlauts): (_FOLDED if umlauts else _LOWERED).format(
@@ -214,8 +237,11 @@ class TabSql:
         }
         self._contains = "strpos" if postgres else "instr"
 
-    def tab(self, query: LeadQuery) -> tuple[str, list[Any]]:
+    def tab(self, query: LeadQuery) -> tuple[str, Sequence[Any]]:
         """A page of ``query`` plus, in the same row, its total (see :meth:`_page`)."""
+        built = self._built.get(query)
+        if built is not None:
+            return built
         key = (
             "page",
             query.order,
@@ -231,11 +257,17 @@ class TabSql:
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
-        return cached, sql.params
+        built = (cached, tuple(sql.params))
+        self._built.remember(query, built)
+        return built
 
-    def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, list[Any]]:
+    def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, Sequence[Any]]:
         """One row, one column per query (each with at least one clause): the total of
         each, from the counters where its clauses allow (see :meth:`_total`)."""
+        asked = tuple(queries)
+        built = self._built.get(asked)
+        if built is not None:
+            return built
         key = (
             "totals",
             tuple(
@@ -257,7 +289,9 @@ class TabSql:
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
-        return cached, sql.params
+        built = (cached, tuple(sql.params))
+        self._built.remember(asked, built)
+        return built
 
     def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
         """What the text of a clause depends on: its shape, on SQLite the number of its
@@ -630,7 +664,11 @@ class TabSql:
             terms = 1
         if clause.unheld:
             sql.text(" AND " if terms else "")
-            sql.text("held = 0" if counter else "holder_id IS NULL")
+            # SQLite without statistics takes "holder_id IS NULL" for a selective term of
+            # the holder index and reads every unheld lead of every territory to find a
+            # pool's page; the unary + keeps it on the territory's range (R8).
+            unheld = "holder_id IS NULL" if self.postgres else "+holder_id IS NULL"
+            sql.text("held = 0" if counter else unheld)
             terms = 1
         if clause.unrouted:
             sql.text(" AND " if terms else "")
