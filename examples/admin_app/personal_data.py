@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from qleads.desk.personal_data import one_answer
 from qleads.personal_data import REASON_LIMIT, AccessKind, ErasureRequest
 
 from .api.idempotency import idempotency_records
@@ -32,7 +33,7 @@ from .models import PortalMail
 from .security.auth import role_required
 from .services import current_services
 
-__all__ = ["EraseForm", "bp", "client", "erase_portal_copies", "lead_ids_in"]
+__all__ = ["EraseForm", "bp", "client", "erase_portal_copies", "init_answers", "lead_ids_in"]
 
 bp = Blueprint("personal_data", __name__, url_prefix="/leads")
 
@@ -43,6 +44,23 @@ _LEAD_LINK = re.compile(r"/leads/(\d+)|Anfrage (\d+)|lead (\d+)", re.IGNORECASE)
 def client() -> str:
     """The client's address for an access record (the library cuts it to its network)."""
     return request.remote_addr or ""
+
+
+class _OneAnswer:
+    """WSGI middleware: each request is one answer (``qleads.desk.personal_data.
+    one_answer``), so a lead the request reads and then gets back from a change (a
+    status record) or reads from two places of one page is recorded once (R14)."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        with one_answer():
+            return self.wsgi_app(environ, start_response)
+
+
+def init_answers(app: Flask) -> None:
+    app.wsgi_app = _OneAnswer(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def lead_ids_in(*texts: str) -> set[int]:

@@ -10,7 +10,9 @@ the contact; ``tab`` records its named rows through :func:`log_access`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import attrs
@@ -55,6 +57,7 @@ __all__ = [
     "PersonalDataDesk",
     "RetentionReport",
     "log_access",
+    "one_answer",
     "retain",
     "shown_to",
 ]
@@ -106,6 +109,43 @@ def _require_keeper(repository: LeadRepository) -> KeepsPersonalData:
     return keeper
 
 
+#: The access records already written in the current answer (:func:`one_answer`).
+_ANSWER: ContextVar[set[tuple[object, ...]] | None] = ContextVar("qleads_answer", default=None)
+
+
+@contextmanager
+def one_answer() -> Iterator[None]:
+    """Everything done inside is one answer to one person (a portal's web request):
+    a lead shown to him more than once in it is recorded once (R14).
+
+    A request that changes a lead reads it first to decide and then gets it back from
+    the change (a status record), or reads one lead from several places of one page:
+    each such return would otherwise append its own record, identical but for a few
+    milliseconds, each in a transaction of its own. Inside the block a record is
+    written only when no record alike in everything but its time — the same user, role,
+    lead, kind of access, territory, holder and client — was written in it before;
+    the first is still written before the data goes out, so every return is covered by
+    a record. Blocks do not nest into each other's records; outside one, every return
+    is recorded as before."""
+    token = _ANSWER.set(set())
+    try:
+        yield
+    finally:
+        _ANSWER.reset(token)
+
+
+def _record_key(record: AccessRecord) -> tuple[object, ...]:
+    return (
+        record.user_id,
+        record.role,
+        record.lead_id,
+        record.kind,
+        record.territory_id,
+        record.holder_id,
+        record.client,
+    )
+
+
 def log_access(
     repository: LeadRepository,
     actor: Actor,
@@ -134,8 +174,13 @@ def log_access(
         )
         for lead in leads
     ]
+    written = _ANSWER.get()
+    if written is not None:
+        records = [r for r in records if _record_key(r) not in written]
     if records:
         keeper.access_log.append(records)
+        if written is not None:
+            written.update(_record_key(r) for r in records)
 
 
 def shown_to(
