@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,21 +46,25 @@ def client() -> str:
     return request.remote_addr or ""
 
 
-class _OneAnswer:
-    """WSGI middleware: each request is one answer (``qleads.desk.personal_data.
-    one_answer``), so a lead the request reads and then gets back from a change (a
-    status record) or reads from two places of one page is recorded once (R14)."""
-
-    def __init__(self, wsgi_app: Any) -> None:
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        with one_answer():
-            return self.wsgi_app(environ, start_response)
-
-
 def init_answers(app: Flask) -> None:
-    app.wsgi_app = _OneAnswer(app.wsgi_app)  # type: ignore[method-assign]
+    """Each request is one answer (``qleads.desk.personal_data.one_answer``) to its
+    client: a lead the request reads and then gets back from a change (a status
+    record), or reads from two places of one page, is recorded once (R14), and the
+    records of what a change returns carry the client's address too. Opened before
+    every other hook of the request, closed when the request ends, whatever happened."""
+
+    def begin() -> None:
+        answer = one_answer(client())
+        answer.__enter__()
+        g.qleads_answer = answer
+
+    def end(_error: BaseException | None) -> None:
+        answer = g.pop("qleads_answer", None)
+        if answer is not None:
+            answer.__exit__(None, None, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, begin)
+    app.teardown_request(end)
 
 
 def lead_ids_in(*texts: str) -> set[int]:

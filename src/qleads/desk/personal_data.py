@@ -109,25 +109,36 @@ def _require_keeper(repository: LeadRepository) -> KeepsPersonalData:
     return keeper
 
 
-#: The access records already written in the current answer (:func:`one_answer`).
-_ANSWER: ContextVar[set[tuple[object, ...]] | None] = ContextVar("qleads_answer", default=None)
+class _Answer:
+    """The answer being made (:func:`one_answer`): to whom it goes and what it has
+    recorded so far."""
+
+    __slots__ = ("client", "written")
+
+    def __init__(self, client: str) -> None:
+        self.client = client
+        self.written: set[tuple[object, ...]] = set()
+
+
+_ANSWER: ContextVar[_Answer | None] = ContextVar("qleads_answer", default=None)
 
 
 @contextmanager
-def one_answer() -> Iterator[None]:
-    """Everything done inside is one answer to one person (a portal's web request):
-    a lead shown to him more than once in it is recorded once (R14).
+def one_answer(client: str = "") -> Iterator[None]:
+    """Everything done inside is one answer to one person at ``client`` (a portal's
+    web request): a lead shown to him more than once in it is recorded once (R14).
 
     A request that changes a lead reads it first to decide and then gets it back from
     the change (a status record), or reads one lead from several places of one page:
-    each such return would otherwise append its own record, identical but for a few
+    each such return would otherwise append its own record, alike but for a few
     milliseconds, each in a transaction of its own. Inside the block a record is
-    written only when no record alike in everything but its time — the same user, role,
+    written only when none alike in everything but its time — the same user, role,
     lead, kind of access, territory, holder and client — was written in it before;
-    the first is still written before the data goes out, so every return is covered by
-    a record. Blocks do not nest into each other's records; outside one, every return
-    is recorded as before."""
-    token = _ANSWER.set(set())
+    the first is still written before the data goes out, so every return is covered.
+    A record made inside without a client address of its own (what a claim or a status
+    record returns) gets ``client``. Outside a block every return is recorded by
+    itself, as before."""
+    token = _ANSWER.set(_Answer(client))
     try:
         yield
     finally:
@@ -160,7 +171,8 @@ def log_access(
     keeper = _keeper(repository)
     if keeper is None:
         return
-    where = client_address(client)
+    answer = _ANSWER.get()
+    where = client_address(client or (answer.client if answer is not None else ""))
     records = [
         AccessRecord(
             user_id=actor.id,
@@ -174,13 +186,12 @@ def log_access(
         )
         for lead in leads
     ]
-    written = _ANSWER.get()
-    if written is not None:
-        records = [r for r in records if _record_key(r) not in written]
+    if answer is not None:
+        records = [r for r in records if _record_key(r) not in answer.written]
     if records:
         keeper.access_log.append(records)
-        if written is not None:
-            written.update(_record_key(r) for r in records)
+        if answer is not None:
+            answer.written.update(_record_key(r) for r in records)
 
 
 def shown_to(
