@@ -26,7 +26,9 @@ What it leaves out, on purpose, and the portal does:
   angefragt"), the territory's own policy, the ladder's next deadline after a record
   (the record clears the deadline instead), catching up on a due deadline, release;
 * the access rows the library writes for the views that a claim and a record return
-  (the portal redirects and never shows them: two rows per record, one per claim);
+  (the portal redirects and never shows them: one row per claim, and one per record
+  for the lead its status page reads before the change, which also covers the view
+  the change returns, both being one answer to one client);
 * Flask-Login, Flask-Babel (the page is German only: ``_`` interpolates, dates and money
   are formatted by hand in Europe/Berlin), Flask-Limiter (no login is refused here),
   the security headers, and the search, filter and sort parameters (the lists are shown

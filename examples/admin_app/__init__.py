@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .ops import init_ops
     from .partners import bp as partners_bp
     from .personal_data import bp as personal_data_bp
+    from .personal_data import init_answers
     from .queue import bp as queue_bp
     from .rep import bp as rep_bp
     from .routing_check import bp as routing_bp
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_admin(app)
     register_api(app)
     init_ops(app)
+    init_answers(app)
     if app.config["QLEADS_BACKGROUND"]:
         worker = BackgroundWorker(services, float(app.config["QLEADS_SWEEP_INTERVAL"]))
         app.extensions["qleads.background"] = worker

@@ -9,13 +9,20 @@ from __future__ import annotations
 import attrs
 
 from qleads.errors import ClaimRefused
-from qleads.limits import left_text, refusal_text
+from qleads.limits import left_text, limits_active, refusal_text
 from qleads.model import Actor, Installer
 
 from .i18n import current_language
 from .services import current_services
 
 __all__ = ["ClaimState", "claim_state", "refusal_message"]
+
+
+class _Unknown:
+    """Not given (``None`` is a lead without a territory)."""
+
+
+UNKNOWN = _Unknown()
 
 
 @attrs.frozen
@@ -32,16 +39,24 @@ def refusal_message(error: ClaimRefused) -> str:
     return refusal_text(error, current_language())
 
 
-def claim_state(actor: Actor, lead_id: int | None = None) -> ClaimState:
-    """For ``actor`` (an installer) and one lead (``lead_id``) or the pool in general."""
+def claim_state(
+    actor: Actor, lead_id: int | None = None, *, territory_id: str | _Unknown | None = UNKNOWN
+) -> ClaimState:
+    """For ``actor`` (an installer) and one lead (``lead_id``) or the pool in general.
+    ``territory_id``: the lead's, when the caller has read it already."""
     if not isinstance(actor, Installer):
         return ClaimState(None, None)
     desk = current_services().desk
     language = current_language()
     refused: ClaimRefused | None
     if lead_id is not None:
-        refused = desk.claim_refusal(actor, lead_id)
-        allowance = desk.claim_allowance(actor, desk.get(actor, lead_id).lead.territory_id)
+        if isinstance(territory_id, _Unknown):
+            territory_id = desk.get(actor, lead_id).lead.territory_id
+        allowance = desk.claim_allowance(actor, territory_id)
+        # Without claim limits in the lead's territory there is nothing to refuse, and
+        # nothing to read for it.
+        active = limits_active(desk.policy_for(territory_id))
+        refused = desk.claim_refusal(actor, lead_id) if active else None
     else:
         allowance = desk.claim_allowance(actor)
         refused = allowance.refused

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
-from flask import Flask, session
-from flask_babel import Babel, format_currency, format_date, format_datetime, get_locale
+from babel.support import NullTranslations
+from flask import Flask, g, has_app_context, session
+from flask_babel import Babel, format_currency, get_locale, get_timezone, get_translations  # type: ignore[attr-defined]
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -41,18 +43,71 @@ def current_language() -> str:
     return "de"
 
 
+class _Shown:
+    """The language a page is being made in, its catalogue and time zone: what every
+    text, date and label of the page asks for, hundreds of times a page."""
+
+    __slots__ = ("german", "language", "translations", "zone")
+
+    def __init__(self, language: str, translations: NullTranslations, zone: dt.tzinfo) -> None:
+        self.language = language
+        self.german = language.startswith("de")
+        self.translations = translations
+        self.zone = zone
+
+
+def _shown() -> _Shown:
+    """Flask-Babel's locale, catalogue and time zone, worked out once per locale of a
+    request: Flask-Babel looks each up afresh on every call. The answer is kept on
+    Flask-Babel's own request state next to the locale it was made for, so a
+    ``force_locale`` block (which sets another locale there) gets its own, and a
+    request never sees another's."""
+    state = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(state, "babel_locale", None)
+    if locale is not None:
+        kept = getattr(state, "portal_shown", None)
+        domain = getattr(state, "babel_domain", None)
+        if kept is not None and kept[0] is locale and kept[1] is domain:
+            shown: _Shown = kept[2]
+            return shown
+    shown = _Shown(str(get_locale() or "de"), get_translations(), get_timezone())
+    state = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(state, "babel_locale", None)
+    if state is not None and locale is not None:
+        state.portal_shown = (locale, getattr(state, "babel_domain", None), shown)
+    return shown
+
+
+def _local(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """An instant in the page's time zone (a naive one is UTC), as Flask-Babel has it."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(zone)
+    normalize = getattr(zone, "normalize", None)  # pytz's zones
+    return normalize(local) if normalize is not None else local
+
+
 def _date(value: dt.datetime | dt.date | None) -> str:
+    """``27.07.2018`` (``27/07/2018`` in English): Babel's ``dd.MM.yyyy`` without its
+    pattern machinery; an instant is shown on its local day (Europe/Berlin)."""
     if value is None:
         return ""
-    # an instant is shown on its local day (Flask-Babel converts to Europe/Berlin)
-    return str(format_date(value, "dd.MM.yyyy" if _german() else "dd/MM/yyyy"))
+    shown = _shown()
+    if isinstance(value, dt.datetime):
+        value = _local(value, shown.zone)
+    sep = "." if shown.german else "/"
+    return f"{value.day:02d}{sep}{value.month:02d}{sep}{value.year:04d}"
 
 
 def _datetime(value: dt.datetime | None) -> str:
+    """``27.07.2018, 14:05 Uhr`` (``27/07/2018, 14:05``), in Europe/Berlin."""
     if value is None:
         return ""
-    pattern = "dd.MM.yyyy, HH:mm 'Uhr'" if _german() else "dd/MM/yyyy, HH:mm"
-    return str(format_datetime(value, pattern))
+    shown = _shown()
+    local = _local(value, shown.zone)
+    day = _date(local.date())
+    time = f"{local.hour:02d}:{local.minute:02d}"
+    return f"{day}, {time} Uhr" if shown.german else f"{day}, {time}"
 
 
 def _money(value: Decimal | None) -> str:
@@ -64,11 +119,23 @@ def _money(value: Decimal | None) -> str:
 def shown_language() -> str:
     """The language of the page or mail being made: the request's, or the one a
     ``force_locale`` block chose. The library's labels are asked for in it."""
-    return str(get_locale() or "de")
+    return _shown().language
 
 
-def _german() -> bool:
-    return shown_language().startswith("de")
+def _gettext(text: str) -> str:
+    return str(_shown().translations.ugettext(text))
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return str(_shown().translations.ungettext(singular, plural, n))
+
+
+def _pgettext(context: str, text: str) -> str:
+    return str(_shown().translations.upgettext(context, text))
+
+
+def _npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return str(_shown().translations.unpgettext(context, singular, plural, n))
 
 
 def _status(status: Status) -> str:
@@ -93,6 +160,15 @@ def _nl2br(text: str) -> Markup:
 
 def init_i18n(app: Flask) -> None:
     Babel(app, locale_selector=current_language)
+    # The templates' texts through the catalogue kept per request (:func:`_shown`)
+    # rather than Flask-Babel's, which looks the locale and catalogue up on every text.
+    callables: dict[str, Any] = {
+        "gettext": _gettext,
+        "ngettext": _ngettext,
+        "pgettext": _pgettext,
+        "npgettext": _npgettext,
+    }
+    app.jinja_env.install_gettext_callables(newstyle=True, **callables)  # type: ignore[attr-defined]
     app.jinja_env.filters.update(
         date=_date,
         datetime=_datetime,

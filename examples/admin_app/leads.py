@@ -8,6 +8,7 @@ message (``errors.py``), and a lead the user may not see is a 404 (R2).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ from .claiming import claim_state
 from .forms import AssignForm, StatusForm
 from .i18n import current_language
 from .personal_data import client
+from .request_memo import remembered
 from .security.auth import PostForm, role_required
 from .services import current_services
 
@@ -72,7 +74,9 @@ def _name(actor_id: str | None, viewer: Actor) -> str:
     if actor_id == SYSTEM_ACTOR:
         return _("System")
     directory = current_services().directory
-    installer = directory.installer(actor_id)
+    # The same key as the logged-in installer's actor (``PortalUser.actor``): his own
+    # name costs no further read, anyone else's one per request.
+    installer = remembered(("actor", "installer", actor_id), lambda: directory.installer(actor_id))
     if installer is not None:
         if isinstance(viewer, Installer) and installer.id != viewer.id:
             return _("einem anderen Partner")
@@ -132,11 +136,14 @@ def _line(event: HistoryEvent, viewer: Actor) -> HistoryLine:
     )
 
 
-def history_lines(viewer: Actor, lead_id: int) -> list[HistoryLine]:
+def history_lines(
+    viewer: Actor, lead_id: int, events: Sequence[HistoryEvent] | None = None
+) -> list[HistoryLine]:
     """The status view's history, newest first by the date each entry is effective (a
     status dated back stands where it happened), entries of one instant newest entered
-    first."""
-    events = current_services().desk.history(viewer, lead_id)
+    first. ``events``: the lead's history if already read."""
+    if events is None:
+        events = current_services().desk.history(viewer, lead_id)
     ordered = sorted(
         enumerate(events), key=lambda pair: (pair[1].effective_at, pair[0]), reverse=True
     )
@@ -186,18 +193,37 @@ def _assign_form(actor: Actor, shown: LeadView) -> AssignForm | None:
 
 def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, Any]:
     """What a lead's pages show; reading it writes the access record (R14)."""
+    return _page_context(_lead_context(lead_id, access))
+
+
+def _lead_context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, Any]:
+    """The lead as the user may see it and what deciding about a change needs; reading
+    it writes the access record (R14). A change that is saved needs no more."""
     actor = current_user.actor
     services = current_services()
     shown = services.desk.get(actor, lead_id, access=access, client=client())
+    return {
+        "shown": shown,
+        "lead": shown.lead,
+        "actor": actor,
+        "holds": _holds(actor, shown),
+    }
+
+
+def _page_context(context: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_lead_context` and the rest of what the page shows."""
+    actor: Actor = context["actor"]
+    shown: LeadView = context["shown"]
+    lead_id = shown.lead.id
+    services = current_services()
     territory = (
         services.directory.territory(shown.lead.territory_id) if shown.lead.territory_id else None
     )
     now = services.clock.now()
+    may_claim = _may_claim(actor, shown)
     return {
-        "shown": shown,
-        "lead": shown.lead,
+        **context,
         "doc": shown.lead.document,
-        "actor": actor,
         "is_admin": isinstance(actor, Admin),
         # The holder is an installer (R3, R5), so ``_name`` finds him first, or the
         # rep's queue (qleads.rep_queue).
@@ -207,9 +233,10 @@ def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, An
             else _name(shown.lead.holder_id, actor)
         ),
         "territory": territory,
-        "may_claim": _may_claim(actor, shown),
-        "claim_state": claim_state(actor, lead_id) if _may_claim(actor, shown) else None,
-        "holds": _holds(actor, shown),
+        "may_claim": may_claim,
+        "claim_state": (
+            claim_state(actor, lead_id, territory_id=shown.lead.territory_id) if may_claim else None
+        ),
         "hold_expired": _hold_expired(shown.lead, now),
         "assign_form": _assign_form(actor, shown),
         "claim_form": PostForm(),
@@ -230,34 +257,40 @@ def detail(lead_id: int) -> str:
 @role_required(*ANY_ROLE)
 def status(lead_id: int) -> Any:
     """Anlage 3: the history and, for the holder, the form that records progress."""
-    context = _context(lead_id)
+    context = _lead_context(lead_id)
     actor = context["actor"]
     form = StatusForm(language=current_language()) if context["holds"] else None
     if form is not None and form.validate_on_submit():
         return _save(actor, context["lead"], form)
+    context = _page_context(context)
     if form is not None and not form.is_submitted():
         form.status.data = Status.CONTACT_ATTEMPTED.value
         form.date.data = current_services().clock.now().astimezone(local_zone()).date()
-    since = held_since(current_services().desk.history(actor, lead_id))
+    events = current_services().desk.history(actor, lead_id)
+    since = held_since(events)
     return render_template(
         "lead/status.html",
         active="status",
         form=form,
         earliest=(since or context["lead"].received_at).astimezone(local_zone()).date(),
         today=current_services().clock.now().astimezone(local_zone()).date(),
-        history=history_lines(actor, lead_id),
+        history=history_lines(actor, lead_id, events),
         **context,
     )
 
 
-def _effective_at(day: dt.date | None, earliest: dt.datetime) -> dt.datetime | None:
+def _effective_at(
+    day: dt.date | None, earliest_of: Callable[[], dt.datetime]
+) -> dt.datetime | None:
     """The instant a chosen day means: now for today, else noon of that day, but never
-    before ``earliest`` (the claim or assignment, else the lead's arrival) on its own
-    day. A day in the future or before that day is handed on for the desk to refuse (R6)."""
+    before the earliest instant (``earliest_of()``: the claim or assignment, else the
+    lead's arrival; read only for a day in the past) on its own day. A day in the future
+    or before that day is handed on for the desk to refuse (R6)."""
     zone = local_zone()
     if day is None or day == current_services().clock.now().astimezone(zone).date():
         return None
     noon = dt.datetime.combine(day, dt.time(12, 0), tzinfo=zone).astimezone(dt.UTC)
+    earliest = earliest_of()
     if day == earliest.astimezone(zone).date():
         return max(noon, earliest)
     return noon
@@ -285,12 +318,13 @@ def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
             flash(_("Bitte geben Sie für die Wiedervorlage einen Termin an."), "error")
             return redirect(url_for("leads.status", lead_id=lead_id))
         due_at = dt.datetime.combine(due[0], due[1], tzinfo=local_zone()).astimezone(dt.UTC)
-    since = held_since(desk.history(actor, lead_id))
     desk.record(
         actor,
         lead_id,
         chosen,
-        effective_at=_effective_at(form.date.data, since or lead.received_at),
+        effective_at=_effective_at(
+            form.date.data, lambda: held_since(desk.history(actor, lead_id)) or lead.received_at
+        ),
         channel=form.chosen_channel(),
         note=form.note.data or "",
         due_at=due_at,

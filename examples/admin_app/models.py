@@ -126,9 +126,15 @@ class PortalUser(PortalBase, UserMixin):
     @property
     def actor(self) -> Actor:
         """The qleads actor this login acts as; every use case takes it (R12)."""
+        from .request_memo import remembered
         from .services import current_services
 
-        actor = actor_for(current_services().directory, self.role, self.actor_id)
+        # Read once per request: the view, the tab bar and the greeting all ask.
+        role, actor_id = self.role, self.actor_id
+        actor = remembered(
+            ("actor", role, actor_id),
+            lambda: actor_for(current_services().directory, role, actor_id),
+        )
         if actor is None:
             raise LookupError(f"user {self.username!r}: no {self.role} {self.actor_id!r}")
         return actor

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from qleads.desk.personal_data import one_answer
 from qleads.personal_data import REASON_LIMIT, AccessKind, ErasureRequest
 
 from .api.idempotency import idempotency_records
@@ -32,7 +33,7 @@ from .models import PortalMail
 from .security.auth import role_required
 from .services import current_services
 
-__all__ = ["EraseForm", "bp", "client", "erase_portal_copies", "lead_ids_in"]
+__all__ = ["EraseForm", "bp", "client", "erase_portal_copies", "init_answers", "lead_ids_in"]
 
 bp = Blueprint("personal_data", __name__, url_prefix="/leads")
 
@@ -43,6 +44,27 @@ _LEAD_LINK = re.compile(r"/leads/(\d+)|Anfrage (\d+)|lead (\d+)", re.IGNORECASE)
 def client() -> str:
     """The client's address for an access record (the library cuts it to its network)."""
     return request.remote_addr or ""
+
+
+def init_answers(app: Flask) -> None:
+    """Each request is one answer (``qleads.desk.personal_data.one_answer``) to its
+    client: a lead the request reads and then gets back from a change (a status
+    record), or reads from two places of one page, is recorded once (R14), and the
+    records of what a change returns carry the client's address too. Opened before
+    every other hook of the request, closed when the request ends, whatever happened."""
+
+    def begin() -> None:
+        answer = one_answer(client())
+        answer.__enter__()
+        g.qleads_answer = answer
+
+    def end(_error: BaseException | None) -> None:
+        answer = g.pop("qleads_answer", None)
+        if answer is not None:
+            answer.__exit__(None, None, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, begin)
+    app.teardown_request(end)
 
 
 def lead_ids_in(*texts: str) -> set[int]:

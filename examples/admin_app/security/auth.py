@@ -39,6 +39,8 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from qleads.adapters.sql.driver import DriverConnection
+
 from ..i18n import LANGUAGES
 from ..models import PortalUser, waste_password_check
 from ..services import current_services
@@ -112,13 +114,40 @@ def load_session_user(session_id: str) -> PortalUser | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    with current_services().read_sessions() as db:
-        user = db.get(PortalUser, int(user_id))
-    if user is None or not user.active:
+    row = _user_row(int(user_id))
+    if row is None or not row["active"]:
         return None
-    if not secrets.compare_digest(str(user.session_token or ""), token):
+    if not secrets.compare_digest(str(row["session_token"] or ""), token):
         return None
-    return user
+    # Detached, as an ORM session would leave it: views that change the user read him
+    # again in a session of their own.
+    return PortalUser(**row)
+
+
+_COLUMNS = tuple(column.name for column in PortalUser.__table__.c)
+# The table's own column names, no input: the id is a bound parameter.
+_SELECT_USER = f"SELECT {', '.join(_COLUMNS)} FROM {PortalUser.__tablename__} WHERE id = "  # noqa: S608
+
+
+def _user_row(user_id: int) -> dict[str, Any] | None:
+    """The user's row, read on every request (the session token must still match) in
+    one statement straight through the driver as qleads' unit of work sends its own
+    (outside a transaction on PostgreSQL): an ORM session would wrap it in
+    ``BEGIN``/``ROLLBACK`` and build an identity map for one row."""
+    engine = current_services().engine
+    marker = "?" if engine.dialect.name == "sqlite" else "%s"
+    db = DriverConnection(engine)
+    failed = True
+    try:
+        found = db.run(_SELECT_USER + marker, (user_id,)).fetchone()
+        failed = False
+    finally:
+        db.release(failed=failed)
+    if found is None:
+        return None
+    row = dict(zip(_COLUMNS, found, strict=True))
+    row["active"] = bool(row["active"])  # SQLite keeps a boolean as 0 or 1
+    return row
 
 
 def authenticate(username: str, password: str) -> PortalUser | None:

@@ -10,7 +10,9 @@ the contact; ``tab`` records its named rows through :func:`log_access`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import attrs
@@ -55,6 +57,7 @@ __all__ = [
     "PersonalDataDesk",
     "RetentionReport",
     "log_access",
+    "one_answer",
     "retain",
     "shown_to",
 ]
@@ -106,6 +109,54 @@ def _require_keeper(repository: LeadRepository) -> KeepsPersonalData:
     return keeper
 
 
+class _Answer:
+    """The answer being made (:func:`one_answer`): to whom it goes and what it has
+    recorded so far."""
+
+    __slots__ = ("client", "written")
+
+    def __init__(self, client: str) -> None:
+        self.client = client
+        self.written: set[tuple[object, ...]] = set()
+
+
+_ANSWER: ContextVar[_Answer | None] = ContextVar("qleads_answer", default=None)
+
+
+@contextmanager
+def one_answer(client: str = "") -> Iterator[None]:
+    """Everything done inside is one answer to one person at ``client`` (a portal's
+    web request): a lead shown to him more than once in it is recorded once (R14).
+
+    A request that changes a lead reads it first to decide and then gets it back from
+    the change (a status record), or reads one lead from several places of one page:
+    each such return would otherwise append its own record, alike but for a few
+    milliseconds, each in a transaction of its own. Inside the block a record is
+    written only when none alike in everything but its time — the same user, role,
+    lead, kind of access, territory, holder and client — was written in it before;
+    the first is still written before the data goes out, so every return is covered.
+    A record made inside without a client address of its own (what a claim or a status
+    record returns) gets ``client``. Outside a block every return is recorded by
+    itself, as before."""
+    token = _ANSWER.set(_Answer(client))
+    try:
+        yield
+    finally:
+        _ANSWER.reset(token)
+
+
+def _record_key(record: AccessRecord) -> tuple[object, ...]:
+    return (
+        record.user_id,
+        record.role,
+        record.lead_id,
+        record.kind,
+        record.territory_id,
+        record.holder_id,
+        record.client,
+    )
+
+
 def log_access(
     repository: LeadRepository,
     actor: Actor,
@@ -120,7 +171,8 @@ def log_access(
     keeper = _keeper(repository)
     if keeper is None:
         return
-    where = client_address(client)
+    answer = _ANSWER.get()
+    where = client_address(client or (answer.client if answer is not None else ""))
     records = [
         AccessRecord(
             user_id=actor.id,
@@ -134,8 +186,12 @@ def log_access(
         )
         for lead in leads
     ]
+    if answer is not None:
+        records = [r for r in records if _record_key(r) not in answer.written]
     if records:
         keeper.access_log.append(records)
+        if answer is not None:
+            answer.written.update(_record_key(r) for r in records)
 
 
 def shown_to(
