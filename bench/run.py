@@ -923,6 +923,8 @@ def targets(res: Results, dbs: Iterable[str]) -> list[str]:
     lines = []
     for db in dbs:
         for template, op, bound, text in report.TARGETS:
+            if "{db}" not in template and not template.endswith(f"_{db}"):
+                continue  # a target of the other database
             key = template.format(db=db)
             if key not in m:
                 continue

@@ -67,6 +67,10 @@ _NAMED = (
     "load_s_{db}_1k",
     "scorecard_team_ms_{db}_1k_qleads",
     "scorecard_team_ms_{db}_1k_raw",
+    "sweep_ratio_{db}",
+    "tab_page_mixed_ratio_{db}",
+    "sweep_100k_rss_mb_{db}",
+    "sweep_100k_s_{db}",
 )
 
 
@@ -97,4 +101,8 @@ class TestBenchmarkSmoke:
         for name, value in metrics.items():
             assert isinstance(value, int | float), name
             assert math.isfinite(value), (name, value)
-            assert value > 0, (name, value)
+            # A sweep's memory growth may round to nothing; every other figure is positive.
+            assert value > 0 or (name.startswith("sweep_100k_rss_mb_") and value == 0), (
+                name,
+                value,
+            )
