@@ -10,32 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get(
-    "QLEADS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_POSTGRES = os.environ.get("QLEADS_REQUIRE_POSTGRES") == "1"
-
-
-def _postgres_reachable() -> bool:
-    import psycopg
-
-    url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
+from bench_support import POSTGRES_URL, REQUIRE_POSTGRES, ROOT, postgres_reachable
 
 _NAMED = (
     "deadline_speedup",
@@ -80,7 +61,7 @@ class TestBenchmarkSmoke:
         """One command measures qleads beside raw SQL and writes a flat JSON object
         of metric name → positive number."""
         out = tmp_path / "bench.json"
-        reachable = _postgres_reachable()
+        reachable = postgres_reachable()
         if REQUIRE_POSTGRES and not reachable:
             pytest.fail(
                 f"QLEADS_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {POSTGRES_URL}"
