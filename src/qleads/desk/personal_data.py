@@ -47,8 +47,8 @@ from qleads.personal_data import (
     scrubbed,
     unique_leads,
 )
-from qleads.personal_data_ports import KeepsPersonalData
-from qleads.ports import LeadRepository
+from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
+from qleads.ports import LeadRepository, UnitOfWork
 from qleads.visibility import LeadView, view
 
 __all__ = [
@@ -56,9 +56,12 @@ __all__ = [
     "ErasureResult",
     "PersonalDataDesk",
     "RetentionReport",
+    "Shown",
+    "deliver",
     "log_access",
     "one_answer",
     "retain",
+    "shown_in",
     "shown_to",
 ]
 
@@ -171,6 +174,21 @@ def log_access(
     keeper = _keeper(repository)
     if keeper is None:
         return
+    records = _records(actor, leads, kind, at, client)
+    if records:
+        keeper.access_log.append(records)
+        _written(records)
+
+
+def _records(
+    actor: Actor,
+    leads: Iterable[Lead | LeadSummary],
+    kind: AccessKind,
+    at: dt.datetime,
+    client: str,
+) -> list[AccessRecord]:
+    """The records a return of ``leads`` needs: those the current answer
+    (:func:`one_answer`) has not written yet."""
     answer = _ANSWER.get()
     where = client_address(client or (answer.client if answer is not None else ""))
     records = [
@@ -188,10 +206,67 @@ def log_access(
     ]
     if answer is not None:
         records = [r for r in records if _record_key(r) not in answer.written]
-    if records:
-        keeper.access_log.append(records)
-        if answer is not None:
-            answer.written.update(_record_key(r) for r in records)
+    return records
+
+
+def _written(records: Sequence[AccessRecord]) -> None:
+    answer = _ANSWER.get()
+    if answer is not None:
+        answer.written.update(_record_key(r) for r in records)
+
+
+@attrs.frozen
+class Shown:
+    """A change's result as its actor gets it (:func:`shown_in`), with the access
+    records still to be marked (``held``: written by the unit) or written (``later``)
+    once the unit has committed (:func:`deliver`)."""
+
+    view: LeadView
+    held: Sequence[AccessRecord] = ()
+    later: Sequence[AccessRecord] = ()
+
+
+#: Whether a unit-of-work class records access with its change (asked of the class: a
+#: use case asks on every change).
+_IN_UNIT: dict[type, bool] = {}
+
+
+def shown_in(
+    desk: DeskBase,
+    uow: UnitOfWork,
+    actor: Actor,
+    lead: Lead,
+    *,
+    access: AccessKind = AccessKind.VIEW,
+    client: str = "",
+    policy: Policy | None = None,
+) -> Shown:
+    """What :func:`shown_to` does for a use case that changed ``lead`` in ``uow``, called
+    before the unit commits: where the unit can hold them
+    (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`), the access records
+    (R14) are written with the change, one commit for both, and the change cannot be
+    stored without them. Pass the result to :func:`deliver` after the commit."""
+    shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
+    if shown.contact_hidden or _keeper(desk.repository) is None:
+        return Shown(shown)
+    records = _records(actor, [lead], access, current_time(desk.clock), client)
+    kind = type(uow)
+    in_unit = _IN_UNIT.get(kind)
+    if in_unit is None:
+        in_unit = _IN_UNIT[kind] = callable(getattr(kind, "record_access", None))
+    if records and in_unit:
+        cast(RecordsAccessInUnit, uow).record_access(records)
+        return Shown(shown, held=records)
+    return Shown(shown, later=records)
+
+
+def deliver(desk: DeskBase, shown: Shown) -> LeadView:
+    """The view of :func:`shown_in`, once its unit has committed: the records the unit
+    could not hold are appended now, before the view goes out."""
+    if shown.later:
+        _require_keeper(desk.repository).access_log.append(shown.later)
+    _written([*shown.held, *shown.later])
+    return shown.view
 
 
 def shown_to(
