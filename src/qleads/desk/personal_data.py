@@ -49,7 +49,8 @@ from qleads.personal_data import (
 )
 from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
 from qleads.ports import LeadRepository, UnitOfWork
-from qleads.visibility import LeadView, view
+from qleads.tabs import Scope
+from qleads.visibility import LeadView, contact_hidden, view
 
 __all__ = [
     "RETENTION_ACTOR",
@@ -217,11 +218,13 @@ def _written(records: Sequence[AccessRecord]) -> None:
 
 @attrs.frozen
 class Shown:
-    """A change's result as its actor gets it (:func:`shown_in`), with the access
-    records still to be marked (``held``: written by the unit) or written (``later``)
-    once the unit has committed (:func:`deliver`)."""
+    """A change's result on its way to its actor (:func:`shown_in`): the lead, whom it
+    goes to, and the access records still to be marked (``held``: written by the unit)
+    or written (``later``) once the unit has committed (:func:`deliver`)."""
 
-    view: LeadView
+    lead: Lead
+    scope: Scope
+    policy: Policy
     held: Sequence[AccessRecord] = ()
     later: Sequence[AccessRecord] = ()
 
@@ -240,15 +243,19 @@ def shown_in(
     access: AccessKind = AccessKind.VIEW,
     client: str = "",
     policy: Policy | None = None,
+    scope: Scope | None = None,
 ) -> Shown:
     """What :func:`shown_to` does for a use case that changed ``lead`` in ``uow``, called
     before the unit commits: where the unit can hold them
     (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`), the access records
     (R14) are written with the change, one commit for both, and the change cannot be
-    stored without them. Pass the result to :func:`deliver` after the commit."""
-    shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
-    if shown.contact_hidden or _keeper(desk.repository) is None:
-        return Shown(shown)
+    stored without them. Only what the records need is worked out here, the view itself
+    after the commit (:func:`deliver`): on SQLite the unit holds the write lock.
+    ``scope`` is ``actor``'s, if the caller has it already."""
+    seen_by = scope if scope is not None else scope_of(desk.directory, actor)
+    rules = policy or desk.policy
+    if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
+        return Shown(lead, seen_by, rules)
     records = _records(actor, [lead], access, current_time(desk.clock), client)
     kind = type(uow)
     in_unit = _IN_UNIT.get(kind)
@@ -256,8 +263,8 @@ def shown_in(
         in_unit = _IN_UNIT[kind] = callable(getattr(kind, "record_access", None))
     if records and in_unit:
         cast(RecordsAccessInUnit, uow).record_access(records)
-        return Shown(shown, held=records)
-    return Shown(shown, later=records)
+        return Shown(lead, seen_by, rules, held=records)
+    return Shown(lead, seen_by, rules, later=records)
 
 
 def deliver(desk: DeskBase, shown: Shown) -> LeadView:
@@ -266,7 +273,7 @@ def deliver(desk: DeskBase, shown: Shown) -> LeadView:
     if shown.later:
         _require_keeper(desk.repository).access_log.append(shown.later)
     _written([*shown.held, *shown.later])
-    return shown.view
+    return view(shown.scope, shown.lead, shown.policy)
 
 
 def shown_to(

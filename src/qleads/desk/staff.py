@@ -131,7 +131,7 @@ class StaffDesk(DeskBase):
                 )
                 if paused:
                     uow.enqueue(paused)
-                shown = shown_in(self, uow, actor, new, policy=policy)
+                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None

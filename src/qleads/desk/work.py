@@ -106,7 +106,7 @@ class WorkDesk(DeskBase):
                 )
                 event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
                 write(uow, lead, Change(new, event))
-                shown = shown_in(self, uow, actor, new, policy=policy)
+                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
                 uow.commit()
         except StaleUpdate:
             log.info("claim conflict on lead %d: another claim won", lead_id)
@@ -192,7 +192,7 @@ class WorkDesk(DeskBase):
                 due_at=due_at,
             )
             write(uow, lead, *fired, Change(new, event))
-            shown = shown_in(self, uow, actor, new, policy=policy)
+            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
             uow.commit()
         return deliver(self, shown)
 
@@ -244,7 +244,7 @@ class WorkDesk(DeskBase):
             )
             new = changes[-1].lead
             write(uow, lead, *fired, *changes)
-            shown = shown_in(self, uow, actor, new, policy=policy)
+            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
             uow.commit()
         return deliver(self, shown)
 
