@@ -104,7 +104,8 @@ class RawSql:
         self, conn: Any, installer_id: str, rep_id: str, lead_id: int, now: dt.datetime
     ) -> dict[str, Any]:
         """Claim the lead and return it as claimed, its document decoded: what
-        ``LeadDesk.claim`` hands back (the portal shows the lead it just claimed)."""
+        ``LeadDesk.claim`` hands back (the portal shows the lead it just claimed), with
+        the access record R14 requires for it."""
         p = self.p
         hold = _HOLD_CALENDAR.add_business_days(now, 2)
         try:
@@ -130,6 +131,14 @@ class RawSql:
                 f"to_status, effective_at, recorded_at, holder_id, note) "
                 f"VALUES ({p}, {p}, 'claimed', {p}, 'new', 'claimed', {p}, {p}, {p}, '')",
                 (lead_id, version + 1, installer_id, self.t(now), self.t(now), installer_id),
+            )
+            # R14: the lead goes back to him with the customer's contact: its access
+            # record, in the claim's transaction.
+            conn.execute(
+                f"INSERT INTO qleads_access_log (at, user_id, role, lead_id, kind, "
+                f"territory_id, holder_id, client) "
+                f"VALUES ({p}, {p}, 'installer', {p}, 'view', {p}, {p}, '')",
+                (self.t(now), installer_id, lead_id, row[3], installer_id),
             )
             conn.commit() if self.pg else conn.execute("COMMIT")
         except BaseException:
