@@ -49,7 +49,7 @@ from qleads.personal_data import (
 )
 from qleads.personal_data_ports import KeepsPersonalData
 from qleads.ports import LeadRepository
-from qleads.visibility import LeadView, view
+from qleads.visibility import LeadView, mask, view
 
 __all__ = [
     "RETENTION_ACTOR",
@@ -202,11 +202,21 @@ def shown_to(
     access: AccessKind = AccessKind.VIEW,
     client: str = "",
     policy: Policy | None = None,
+    contact: bool = True,
 ) -> LeadView:
     """``lead`` as ``actor`` receives it (R2, R16), its access recorded first when the
     view shows the contact (R14): what every use case that returns a lead ends with.
-    ``policy`` is the one for the lead's territory (the desk's if not given)."""
+    ``policy`` is the one for the lead's territory (the desk's if not given).
+
+    ``contact=False``: the caller shows no contact (it decides on the lead's state, or
+    redirects after a change), so the view withholds it as R16 would, and with no
+    personal data going out there is nothing to record."""
     shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
+    if not contact and not shown.contact_hidden:
+        document = attrs.evolve(shown.lead.document, contact=mask(shown.lead.document.contact))
+        return attrs.evolve(
+            shown, lead=attrs.evolve(shown.lead, document=document), contact_hidden=True
+        )
     if not shown.contact_hidden:
         log_access(desk.repository, actor, [lead], access, current_time(desk.clock), client)
     return shown

@@ -58,11 +58,14 @@ log = logging.getLogger(__name__)
 class WorkDesk(DeskBase):
     """:meth:`claim`, :meth:`record` and :meth:`release`: what an installer does."""
 
-    def claim(self, installer: Actor, lead_id: int) -> LeadView:
+    def claim(self, installer: Actor, lead_id: int, *, contact: bool = True) -> LeadView:
         """R3: take a ``new`` lead of one's territory; held for the claim hold (R9).
 
         Of concurrent claims exactly one wins; the others get
-        :class:`~qleads.errors.LeadNoLongerAvailable`.
+        :class:`~qleads.errors.LeadNoLongerAvailable`. ``contact=False``: the claimed
+        lead comes back with its contact withheld and no access record (R14), for a
+        caller that shows none of it (a portal that redirects to the lead's page, which
+        reads it afresh).
         """
         actor = _active_installer(installer, "claim leads")
         scope = scope_of(self.directory, actor)
@@ -110,7 +113,7 @@ class WorkDesk(DeskBase):
         except StaleUpdate:
             log.info("claim conflict on lead %d: another claim won", lead_id)
             raise LeadNoLongerAvailable(lead_id) from None
-        return shown_to(self, actor, new, policy=policy)
+        return shown_to(self, actor, new, policy=policy, contact=contact)
 
     def record(
         self,
@@ -122,6 +125,7 @@ class WorkDesk(DeskBase):
         channel: Channel | None = None,
         note: str = "",
         due_at: dt.datetime | None = None,
+        contact: bool = True,
     ) -> LeadView:
         """R6: the holder (or an admin for him) records a work status.
 
@@ -142,6 +146,9 @@ class WorkDesk(DeskBase):
           fire it — its history event dated at the deadline, its notices — and then the
           record is applied. A late record never drops a due deadline; a notice it makes
           stale is not mailed (:func:`qleads.mail.is_obsolete`).
+
+        ``contact=False`` as for :meth:`claim`: the lead comes back without its contact
+        and no access record.
         """
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "record progress", lead_id)
@@ -192,7 +199,7 @@ class WorkDesk(DeskBase):
             )
             write(uow, lead, *fired, Change(new, event))
             uow.commit()
-        return shown_to(self, actor, new, policy=policy)
+        return shown_to(self, actor, new, policy=policy, contact=contact)
 
     def release(
         self,
