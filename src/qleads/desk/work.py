@@ -181,7 +181,13 @@ class WorkDesk(DeskBase):
                 if since is not None and effective < since:
                     raise DatedBeforeHolding(lead_id, since)
             # R6 and the ladder: a follow-up counts from its date, an offer from its own.
-            calendar = holder_calendar(current, self.directory)
+            # The holder recording on his own lead brings his calendar (as his claim
+            # did); anyone else's is looked up.
+            calendar = (
+                actor.calendar
+                if isinstance(actor, Installer) and actor.id == current.holder_id
+                else holder_calendar(current, self.directory)
+            )
             start = due_at if due_at is not None else effective
             new = bump(
                 current,
