@@ -645,17 +645,27 @@ def bench_intake(t: Target, plan: Plan, res: Results) -> None:
             for n in range(plan.intakes)
         ]
 
+    # Five blocks a side, taking turns, so that both share the machine's drift; the
+    # figure is the median block's rate.
+    blocks = 5
     q_docs, r_docs = docs(f"bq-{t.tag}"), docs(f"br-{t.tag}")
-    start = time.perf_counter()
-    for d in q_docs:
-        t.desk.intake(source, d)
-    q = len(q_docs) / (time.perf_counter() - start)
+    size = max(1, len(q_docs) // blocks)
     conn = t.connect()
-    start = time.perf_counter()
-    for d in r_docs:
-        t.raw.intake(conn, d, source.id, data.NOW)
-    r = len(r_docs) / (time.perf_counter() - start)
+    q_rates: list[float] = []
+    r_rates: list[float] = []
+    for block in range(blocks):
+        mine = q_docs[block * size : (block + 1) * size]
+        start = time.perf_counter()
+        for d in mine:
+            t.desk.intake(source, d)
+        q_rates.append(len(mine) / (time.perf_counter() - start))
+        theirs = r_docs[block * size : (block + 1) * size]
+        start = time.perf_counter()
+        for d in theirs:
+            t.raw.intake(conn, d, source.id, data.NOW)
+        r_rates.append(len(theirs) / (time.perf_counter() - start))
     conn.close()
+    q, r = statistics.median(q_rates), statistics.median(r_rates)
     res.pair(f"intake_per_s_{t.tag}", q, r, "1/s", higher_is_better=True)
 
 
@@ -923,6 +933,8 @@ def targets(res: Results, dbs: Iterable[str]) -> list[str]:
     lines = []
     for db in dbs:
         for template, op, bound, text in report.TARGETS:
+            if "{db}" not in template and not template.endswith(f"_{db}"):
+                continue  # a target of the other database
             key = template.format(db=db)
             if key not in m:
                 continue

@@ -17,7 +17,13 @@ import attrs
 from qleads.model import Lead, NotificationKind
 from qleads.personal_data import AccessQuery, AccessRecord, ErasureRecord, ErasureRequest
 
-__all__ = ["AccessLog", "KeepsPersonalData", "MailRecord", "PersonalDataStore"]
+__all__ = [
+    "AccessLog",
+    "KeepsPersonalData",
+    "MailRecord",
+    "PersonalDataStore",
+    "RecordsAccessInUnit",
+]
 
 
 class AccessLog(Protocol):
@@ -92,3 +98,16 @@ class KeepsPersonalData(Protocol):
 
     @property
     def personal_data(self) -> PersonalDataStore: ...
+
+
+@runtime_checkable
+class RecordsAccessInUnit(Protocol):
+    """Optional beside :class:`~qleads.ports.UnitOfWork`: a unit that writes access
+    records (R14) with its change, committed together. A claim or a status record
+    returns the lead it changed; recorded in the change's own transaction, the record
+    costs no commit of its own, and no change goes out without its record."""
+
+    def record_access(self, records: Sequence[AccessRecord]) -> None:
+        """Append ``records`` to the access log when the unit commits (nothing if it
+        rolls back)."""
+        ...

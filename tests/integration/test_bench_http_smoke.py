@@ -9,38 +9,21 @@ that every figure is written and that both apps answered every endpoint as they 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from bench_support import POSTGRES_URL, REQUIRE_POSTGRES, ROOT, postgres_reachable
 
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get(
-    "QLEADS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_POSTGRES = os.environ.get("QLEADS_REQUIRE_POSTGRES") == "1"
 ENDPOINTS = ("start", "tab", "detail", "claim", "record")
-
-
-def _postgres_reachable() -> bool:
-    import psycopg
-
-    url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_smoke_run_measures_both_apps_on_every_endpoint(tmp_path: Path) -> None:
-    if not _postgres_reachable():
+    if not postgres_reachable():
         if REQUIRE_POSTGRES:
             pytest.fail(f"QLEADS_REQUIRE_POSTGRES=1 but no PostgreSQL at {POSTGRES_URL}")
         pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")

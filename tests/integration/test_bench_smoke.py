@@ -10,32 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get(
-    "QLEADS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_POSTGRES = os.environ.get("QLEADS_REQUIRE_POSTGRES") == "1"
-
-
-def _postgres_reachable() -> bool:
-    import psycopg
-
-    url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
+from bench_support import POSTGRES_URL, REQUIRE_POSTGRES, ROOT, postgres_reachable
 
 _NAMED = (
     "deadline_speedup",
@@ -67,6 +48,10 @@ _NAMED = (
     "load_s_{db}_1k",
     "scorecard_team_ms_{db}_1k_qleads",
     "scorecard_team_ms_{db}_1k_raw",
+    "sweep_ratio_{db}",
+    "tab_page_mixed_ratio_{db}",
+    "sweep_100k_rss_mb_{db}",
+    "sweep_100k_s_{db}",
 )
 
 
@@ -76,7 +61,7 @@ class TestBenchmarkSmoke:
         """One command measures qleads beside raw SQL and writes a flat JSON object
         of metric name → positive number."""
         out = tmp_path / "bench.json"
-        reachable = _postgres_reachable()
+        reachable = postgres_reachable()
         if REQUIRE_POSTGRES and not reachable:
             pytest.fail(
                 f"QLEADS_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {POSTGRES_URL}"
@@ -97,4 +82,8 @@ class TestBenchmarkSmoke:
         for name, value in metrics.items():
             assert isinstance(value, int | float), name
             assert math.isfinite(value), (name, value)
-            assert value > 0, (name, value)
+            # A sweep's memory growth may round to nothing; every other figure is positive.
+            assert value > 0 or (name.startswith("sweep_100k_rss_mb_") and value == 0), (
+                name,
+                value,
+            )

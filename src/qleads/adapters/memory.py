@@ -35,7 +35,13 @@ from qleads.model import (
     SalesRep,
     Territory,
 )
-from qleads.personal_data import ErasureRecord, ErasureRequest, RetentionCutoffs, retention_due
+from qleads.personal_data import (
+    AccessRecord,
+    ErasureRecord,
+    ErasureRequest,
+    RetentionCutoffs,
+    retention_due,
+)
 from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
 from qleads.rep_queue import check_installer_id
@@ -182,6 +188,7 @@ class InMemoryUnitOfWork:
         self._match_keys: dict[str, dict[int, dt.datetime]] = {}
         self._cleared: set[int] = set()
         self._links: dict[int, int | None] = {}
+        self._access: list[AccessRecord] = []
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -231,7 +238,13 @@ class InMemoryUnitOfWork:
                 store._duplicates.pop(lead_id, None)
             else:
                 store._duplicates[lead_id] = original
+        if self._access:
+            store.access_log.append(self._access)
         self._reset()
+
+    def record_access(self, records: Sequence[AccessRecord]) -> None:
+        self._require_open()
+        self._access.extend(records)
 
     def rollback(self) -> None:
         self._reset()

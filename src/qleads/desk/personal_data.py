@@ -47,18 +47,22 @@ from qleads.personal_data import (
     scrubbed,
     unique_leads,
 )
-from qleads.personal_data_ports import KeepsPersonalData
-from qleads.ports import LeadRepository
-from qleads.visibility import LeadView, mask, view
+from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
+from qleads.ports import LeadRepository, UnitOfWork
+from qleads.tabs import Scope
+from qleads.visibility import LeadView, contact_hidden, mask, view
 
 __all__ = [
     "RETENTION_ACTOR",
     "ErasureResult",
     "PersonalDataDesk",
     "RetentionReport",
+    "Shown",
+    "deliver",
     "log_access",
     "one_answer",
     "retain",
+    "shown_in",
     "shown_to",
 ]
 
@@ -171,6 +175,21 @@ def log_access(
     keeper = _keeper(repository)
     if keeper is None:
         return
+    records = _records(actor, leads, kind, at, client)
+    if records:
+        keeper.access_log.append(records)
+        _written(records)
+
+
+def _records(
+    actor: Actor,
+    leads: Iterable[Lead | LeadSummary],
+    kind: AccessKind,
+    at: dt.datetime,
+    client: str,
+) -> list[AccessRecord]:
+    """The records a return of ``leads`` needs: those the current answer
+    (:func:`one_answer`) has not written yet."""
     answer = _ANSWER.get()
     where = client_address(client or (answer.client if answer is not None else ""))
     records = [
@@ -188,10 +207,88 @@ def log_access(
     ]
     if answer is not None:
         records = [r for r in records if _record_key(r) not in answer.written]
-    if records:
-        keeper.access_log.append(records)
-        if answer is not None:
-            answer.written.update(_record_key(r) for r in records)
+    return records
+
+
+def _written(records: Sequence[AccessRecord]) -> None:
+    answer = _ANSWER.get()
+    if answer is not None:
+        answer.written.update(_record_key(r) for r in records)
+
+
+@attrs.frozen
+class Shown:
+    """A change's result on its way to its actor (:func:`shown_in`): the lead, whom it
+    goes to, and the access records still to be marked (``held``: written by the unit)
+    or written (``later``) once the unit has committed (:func:`deliver`)."""
+
+    lead: Lead
+    scope: Scope
+    policy: Policy
+    held: Sequence[AccessRecord] = ()
+    later: Sequence[AccessRecord] = ()
+    #: Whether the contact is withheld although the rules would show it (``contact=False``).
+    withheld: bool = False
+
+
+#: Whether a unit-of-work class records access with its change (asked of the class: a
+#: use case asks on every change).
+_IN_UNIT: dict[type, bool] = {}
+
+
+def shown_in(
+    desk: DeskBase,
+    uow: UnitOfWork,
+    actor: Actor,
+    lead: Lead,
+    *,
+    access: AccessKind = AccessKind.VIEW,
+    client: str = "",
+    policy: Policy | None = None,
+    scope: Scope | None = None,
+    contact: bool = True,
+) -> Shown:
+    """What :func:`shown_to` does for a use case that changed ``lead`` in ``uow``, called
+    before the unit commits: where the unit can hold them
+    (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`), the access records
+    (R14) are written with the change, one commit for both, and the change cannot be
+    stored without them. Only what the records need is worked out here, the view itself
+    after the commit (:func:`deliver`): on SQLite the unit holds the write lock.
+    ``scope`` is ``actor``'s, if the caller has it already; ``contact=False`` as for
+    :func:`shown_to`: the view withholds the contact and nothing is recorded."""
+    seen_by = scope if scope is not None else scope_of(desk.directory, actor)
+    rules = policy or desk.policy
+    if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
+        return Shown(lead, seen_by, rules)
+    if not contact:
+        return Shown(lead, seen_by, rules, withheld=True)
+    records = _records(actor, [lead], access, current_time(desk.clock), client)
+    kind = type(uow)
+    in_unit = _IN_UNIT.get(kind)
+    if in_unit is None:
+        in_unit = _IN_UNIT[kind] = callable(getattr(kind, "record_access", None))
+    if records and in_unit:
+        cast(RecordsAccessInUnit, uow).record_access(records)
+        return Shown(lead, seen_by, rules, held=records)
+    return Shown(lead, seen_by, rules, later=records)
+
+
+def deliver(desk: DeskBase, shown: Shown) -> LeadView:
+    """The view of :func:`shown_in`, once its unit has committed: the records the unit
+    could not hold are appended now, before the view goes out."""
+    if shown.later:
+        _require_keeper(desk.repository).access_log.append(shown.later)
+    _written([*shown.held, *shown.later])
+    seen = view(shown.scope, shown.lead, shown.policy)
+    return _without_contact(seen) if shown.withheld else seen
+
+
+def _without_contact(seen: LeadView) -> LeadView:
+    """``seen`` with its contact withheld, as R16 withholds it."""
+    if seen.contact_hidden:
+        return seen
+    document = attrs.evolve(seen.lead.document, contact=mask(seen.lead.document.contact))
+    return attrs.evolve(seen, lead=attrs.evolve(seen.lead, document=document), contact_hidden=True)
 
 
 def shown_to(
@@ -212,11 +309,8 @@ def shown_to(
     redirects after a change), so the view withholds it as R16 would, and with no
     personal data going out there is nothing to record."""
     shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
-    if not contact and not shown.contact_hidden:
-        document = attrs.evolve(shown.lead.document, contact=mask(shown.lead.document.contact))
-        return attrs.evolve(
-            shown, lead=attrs.evolve(shown.lead, document=document), contact_hidden=True
-        )
+    if not contact:
+        return _without_contact(shown)
     if not shown.contact_hidden:
         log_access(desk.repository, actor, [lead], access, current_time(desk.clock), client)
     return shown

@@ -14,7 +14,7 @@ from qleads.desk.base import DeskBase, clean_note, current_time, scope_of, write
 from qleads.desk.changes import Change, bump, handled_by, history_event, new_lead_notices, to_pool
 from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.limits import pause_after_expiries
-from qleads.desk.personal_data import shown_to
+from qleads.desk.personal_data import deliver, shown_in
 from qleads.desk.policies import effective_policy
 from qleads.errors import (
     InvalidInput,
@@ -131,10 +131,11 @@ class StaffDesk(DeskBase):
                 )
                 if paused:
                     uow.enqueue(paused)
+                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
                 uow.commit()
         except StaleUpdate:
             raise LeadNoLongerAvailable(lead_id) from None
-        return shown_to(self, actor, new, policy=policy)
+        return deliver(self, shown)
 
     def reopen(self, actor: Actor, lead_id: int, *, note: str = "") -> LeadView:
         """R12: only an admin may bring a closed lead back; it returns to the pool and
@@ -154,5 +155,6 @@ class StaffDesk(DeskBase):
             )
             policy = effective_policy(self, new.territory_id, uow)
             write(uow, lead, Change(new, event, new_lead_notices(new, now, self.directory)))
+            shown = shown_in(self, uow, actor, new, policy=policy)
             uow.commit()
-        return shown_to(self, actor, new, policy=policy)
+        return deliver(self, shown)

@@ -20,7 +20,7 @@ from qleads.desk.deadlines import DirectoryMemo, catch_up
 from qleads.desk.decline import release_changes
 from qleads.desk.ladder_steps import holder_calendar
 from qleads.desk.limits import enforce_claim_limits
-from qleads.desk.personal_data import shown_to
+from qleads.desk.personal_data import deliver, shown_in
 from qleads.desk.policies import effective_policy
 from qleads.errors import (
     DatedBeforeHolding,
@@ -109,11 +109,12 @@ class WorkDesk(DeskBase):
                 )
                 event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
                 write(uow, lead, Change(new, event))
+                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope, contact=contact)
                 uow.commit()
         except StaleUpdate:
             log.info("claim conflict on lead %d: another claim won", lead_id)
             raise LeadNoLongerAvailable(lead_id) from None
-        return shown_to(self, actor, new, policy=policy, contact=contact)
+        return deliver(self, shown)
 
     def record(
         self,
@@ -204,8 +205,9 @@ class WorkDesk(DeskBase):
                 due_at=due_at,
             )
             write(uow, lead, *fired, Change(new, event))
+            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope, contact=contact)
             uow.commit()
-        return shown_to(self, actor, new, policy=policy, contact=contact)
+        return deliver(self, shown)
 
     def release(
         self,
@@ -255,8 +257,9 @@ class WorkDesk(DeskBase):
             )
             new = changes[-1].lead
             write(uow, lead, *fired, *changes)
+            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
             uow.commit()
-        return shown_to(self, actor, new, policy=policy)
+        return deliver(self, shown)
 
 
 def _active_installer(actor: Actor, action: str) -> Installer:

@@ -36,6 +36,7 @@ from qleads.model import (
     NotificationKind,
     ReleaseReason,
 )
+from qleads.personal_data import AccessRecord
 
 __all__ = [
     "NOTIFICATION_COLUMNS",
@@ -334,6 +335,23 @@ class RowCodec:
                 t(e.due_at),
             )
             for e in events
+        ]
+
+    def access_rows(self, records: Sequence[AccessRecord]) -> list[tuple[Any, ...]]:
+        """The parameters of an access record's insert (``ACCESS_COLUMNS``)."""
+        t = self.instant_in
+        return [
+            (
+                t(r.at),
+                r.user_id,
+                r.role,
+                r.lead_id,
+                r.kind.value,
+                r.territory_id,
+                r.holder_id,
+                r.client,
+            )
+            for r in records
         ]
 
     def notification_rows(self, notifications: Sequence[Notification]) -> list[tuple[Any, ...]]:

@@ -21,19 +21,37 @@ from sqlalchemy.engine import Dialect
 
 from qleads.adapters.sql.schema import (
     STATE_COLUMNS,
+    access_log_table,
     event_table,
     handled_table,
     lead_count_table,
     outbox_table,
 )
 
-__all__ = ["CACHED_ROWS", "STATEMENT_CACHE_SIZE", "Statements", "TextCache"]
+__all__ = [
+    "ACCESS_COLUMNS",
+    "CACHED_ROWS",
+    "STATEMENT_CACHE_SIZE",
+    "Statements",
+    "TextCache",
+]
 
 #: At most this many texts per statement cache; a full cache is emptied (the texts are
 #: cheap to build again, and a process meets few shapes).
 STATEMENT_CACHE_SIZE: Final = 512
 #: Multi-row ``VALUES`` texts up to this many rows are kept (:meth:`Statements.rows`).
 CACHED_ROWS: Final = 64
+#: The columns of an access record (R14) the unit of work writes, in their order.
+ACCESS_COLUMNS: Final = (
+    "at",
+    "user_id",
+    "role",
+    "lead_id",
+    "kind",
+    "territory_id",
+    "holder_id",
+    "client",
+)
 _LEAD_COLUMNS: Final = (
     "id, {document}, received_at, territory_id, status, status_at, holder_id, hold_until, "
     "due_at, deadline_kind, deadline_at, previous_holders, version"
@@ -114,6 +132,10 @@ class Statements:
         self._where = where
         self._updates = TextCache()
         self.update_all = f"UPDATE qleads_lead SET {state}, {documents} {where}"  # noqa: S608
+        self.record_access = (
+            f"INSERT INTO qleads_access_log ({', '.join(ACCESS_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join(p for _ in ACCESS_COLUMNS)})"
+        )
         self.add_handled = (
             f"INSERT INTO qleads_lead_handled (lead_id, installer_id) VALUES ({p}, {p}) "  # noqa: S608
             "ON CONFLICT (lead_id, installer_id) DO NOTHING"
@@ -150,6 +172,7 @@ class Statements:
                 (outbox_table, _OUTBOX_COLUMNS),
                 (lead_count_table, ("territory_id", "status", "held", "n")),
                 (handled_table, ("lead_id", "installer_id")),
+                (access_log_table, ACCESS_COLUMNS),
             )
         }
         self.cell_of = (

@@ -31,6 +31,7 @@ from qleads.adapters.sql.statements import CACHED_ROWS, Statements
 from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
 from qleads.model import HistoryEvent, Lead, Notification, ReleaseReason
+from qleads.personal_data import AccessRecord
 from qleads.ports import Page
 from qleads.tabs import LeadQuery
 
@@ -546,6 +547,19 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             db.run_many(self._statements.enqueue, rows)
         else:
             self._held.append(_Insert("qleads_outbox", self._statements.enqueue, rows))
+
+    def record_access(self, records: Sequence[AccessRecord]) -> None:
+        """R14's records of what the change returns, in the change's transaction
+        (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`): on PostgreSQL held
+        back with the other inserts, so a claim still costs its two round trips."""
+        if not records:
+            return
+        db = self._for_writing(holding=True)
+        rows = self._codec.access_rows(records)
+        if self._sqlite:
+            db.run_many(self._statements.record_access, rows)
+        else:
+            self._held.append(_Insert("qleads_access_log", self._statements.record_access, rows))
 
     def find(self, query: LeadQuery) -> Page:
         if not query.clauses:

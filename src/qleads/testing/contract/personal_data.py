@@ -20,7 +20,7 @@ from qleads.errors import InvalidInput, NotPermitted
 from qleads.lifecycle import Status
 from qleads.model import Channel, Consent, Lead, LeadDocument, Policy
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
-from qleads.personal_data_ports import KeepsPersonalData
+from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
 from qleads.ports import LeadRepository
 from qleads.tabs import Tab
 from qleads.testing.world import T0, World, lead_document, make_document, make_lead
@@ -92,6 +92,30 @@ class PersonalDataContract:
             assert len(stored) == 250
             assert sorted((r.lead_id, r.user_id, r.at) for r in stored) == [
                 (r.lead_id, r.user_id, r.at) for r in records
+            ]
+
+        def test_a_unit_records_access_with_its_change_or_not_at_all(
+            self, repository: LeadRepository
+        ) -> None:
+            """R14: the records a change's unit of work holds (what a claim returns) are
+            stored when it commits and gone when it rolls back, like the change."""
+            log = _keeper(repository).access_log
+            with repository.unit_of_work(writing=True) as uow:
+                assert isinstance(uow, RecordsAccessInUnit)
+                uow.record_access([_record(7, T0)])
+                uow.rollback()
+            with repository.unit_of_work(writing=True) as uow:
+                assert isinstance(uow, RecordsAccessInUnit)
+                uow.record_access([_record(8, T0)])
+                # left without a commit: rolled back
+            assert log.records(AccessQuery()) == []
+            with repository.unit_of_work(writing=True) as uow:
+                assert isinstance(uow, RecordsAccessInUnit)
+                uow.record_access([_record(9, T0), _record(9, T0, "i-ben")])
+                uow.commit()
+            assert sorted(r.user_id for r in log.records(AccessQuery(lead_id=9))) == [
+                "i-anna",
+                "i-ben",
             ]
 
         def test_scope_filters_by_territory_and_holder(self, repository: LeadRepository) -> None:
