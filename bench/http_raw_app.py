@@ -17,7 +17,9 @@ and does the work those pages need by hand:
   history event, one transaction (as ``bench/raw.py``);
 * a status record: a conditional ``UPDATE`` on the lead he holds, the history event;
 * the access log (R14), written the way the portal writes it: one row per listed row
-  that shows the customer's name and one per detail page that shows the contact.
+  that shows the customer's name and one per detail page that shows the contact; none
+  for a claim or a status record, which redirect and show no contact (the portal
+  asks the library for those without it, so it writes none either).
 
 What it leaves out, on purpose, and the portal does:
 
@@ -25,10 +27,6 @@ What it leaves out, on purpose, and the portal does:
   portal still asks), repeat requests of the same customer ("Kunde hat erneut
   angefragt"), the territory's own policy, the ladder's next deadline after a record
   (the record clears the deadline instead), catching up on a due deadline, release;
-* the access rows the library writes for the views that a claim and a record return
-  (the portal redirects and never shows them: one row per claim, and one per record
-  for the lead its status page reads before the change, which also covers the view
-  the change returns, both being one answer to one client);
 * Flask-Login, Flask-Babel (the page is German only: ``_`` interpolates, dates and money
   are formatted by hand in Europe/Berlin), Flask-Limiter (no login is refused here),
   the security headers, and the search, filter and sort parameters (the lists are shown

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from qleads.decline import DECLINE_REASONS
 from qleads.lifecycle import Status
 from qleads.model import Channel, ReleaseReason
+
+from .form_base import PortalForm
 
 __all__ = ["RELEASE", "AssignForm", "StatusForm"]
 
@@ -31,7 +32,7 @@ _STATUS_CHOICES = (
 )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     """Anlage 3: Status ändern, Datum, Kontaktart, Notiz, Wiedervorlage."""
 
     status = SelectField(_l("Status ändern"), validators=[DataRequired()])
@@ -84,7 +85,7 @@ class StatusForm(FlaskForm):
         return self.due_date.data, self.due_time.data or dt.time(9, 0)
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     """A rep gives a lead to one of his installers (R5). The admin's unrouted-lead view
     assigns with the same form (labelled "Installateur" there)."""
 

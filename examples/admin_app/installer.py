@@ -47,17 +47,20 @@ def _tab_bar() -> dict[str, Any]:
 @role_required("installer")
 def start() -> tuple[str, int]:
     """Anlage 1: the pool he may claim from, and the leads he holds; one search and
-    filter for both lists."""
+    filter for both lists. The first list brings the tab bar's counts, the second is
+    read without them."""
     actor = current_user.actor
     available, view, code = list_view(
         actor, Tab.AVAILABLE, page=page_arg("available"), per_page=_per_page()
     )
-    mine, _view, _code = list_view(actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page())
+    mine, _view, _code = list_view(
+        actor, Tab.MINE, page=page_arg("mine"), per_page=_per_page(), counts=False
+    )
     page = render_template(
         "installer/start.html",
         available=available,
         mine=mine,
-        counts=mine.counts,
+        counts=available.counts,
         tab_bar=TAB_BAR,
         list_view=view,
         now=current_services().clock.now(),

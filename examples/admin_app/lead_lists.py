@@ -89,20 +89,27 @@ def _installers(actor: Actor) -> tuple[Installer, ...]:
     return tuple(sorted(found, key=lambda i: (i.name, i.id)))
 
 
-def list_view(actor: Actor, tab: Tab, *, page: int, per_page: int) -> tuple[TabPage, ListView, int]:
+def list_view(
+    actor: Actor, tab: Tab, *, page: int, per_page: int, counts: bool = True
+) -> tuple[TabPage, ListView, int]:
     """The page of ``tab`` the request's parameters ask for, its :class:`ListView` and
-    the status to answer with (400 for bad parameters, the list then unfiltered)."""
+    the status to answer with (400 for bad parameters, the list then unfiltered).
+    ``counts=False``: without the tab counts, which the page has from another list."""
     desk = current_services().desk
     params = {name: request.args.getlist(name) for name in FILTER_PARAMS if name in request.args}
     error = None
     try:
         lead_filter = parse_filter(params)
-        shown = desk.search(actor, tab, lead_filter, page=page, per_page=per_page, client=client())
+        shown = desk.search(
+            actor, tab, lead_filter, page=page, per_page=per_page, client=client(), counts=counts
+        )
     except InvalidInput as refused:
         if refused.field not in FILTER_PARAMS:
             raise
         error, lead_filter = _message(refused), LeadFilter()
-        shown = desk.search(actor, tab, lead_filter, page=page, per_page=per_page, client=client())
+        shown = desk.search(
+            actor, tab, lead_filter, page=page, per_page=per_page, client=client(), counts=counts
+        )
     view = ListView(lead_filter=lead_filter, error=error, installers=_installers(actor))
     return shown, view, 400 if error is not None else 200
 

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -196,12 +196,15 @@ def _context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, An
     return _page_context(_lead_context(lead_id, access))
 
 
-def _lead_context(lead_id: int, access: AccessKind = AccessKind.VIEW) -> dict[str, Any]:
+def _lead_context(
+    lead_id: int, access: AccessKind = AccessKind.VIEW, *, contact: bool = True
+) -> dict[str, Any]:
     """The lead as the user may see it and what deciding about a change needs; reading
-    it writes the access record (R14). A change that is saved needs no more."""
+    it writes the access record (R14). A change that is saved needs no more, and no
+    contact (``contact=False``: none read, none recorded)."""
     actor = current_user.actor
     services = current_services()
-    shown = services.desk.get(actor, lead_id, access=access, client=client())
+    shown = services.desk.get(actor, lead_id, access=access, client=client(), contact=contact)
     return {
         "shown": shown,
         "lead": shown.lead,
@@ -242,7 +245,7 @@ def _page_context(context: dict[str, Any]) -> dict[str, Any]:
         "claim_form": PostForm(),
         "now": now,
         # "Kunde hat erneut angefragt", with what changed (qleads.duplicates).
-        "repetitions": services.desk.repetitions(actor, lead_id),
+        "repetitions": services.desk.repetitions(actor, lead_id, seen=shown),
     }
 
 
@@ -256,12 +259,17 @@ def detail(lead_id: int) -> str:
 @bp.route("/<int:lead_id>/status", methods=["GET", "POST"])
 @role_required(*ANY_ROLE)
 def status(lead_id: int) -> Any:
-    """Anlage 3: the history and, for the holder, the form that records progress."""
-    context = _lead_context(lead_id)
+    """Anlage 3: the history and, for the holder, the form that records progress. A
+    change that is saved redirects: it reads the lead without its contact, and the
+    page, when shown, reads it with it (and its access record, R14)."""
+    posted = request.method == "POST"
+    context = _lead_context(lead_id, contact=not posted)
     actor = context["actor"]
     form = StatusForm(language=current_language()) if context["holds"] else None
     if form is not None and form.validate_on_submit():
         return _save(actor, context["lead"], form)
+    if posted:
+        context = _lead_context(lead_id)
     context = _page_context(context)
     if form is not None and not form.is_submitted():
         form.status.data = Status.CONTACT_ATTEMPTED.value
@@ -322,6 +330,7 @@ def _save(actor: Actor, lead: Lead, form: StatusForm) -> Response:
         actor,
         lead_id,
         chosen,
+        contact=False,
         effective_at=_effective_at(
             form.date.data, lambda: held_since(desk.history(actor, lead_id)) or lead.received_at
         ),
@@ -339,7 +348,8 @@ def claim(lead_id: int) -> Response:
     """R3: "Anfrage übernehmen". A lost race is a message, not an error page."""
     form = PostForm()
     if form.validate_on_submit():
-        current_services().desk.claim(current_user.actor, lead_id)
+        # The status page it redirects to reads the lead (and records that).
+        current_services().desk.claim(current_user.actor, lead_id, contact=False)
         flash(_("Sie haben die Anfrage übernommen."), "success")
     return redirect(url_for("leads.status", lead_id=lead_id))
 

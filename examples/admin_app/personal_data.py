@@ -19,7 +19,6 @@ from flask import Blueprint, Flask, Response, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import BooleanField, TextAreaField
@@ -29,6 +28,7 @@ from qleads.desk.personal_data import one_answer
 from qleads.personal_data import REASON_LIMIT, AccessKind, ErasureRequest
 
 from .api.idempotency import idempotency_records
+from .form_base import PortalForm
 from .models import PortalMail
 from .security.auth import role_required
 from .services import current_services
@@ -76,7 +76,7 @@ def lead_ids_in(*texts: str) -> set[int]:
     return found
 
 
-class EraseForm(FlaskForm):
+class EraseForm(PortalForm):
     """The erasure's confirmation: a reason (Art. 17 asks why) and an explicit yes."""
 
     reason = TextAreaField(

@@ -14,13 +14,13 @@ import json
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from qleads.errors import InvalidDocument, InvalidInput
 from qleads.explain import RoutingExplanation
 
+from .form_base import PortalForm
 from .i18n import current_language
 from .security.auth import role_required
 from .services import current_services
@@ -30,7 +30,7 @@ __all__ = ["RoutingForm", "bp"]
 bp = Blueprint("routing_check", __name__, url_prefix="/routing")
 
 
-class RoutingForm(FlaskForm):
+class RoutingForm(PortalForm):
     postal_code = StringField(_l("Postleitzahl"), validators=[Optional(), Length(max=10)])
     country = StringField(_l("Land"), default="DE", validators=[Optional(), Length(max=2)])
     document = TextAreaField(

@@ -85,9 +85,9 @@ class TestClaim:
         claim = desk.claim
         barrier = threading.Barrier(2, timeout=20)
 
-        def claim_together(actor: Any, lead_id: int) -> Any:
+        def claim_together(actor: Any, lead_id: int, **options: Any) -> Any:
             barrier.wait()
-            return claim(actor, lead_id)
+            return claim(actor, lead_id, **options)
 
         desk.claim = claim_together  # type: ignore[method-assign]
         try:

@@ -249,6 +249,22 @@ def test_outside_the_demo_no_thread_sweeps(tmp_path: Path) -> None:
         app.extensions["qleads"].close()
 
 
+def test_a_worker_freezes_what_its_app_holds_out_of_the_collector() -> None:
+    """Once the app is built the worker's long-lived objects leave the garbage
+    collector's full passes (``gc.freeze``)."""
+    import gc
+    import runpy
+
+    settings = runpy.run_path(
+        str(Path(__file__).parents[2] / "examples/admin_app/gunicorn.conf.py")
+    )
+    try:
+        settings["post_worker_init"](object())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_gunicorn_settings_come_from_the_environment(monkeypatch) -> None:
     """Workers, threads and bind from the environment; an access log without query
     strings; forwarded headers trusted from the configured proxies only."""

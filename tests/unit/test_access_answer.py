@@ -69,3 +69,26 @@ def test_what_a_change_returns_is_recorded_with_the_answers_client() -> None:
         world.desk.get(world.anna, lead_id, client="203.0.113.7")
     records = _records(world, lead_id)
     assert [r.client for r in records] == ["203.0.113.0"]
+
+
+def test_a_change_whose_caller_shows_no_contact_returns_none_and_records_none() -> None:
+    """``contact=False``: a portal that redirects after a claim or a record, or reads a
+    lead only to decide on a change, gets the lead without its contact and no record
+    is written (R14: nothing personal went out); the default still records."""
+    world = World(now=MONDAY)
+    lead_id = world.intake()
+    claimed = world.desk.claim(world.anna, lead_id, contact=False)
+    assert claimed.lead.holder_id == world.anna.id
+    assert claimed.contact_hidden
+    assert claimed.contact.name is None
+    assert claimed.lead.document.contact.email == ""
+    assert _records(world, lead_id) == []
+    read = world.desk.get(world.anna, lead_id, contact=False)
+    assert read.contact_hidden
+    assert read.lead.document.contact.phone == ""
+    recorded = world.desk.record(world.anna, lead_id, Status.CONTACT_ATTEMPTED, contact=False)
+    assert recorded.lead.status is Status.CONTACT_ATTEMPTED
+    assert recorded.contact_hidden
+    assert _records(world, lead_id) == []
+    assert world.desk.get(world.anna, lead_id).contact.name
+    assert [r.kind for r in _records(world, lead_id)] == [AccessKind.VIEW]

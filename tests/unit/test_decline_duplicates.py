@@ -24,7 +24,7 @@ from qleads.duplicates import (
     normal_email,
     normal_phone,
 )
-from qleads.errors import LeadNotFound, NotPermitted
+from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.lifecycle import Status
 from qleads.model import EventKind, HistoryEvent, Policy, ReleaseReason
 from qleads.tabs import Tab
@@ -191,3 +191,28 @@ class TestDuplicateDetection:
     def test_a_window_of_no_days_is_refused(self) -> None:
         with pytest.raises(ValueError, match="duplicate_window_days"):
             Policy(duplicate_window_days=0)
+
+
+class TestRepetitions:
+    def test_a_page_that_shows_the_lead_passes_what_it_was_shown(self) -> None:
+        """The repetitions of a lead read beside its view compare the stored documents,
+        not the view's (masked for an installer who does not hold it, R16)."""
+        world = World(policy=Policy(duplicate_detection=True))
+        first = world.desk.intake(world.source, make_document("r-1")).lead.id
+        world.desk.intake(world.source, make_document("r-2", name="Erika Musterfrau"))
+        seen = world.desk.get(world.anna, first)
+        assert seen.contact_hidden
+        read = world.desk.repetitions(world.anna, first)
+        assert [r.changes for r in read] == [("contact.name",)]
+        assert world.desk.repetitions(world.anna, first, seen=seen) == read
+
+    def test_without_repetitions_the_answer_is_empty_and_a_wrong_view_refused(self) -> None:
+        world = World()
+        lonely = world.intake("r-lonely")
+        other = world.intake("r-other")
+        seen = world.desk.get(world.anna, lonely)
+        assert world.desk.repetitions(world.anna, lonely, seen=seen) == []
+        with pytest.raises(InvalidInput):
+            world.desk.repetitions(world.anna, other, seen=seen)
+        with pytest.raises(LeadNotFound):
+            world.desk.repetitions(world.rep_south, lonely)

@@ -29,6 +29,7 @@ from qleads.errors import (
     StaleUpdate,
     StorageError,
 )
+from qleads.filters import LeadFilter
 from qleads.lifecycle import Status
 from qleads.model import (
     Actor,
@@ -43,6 +44,7 @@ from qleads.model import (
     ReleaseReason,
     Territory,
 )
+from qleads.personal_data import AccessKind, AccessQuery
 from qleads.tabs import Tab
 from qleads.testing.world import World, lead_document
 
@@ -803,6 +805,22 @@ class TestTabPages:
         assert first.counts[Tab.MINE] == first.counts[Tab.NEW] == 1
         assert first.counts[Tab.ALL] == 5
         assert world.desk.counts(world.anna) == dict(first.counts)
+
+    def test_a_second_list_of_a_screen_is_read_without_counts(self, world: World) -> None:
+        """R8: a screen of two lists counts the tabs once; the list read with
+        ``counts=False`` has its rows and its total, and still records its access (R14)."""
+        ids = [world.intake(f"src-{n}") for n in range(3)]
+        world.desk.claim(world.anna, ids[0])
+        mine = world.desk.tab(world.anna, Tab.MINE, counts=False)
+        found = world.desk.search(world.anna, Tab.MINE, LeadFilter(), counts=False)
+        for page in (mine, found):
+            assert ([v.lead.id for v in page.items], page.total) == ([ids[0]], 1)
+            assert page.counts == {}
+        log = world.repository.access_log  # type: ignore[attr-defined]
+        records = log.records(AccessQuery(lead_id=ids[0], limit=100))
+        listed = [r for r in records if r.kind is AccessKind.LIST]
+        assert len(listed) == 2
+        assert world.desk.tab(world.anna, Tab.AVAILABLE).counts[Tab.MINE] == 1
 
     def test_page_arguments_are_checked(self, world: World) -> None:
         """R8/R15: pages start at 1 and hold 1 to 500 rows."""

@@ -16,11 +16,11 @@ from flask import Blueprint, Flask, abort, flash, make_response, redirect, rende
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..form_base import PortalForm
 from ..models import PortalUser
 from ..services import current_services
 from .auth import role_required
@@ -43,7 +43,7 @@ PASSWORD_RULES = [
 bp = Blueprint("account", __name__)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current = PasswordField(_l("Aktuelles Passwort"), validators=[DataRequired(), Length(max=200)])
     new = PasswordField(_l("Neues Passwort"), validators=[DataRequired(), *PASSWORD_RULES])
     repeat = PasswordField(
@@ -55,11 +55,11 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     username = StringField(_l("Benutzername"), validators=[DataRequired(), Length(max=80)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     new = PasswordField(_l("Neues Passwort"), validators=[DataRequired(), *PASSWORD_RULES])
     repeat = PasswordField(
         _l("Neues Passwort wiederholen"),

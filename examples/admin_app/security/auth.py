@@ -33,7 +33,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
@@ -41,6 +40,7 @@ from wtforms.validators import DataRequired, Length
 
 from qleads.adapters.sql.driver import DriverConnection
 
+from ..form_base import PortalForm
 from ..i18n import LANGUAGES
 from ..models import PortalUser, waste_password_check
 from ..services import current_services
@@ -66,17 +66,17 @@ bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     username = StringField("Benutzername", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Passwort", validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 
 
-class PostForm(FlaskForm):
+class PostForm(PortalForm):
     """A form that carries nothing but its CSRF token (logout, claim)."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     language = HiddenField(validators=[DataRequired()])
     next = HiddenField()
 

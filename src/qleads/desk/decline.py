@@ -213,16 +213,31 @@ class DeclineDesk(DeskBase):
         log_access(self.repository, staff, named, AccessKind.LIST, current_time(self.clock), client)
         return rows, page.total
 
-    def repetitions(self, actor: Actor, lead_id: int) -> list[Repetition]:
+    def repetitions(
+        self, actor: Actor, lead_id: int, *, seen: LeadView | None = None
+    ) -> list[Repetition]:
         """ "Kunde hat erneut angefragt": the duplicates linked to this lead, each with
         what it says differently (``qleads.duplicates.changes``), oldest first — for
-        whoever may see the lead, its holder among them (R2)."""
+        whoever may see the lead, its holder among them (R2).
+
+        ``seen``: what :meth:`get` returned to ``actor`` for this lead in the same
+        answer (the page that shows the repetitions shows the lead). The lead is then
+        read only when it has repetitions to compare with — most have none — and its
+        visibility is checked on that read; without them the answer is empty."""
+        if seen is not None and seen.lead.id != lead_id:
+            raise InvalidInput("seen", f"shows lead {seen.lead.id}, not {lead_id}")
         scope = scope_of(self.directory, actor)
         with self.repository.unit_of_work() as uow:
+            known = uow.duplicates_of(lead_id) if seen is not None else None
+            if known is not None and not known:
+                return []
+            # The lead as stored: ``seen`` may be masked (R16), and the changes compare
+            # the whole documents.
             lead = uow.get(lead_id)
             if not can_see(scope, lead):
                 raise LeadNotFound(lead_id)
-            copies = [uow.get(copy) for copy in uow.duplicates_of(lead_id)]
+            ids = uow.duplicates_of(lead_id) if known is None else known
+            copies = [uow.get(copy) for copy in ids]
         return [
             Repetition(copy.id, copy.received_at, tuple(changes(lead.document, copy.document)))
             for copy in copies

@@ -50,7 +50,7 @@ from qleads.personal_data import (
 from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
 from qleads.ports import LeadRepository, UnitOfWork
 from qleads.tabs import Scope
-from qleads.visibility import LeadView, contact_hidden, view
+from qleads.visibility import LeadView, contact_hidden, mask, view
 
 __all__ = [
     "RETENTION_ACTOR",
@@ -227,6 +227,8 @@ class Shown:
     policy: Policy
     held: Sequence[AccessRecord] = ()
     later: Sequence[AccessRecord] = ()
+    #: Whether the contact is withheld although the rules would show it (``contact=False``).
+    withheld: bool = False
 
 
 #: Whether a unit-of-work class records access with its change (asked of the class: a
@@ -244,6 +246,7 @@ def shown_in(
     client: str = "",
     policy: Policy | None = None,
     scope: Scope | None = None,
+    contact: bool = True,
 ) -> Shown:
     """What :func:`shown_to` does for a use case that changed ``lead`` in ``uow``, called
     before the unit commits: where the unit can hold them
@@ -251,11 +254,14 @@ def shown_in(
     (R14) are written with the change, one commit for both, and the change cannot be
     stored without them. Only what the records need is worked out here, the view itself
     after the commit (:func:`deliver`): on SQLite the unit holds the write lock.
-    ``scope`` is ``actor``'s, if the caller has it already."""
+    ``scope`` is ``actor``'s, if the caller has it already; ``contact=False`` as for
+    :func:`shown_to`: the view withholds the contact and nothing is recorded."""
     seen_by = scope if scope is not None else scope_of(desk.directory, actor)
     rules = policy or desk.policy
     if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
         return Shown(lead, seen_by, rules)
+    if not contact:
+        return Shown(lead, seen_by, rules, withheld=True)
     records = _records(actor, [lead], access, current_time(desk.clock), client)
     kind = type(uow)
     in_unit = _IN_UNIT.get(kind)
@@ -273,7 +279,16 @@ def deliver(desk: DeskBase, shown: Shown) -> LeadView:
     if shown.later:
         _require_keeper(desk.repository).access_log.append(shown.later)
     _written([*shown.held, *shown.later])
-    return view(shown.scope, shown.lead, shown.policy)
+    seen = view(shown.scope, shown.lead, shown.policy)
+    return _without_contact(seen) if shown.withheld else seen
+
+
+def _without_contact(seen: LeadView) -> LeadView:
+    """``seen`` with its contact withheld, as R16 withholds it."""
+    if seen.contact_hidden:
+        return seen
+    document = attrs.evolve(seen.lead.document, contact=mask(seen.lead.document.contact))
+    return attrs.evolve(seen, lead=attrs.evolve(seen.lead, document=document), contact_hidden=True)
 
 
 def shown_to(
@@ -284,11 +299,18 @@ def shown_to(
     access: AccessKind = AccessKind.VIEW,
     client: str = "",
     policy: Policy | None = None,
+    contact: bool = True,
 ) -> LeadView:
     """``lead`` as ``actor`` receives it (R2, R16), its access recorded first when the
     view shows the contact (R14): what every use case that returns a lead ends with.
-    ``policy`` is the one for the lead's territory (the desk's if not given)."""
+    ``policy`` is the one for the lead's territory (the desk's if not given).
+
+    ``contact=False``: the caller shows no contact (it decides on the lead's state, or
+    redirects after a change), so the view withholds it as R16 would, and with no
+    personal data going out there is nothing to record."""
     shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
+    if not contact:
+        return _without_contact(shown)
     if not shown.contact_hidden:
         log_access(desk.repository, actor, [lead], access, current_time(desk.clock), client)
     return shown

@@ -25,7 +25,9 @@ __all__ = ["ReadingDesk", "TabPage", "check_paging", "read_page", "tabs_for"]
 @attrs.frozen
 class TabPage:
     """One page of one tab, with every tab's count for the tab bar (R8). Its rows are
-    summaries (:class:`~qleads.model.LeadSummary`); :meth:`LeadDesk.get` opens one."""
+    summaries (:class:`~qleads.model.LeadSummary`); :meth:`LeadDesk.get` opens one.
+    ``counts`` is empty when the page was read with ``counts=False`` (a screen of
+    several lists counts the tabs once)."""
 
     tab: Tab
     items: tuple[RowView, ...]
@@ -49,18 +51,23 @@ class ReadingDesk(DeskBase):
         *,
         access: AccessKind = AccessKind.VIEW,
         client: str = "",
+        contact: bool = True,
     ) -> LeadView:
         """The lead as ``actor`` may see it; :class:`LeadNotFound` if R2 hides it.
 
         When the view shows the contact, an access record of kind ``access`` (a print,
-        an API read …) with the client's address is written first (R14)."""
+        an API read …) with the client's address is written first (R14).
+        ``contact=False``: the contact is withheld and nothing recorded, for a caller
+        that only decides on the lead's state (whether he holds it, its status)."""
         scope = scope_of(self.directory, actor)
         with self.repository.unit_of_work() as uow:
             lead = uow.get(lead_id)
             policy = effective_policy(self, lead.territory_id, uow)
         if not can_see(scope, lead):
             raise LeadNotFound(lead_id)
-        return shown_to(self, actor, lead, access=access, client=client, policy=policy)
+        return shown_to(
+            self, actor, lead, access=access, client=client, policy=policy, contact=contact
+        )
 
     def history(self, actor: Actor, lead_id: int) -> list[HistoryEvent]:
         """R13, oldest first, for whoever may see the lead."""
@@ -80,9 +87,14 @@ class ReadingDesk(DeskBase):
         per_page: int = 50,
         access: AccessKind = AccessKind.LIST,
         client: str = "",
+        counts: bool = True,
     ) -> TabPage:
         """R8: one page of a tab plus every tab's count. Each row that shows the
-        customer's name gets an access record of kind ``access`` (R14)."""
+        customer's name gets an access record of kind ``access`` (R14).
+
+        ``counts=False`` leaves the counts out (``TabPage.counts`` is empty): for the
+        second list of a screen whose first list brought them, so one answer does not
+        count every tab twice."""
         check_paging(page, per_page)
         scope = scope_of(self.directory, actor)
         tabs = tabs_for(actor)
@@ -99,6 +111,7 @@ class ReadingDesk(DeskBase):
             per_page=per_page,
             access=access,
             client=client,
+            counts=counts,
         )
 
     def counts(self, actor: Actor) -> dict[Tab, int]:
@@ -129,14 +142,16 @@ def read_page(
     per_page: int,
     access: AccessKind,
     client: str,
+    counts: bool = True,
 ) -> TabPage:
-    """One page of ``tab`` read by ``query``, with every tab's count, each row as the
-    reader may see it under its territory's rules; each row that shows the customer's
-    name is an access (R14). What a tab page and a searched page share."""
-    tabs = tabs_for(actor)
+    """One page of ``tab`` read by ``query``, with every tab's count (none with
+    ``counts=False``), each row as the reader may see it under its territory's rules;
+    each row that shows the customer's name is an access (R14). What a tab page and a
+    searched page share."""
+    tabs = tabs_for(actor) if counts else ()
     with desk.repository.unit_of_work() as uow:
         found = uow.find(query)
-        totals = uow.counts([query_for(scope, t) for t in tabs])
+        totals = uow.counts([query_for(scope, t) for t in tabs]) if tabs else []
     items = tuple(
         view_row(scope, row, effective_policy(desk, row.territory_id)) for row in found.leads
     )

@@ -37,11 +37,13 @@ class SearchDesk(DeskBase):
         per_page: int = 50,
         access: AccessKind = AccessKind.LIST,
         client: str = "",
+        counts: bool = True,
     ) -> TabPage:
         """One page of ``tab`` as :meth:`tab` shows it (R2, R8), narrowed and sorted by
         ``lead_filter``, with its total; the counts are every tab's unfiltered ones (the
-        tab bar). Days and "this week" are read in the reader's time zone (his
-        calendar's; an admin's is Europe/Berlin).
+        tab bar), left out with ``counts=False`` as by :meth:`tab`. Days and "this week"
+        are read in the reader's time zone (his calendar's; an admin's is
+        Europe/Berlin).
 
         Raises :class:`~qleads.errors.InvalidInput` for a bad page, an installer filter
         from an installer or for an installer the reader does not know, and
@@ -81,4 +83,5 @@ class SearchDesk(DeskBase):
             per_page=per_page,
             access=access,
             client=client,
+            counts=counts,
         )

@@ -58,11 +58,14 @@ log = logging.getLogger(__name__)
 class WorkDesk(DeskBase):
     """:meth:`claim`, :meth:`record` and :meth:`release`: what an installer does."""
 
-    def claim(self, installer: Actor, lead_id: int) -> LeadView:
+    def claim(self, installer: Actor, lead_id: int, *, contact: bool = True) -> LeadView:
         """R3: take a ``new`` lead of one's territory; held for the claim hold (R9).
 
         Of concurrent claims exactly one wins; the others get
-        :class:`~qleads.errors.LeadNoLongerAvailable`.
+        :class:`~qleads.errors.LeadNoLongerAvailable`. ``contact=False``: the claimed
+        lead comes back with its contact withheld and no access record (R14), for a
+        caller that shows none of it (a portal that redirects to the lead's page, which
+        reads it afresh).
         """
         actor = _active_installer(installer, "claim leads")
         scope = scope_of(self.directory, actor)
@@ -106,7 +109,7 @@ class WorkDesk(DeskBase):
                 )
                 event = history_event(new, EventKind.CLAIMED, actor.id, lead.status, now, now)
                 write(uow, lead, Change(new, event))
-                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
+                shown = shown_in(self, uow, actor, new, policy=policy, scope=scope, contact=contact)
                 uow.commit()
         except StaleUpdate:
             log.info("claim conflict on lead %d: another claim won", lead_id)
@@ -123,6 +126,7 @@ class WorkDesk(DeskBase):
         channel: Channel | None = None,
         note: str = "",
         due_at: dt.datetime | None = None,
+        contact: bool = True,
     ) -> LeadView:
         """R6: the holder (or an admin for him) records a work status.
 
@@ -143,6 +147,9 @@ class WorkDesk(DeskBase):
           fire it — its history event dated at the deadline, its notices — and then the
           record is applied. A late record never drops a due deadline; a notice it makes
           stale is not mailed (:func:`qleads.mail.is_obsolete`).
+
+        ``contact=False`` as for :meth:`claim`: the lead comes back without its contact
+        and no access record.
         """
         if not isinstance(actor, Installer | Admin):
             raise NotPermitted(actor.id, "record progress", lead_id)
@@ -175,7 +182,13 @@ class WorkDesk(DeskBase):
                 if since is not None and effective < since:
                     raise DatedBeforeHolding(lead_id, since)
             # R6 and the ladder: a follow-up counts from its date, an offer from its own.
-            calendar = holder_calendar(current, self.directory)
+            # The holder recording on his own lead brings his calendar (as his claim
+            # did); anyone else's is looked up.
+            calendar = (
+                actor.calendar
+                if isinstance(actor, Installer) and actor.id == current.holder_id
+                else holder_calendar(current, self.directory)
+            )
             start = due_at if due_at is not None else effective
             new = bump(
                 current,
@@ -192,7 +205,7 @@ class WorkDesk(DeskBase):
                 due_at=due_at,
             )
             write(uow, lead, *fired, Change(new, event))
-            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope)
+            shown = shown_in(self, uow, actor, new, policy=policy, scope=scope, contact=contact)
             uow.commit()
         return deliver(self, shown)
 
