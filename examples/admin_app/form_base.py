@@ -25,10 +25,15 @@ def _catalogue(language: str) -> NullTranslations:
     return Translations.load(messages_path(), [language], domain="wtforms")
 
 
+#: Flask-WTF's form options, to extend (read from the class: the portal's stubs leave the
+#: nested class out, since stubtest cannot inspect it outside a request).
+_FlaskMeta: Any = vars(FlaskForm)["Meta"]
+
+
 class PortalForm(FlaskForm):
     """A :class:`~flask_wtf.FlaskForm` with WTForms' messages cached per language."""
 
-    class Meta(FlaskForm.Meta):
+    class Meta(_FlaskMeta):  # type: ignore[misc]
         def get_translations(self, form: Any) -> Any:
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)

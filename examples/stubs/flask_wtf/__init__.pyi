@@ -8,9 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 class FlaskForm:
-    class Meta:
-        def get_translations(self, form: Any) -> Any: ...
-
     @property
     def data(self) -> dict[str, Any]: ...
     @property
