@@ -9,7 +9,9 @@ per call than the database needs for the unit's one-row statements, so they bypa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NoReturn, Self
 
 from sqlalchemy import exc as sa_exc
@@ -18,7 +20,22 @@ from sqlalchemy.engine import Engine
 from qleads.adapters.sql.engine import configure_sqlite
 from qleads.adapters.sql.errors import OnIntegrity, checkout, raise_driver_error, storage_error
 
-__all__ = ["DriverConnection"]
+__all__ = ["DriverConnection", "pipeline", "pipelines_supported"]
+
+
+@functools.cache
+def pipelines_supported() -> bool:
+    """Whether psycopg's libpq has pipeline mode (libpq 14 and later)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def pipeline(connection: Any) -> AbstractContextManager[Any]:
+    """``connection``'s pipeline, where libpq has one: the statements inside travel
+    together. Without it (an older libpq) each goes in a round trip of its own, with
+    the same outcome: a failing statement raises and the rest is not run."""
+    return connection.pipeline() if pipelines_supported() else nullcontext()
 
 
 class DriverConnection:
@@ -115,7 +132,7 @@ class DriverConnection:
         :meth:`run`)."""
         cursor = self.cursor
         try:
-            with cursor.connection.pipeline():
+            with pipeline(cursor.connection):
                 cursor.execute("BEGIN")
                 cursor.execute(statement, params)
         except self._dbapi.Error as e:
@@ -136,7 +153,7 @@ class DriverConnection:
         here."""
         cursor = self.cursor
         try:
-            with cursor.connection.pipeline():
+            with pipeline(cursor.connection):
                 if begin:
                     cursor.execute("BEGIN")
                 for statement, rows in batches:
