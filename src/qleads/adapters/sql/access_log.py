@@ -19,6 +19,7 @@ from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.engine import read_connection, write_transaction
 from qleads.adapters.sql.schema import ACCESS_PURGE_ROW, access_log_table, access_purge_table
+from qleads.adapters.sql.statements import ACCESS_COLUMNS
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
 
 __all__ = ["SqlAlchemyAccessLog"]
@@ -44,7 +45,7 @@ def _record(row: Any) -> AccessRecord:
 #: Rows per ``INSERT`` of :meth:`SqlAlchemyAccessLog.append`: a page's rows (50, or
 #: 500 at most) in one statement or a few.
 _ROWS_PER_INSERT: Final = 100
-_COLUMNS: Final = "at, user_id, role, lead_id, kind, territory_id, holder_id, client"
+_COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 
 
 class SqlAlchemyAccessLog:
@@ -54,9 +55,9 @@ class SqlAlchemyAccessLog:
         self._engine = engine
         postgres = engine.dialect.name == "postgresql"
         self._postgres = postgres
-        self._instant = RowCodec(postgres=postgres, document_cache_size=0).instant_in
+        self._codec = RowCodec(postgres=postgres, document_cache_size=0)
         mark = "%s" if postgres else "?"
-        self._row = f"({', '.join(mark for _ in range(8))})"
+        self._row = f"({', '.join(mark for _ in ACCESS_COLUMNS)})"
         self._inserts: dict[int, str] = {}
 
     def _insert(self, count: int) -> str:
@@ -73,7 +74,6 @@ class SqlAlchemyAccessLog:
         atomic on its own; more go in one transaction."""
         if not records:
             return
-        instant = self._instant
         chunks = [
             records[start : start + _ROWS_PER_INSERT]
             for start in range(0, len(records), _ROWS_PER_INSERT)
@@ -84,18 +84,7 @@ class SqlAlchemyAccessLog:
             if len(chunks) > 1:
                 db.run("BEGIN" if self._postgres else "BEGIN IMMEDIATE", ())
             for chunk in chunks:
-                params: list[Any] = []
-                for r in chunk:
-                    params += (
-                        instant(r.at),
-                        r.user_id,
-                        r.role,
-                        r.lead_id,
-                        r.kind.value,
-                        r.territory_id,
-                        r.holder_id,
-                        r.client,
-                    )
+                params = [value for row in self._codec.access_rows(chunk) for value in row]
                 db.run(self._insert(len(chunk)), params)
             if len(chunks) > 1:
                 db.end("COMMIT")
