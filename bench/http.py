@@ -39,6 +39,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -282,11 +283,10 @@ class Server:
             assert self.popen is not None
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see {self.log}")
-            try:
+            # Not listening yet: the next try, until the deadline.
+            with contextlib.suppress(requests.RequestException):
                 if requests.get(self.base + path, timeout=2).status_code == 200:
                     return
-            except requests.RequestException:
-                pass
             time.sleep(0.3)
         raise RuntimeError(f"{self.name} did not answer in {timeout:.0f}s; see {self.log}")
 

@@ -13,6 +13,7 @@ are shown in Europe/Berlin.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -86,10 +87,9 @@ def _zone(zone: dt.tzinfo) -> dt.tzinfo:
     the same local times, a fraction of the cost per date of a page (no ``normalize``)."""
     name = getattr(zone, "zone", None)
     if isinstance(name, str):
-        try:
+        # A name the system's zone database lacks keeps pytz's zone.
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
     return zone
 
 

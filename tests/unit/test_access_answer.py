@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+import qleads.desk.personal_data as desk_personal_data
 from qleads.desk.personal_data import one_answer
 from qleads.lifecycle import Status
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
@@ -92,3 +95,17 @@ def test_a_change_whose_caller_shows_no_contact_returns_none_and_records_none() 
     assert _records(world, lead_id) == []
     assert world.desk.get(world.anna, lead_id).contact.name
     assert [r.kind for r in _records(world, lead_id)] == [AccessKind.VIEW]
+
+
+def test_a_change_without_the_contact_withholds_it_without_an_access_log_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``contact=False`` withholds the contact whether or not the repository keeps an
+    access log (an embedder's own repository keeps none)."""
+    world = World(now=MONDAY)
+    lead_id = world.intake()
+    monkeypatch.setattr(desk_personal_data, "_keeper", lambda repository: None)
+    claimed = world.desk.claim(world.anna, lead_id, contact=False)
+    assert claimed.contact_hidden
+    assert claimed.lead.document.contact.email == ""
+    assert world.desk.get(world.anna, lead_id).contact.name

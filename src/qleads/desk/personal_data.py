@@ -238,7 +238,7 @@ _IN_UNIT: dict[type, bool] = {}
 
 def shown_in(
     desk: DeskBase,
-    uow: UnitOfWork,
+    uow: UnitOfWork | None,
     actor: Actor,
     lead: Lead,
     *,
@@ -255,22 +255,27 @@ def shown_in(
     stored without them. Only what the records need is worked out here, the view itself
     after the commit (:func:`deliver`): on SQLite the unit holds the write lock.
     ``scope`` is ``actor``'s, if the caller has it already; ``contact=False`` as for
-    :func:`shown_to`: the view withholds the contact and nothing is recorded."""
+    :func:`shown_to`: the view withholds the contact and nothing is recorded. Without a
+    unit (a read, :func:`shown_to`) the records are all written by :func:`deliver`."""
     seen_by = scope if scope is not None else scope_of(desk.directory, actor)
     rules = policy or desk.policy
-    if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
-        return Shown(lead, seen_by, rules)
     if not contact:
         return Shown(lead, seen_by, rules, withheld=True)
+    if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
+        return Shown(lead, seen_by, rules)
     records = _records(actor, [lead], access, current_time(desk.clock), client)
+    if records and uow is not None and _records_in_unit(uow):
+        cast(RecordsAccessInUnit, uow).record_access(records)
+        return Shown(lead, seen_by, rules, held=records)
+    return Shown(lead, seen_by, rules, later=records)
+
+
+def _records_in_unit(uow: UnitOfWork) -> bool:
     kind = type(uow)
     in_unit = _IN_UNIT.get(kind)
     if in_unit is None:
         in_unit = _IN_UNIT[kind] = callable(getattr(kind, "record_access", None))
-    if records and in_unit:
-        cast(RecordsAccessInUnit, uow).record_access(records)
-        return Shown(lead, seen_by, rules, held=records)
-    return Shown(lead, seen_by, rules, later=records)
+    return in_unit
 
 
 def deliver(desk: DeskBase, shown: Shown) -> LeadView:
@@ -308,12 +313,12 @@ def shown_to(
     ``contact=False``: the caller shows no contact (it decides on the lead's state, or
     redirects after a change), so the view withholds it as R16 would, and with no
     personal data going out there is nothing to record."""
-    shown = view(scope_of(desk.directory, actor), lead, policy or desk.policy)
-    if not contact:
-        return _without_contact(shown)
-    if not shown.contact_hidden:
-        log_access(desk.repository, actor, [lead], access, current_time(desk.clock), client)
-    return shown
+    return deliver(
+        desk,
+        shown_in(
+            desk, None, actor, lead, access=access, client=client, policy=policy, contact=contact
+        ),
+    )
 
 
 def _event_json(event: HistoryEvent) -> dict[str, Any]:
