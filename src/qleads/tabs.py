@@ -4,6 +4,10 @@ A :class:`LeadQuery` says *which* leads and in *what order*, as a disjunction of
 :class:`Clause` s; it never says *how*. :func:`matches` and :func:`sort_key` are the pure
 rule; every repository turns the same clauses into its own query, and the contract
 tests check that both agree on every lead.
+
+The query types keep their hash once computed (``cache_hash``): a page looks its
+queries up in several caches (:func:`query_for`, the SQL statements), and hashing a
+query walks its clauses, sets and enums every time otherwise.
 """
 
 from __future__ import annotations
@@ -131,7 +135,7 @@ class Order(enum.Enum):
         return self.value.endswith("_desc")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Clause:
     """A conjunction: every field that is not ``None``/``False`` must hold."""
 
@@ -170,7 +174,7 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class TextSearch:
     """A search box's text: the lead with that id (when the text is a number), or a lead
     whose postal code, city or customer name contains it, case folded (:func:`fold`).
@@ -197,7 +201,7 @@ class TextSearch:
         return text in fold(row.name)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Refinement:
     """What a list's search and filters add to a tab's clauses: every condition that is
     not ``None`` must hold. Ranges include their start and exclude their end; the
@@ -226,7 +230,7 @@ class Refinement:
         return self.deadline_before is None or deadline < self.deadline_before
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Scope:
     """Who is looking: an installer (his id and his rep's territories), a rep (his
     territories) or an admin (``territory_ids=None``: everything)."""
@@ -235,7 +239,7 @@ class Scope:
     installer_id: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class LeadQuery:
     """One page of one tab, as data: the leads any clause selects and, where given, the
     refinement (search and filters) accepts."""

@@ -225,6 +225,27 @@ class TestTabRows:
         assert not view_row(CARL, returned, Policy()).previously_handled
         assert view_row(REP_EAST, returned, Policy()).lead.previous_holders == {"i-ben", "i-anna"}
 
+    @pytest.mark.parametrize("scope", [ANNA, BEN, REP_EAST, ADMIN])
+    @pytest.mark.parametrize("holder", [None, "i-anna"])
+    @pytest.mark.parametrize("previous", [frozenset(), frozenset({"i-ben"})])
+    def test_a_row_differs_from_its_lead_only_in_what_is_withheld(
+        self, scope: Scope, holder: str | None, previous: frozenset[str]
+    ) -> None:
+        """A row's view is built field by field (for speed); every field not withheld
+        is the summary's, so a field added to the summary cannot be dropped or moved."""
+        status = Status.NEW if holder is None else Status.FOLLOW_UP
+        summary = attrs.evolve(
+            lead(7, status, holder=holder, previous=previous, due=T0).summary(),
+            hold_until=T0,
+        )
+        row = view_row(scope, summary, Policy())
+        withheld: dict[str, object] = {}
+        if row.contact_hidden:
+            withheld = {"name": "", "previous_holders": frozenset()}
+        elif scope.installer_id is not None:
+            withheld = {"previous_holders": frozenset()}
+        assert row.lead == attrs.evolve(summary, **withheld)
+
 
 class TestTabs:
     @pytest.mark.parametrize(
