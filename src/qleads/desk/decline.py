@@ -208,9 +208,10 @@ class DeclineDesk(DeskBase):
         scope = scope_of(self.directory, staff)
         with self.repository.unit_of_work() as uow:
             page = uow.find(query)
-        rows = tuple(view_row(scope, row, self.policy) for row in page.leads)
-        named = [row.lead for row in rows if not row.contact_hidden]
-        log_access(self.repository, staff, named, AccessKind.LIST, current_time(self.clock), client)
+            rows = tuple(view_row(scope, row, self.policy) for row in page.leads)
+            named = [row.lead for row in rows if not row.contact_hidden]
+            now = current_time(self.clock)
+            log_access(self.repository, staff, named, AccessKind.LIST, now, client, uow=uow)
         return rows, page.total
 
     def repetitions(

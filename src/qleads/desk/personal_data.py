@@ -168,17 +168,29 @@ def log_access(
     kind: AccessKind,
     at: dt.datetime,
     client: str = "",
+    *,
+    uow: UnitOfWork | None = None,
 ) -> None:
     """Append one access record per lead (R14) before the data goes out: if the log
     cannot be written, the read fails rather than go unlogged. A repository without an
-    access log (an embedder's own) logs nothing."""
+    access log (an embedder's own) logs nothing.
+
+    ``uow``: the unit that read ``leads``, still open. Where it can hold the records
+    (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`) they are written in it
+    and it is committed, so a page and its records take one connection, not two; the
+    unit must have nothing else to commit. Otherwise they are appended on their own."""
     keeper = _keeper(repository)
     if keeper is None:
         return
     records = _records(actor, leads, kind, at, client)
-    if records:
+    if not records:
+        return
+    if uow is not None and _records_in_unit(uow):
+        cast(RecordsAccessInUnit, uow).record_access(records)
+        uow.commit()
+    else:
         keeper.access_log.append(records)
-        _written(records)
+    _written(records)
 
 
 def _records(

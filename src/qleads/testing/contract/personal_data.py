@@ -118,6 +118,22 @@ class PersonalDataContract:
                 "i-ben",
             ]
 
+        def test_a_unit_records_a_long_page_whole(self, repository: LeadRepository) -> None:
+            """R14: a page of 150 rows read in a unit (several statements' worth of
+            rows) is recorded row by row, each with its own values, at the commit."""
+            log = _keeper(repository).access_log
+            records = [
+                _record(n, T0 + dt.timedelta(seconds=n), f"i-{n % 7}") for n in range(1, 151)
+            ]
+            with repository.unit_of_work() as uow:
+                assert isinstance(uow, RecordsAccessInUnit)
+                uow.record_access(records)
+                uow.commit()
+            stored = log.records(AccessQuery(limit=500))
+            assert sorted((r.lead_id, r.user_id, r.at) for r in stored) == [
+                (r.lead_id, r.user_id, r.at) for r in records
+            ]
+
         def test_scope_filters_by_territory_and_holder(self, repository: LeadRepository) -> None:
             """R12: a rep reads his territories' records, an installer his leads'."""
             log = _keeper(repository).access_log
