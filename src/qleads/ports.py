@@ -34,6 +34,7 @@ __all__ = [
     "Clock",
     "Directory",
     "DirectoryBatchReads",
+    "FindsCounted",
     "LeadRepository",
     "Page",
     "UnitOfWork",
@@ -256,6 +257,20 @@ class Directory(Protocol):
     def territory_ids_of(self, rep_id: str) -> frozenset[str]:
         """The ids of the territories ``rep_id`` owns: asked on every use case to work
         out what an installer or rep may see (R2), so keep it cheap (an indexed lookup)."""
+        ...
+
+
+@runtime_checkable
+class FindsCounted(Protocol):
+    """Optional beside :class:`UnitOfWork`: a page and the tab bar's totals read
+    together. A tab page (R8) always shows every tab's count; a unit that offers this
+    reads both in one statement instead of two, and one without it is asked
+    :meth:`UnitOfWork.find` and :meth:`UnitOfWork.counts`."""
+
+    def find_counted(
+        self, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]:
+        """``(find(query), counts(counted))``, as one read where the backend allows."""
         ...
 
 

@@ -318,6 +318,11 @@ class InMemoryUnitOfWork:
         window = selected[query.offset : query.offset + query.limit]
         return Page(leads=tuple(lead.summary() for lead in window), total=len(selected))
 
+    def find_counted(
+        self, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]:
+        return self.find(query), self.counts(counted)
+
     def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
         self._require_open()
         leads = list(self._all())

@@ -6,7 +6,9 @@ what he sees of one he may is decided by :mod:`qleads.visibility` (R16).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import cast
 
 import attrs
 
@@ -16,10 +18,11 @@ from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
+from qleads.ports import FindsCounted, UnitOfWork
 from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, query_for
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
-__all__ = ["ReadingDesk", "TabPage", "check_paging", "read_page", "tabs_for"]
+__all__ = ["ReadingDesk", "TabPage", "check_paging", "count_queries", "read_page", "tabs_for"]
 
 
 @attrs.frozen
@@ -119,7 +122,7 @@ class ReadingDesk(DeskBase):
         scope = scope_of(self.directory, actor)
         tabs = tabs_for(actor)
         with self.repository.unit_of_work() as uow:
-            totals = uow.counts([query_for(scope, t) for t in tabs])
+            totals = uow.counts(count_queries(scope, tabs))
         return dict(zip(tabs, totals, strict=True))
 
 
@@ -149,14 +152,21 @@ def read_page(
     each row that shows the customer's name is an access (R14). What a tab page and a
     searched page share."""
     tabs = tabs_for(actor) if counts else ()
+    totals: list[int] = []
     with desk.repository.unit_of_work() as uow:
-        found = uow.find(query)
-        totals = uow.counts([query_for(scope, t) for t in tabs]) if tabs else []
-    items = tuple(
-        view_row(scope, row, effective_policy(desk, row.territory_id)) for row in found.leads
-    )
-    named = [item.lead for item in items if not item.contact_hidden]
-    log_access(desk.repository, actor, named, access, current_time(desk.clock), client)
+        if not tabs:
+            found = uow.find(query)
+        elif _finds_counted(uow):
+            found, totals = cast(FindsCounted, uow).find_counted(query, count_queries(scope, tabs))
+        else:
+            found, totals = uow.find(query), uow.counts(count_queries(scope, tabs))
+        items = tuple(
+            view_row(scope, row, effective_policy(desk, row.territory_id, uow))
+            for row in found.leads
+        )
+        named = [item.lead for item in items if not item.contact_hidden]
+        now = current_time(desk.clock)
+        log_access(desk.repository, actor, named, access, now, client, uow=uow)
     return TabPage(
         tab=tab,
         items=items,
@@ -165,6 +175,26 @@ def read_page(
         per_page=per_page,
         counts=dict(zip(tabs, totals, strict=True)),
     )
+
+
+#: Whether a unit-of-work class reads a page with its counts (asked of the class: a page
+#: is read on every request).
+_FINDS_COUNTED: dict[type, bool] = {}
+
+
+def _finds_counted(uow: UnitOfWork) -> bool:
+    kind = type(uow)
+    finds = _FINDS_COUNTED.get(kind)
+    if finds is None:
+        finds = _FINDS_COUNTED[kind] = callable(getattr(kind, "find_counted", None))
+    return finds
+
+
+@functools.lru_cache(maxsize=4096)
+def count_queries(scope: Scope, tabs: tuple[Tab, ...]) -> tuple[LeadQuery, ...]:
+    """The queries that count ``tabs`` for ``scope`` (the tab bar, R8). Cached like
+    :func:`~qleads.tabs.query_for`: every page asks for the same ones."""
+    return tuple(query_for(scope, tab) for tab in tabs)
 
 
 def tabs_for(actor: Actor) -> tuple[Tab, ...]:

@@ -116,13 +116,15 @@ class _Sql:
     """SQL text and its DB-API parameters, written together; with ``emit=False`` only
     the parameters are collected (the text is cached)."""
 
-    __slots__ = ("emit", "mark", "params", "parts")
+    __slots__ = ("counted", "emit", "mark", "params", "parts")
 
-    def __init__(self, mark: str, *, emit: bool) -> None:
+    def __init__(self, mark: str, *, emit: bool, counted: Sequence[LeadQuery] = ()) -> None:
         self.mark = mark
         self.emit = emit
         self.parts: list[str] = []
         self.params: list[Any] = []
+        #: Queries whose totals a page statement carries beside its own (the tab bar).
+        self.counted = counted
 
     def text(self, text: str) -> None:
         if self.emit:
@@ -237,9 +239,13 @@ class TabSql:
         }
         self._contains = "strpos" if postgres else "instr"
 
-    def tab(self, query: LeadQuery) -> tuple[str, Sequence[Any]]:
-        """A page of ``query`` plus, in the same row, its total (see :meth:`_page`)."""
-        built = self._built.get(query)
+    def tab(self, query: LeadQuery, counted: Sequence[LeadQuery] = ()) -> tuple[str, Sequence[Any]]:
+        """A page of ``query`` plus, in each row, its total (see :meth:`_page`) and the
+        total of each of ``counted`` (each with at least one clause), in that order: a
+        tab page and its tab bar in one statement."""
+        # Keyed apart from totals(), whose key is the flat tuple of its queries.
+        asked = (query, tuple(counted)) if counted else query
+        built = self._built.get(asked)
         if built is not None:
             return built
         key = (
@@ -247,9 +253,10 @@ class TabSql:
             query.order,
             tuple(self._clause_key(c) for c in query.clauses),
             _refinement_shape(query.refinement),
+            self._totals_key(counted),
         )
         cached = self._tabs.get(key)
-        sql = _Sql(self.p, emit=cached is None)
+        sql = _Sql(self.p, emit=cached is None, counted=counted)
         if _refined(query):
             self._scan_page(sql, query)
         else:
@@ -258,7 +265,7 @@ class TabSql:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
         built = (cached, tuple(sql.params))
-        self._built.remember(query, built)
+        self._built.remember(asked, built)
         return built
 
     def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, Sequence[Any]]:
@@ -268,23 +275,14 @@ class TabSql:
         built = self._built.get(asked)
         if built is not None:
             return built
-        key = (
-            "totals",
-            tuple(
-                (tuple(self._clause_key(c) for c in q.clauses), _refinement_shape(q.refinement))
-                for q in queries
-            ),
-        )
+        key = ("totals", self._totals_key(queries))
         cached = self._tabs.get(key)
         sql = _Sql(self.p, emit=cached is None)
         sql.text("SELECT ")
         for n, query in enumerate(queries):
             if n:
                 sql.text(", ")
-            if query.refinement is None:
-                self._total(sql, query.clauses)
-            else:
-                self._scan_total(sql, query)
+            self._query_total(sql, query)
             sql.text(f" AS n{n}")
         if cached is None:
             cached = "".join(sql.parts)
@@ -293,11 +291,46 @@ class TabSql:
         self._built.remember(asked, built)
         return built
 
+    def _totals_key(self, queries: Sequence[LeadQuery]) -> tuple[Any, ...]:
+        return tuple(
+            (tuple(self._clause_key(c) for c in q.clauses), _refinement_shape(q.refinement))
+            for q in queries
+        )
+
+    def _query_total(self, sql: _Sql, query: LeadQuery) -> None:
+        if query.refinement is None:
+            self._total(sql, query.clauses)
+        else:
+            self._scan_total(sql, query)
+
+    def _page_totals(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
+        """A page's total columns: its own (``total``, from ``clauses``), then one per
+        query counted with it (``n0``, ``n1`` …)."""
+        self._total(sql, clauses)
+        sql.text(" AS total")
+        self._counted_totals(sql)
+
+    def _counted_totals(self, sql: _Sql) -> None:
+        for n, query in enumerate(sql.counted):
+            sql.text(", ")
+            self._query_total(sql, query)
+            sql.text(f" AS n{n}")
+
     def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
         """What the text of a clause depends on: its shape, on SQLite the number of its
         territory ids (one mark each), and whether it is read pair by pair."""
         size = 0 if self.postgres or not clause.territory_ids else len(clause.territory_ids)
-        return (_clause_shape(clause), size, _by_pairs(clause))
+        return (_clause_shape(clause), size, self._pairs(clause))
+
+    def _pairs(self, clause: Clause) -> str | None:
+        """:func:`_by_pairs` in this dialect. SQLite reads an installer's own leads in
+        one range of the holder index, sorted, as a hand-written query would: an
+        installer holds tens of leads, and nine per-status subqueries merged through
+        temporary B-trees cost twice as much as sorting them (a holder of thousands
+        pays for the sort). PostgreSQL's ``LATERAL`` pairs cost no more than one range."""
+        if clause.holder_id is not None and not self.postgres:
+            return None
+        return _by_pairs(clause)
 
     def _page(self, sql: _Sql, query: LeadQuery) -> None:
         """``SELECT`` the page, newest (or earliest due) first, with the total.
@@ -305,10 +338,11 @@ class TabSql:
         A clause of territories and statuses (a pool, a rep's tab, R8) is read as the
         top ``offset + limit`` rows of each (territory, status) pair — one ordered range
         each of ``ix_qleads_lead_territory_status_received``, read from the index alone
-        (id and sort key) — and an installer's own leads likewise per (holder, status)
-        on ``ix_qleads_lead_holder_status_received`` (PostgreSQL: a ``LATERAL``
-        subquery per pair of ``unnest`` ed arrays, stable text; SQLite: a ``UNION`` of
-        per-pair subqueries). The candidates are merged, ordered and cut, and only the
+        (id and sort key) — and on PostgreSQL an installer's own leads likewise per
+        (holder, status) on ``ix_qleads_lead_holder_status_received`` (PostgreSQL: a
+        ``LATERAL`` subquery per pair of ``unnest`` ed arrays, stable text; SQLite: a
+        ``UNION`` of per-pair subqueries; SQLite reads the holder's range whole,
+        :meth:`_pairs`). The candidates are merged, ordered and cut, and only the
         page's rows are fetched. The union of every pair's top rows holds the query's
         top rows, so the page is exact, and its cost follows the page and the number of
         pairs, not the number of leads. Any other clause (an admin's tabs, more than
@@ -322,9 +356,9 @@ class TabSql:
         order = _ORDER_BY[query.order]
         clauses = query.clauses
         sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
-        self._total(sql, clauses)
-        sql.text(" AS total FROM qleads_lead WHERE ")
-        paired = [c for c in clauses if _by_pairs(c) is not None]
+        self._page_totals(sql, clauses)
+        sql.text(" FROM qleads_lead WHERE ")
+        paired = [c for c in clauses if self._pairs(c) is not None]
         if not paired:
             self._any(sql, clauses, counter=False)
             sql.text(f" ORDER BY {order} LIMIT ")
@@ -340,7 +374,7 @@ class TabSql:
         whole = query.order is Order.RECEIVED_DESC
         for clause in paired:
             first = self._pair_sources(sql, clause, order, key, top, first, whole=whole)
-        rest = [c for c in clauses if _by_pairs(c) is None]
+        rest = [c for c in clauses if self._pairs(c) is None]
         if rest:
             sql.text(f" UNION SELECT id, {key} FROM (SELECT id, {key} FROM qleads_lead WHERE ")  # noqa: S608
             self._any(sql, rest, counter=False)
@@ -370,8 +404,8 @@ class TabSql:
         order = _ORDER_BY[query.order]
         if query.refinement is None:
             sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
-            self._total(sql, query.clauses)
-            sql.text(" AS total FROM qleads_lead WHERE ")
+            self._page_totals(sql, query.clauses)
+            sql.text(" FROM qleads_lead WHERE ")
             self._scan_condition(sql, query)
             sql.text(f" ORDER BY {order} LIMIT ")
             sql.arg(query.limit)
@@ -380,10 +414,9 @@ class TabSql:
             return
         sql.text(f"WITH m AS (SELECT {_SORT_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
         self._scan_condition(sql, query)
-        sql.text(
-            f") SELECT {_SUMMARY_COLUMNS}, (SELECT count(*) FROM m) AS total "  # noqa: S608
-            f"FROM qleads_lead WHERE id IN (SELECT id FROM m ORDER BY {order} LIMIT "
-        )
+        sql.text(f") SELECT {_SUMMARY_COLUMNS}, (SELECT count(*) FROM m) AS total")  # noqa: S608
+        self._counted_totals(sql)
+        sql.text(f" FROM qleads_lead WHERE id IN (SELECT id FROM m ORDER BY {order} LIMIT ")  # noqa: S608
         sql.arg(query.limit)
         sql.text(" OFFSET ")
         sql.arg(query.offset)
@@ -468,8 +501,8 @@ class TabSql:
         territories = sorted(clause.territory_ids or ())
         if self.postgres:
             sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}, ")
-            self._total(sql, query.clauses)
-            sql.text(" AS total FROM (SELECT c.* FROM unnest(")
+            self._page_totals(sql, query.clauses)
+            sql.text(" FROM (SELECT c.* FROM unnest(")
             sql.arg(territories)
             sql.text(
                 f"::text[]) AS pv(v) CROSS JOIN LATERAL (SELECT {_INDEXED_SUMMARY_COLUMNS} "  # noqa: S608
@@ -483,8 +516,8 @@ class TabSql:
             sql.text(f") AS p ORDER BY {order}")
             return
         sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
-        self._total(sql, query.clauses)
-        sql.text(" AS total FROM (")
+        self._page_totals(sql, query.clauses)
+        sql.text(" FROM (")
         for n, territory in enumerate(territories):
             sql.text(" UNION ALL " if n else "")
             sql.text(f"SELECT * FROM (SELECT {_SUMMARY_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608

@@ -574,6 +574,32 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(db, [query])[0])
 
+    def find_counted(
+        self, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]:
+        """:meth:`find` and :meth:`counts` in one statement (the
+        :class:`~qleads.ports.FindsCounted` capability): the page's rows carry its
+        total and the counted totals. A page without rows (past the end, or an empty
+        tab) asks once more, for the totals alone."""
+        asked = [q for q in counted if q.clauses]
+        if not query.clauses or not asked:
+            return self.find(query), self.counts(counted)
+        db = self._for_reading()
+        statement, params = self._tabs.tab(query, asked)
+        rows = db.run(statement, params).fetchall()
+        if not rows:
+            totals = self._counts(db, [query, *counted])
+            return Page(leads=(), total=totals[0]), totals[1:]
+        first = rows[0]
+        width = len(first) - len(asked)
+        summary = self._codec.summary
+        page = Page(
+            leads=tuple(summary(row) for row in rows),
+            total=int(first[width - 1]) + self._pending(query),
+        )
+        found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
+        return page, [next(found) if q.clauses else 0 for q in counted]
+
     def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
         if not queries:
             return []

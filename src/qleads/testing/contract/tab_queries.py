@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from qleads.lifecycle import Status
 from qleads.model import Deadline, DeadlineKind, Lead, LeadSummary
-from qleads.ports import LeadRepository, Page
-from qleads.tabs import LeadQuery, Scope, Tab, matches, query_for, sort_key
+from qleads.ports import FindsCounted, LeadRepository, Page
+from qleads.tabs import LeadQuery, Refinement, Scope, Tab, matches, query_for, sort_key
 from qleads.testing.profiles import examples
 from qleads.testing.strategies import stored_leads
 from qleads.testing.world import T0, make_lead, store_leads
@@ -130,6 +130,54 @@ class TabQueryContract:
             with repository.unit_of_work() as uow:
                 assert uow.counts(queries) == expected
                 assert uow.counts([]) == []
+
+        @pytest.mark.parametrize("scope_name", sorted(SCOPES))
+        @pytest.mark.parametrize("offset", [0, 2, 500])
+        def test_a_page_read_with_the_counts_agrees(
+            self, repository: LeadRepository, stored: list[Lead], scope_name: str, offset: int
+        ) -> None:
+            """R8: a page read together with the tab bar's counts (``find_counted``,
+            where the unit offers it) is the page and the counts read apart: every tab,
+            a page inside the list and one past its end (no rows, totals still)."""
+            scope = SCOPES[scope_name]
+            counted = [query_for(scope, tab) for tab in Tab]
+            expected_counts = [sum(1 for lead in stored if matches(q, lead)) for q in counted]
+            refined = attrs.evolve(
+                query_for(scope, Tab.ALL, offset=offset, limit=3),
+                refinement=Refinement(received_from=T0 - dt.timedelta(days=5)),
+            )
+            queries = [query_for(scope, tab, offset=offset, limit=3) for tab in Tab]
+            with repository.unit_of_work() as uow:
+                assert isinstance(uow, FindsCounted)
+                for query in [*queries, refined]:
+                    expected = sorted(
+                        (lead for lead in stored if matches(query, lead)),
+                        key=lambda lead, q=query: sort_key(q.order, lead),  # type: ignore[misc]
+                    )
+                    page, counts = uow.find_counted(query, counted)
+                    window = expected[query.offset : query.offset + query.limit]
+                    assert list(page.leads) == [lead.summary() for lead in window]
+                    assert page.total == len(expected)
+                    assert counts == expected_counts
+                assert uow.find_counted(queries[0], []) == (uow.find(queries[0]), [])
+
+        def test_a_page_with_the_counts_sees_the_units_own_writes(
+            self, repository: LeadRepository, stored: list[Lead]
+        ) -> None:
+            """A unit reads its own writes (PostgreSQL holds its counter changes until
+            the commit): a page with the counts after an intake in the same unit counts
+            the new lead."""
+            scope = SCOPES["rep of Leipzig and Dresden"]
+            counted = [query_for(scope, tab) for tab in Tab]
+            draft = make_lead("own-write", territory_id="t-leipzig", received_at=T0)
+            with repository.unit_of_work(writing=True) as uow:
+                assert isinstance(uow, FindsCounted)
+                before = uow.counts(counted)
+                uow.add(draft)
+                page, counts = uow.find_counted(query_for(scope, Tab.AVAILABLE), counted)
+                assert counts == uow.counts(counted)
+                assert counts[list(Tab).index(Tab.AVAILABLE)] == before[1] + 1
+                assert page.total == counts[list(Tab).index(Tab.AVAILABLE)]
 
         def test_the_fixed_leads_are_varied(self, stored: list[Lead]) -> None:
             """Guard on the fixture itself: every status, unrouted leads, received_at
