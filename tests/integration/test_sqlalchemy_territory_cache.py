@@ -1,6 +1,6 @@
-"""SqlAlchemyDirectory's territory cache: the whole territory table (territory_ids_of,
-territory, territories) read at once, kept for TERRITORY_CACHE_SECONDS, dropped by
-writes through the engine."""
+"""SqlAlchemyDirectory's territory and team caches: the whole territory table
+(territory_ids_of, territory, territories) read at once and each rep's team
+(installers_of), kept for TERRITORY_CACHE_SECONDS, dropped by writes through the engine."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import sqlite3
 import time
 from pathlib import Path
 
+import attrs
+
 from qleads.adapters.sql import SqlAlchemyDirectory, SqlAlchemyLeadRepository
 from qleads.adapters.sql.territory_cache import TERRITORY_CACHE_SECONDS
-from qleads.model import SalesRep, Territory
+from qleads.model import Installer, SalesRep, Territory
 
 
 def _directory(tmp_path: Path) -> tuple[SqlAlchemyDirectory, Path]:
@@ -96,3 +98,37 @@ def test_a_prefix_added_elsewhere_routes_within_the_second(tmp_path: Path) -> No
     dresden = directory.territory("t-dresden")
     assert dresden is not None
     assert dresden.prefixes == {"01", "02"}
+
+
+def test_a_team_follows_a_write_through_the_engine_at_once(tmp_path: Path) -> None:
+    """R10: the new-lead notices go to the rep's team as it is now: an installer added,
+    moved to another rep or deactivated through the engine counts at once."""
+    directory, _ = _directory(tmp_path)
+    assert directory.installers_of("r-ost") == []
+    anna = Installer("i-anna", "Anna", "anna@example.org", "r-ost")
+    directory.add_installer(anna)
+    directory.add_installer(Installer("i-ben", "Ben", "ben@example.org", "r-ost"))
+    assert [i.id for i in directory.installers_of("r-ost")] == ["i-anna", "i-ben"]
+    directory.update_installer(attrs.evolve(anna, active=False))
+    assert [(i.id, i.active) for i in directory.installers_of("r-ost")] == [
+        ("i-anna", False),
+        ("i-ben", True),
+    ]
+    directory.update_installer(attrs.evolve(anna, rep_id="r-sued"))
+    assert [i.id for i in directory.installers_of("r-ost")] == ["i-ben"]
+    assert [i.id for i in directory.installers_of("r-sued")] == ["i-anna"]
+
+
+def test_a_team_changed_elsewhere_shows_within_the_second(tmp_path: Path) -> None:
+    directory, path = _directory(tmp_path)
+    directory.add_installer(Installer("i-anna", "Anna", "anna@example.org", "r-ost"))
+    assert [i.id for i in directory.installers_of("r-ost")] == ["i-anna"]
+    asked = time.monotonic()
+    outside = sqlite3.connect(path)
+    with outside:
+        outside.execute("UPDATE qleads_installer SET active = 0 WHERE id = 'i-anna'")
+    outside.close()
+    if time.monotonic() - asked < TERRITORY_CACHE_SECONDS / 2:
+        assert [i.active for i in directory.installers_of("r-ost")] == [True]
+    time.sleep(TERRITORY_CACHE_SECONDS + 0.05)
+    assert [i.active for i in directory.installers_of("r-ost")] == [False]

@@ -40,7 +40,7 @@ from qleads.adapters.sql.schema import (
     territory_prefix_table,
     territory_table,
 )
-from qleads.adapters.sql.territory_cache import TerritoryTable, territory_cache
+from qleads.adapters.sql.territory_cache import TerritoryTable, team_cache, territory_cache
 from qleads.calendar import Calendar
 from qleads.errors import InvalidInput, QleadsError
 from qleads.model import Admin, Installer, LeadSource, SalesRep, Territory
@@ -199,6 +199,7 @@ class SqlAlchemyDirectory:
             "LEFT JOIN qleads_territory_prefix p ON p.territory_id = t.id ORDER BY t.id, p.prefix"
         )
         self._territory_cache = territory_cache(engine)
+        self._team_cache = team_cache(engine)
         # The two reads every intake and sweep makes (R10 notices, the holder's calendar)
         # go straight through the driver, like the territory table: one round trip, none
         # of SQLAlchemy's statement handling.
@@ -259,6 +260,13 @@ class SqlAlchemyDirectory:
         return LeadSource(id=rows[0][0], name=rows[0][1]) if rows else None
 
     def installers_of(self, rep_id: str) -> Sequence[Installer]:
+        """Served from the engine's team cache (``territory_cache.TeamCache``):
+        every intake asks for the team of its territory's rep (R10). Like the territory
+        table, a change through this engine shows at once, one made elsewhere within
+        :data:`~qleads.adapters.sql.territory_cache.TERRITORY_CACHE_SECONDS`."""
+        return list(self._team_cache.get(rep_id, self._team_from_db))
+
+    def _team_from_db(self, rep_id: str) -> list[Installer]:
         return [_installer(r) for r in self._read_driver(self._installers_of_sql, rep_id)]
 
     def installers_among(self, installer_ids: Collection[str]) -> dict[str, Installer]:

@@ -1,6 +1,6 @@
-"""The territory table in memory: one copy per engine, read in one query, kept for
-:data:`TERRITORY_CACHE_SECONDS` and dropped on every write to the territory tables
-through the engine (R1 routing, R2 scopes, R10 notices ask it on every use case).
+"""The territory table and the reps' teams in memory: one copy per engine, kept for
+:data:`TERRITORY_CACHE_SECONDS` and dropped on every write to their tables through the
+engine (R1 routing, R2 scopes, R10 notices ask them on every use case).
 """
 
 from __future__ import annotations
@@ -15,14 +15,22 @@ import attrs
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 
-from qleads.model import Territory
+from qleads.model import Installer, Territory
 
-__all__ = ["TERRITORY_CACHE_SECONDS", "TerritoryCache", "TerritoryTable", "territory_cache"]
+__all__ = [
+    "TERRITORY_CACHE_SECONDS",
+    "TeamCache",
+    "TerritoryCache",
+    "TerritoryTable",
+    "team_cache",
+    "territory_cache",
+]
 
 #: How long the territory table may be served from memory (see
 #: :meth:`~qleads.adapters.sql.directory.SqlAlchemyDirectory.territory_ids_of`).
 TERRITORY_CACHE_SECONDS: Final = 1.0
 _TERRITORY_DIRTY: Final = "qleads_territories_changed"
+_TEAMS_DIRTY: Final = "qleads_installers_changed"
 
 
 @attrs.frozen
@@ -76,28 +84,77 @@ class TerritoryCache:
         self._held = None
 
 
-_TERRITORY_CACHES: weakref.WeakKeyDictionary[Engine, TerritoryCache] = weakref.WeakKeyDictionary()
-_TERRITORY_CACHES_LOCK = threading.Lock()
+class TeamCache:
+    """Each rep's installers, read per rep and kept like the territory table (at most
+    ``ttl`` seconds, dropped by every write to ``qleads_installer`` through the engine):
+    every intake tells the team of its territory's rep (R10), a few hundred a second at
+    peak for a few dozen reps. A team another process changes shows within ``ttl``."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._held: dict[str, tuple[float, tuple[Installer, ...]]] = {}
+        self._generation = 0
+
+    def get(
+        self, rep_id: str, load: Callable[[str], Sequence[Installer]]
+    ) -> tuple[Installer, ...]:
+        held = self._held.get(rep_id)
+        now = time.monotonic()
+        if held is not None and held[0] > now:
+            return held[1]
+        generation = self._generation
+        loaded = tuple(load(rep_id))
+        if generation == self._generation and self.ttl > 0:
+            self._held[rep_id] = (now + self.ttl, loaded)
+        return loaded
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._held = {}
+
+
+class _EngineCaches:
+    """The caches of one engine."""
+
+    __slots__ = ("teams", "territories")
+
+    def __init__(self) -> None:
+        self.territories = TerritoryCache(TERRITORY_CACHE_SECONDS)
+        self.teams = TeamCache(TERRITORY_CACHE_SECONDS)
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, _EngineCaches] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _caches(engine: Engine) -> _EngineCaches:
+    """The engine's caches, with the listeners that drop them on every write to their
+    tables through the engine: at the statement and again at its commit."""
+    caches = _CACHES.get(engine)
+    if caches is not None:
+        return caches
+    with _CACHES_LOCK:
+        caches = _CACHES.get(engine)
+        if caches is None:
+            caches = _EngineCaches()
+            _CACHES[engine] = caches
+            sa_event.listen(engine, "after_cursor_execute", _written)
+            sa_event.listen(engine, "commit", _committed)
+            sa_event.listen(engine, "rollback", _committed)
+    return caches
 
 
 def territory_cache(engine: Engine) -> TerritoryCache:
-    """The engine's cache, with the listeners that drop it on every write to the
-    territory tables through the engine: at the statement and again at its commit."""
-    cache = _TERRITORY_CACHES.get(engine)
-    if cache is not None:
-        return cache
-    with _TERRITORY_CACHES_LOCK:
-        cache = _TERRITORY_CACHES.get(engine)
-        if cache is None:
-            cache = TerritoryCache(TERRITORY_CACHE_SECONDS)
-            _TERRITORY_CACHES[engine] = cache
-            sa_event.listen(engine, "after_cursor_execute", _territory_written)
-            sa_event.listen(engine, "commit", _territory_committed)
-            sa_event.listen(engine, "rollback", _territory_committed)
-    return cache
+    """The engine's territory table cache."""
+    return _caches(engine).territories
 
 
-def _territory_written(
+def team_cache(engine: Engine) -> TeamCache:
+    """The engine's cache of the reps' teams."""
+    return _caches(engine).teams
+
+
+def _written(
     conn: Connection,
     cursor: object,
     statement: str,
@@ -105,11 +162,20 @@ def _territory_written(
     context: object,
     executemany: bool,
 ) -> None:
-    if "qleads_territory" in statement and statement.lstrip()[:6].upper() != "SELECT":
+    if statement.lstrip()[:6].upper() == "SELECT":
+        return
+    caches = _caches(conn.engine)
+    if "qleads_territory" in statement:
         conn.info[_TERRITORY_DIRTY] = True
-        territory_cache(conn.engine).clear()
+        caches.territories.clear()
+    if "qleads_installer" in statement:
+        conn.info[_TEAMS_DIRTY] = True
+        caches.teams.clear()
 
 
-def _territory_committed(conn: Connection) -> None:
+def _committed(conn: Connection) -> None:
+    caches = _caches(conn.engine)
     if conn.info.pop(_TERRITORY_DIRTY, False):
-        territory_cache(conn.engine).clear()
+        caches.territories.clear()
+    if conn.info.pop(_TEAMS_DIRTY, False):
+        caches.teams.clear()
