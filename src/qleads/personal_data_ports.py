@@ -19,6 +19,7 @@ from qleads.personal_data import AccessQuery, AccessRecord, ErasureRecord, Erasu
 
 __all__ = [
     "AccessLog",
+    "AppendsAccessInUnit",
     "KeepsPersonalData",
     "MailRecord",
     "PersonalDataStore",
@@ -110,4 +111,19 @@ class RecordsAccessInUnit(Protocol):
     def record_access(self, records: Sequence[AccessRecord]) -> None:
         """Append ``records`` to the access log when the unit commits (nothing if it
         rolls back)."""
+        ...
+
+
+@runtime_checkable
+class AppendsAccessInUnit(Protocol):
+    """Optional beside :class:`~qleads.ports.UnitOfWork`: a unit that has only read
+    appends the access records (R14) of what it read on its own connection, as the
+    access log's :meth:`AccessLog.append` would. A tab page's records then cost no
+    second connection and no transaction of their own: on SQLite one multi-row
+    ``INSERT`` that commits itself costs a third less than the same rows in a
+    transaction."""
+
+    def append_access(self, records: Sequence[AccessRecord]) -> None:
+        """Append ``records`` now, committed on their own whatever the unit does next
+        (the unit must hold no change: it ends its reading first)."""
         ...

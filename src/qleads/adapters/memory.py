@@ -246,6 +246,10 @@ class InMemoryUnitOfWork:
         self._require_open()
         self._access.extend(records)
 
+    def append_access(self, records: Sequence[AccessRecord]) -> None:
+        self._require_open()
+        self._store.access_log.append(records)
+
     def rollback(self) -> None:
         self._reset()
 

@@ -47,7 +47,11 @@ from qleads.personal_data import (
     scrubbed,
     unique_leads,
 )
-from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
+from qleads.personal_data_ports import (
+    AppendsAccessInUnit,
+    KeepsPersonalData,
+    RecordsAccessInUnit,
+)
 from qleads.ports import LeadRepository, UnitOfWork
 from qleads.tabs import Scope
 from qleads.visibility import LeadView, contact_hidden, mask, view
@@ -175,22 +179,33 @@ def log_access(
     cannot be written, the read fails rather than go unlogged. A repository without an
     access log (an embedder's own) logs nothing.
 
-    ``uow``: the unit that read ``leads``, still open. Where it can hold the records
-    (:class:`~qleads.personal_data_ports.RecordsAccessInUnit`) they are written in it
-    and it is committed, so a page and its records take one connection, not two; the
-    unit must have nothing else to commit. Otherwise they are appended on their own."""
+    ``uow``: the unit that read ``leads``, still open and without changes of its own.
+    Where it can (:class:`~qleads.personal_data_ports.AppendsAccessInUnit`), it appends
+    the records on its own connection, so a page and its records take one connection,
+    not two. Otherwise they are appended on their own."""
     keeper = _keeper(repository)
     if keeper is None:
         return
     records = _records(actor, leads, kind, at, client)
     if not records:
         return
-    if uow is not None and _records_in_unit(uow):
-        cast(RecordsAccessInUnit, uow).record_access(records)
-        uow.commit()
+    if uow is not None and _appends_in_unit(uow):
+        cast(AppendsAccessInUnit, uow).append_access(records)
     else:
         keeper.access_log.append(records)
     _written(records)
+
+
+#: Whether a unit-of-work class appends what it read (asked of the class, per page).
+_APPENDS: dict[type, bool] = {}
+
+
+def _appends_in_unit(uow: UnitOfWork) -> bool:
+    kind = type(uow)
+    appends = _APPENDS.get(kind)
+    if appends is None:
+        appends = _APPENDS[kind] = callable(getattr(kind, "append_access", None))
+    return appends
 
 
 def _records(
@@ -204,17 +219,9 @@ def _records(
     (:func:`one_answer`) has not written yet."""
     answer = _ANSWER.get()
     where = client_address(client or (answer.client if answer is not None else ""))
+    user, role = actor.id, role_of(actor)
     records = [
-        AccessRecord(
-            user_id=actor.id,
-            role=role_of(actor),
-            lead_id=lead.id,
-            kind=kind,
-            at=at,
-            territory_id=lead.territory_id,
-            holder_id=lead.holder_id,
-            client=where,
-        )
+        AccessRecord(user, role, lead.id, kind, at, lead.territory_id, lead.holder_id, where)
         for lead in leads
     ]
     if answer is not None:

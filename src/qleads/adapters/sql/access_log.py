@@ -71,26 +71,38 @@ class SqlAlchemyAccessLog:
     def append(self, records: Sequence[AccessRecord]) -> None:
         """One multi-row ``INSERT`` straight through the driver for up to a hundred
         records (every read of a page appends its rows before the page goes out: R14),
-        atomic on its own; more go in one transaction."""
+        atomic on its own; more go in one transaction (:meth:`append_on`)."""
+        if not records:
+            return
+        db = DriverConnection(self._engine)
+        failed = True
+        try:
+            self.append_on(db, records)
+            failed = False
+        finally:
+            db.release(failed=failed)
+
+    def append_on(self, db: DriverConnection, records: Sequence[AccessRecord]) -> None:
+        """:meth:`append` on a connection outside any transaction (a unit of work's
+        that has only read: :class:`~qleads.personal_data_ports.AppendsAccessInUnit`).
+
+        A single statement needs no transaction around it. Inside one, SQLite keeps a
+        statement journal for a multi-row ``INSERT`` (to undo the statement alone),
+        which costs more than the insert: so only more than a hundred rows get a
+        transaction."""
         if not records:
             return
         chunks = [
             records[start : start + _ROWS_PER_INSERT]
             for start in range(0, len(records), _ROWS_PER_INSERT)
         ]
-        db = DriverConnection(self._engine)
-        failed = True
-        try:
-            if len(chunks) > 1:
-                db.run("BEGIN" if self._postgres else "BEGIN IMMEDIATE", ())
-            for chunk in chunks:
-                params = [value for row in self._codec.access_rows(chunk) for value in row]
-                db.run(self._insert(len(chunk)), params)
-            if len(chunks) > 1:
-                db.end("COMMIT")
-            failed = False
-        finally:
-            db.release(failed=failed)
+        if len(chunks) > 1:
+            db.run("BEGIN" if self._postgres else "BEGIN IMMEDIATE", ())
+        for chunk in chunks:
+            params = [value for row in self._codec.access_rows(chunk) for value in row]
+            db.run(self._insert(len(chunk)), params)
+        if len(chunks) > 1:
+            db.end("COMMIT")
 
     def records(self, query: AccessQuery) -> list[AccessRecord]:
         conditions: list[sa.ColumnElement[bool]] = []

@@ -79,6 +79,7 @@ class SqlAlchemyLeadRepository:
             self._codec,
             writing=writing,
             limits=self._limits,
+            access_log=self.access_log,
         )
 
     def close(self) -> None:

@@ -95,9 +95,7 @@ class TeamCache:
         self._held: dict[str, tuple[float, tuple[Installer, ...]]] = {}
         self._generation = 0
 
-    def get(
-        self, rep_id: str, load: Callable[[str], Sequence[Installer]]
-    ) -> tuple[Installer, ...]:
+    def get(self, rep_id: str, load: Callable[[str], Sequence[Installer]]) -> tuple[Installer, ...]:
         held = self._held.get(rep_id)
         now = time.monotonic()
         if held is not None and held[0] > now:

@@ -20,6 +20,7 @@ import attrs
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
+from qleads.adapters.sql.access_log import SqlAlchemyAccessLog
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.duplicate_sql import DuplicateStatements
@@ -139,8 +140,10 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         *,
         writing: bool = False,
         limits: LimitsSql | None = None,
+        access_log: SqlAlchemyAccessLog | None = None,
     ) -> None:
         self._engine = engine
+        self._access_log = access_log if access_log is not None else SqlAlchemyAccessLog(engine)
         self._limits = limits if limits is not None else LimitsSql(postgres=statements.postgres)
         #: Declared a writer: on SQLite the first read already runs in ``BEGIN IMMEDIATE``.
         self._writing = writing
@@ -573,6 +576,20 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             return Page(leads=tuple(summary(row) for row in rows), total=total)
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(db, [query])[0])
+
+    def append_access(self, records: Sequence[AccessRecord]) -> None:
+        """R14's records of what this unit read, appended at once on its connection
+        (:class:`~qleads.personal_data_ports.AppendsAccessInUnit`): a SQLite read
+        transaction is ended first; the records commit on their own."""
+        if not records:
+            return
+        if self._writing or self._state == _WRITING or self._held or self._held_updates:
+            raise RuntimeError("a unit that writes records access with its change")
+        db = self._open()
+        if self._state == _READING:
+            self._state = _IDLE
+            db.run("COMMIT", ())
+        self._access_log.append_on(db, records)
 
     def find_counted(
         self, query: LeadQuery, counted: Sequence[LeadQuery]

@@ -20,9 +20,13 @@ from qleads.errors import InvalidInput, NotPermitted
 from qleads.lifecycle import Status
 from qleads.model import Channel, Consent, Lead, LeadDocument, Policy
 from qleads.personal_data import AccessKind, AccessQuery, AccessRecord
-from qleads.personal_data_ports import KeepsPersonalData, RecordsAccessInUnit
+from qleads.personal_data_ports import (
+    AppendsAccessInUnit,
+    KeepsPersonalData,
+    RecordsAccessInUnit,
+)
 from qleads.ports import LeadRepository
-from qleads.tabs import Tab
+from qleads.tabs import Scope, Tab, query_for
 from qleads.testing.world import T0, World, lead_document, make_document, make_lead
 
 __all__ = ["PersonalDataContract"]
@@ -129,6 +133,26 @@ class PersonalDataContract:
                 assert isinstance(uow, RecordsAccessInUnit)
                 uow.record_access(records)
                 uow.commit()
+            stored = log.records(AccessQuery(limit=500))
+            assert sorted((r.lead_id, r.user_id, r.at) for r in stored) == [
+                (r.lead_id, r.user_id, r.at) for r in records
+            ]
+
+        def test_a_read_unit_appends_what_it_read_at_once(self, repository: LeadRepository) -> None:
+            """R14: a unit that has only read (a tab page) appends the records of what it
+            read on its own connection; they are stored at once, stay whatever the unit
+            does next, and a long page is appended whole."""
+            log = _keeper(repository).access_log
+            records = [
+                _record(n, T0 + dt.timedelta(seconds=n), f"i-{n % 7}") for n in range(1, 131)
+            ]
+            with repository.unit_of_work() as uow:
+                assert isinstance(uow, AppendsAccessInUnit)
+                uow.find(query_for(Scope(None), Tab.ALL))
+                uow.append_access(records[:1])
+                assert [r.lead_id for r in log.records(AccessQuery())] == [1]
+                uow.append_access(records[1:])
+                uow.rollback()
             stored = log.records(AccessQuery(limit=500))
             assert sorted((r.lead_id, r.user_id, r.at) for r in stored) == [
                 (r.lead_id, r.user_id, r.at) for r in records
