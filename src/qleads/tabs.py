@@ -261,37 +261,42 @@ def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> Le
     return LeadQuery(_clauses(scope, tab), order=order, offset=offset, limit=limit)
 
 
-@functools.lru_cache(maxsize=4096)
 def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
-    """Cached: a page asks for every tab's clauses to count them, and a scope's clauses
-    never change (scopes and clauses are frozen)."""
-    return _clauses_of(scope, tab)
+    return _scope_clauses(scope)[tab]
 
 
-def _clauses_of(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
+_NEW: Final = frozenset({Status.NEW})
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_clauses(scope: Scope) -> Mapping[Tab, tuple[Clause, ...]]:
+    """Every tab's clauses for ``scope``, made together (a page counts every tab, so a
+    scope seen for the first time needs them all) and cached: a scope's clauses never
+    change (scopes and clauses are frozen)."""
     terr = scope.territory_ids
-    if tab is Tab.UNROUTED:
-        # Only an admin (no territory restriction) sees unrouted leads.
-        return (Clause(unrouted=True),) if scope.installer_id is None and terr is None else ()
-    pool = Clause(statuses=frozenset({Status.NEW}), territory_ids=terr, unheld=True)
+    # Only an admin (no territory restriction) sees unrouted leads.
+    unrouted = (Clause(unrouted=True),) if scope.installer_id is None and terr is None else ()
+    pool = (Clause(statuses=_NEW, territory_ids=terr, unheld=True),)
+    work_tabs = (Tab.NEW, Tab.FOLLOW_UP, Tab.IN_PROGRESS, Tab.CLOSED)
     if scope.installer_id is not None:
         me = scope.installer_id
         mine = Clause(holder_id=me)
-        if tab is Tab.AVAILABLE:
-            return (pool,)
-        if tab is Tab.MINE:
-            return (mine,)
-        if tab is Tab.ALL:
-            return (pool, mine)
-        return (Clause(statuses=_TAB_STATUSES[tab], holder_id=me),)
-    # Staff: every lead of the territories (all of them for an admin).
-    if tab is Tab.AVAILABLE:
-        return (pool,)
-    if tab is Tab.MINE:
-        return (Clause(territory_ids=terr, held=True),)
-    if tab is Tab.ALL:
-        return (Clause(territory_ids=terr),)
-    return (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),)
+        clauses = {
+            Tab.ALL: (*pool, mine),
+            Tab.AVAILABLE: pool,
+            Tab.MINE: (mine,),
+            **{tab: (Clause(statuses=_TAB_STATUSES[tab], holder_id=me),) for tab in work_tabs},
+        }
+    else:
+        # Staff: every lead of the territories (all of them for an admin).
+        clauses = {
+            Tab.ALL: (Clause(territory_ids=terr),),
+            Tab.AVAILABLE: pool,
+            Tab.MINE: (Clause(territory_ids=terr, held=True),),
+            **{tab: (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),) for tab in work_tabs},
+        }
+    clauses[Tab.UNROUTED] = unrouted
+    return MappingProxyType(clauses)
 
 
 def matches(query: LeadQuery, lead: Lead | LeadSummary) -> bool:
