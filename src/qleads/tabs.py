@@ -293,7 +293,9 @@ def _scope_clauses(scope: Scope) -> Mapping[Tab, tuple[Clause, ...]]:
             Tab.ALL: (Clause(territory_ids=terr),),
             Tab.AVAILABLE: pool,
             Tab.MINE: (Clause(territory_ids=terr, held=True),),
-            **{tab: (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),) for tab in work_tabs},
+            **{
+                tab: (Clause(statuses=_TAB_STATUSES[tab], territory_ids=terr),) for tab in work_tabs
+            },
         }
     clauses[Tab.UNROUTED] = unrouted
     return MappingProxyType(clauses)
