@@ -131,6 +131,7 @@ class Statements:
         where = f"WHERE id = {p} AND version = {p}"
         self._where = where
         self._updates = TextCache()
+        self._multi_rows = TextCache()
         self.update_all = f"UPDATE qleads_lead SET {state}, {documents} {where}"  # noqa: S608
         self.record_access = (
             f"INSERT INTO qleads_access_log ({', '.join(ACCESS_COLUMNS)}) "  # noqa: S608
@@ -208,6 +209,34 @@ class Statements:
         return [list(values)] if self.postgres else list(values)
 
     # --- the counters (qleads_lead_count) --------------------------------------------------
+
+    def in_rows(
+        self, statement: str, rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+        """An ``INSERT … VALUES (row)`` for several rows as few statements as possible:
+        multi-row ``VALUES`` lists of up to :data:`CACHED_ROWS` rows, each with its
+        parameters as one row. In a pipeline each statement costs a message and its
+        parameters' adaptation; an intake's two dozen notices go as one."""
+        if len(rows) <= 1:
+            return [(statement, rows)]
+        batches: list[tuple[str, Sequence[Sequence[Any]]]] = []
+        for start in range(0, len(rows), CACHED_ROWS):
+            chunk = rows[start : start + CACHED_ROWS]
+            if len(chunk) == 1:
+                batches.append((statement, chunk))
+                continue
+            params = [value for row in chunk for value in row]
+            batches.append((self._rows_of(statement, len(chunk)), [params]))
+        return batches
+
+    def _rows_of(self, statement: str, count: int) -> str:
+        key = (statement, count)
+        text = self._multi_rows.get(key)
+        if text is None:
+            head, row, tail = _values_parts(statement)
+            text = f"{head} VALUES {', '.join(row for _ in range(count))}{tail}"
+            self._multi_rows.remember(key, text)
+        return text
 
     def folded(self, update: str, inserts: Sequence[tuple[str, str, int]]) -> str:
         """PostgreSQL: a unit's conditional ``UPDATE`` (of one lead) and the inserts it

@@ -232,8 +232,9 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             db = self._open()
             begin = self._state != _WRITING
             self._state = _IDLE
+            in_rows = self._statements.in_rows
             db.run_pipeline(
-                [(insert.statement, insert.rows) for insert in held],
+                [batch for insert in held for batch in in_rows(insert.statement, insert.rows)],
                 begin=begin,
                 on_integrity=_refusal(held),
             )

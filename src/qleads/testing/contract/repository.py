@@ -580,6 +580,21 @@ class RepositoryContract(
             stored = [n for n in outbox() if n.key == first.key]
             assert stored == [first]
 
+        def test_a_unit_with_many_notices_stores_each_once(
+            self, repository: LeadRepository, outbox: Outbox
+        ) -> None:
+            """R10: a unit's notices, more than one statement's worth (a sweep batch),
+            with repeated keys among them, are each stored once, as written."""
+            (lead,) = store_leads(repository, [make_lead("many-notices")])
+            notices = [_notice(lead, f"i-{n:03d}") for n in range(150)]
+            later = T0 + dt.timedelta(hours=1)
+            # Repeats of notices already in the list: the first one written stays.
+            repeated = [attrs.evolve(n, created_at=later) for n in notices[:70:7]]
+            with repository.unit_of_work() as uow:
+                uow.enqueue([*notices[:70], *repeated, *notices[70:]])
+                uow.commit()
+            assert sorted(outbox(), key=lambda n: n.key) == sorted(notices, key=lambda n: n.key)
+
         def test_records_round_trip(self, repository: LeadRepository, outbox: Outbox) -> None:
             """R10: kind, lead, recipient and both instants come back as written."""
             (lead,) = store_leads(repository, [make_lead("kinds")])
