@@ -19,10 +19,26 @@ from qleads.model import Actor, Admin, Installer, Lead, Policy, SalesRep
 from qleads.ports import Clock, Directory, LeadRepository, UnitOfWork
 from qleads.tabs import Scope
 
-__all__ = ["NOTE_LIMIT", "DeskBase", "clean_note", "current_time", "scope_of", "write"]
+__all__ = ["NOTE_LIMIT", "DeskBase", "clean_note", "current_time", "offers", "scope_of", "write"]
 
 #: The longest note a record, release or reopening keeps (R6, R7, R12).
 NOTE_LIMIT = 2000
+
+
+#: Which classes have which optional port method (see :func:`offers`).
+_OFFERS: dict[tuple[type, str], bool] = {}
+
+
+def offers(port: object, method: str) -> bool:
+    """Whether ``port`` has the optional ``method`` (a ``FindsCounted`` or
+    ``AppendsAccessInUnit`` unit of work …). Asked of its class, once: a use case asks
+    on every call, and ``isinstance`` against a runtime protocol costs more than the
+    call it decides."""
+    key = (type(port), method)
+    found = _OFFERS.get(key)
+    if found is None:
+        found = _OFFERS[key] = callable(getattr(key[0], method, None))
+    return found
 
 
 class DeskBase:

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import attrs
 
-from qleads.desk.base import DeskBase, current_time, scope_of
+from qleads.desk.base import DeskBase, current_time, offers, scope_of
 from qleads.documents import unstructure_document
 from qleads.errors import ConfigurationError, InvalidInput, LeadNotFound, NotPermitted
 from qleads.instants import require_utc
@@ -189,23 +189,11 @@ def log_access(
     records = _records(actor, leads, kind, at, client)
     if not records:
         return
-    if uow is not None and _appends_in_unit(uow):
+    if uow is not None and offers(uow, "append_access"):
         cast(AppendsAccessInUnit, uow).append_access(records)
     else:
         keeper.access_log.append(records)
     _written(records)
-
-
-#: Whether a unit-of-work class appends what it read (asked of the class, per page).
-_APPENDS: dict[type, bool] = {}
-
-
-def _appends_in_unit(uow: UnitOfWork) -> bool:
-    kind = type(uow)
-    appends = _APPENDS.get(kind)
-    if appends is None:
-        appends = _APPENDS[kind] = callable(getattr(kind, "append_access", None))
-    return appends
 
 
 def _records(
@@ -250,11 +238,6 @@ class Shown:
     withheld: bool = False
 
 
-#: Whether a unit-of-work class records access with its change (asked of the class: a
-#: use case asks on every change).
-_IN_UNIT: dict[type, bool] = {}
-
-
 def shown_in(
     desk: DeskBase,
     uow: UnitOfWork | None,
@@ -283,18 +266,10 @@ def shown_in(
     if contact_hidden(seen_by, lead, rules) or _keeper(desk.repository) is None:
         return Shown(lead, seen_by, rules)
     records = _records(actor, [lead], access, current_time(desk.clock), client)
-    if records and uow is not None and _records_in_unit(uow):
+    if records and uow is not None and offers(uow, "record_access"):
         cast(RecordsAccessInUnit, uow).record_access(records)
         return Shown(lead, seen_by, rules, held=records)
     return Shown(lead, seen_by, rules, later=records)
-
-
-def _records_in_unit(uow: UnitOfWork) -> bool:
-    kind = type(uow)
-    in_unit = _IN_UNIT.get(kind)
-    if in_unit is None:
-        in_unit = _IN_UNIT[kind] = callable(getattr(kind, "record_access", None))
-    return in_unit
 
 
 def deliver(desk: DeskBase, shown: Shown) -> LeadView:

@@ -12,13 +12,13 @@ from typing import cast
 
 import attrs
 
-from qleads.desk.base import DeskBase, current_time, scope_of
+from qleads.desk.base import DeskBase, current_time, offers, scope_of
 from qleads.desk.personal_data import log_access, shown_to
 from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
-from qleads.ports import FindsCounted, UnitOfWork
+from qleads.ports import FindsCounted
 from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, query_for
 from qleads.visibility import LeadView, RowView, can_see, view_row
 
@@ -156,7 +156,7 @@ def read_page(
     with desk.repository.unit_of_work() as uow:
         if not tabs:
             found = uow.find(query)
-        elif _finds_counted(uow):
+        elif offers(uow, "find_counted"):
             found, totals = cast(FindsCounted, uow).find_counted(query, count_queries(scope, tabs))
         else:
             found, totals = uow.find(query), uow.counts(count_queries(scope, tabs))
@@ -175,19 +175,6 @@ def read_page(
         per_page=per_page,
         counts=dict(zip(tabs, totals, strict=True)),
     )
-
-
-#: Whether a unit-of-work class reads a page with its counts (asked of the class: a page
-#: is read on every request).
-_FINDS_COUNTED: dict[type, bool] = {}
-
-
-def _finds_counted(uow: UnitOfWork) -> bool:
-    kind = type(uow)
-    finds = _FINDS_COUNTED.get(kind)
-    if finds is None:
-        finds = _FINDS_COUNTED[kind] = callable(getattr(kind, "find_counted", None))
-    return finds
 
 
 @functools.lru_cache(maxsize=4096)
