@@ -329,9 +329,18 @@ class Player:
         self.idle = False
 
     def _send(self, method: str, path: str, **kw: Any) -> requests.Response:
-        response = self.session.request(
-            method, self.base + path, timeout=60, allow_redirects=False, **kw
-        )
+        try:
+            response = self.session.request(
+                method, self.base + path, timeout=60, allow_redirects=False, **kw
+            )
+        except requests.ConnectionError:
+            # gunicorn closes a keep-alive connection idle for two seconds (a player
+            # sits out the other app's turn); a request sent on it as it closes is
+            # reset unread. Once more on a new connection.
+            self.session.close()
+            response = self.session.request(
+                method, self.base + path, timeout=60, allow_redirects=False, **kw
+            )
         found = _CSRF.search(response.text)
         if found:
             self.token = found.group(1)
