@@ -121,7 +121,9 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
     stored. A unit without an update (an intake), with several (a sweep's batch: one
     pipelined ``executemany`` per statement), or with more held rows than a short
     statement takes, sends its inserts and the counter deltas in one pipeline with the
-    ``COMMIT`` instead (the updates, if any, go first). Any read sends the held updates
+    ``COMMIT`` instead, as multi-row ``VALUES`` lists
+    (:meth:`~qleads.adapters.sql.statements.Statements.in_rows`; the updates, if any,
+    go first). Any read sends the held updates
     first, and :meth:`history`, the only read of the inserted tables, the
     held inserts too, so the unit reads its own writes. An insert the database refuses
     (an event whose version exists, or of an unknown lead) is raised by that read or by
