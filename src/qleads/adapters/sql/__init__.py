@@ -11,12 +11,14 @@ mapping; the frozen domain classes stay unmapped. One module per concern:
 * :mod:`~qleads.adapters.sql.errors`: driver errors as qleads errors;
 * :mod:`~qleads.adapters.sql.codec`: rows ⇄ domain values;
 * :mod:`~qleads.adapters.sql.statements` and :mod:`~qleads.adapters.sql.tab_sql`: the
-  unit of work's SQL and the R8 page compiler, sent through
-  :mod:`~qleads.adapters.sql.driver`;
-* :mod:`~qleads.adapters.sql.unit_of_work`, :mod:`~qleads.adapters.sql.repository`,
+  unit of work's SQL and the R8 page compiler (with the tab counters' cells,
+  :mod:`~qleads.adapters.sql.counters`), sent through :mod:`~qleads.adapters.sql.driver`;
+* :mod:`~qleads.adapters.sql.unit_of_work` (its page reads in
+  :mod:`~qleads.adapters.sql.tab_reads`), :mod:`~qleads.adapters.sql.repository`,
   :mod:`~qleads.adapters.sql.directory` (with
-  :mod:`~qleads.adapters.sql.territory_cache`) and :mod:`~qleads.adapters.sql.outbox`
-  (which needs the ``mail`` extra, so it is not imported here): the ports;
+  :mod:`~qleads.adapters.sql.territory_cache`, which keeps the territories and teams)
+  and :mod:`~qleads.adapters.sql.outbox` (which needs the ``mail`` extra, so it is not
+  imported here): the ports;
 * :mod:`~qleads.adapters.sql.migrations`: the Alembic migrations
   (``qleads db upgrade URL``), which know only the schema and the engine.
 

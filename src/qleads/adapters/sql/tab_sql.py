@@ -15,22 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import attrs
 
-from qleads.adapters.sql.codec import STATUS_BY_VALUE
 from qleads.adapters.sql.schema import UNROUTED, status_in
 from qleads.adapters.sql.statements import STATEMENT_CACHE_SIZE, TextCache
 from qleads.lifecycle import TERMINAL_STATUSES, Status
-from qleads.model import Lead
 from qleads.tabs import Clause, LeadQuery, Order, Refinement
 
-__all__ = ["Cell", "TabSql", "counter_cell", "counts_cell"]
+__all__ = ["TabSql"]
 
-#: A row of ``qleads_lead_count``: territory (:data:`~qleads.adapters.sql.schema.UNROUTED`
-#: for none), status, held (0 or 1).
-Cell: TypeAlias = tuple[str, str, int]
 
 #: Shape of a clause for the statement cache: the statuses (part of the SQL, so that
 #: partial indexes and plans can use them), whether territories are given (and empty),
@@ -134,33 +129,6 @@ class _Sql:
         self.params.append(value)
         if self.emit:
             self.parts.append(self.mark)
-
-
-def counter_cell(lead: Lead) -> Cell:
-    """The ``qleads_lead_count`` row a lead is counted in."""
-    territory = lead.territory_id
-    return (
-        UNROUTED if territory is None else territory,
-        lead.status.value,
-        0 if lead.holder_id is None else 1,
-    )
-
-
-def counts_cell(clause: Clause, cell: Cell) -> bool:
-    """Whether a clause without a holder selects the leads of a counter cell (the
-    counter-table reading of ``qleads.tabs.Clause.holds_for``)."""
-    territory, status, held = cell
-    if clause.statuses is not None and STATUS_BY_VALUE[status] not in clause.statuses:
-        return False
-    if clause.territory_ids is not None and (
-        territory == UNROUTED or territory not in clause.territory_ids
-    ):
-        return False
-    if clause.held and not held:
-        return False
-    if clause.unheld and held:
-        return False
-    return not (clause.unrouted and territory != UNROUTED)
 
 
 def _clause_shape(clause: Clause) -> _ClauseShape:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from qleads.adapters.sql.access_log import SqlAlchemyAccessLog
 from qleads.adapters.sql.codec import RowCodec
+from qleads.adapters.sql.counters import Cell, counter_cell
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.duplicate_sql import DuplicateStatements
 from qleads.adapters.sql.errors import OnIntegrity, integrity_kind, storage_error
@@ -29,12 +30,11 @@ from qleads.adapters.sql.limits_sql import LimitsSql, LimitsUnitOfWork
 from qleads.adapters.sql.schema import UNROUTED
 from qleads.adapters.sql.scorecard_sql import ScorecardUnitOfWork
 from qleads.adapters.sql.statements import CACHED_ROWS, Statements
-from qleads.adapters.sql.tab_sql import Cell, TabSql, counter_cell, counts_cell
+from qleads.adapters.sql.tab_reads import TabReadsUnitOfWork
+from qleads.adapters.sql.tab_sql import TabSql
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
 from qleads.model import HistoryEvent, Lead, Notification, ReleaseReason
 from qleads.personal_data import AccessRecord
-from qleads.ports import Page
-from qleads.tabs import LeadQuery
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 
@@ -81,7 +81,7 @@ _READING: Final = 1
 _WRITING: Final = 2
 
 
-class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
+class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOfWork):
     """One database transaction (the :class:`~qleads.ports.UnitOfWork` port); leaving
     the ``with`` block without :meth:`commit` rolls it back.
 
@@ -567,19 +567,6 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
         else:
             self._held.append(_Insert("qleads_access_log", self._statements.record_access, rows))
 
-    def find(self, query: LeadQuery) -> Page:
-        if not query.clauses:
-            return Page(leads=(), total=0)
-        db = self._for_reading()
-        statement, params = self._tabs.tab(query)
-        rows = db.run(statement, params).fetchall()
-        summary = self._codec.summary
-        if rows:
-            total = int(rows[0][-1]) + self._pending(query)
-            return Page(leads=tuple(summary(row) for row in rows), total=total)
-        # An empty page (past the end): the total still counts.
-        return Page(leads=(), total=self._counts(db, [query])[0])
-
     def append_access(self, records: Sequence[AccessRecord]) -> None:
         """R14's records of what this unit read, appended at once on its connection
         (:class:`~qleads.personal_data_ports.AppendsAccessInUnit`): a SQLite read
@@ -593,59 +580,6 @@ class SqlAlchemyUnitOfWork(LimitsUnitOfWork, ScorecardUnitOfWork):
             self._state = _IDLE
             db.run("COMMIT", ())
         self._access_log.append_on(db, records)
-
-    def find_counted(
-        self, query: LeadQuery, counted: Sequence[LeadQuery]
-    ) -> tuple[Page, list[int]]:
-        """:meth:`find` and :meth:`counts` in one statement (the
-        :class:`~qleads.ports.FindsCounted` capability): the page's rows carry its
-        total and the counted totals. A page without rows (past the end, or an empty
-        tab) asks once more, for the totals alone."""
-        asked = [q for q in counted if q.clauses]
-        if not query.clauses or not asked:
-            return self.find(query), self.counts(counted)
-        db = self._for_reading()
-        statement, params = self._tabs.tab(query, asked)
-        rows = db.run(statement, params).fetchall()
-        if not rows:
-            totals = self._counts(db, [query, *counted])
-            return Page(leads=(), total=totals[0]), totals[1:]
-        first = rows[0]
-        width = len(first) - len(asked)
-        summary = self._codec.summary
-        page = Page(
-            leads=tuple(summary(row) for row in rows),
-            total=int(first[width - 1]) + self._pending(query),
-        )
-        found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
-        return page, [next(found) if q.clauses else 0 for q in counted]
-
-    def counts(self, queries: Sequence[LeadQuery]) -> list[int]:
-        if not queries:
-            return []
-        return self._counts(self._for_reading(), queries)
-
-    def _counts(self, db: DriverConnection, queries: Sequence[LeadQuery]) -> list[int]:
-        asked = [q for q in queries if q.clauses]
-        totals: list[int] = []
-        if asked:
-            statement, params = self._tabs.totals(asked)
-            row = db.run(statement, params).fetchone()
-            totals = [int(v) + self._pending(q) for v, q in zip(row, asked, strict=True)]
-        found = iter(totals)
-        return [next(found) if q.clauses else 0 for q in queries]
-
-    def _pending(self, query: LeadQuery) -> int:
-        """This unit's own counter deltas in the cells the clauses of ``query`` count
-        (they reach the table only at commit; a unit reads its own writes); none for a
-        refined query, whose total is counted in the lead table."""
-        deltas = self._deltas
-        if not deltas or query.refinement is not None:
-            return 0
-        counted = [c for c in query.clauses if c.holder_id is None]
-        return sum(
-            delta for cell, delta in deltas.items() if any(counts_cell(c, cell) for c in counted)
-        )
 
     def due(self, now: dt.datetime, limit: int) -> list[Lead]:
         """Locks what it returns (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the

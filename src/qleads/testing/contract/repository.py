@@ -56,6 +56,8 @@ from qleads.testing.contract.desk_scenarios import DeskScenarioContract, Outbox
 from qleads.testing.contract.explain import RoutingExplainedContract
 from qleads.testing.contract.lead_search import LeadSearchContract
 from qleads.testing.contract.limits import ClaimLimitsContract
+from qleads.testing.contract.outbox_rows import OutboxRowsContract
+from qleads.testing.contract.outbox_rows import notice as _notice
 from qleads.testing.contract.personal_data import PersonalDataContract
 from qleads.testing.contract.policy_scenarios import PolicyContract
 from qleads.testing.contract.scorecards import ScorecardContract
@@ -88,12 +90,6 @@ def _event(lead: Lead, version: int, kind: EventKind, **changes: Any) -> History
     return attrs.evolve(event, **changes)
 
 
-def _notice(
-    lead: Lead, recipient: str, kind: NotificationKind = NotificationKind.NEW_LEAD
-) -> Notification:
-    return Notification.for_lead(kind, lead, recipient, T0, deadline_at=T0 + dt.timedelta(days=2))
-
-
 class _Boom(Exception):
     """Raised inside a unit of work to prove it rolls back."""
 
@@ -119,6 +115,7 @@ class RepositoryContract(
     RoutingExplainedContract,
     ScorecardContract,
     PersonalDataContract,
+    OutboxRowsContract,
 ):
     """Abstract: subclass it and override the ``repository`` fixture (and ``outbox`` if
     your repository has no ``notifications()``)."""
@@ -563,47 +560,6 @@ class RepositoryContract(
             with repository.unit_of_work() as uow:
                 assert uow.get(lead.id) == claimed
                 assert [e.version for e in uow.history(lead.id)] == [2]
-
-    class TestOutbox:
-        def test_duplicate_key_is_ignored(self, repository: LeadRepository, outbox: Outbox) -> None:
-            """R10: a stable key per event and recipient; a second record with the same
-            key is ignored, within a unit and across units."""
-            (lead,) = store_leads(repository, [make_lead("outbox")])
-            first = _notice(lead, "i-anna")
-            again = attrs.evolve(first, created_at=T0 + dt.timedelta(hours=1))
-            with repository.unit_of_work() as uow:
-                uow.enqueue([first, again])
-                uow.commit()
-            with repository.unit_of_work() as uow:
-                uow.enqueue([again])
-                uow.commit()
-            stored = [n for n in outbox() if n.key == first.key]
-            assert stored == [first]
-
-        def test_a_unit_with_many_notices_stores_each_once(
-            self, repository: LeadRepository, outbox: Outbox
-        ) -> None:
-            """R10: a unit's notices, more than one statement's worth (a sweep batch),
-            with repeated keys among them, are each stored once, as written."""
-            (lead,) = store_leads(repository, [make_lead("many-notices")])
-            notices = [_notice(lead, f"i-{n:03d}") for n in range(150)]
-            later = T0 + dt.timedelta(hours=1)
-            # Repeats of notices already in the list: the first one written stays.
-            repeated = [attrs.evolve(n, created_at=later) for n in notices[:70:7]]
-            with repository.unit_of_work() as uow:
-                uow.enqueue([*notices[:70], *repeated, *notices[70:]])
-                uow.commit()
-            assert sorted(outbox(), key=lambda n: n.key) == sorted(notices, key=lambda n: n.key)
-
-        def test_records_round_trip(self, repository: LeadRepository, outbox: Outbox) -> None:
-            """R10: kind, lead, recipient and both instants come back as written."""
-            (lead,) = store_leads(repository, [make_lead("kinds")])
-            notices = [_notice(lead, f"i-{kind.value}", kind) for kind in NotificationKind]
-            notices.append(attrs.evolve(_notice(lead, "i-plain"), deadline_at=None))
-            with repository.unit_of_work() as uow:
-                uow.enqueue(notices)
-                uow.commit()
-            assert sorted(outbox(), key=lambda n: n.key) == sorted(notices, key=lambda n: n.key)
 
     class TestHistory:
         def test_events_come_back_oldest_first(self, repository: LeadRepository) -> None:

@@ -1,0 +1,109 @@
+"""Tab pages and totals in the SQL unit of work (R8): the reads of
+:class:`~qleads.ports.UnitOfWork` and :class:`~qleads.ports.FindsCounted` that the
+statements of :mod:`qleads.adapters.sql.tab_sql` answer, for
+:class:`~qleads.adapters.sql.unit_of_work.SqlAlchemyUnitOfWork`. A unit reads its own
+writes: its counter changes not yet committed (PostgreSQL holds them until the commit)
+are added to the totals it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from qleads.adapters.sql.codec import RowCodec
+from qleads.adapters.sql.counters import Cell, counts_cell
+from qleads.adapters.sql.driver import DriverConnection
+from qleads.adapters.sql.tab_sql import TabSql
+from qleads.ports import Page
+from qleads.tabs import LeadQuery
+
+__all__ = ["TabReadsUnitOfWork"]
+
+
+class _Reader(Protocol):
+    """What the mixin needs of the SQL unit of work."""
+
+    _tabs: TabSql
+    _codec: RowCodec
+    _deltas: dict[Cell, int]
+
+    def _for_reading(self) -> DriverConnection: ...
+
+    def find(self, query: LeadQuery) -> Page: ...
+
+    def counts(self, queries: Sequence[LeadQuery]) -> list[int]: ...
+
+    def _counts(self, db: DriverConnection, queries: Sequence[LeadQuery]) -> list[int]: ...
+
+    def _pending(self, query: LeadQuery) -> int: ...
+
+
+class TabReadsUnitOfWork:
+    """:meth:`find`, :meth:`find_counted` and :meth:`counts` of the SQL unit of work."""
+
+    def find(self: _Reader, query: LeadQuery) -> Page:
+        if not query.clauses:
+            return Page(leads=(), total=0)
+        db = self._for_reading()
+        statement, params = self._tabs.tab(query)
+        rows = db.run(statement, params).fetchall()
+        summary = self._codec.summary
+        if rows:
+            total = int(rows[0][-1]) + self._pending(query)
+            return Page(leads=tuple(summary(row) for row in rows), total=total)
+        # An empty page (past the end): the total still counts.
+        return Page(leads=(), total=self._counts(db, [query])[0])
+
+    def find_counted(
+        self: _Reader, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]:
+        """:meth:`find` and :meth:`counts` in one statement (the
+        :class:`~qleads.ports.FindsCounted` capability): the page's rows carry its
+        total and the counted totals. A page without rows (past the end, or an empty
+        tab) asks once more, for the totals alone."""
+        asked = [q for q in counted if q.clauses]
+        if not query.clauses or not asked:
+            return self.find(query), self.counts(counted)
+        db = self._for_reading()
+        statement, params = self._tabs.tab(query, asked)
+        rows = db.run(statement, params).fetchall()
+        if not rows:
+            totals = self._counts(db, [query, *counted])
+            return Page(leads=(), total=totals[0]), totals[1:]
+        first = rows[0]
+        width = len(first) - len(asked)
+        summary = self._codec.summary
+        page = Page(
+            leads=tuple(summary(row) for row in rows),
+            total=int(first[width - 1]) + self._pending(query),
+        )
+        found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
+        return page, [next(found) if q.clauses else 0 for q in counted]
+
+    def counts(self: _Reader, queries: Sequence[LeadQuery]) -> list[int]:
+        if not queries:
+            return []
+        return self._counts(self._for_reading(), queries)
+
+    def _counts(self: _Reader, db: DriverConnection, queries: Sequence[LeadQuery]) -> list[int]:
+        asked = [q for q in queries if q.clauses]
+        totals: list[int] = []
+        if asked:
+            statement, params = self._tabs.totals(asked)
+            row = db.run(statement, params).fetchone()
+            totals = [int(v) + self._pending(q) for v, q in zip(row, asked, strict=True)]
+        found = iter(totals)
+        return [next(found) if q.clauses else 0 for q in queries]
+
+    def _pending(self: _Reader, query: LeadQuery) -> int:
+        """This unit's own counter deltas in the cells the clauses of ``query`` count
+        (they reach the table only at commit; a unit reads its own writes); none for a
+        refined query, whose total is counted in the lead table."""
+        deltas = self._deltas
+        if not deltas or query.refinement is not None:
+            return 0
+        counted = [c for c in query.clauses if c.holder_id is None]
+        return sum(
+            delta for cell, delta in deltas.items() if any(counts_cell(c, cell) for c in counted)
+        )
