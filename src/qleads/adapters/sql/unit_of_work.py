@@ -310,6 +310,21 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
         for insert in held:
             db.run_many(insert.statement, insert.rows, insert.on_integrity)
 
+    def _insert(
+        self,
+        table: str,
+        statement: str,
+        rows: Sequence[Sequence[Any]],
+        on_integrity: OnIntegrity | None = None,
+    ) -> None:
+        """Rows that decide nothing: SQLite writes them at once, PostgreSQL holds them
+        back for the unit's next read of them or its commit (see the class docstring)."""
+        db = self._for_writing(holding=True)
+        if self._sqlite:
+            db.run_many(statement, rows, on_integrity)
+        else:
+            self._held.append(_Insert(table, statement, rows, on_integrity))
+
     def _count(self, before: Cell | None, after: Cell) -> None:
         # On SQLite the triggers of migration 0004 keep the counters.
         if self._sqlite or before == after:
@@ -523,7 +538,6 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
     def append(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
             return
-        db = self._for_writing(holding=True)
 
         def refused(error: sa_exc.IntegrityError) -> QleadsError:
             first = events[0]
@@ -533,10 +547,7 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
             return StaleUpdate(first.lead_id, first.version - 1)
 
         rows = self._codec.event_rows(events)
-        if self._sqlite:
-            db.run_many(self._statements.append, rows, on_integrity=refused)
-        else:
-            self._held.append(_Insert("qleads_event", self._statements.append, rows, refused))
+        self._insert("qleads_event", self._statements.append, rows, refused)
 
     def history(self, lead_id: int) -> list[HistoryEvent]:
         if self._held:
@@ -547,12 +558,8 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
     def enqueue(self, notifications: Sequence[Notification]) -> None:
         if not notifications:
             return
-        db = self._for_writing(holding=True)
         rows = self._codec.notification_rows(notifications)
-        if self._sqlite:
-            db.run_many(self._statements.enqueue, rows)
-        else:
-            self._held.append(_Insert("qleads_outbox", self._statements.enqueue, rows))
+        self._insert("qleads_outbox", self._statements.enqueue, rows)
 
     def record_access(self, records: Sequence[AccessRecord]) -> None:
         """R14's records of what the change returns, in the change's transaction
@@ -560,12 +567,8 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
         back with the other inserts, so a claim still costs its two round trips."""
         if not records:
             return
-        db = self._for_writing(holding=True)
         rows = self._codec.access_rows(records)
-        if self._sqlite:
-            db.run_many(self._statements.record_access, rows)
-        else:
-            self._held.append(_Insert("qleads_access_log", self._statements.record_access, rows))
+        self._insert("qleads_access_log", self._statements.record_access, rows)
 
     def append_access(self, records: Sequence[AccessRecord]) -> None:
         """R14's records of what this unit read, appended at once on its connection
@@ -600,19 +603,15 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
     def add_match_keys(self, lead_id: int, keys: Sequence[str], received_at: dt.datetime) -> None:
         if not keys:
             return
-        db = self._for_writing(holding=True)
         at = self._codec.instant_in(received_at)
 
         def refused(error: sa_exc.IntegrityError) -> QleadsError:
             return LeadNotFound(lead_id)
 
+        # Held back with the events and notices on PostgreSQL: :meth:`matching`, their one
+        # reader, sends them first.
         rows = [(lead_id, key, at) for key in keys]
-        if self._sqlite:
-            db.run_many(self._duplicates.add_key, rows, on_integrity=refused)
-        else:
-            # Held back with the events and notices (PostgreSQL): :meth:`matching`, their
-            # one reader, sends them first.
-            self._held.append(_Insert("qleads_match_key", self._duplicates.add_key, rows, refused))
+        self._insert("qleads_match_key", self._duplicates.add_key, rows, refused)
 
     def matching(self, keys: Sequence[str], since: dt.datetime) -> list[int]:
         if not keys:
