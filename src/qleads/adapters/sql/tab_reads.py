@@ -38,6 +38,10 @@ class _Reader(Protocol):
 
     def _pending(self, query: LeadQuery) -> int: ...
 
+    def _rows_then_totals(
+        self, db: DriverConnection, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]: ...
+
 
 class TabReadsUnitOfWork:
     """:meth:`find`, :meth:`find_counted` and :meth:`counts` of the SQL unit of work."""
@@ -66,6 +70,8 @@ class TabReadsUnitOfWork:
         if not query.clauses or not asked:
             return self.find(query), self.counts(counted)
         db = self._for_reading()
+        if not self._tabs.postgres and query.refinement is None:
+            return self._rows_then_totals(db, query, counted)
         statement, params = self._tabs.tab(query, asked)
         rows = db.run(statement, params).fetchall()
         if not rows:
@@ -80,6 +86,23 @@ class TabReadsUnitOfWork:
         )
         found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
         return page, [next(found) if q.clauses else 0 for q in counted]
+
+    def _rows_then_totals(
+        self: _Reader, db: DriverConnection, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]:
+        """SQLite: the page's rows (:meth:`TabSql.rows`), then every total in one row;
+        the page's own total is the tab's count when it is one of ``counted``."""
+        statement, params = self._tabs.rows(query)
+        rows = db.run(statement, params).fetchall()
+        clauses = query.clauses
+        own = next(
+            (n for n, q in enumerate(counted) if q.refinement is None and q.clauses == clauses),
+            None,
+        )
+        totals = self._counts(db, counted if own is not None else [*counted, query])
+        total = totals[own] if own is not None else totals.pop()
+        summary = self._codec.summary
+        return Page(leads=tuple(summary(row) for row in rows), total=total), totals
 
     def counts(self: _Reader, queries: Sequence[LeadQuery]) -> list[int]:
         if not queries:

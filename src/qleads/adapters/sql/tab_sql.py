@@ -107,19 +107,58 @@ def _covered(query: LeadQuery) -> bool:
     )
 
 
+def _scanned(clauses: Sequence[Clause]) -> list[Clause]:
+    """The clauses a total counts in the lead table: those naming a holder."""
+    return [c for c in clauses if c.holder_id is not None]
+
+
+def _one_holder(queries: Sequence[LeadQuery]) -> str | None:
+    """The holder every clause naming one names, across the queries a total is not
+    scanned for (see :meth:`TabSql._holder_tally`); ``None`` if there are none or
+    several."""
+    holders = {
+        c.holder_id
+        for query in queries
+        if query.refinement is None
+        for c in query.clauses
+        if c.holder_id is not None
+    }
+    return holders.pop() if len(holders) == 1 else None
+
+
+def _disjoint(a: Clause, b: Clause) -> bool:
+    """Whether no lead can meet both clauses, judged by what a statement's text already
+    depends on (the clause's shape), so that a cached text stays right: no unheld lead
+    has a holder, and no lead has two statuses."""
+    if (a.unheld and (b.holder_id is not None or b.held)) or (
+        b.unheld and (a.holder_id is not None or a.held)
+    ):
+        return True
+    return a.statuses is not None and b.statuses is not None and a.statuses.isdisjoint(b.statuses)
+
+
 class _Sql:
     """SQL text and its DB-API parameters, written together; with ``emit=False`` only
     the parameters are collected (the text is cached)."""
 
-    __slots__ = ("counted", "emit", "mark", "params", "parts")
+    __slots__ = ("bare", "counted", "emit", "mark", "params", "parts")
 
-    def __init__(self, mark: str, *, emit: bool, counted: Sequence[LeadQuery] = ()) -> None:
+    def __init__(
+        self,
+        mark: str,
+        *,
+        emit: bool,
+        counted: Sequence[LeadQuery] = (),
+        bare: bool = False,
+    ) -> None:
         self.mark = mark
         self.emit = emit
         self.parts: list[str] = []
         self.params: list[Any] = []
         #: Queries whose totals a page statement carries beside its own (the tab bar).
         self.counted = counted
+        #: A page statement without any total: its rows' columns only.
+        self.bare = bare
 
     def text(self, text: str) -> None:
         if self.emit:
@@ -214,17 +253,36 @@ class TabSql:
         # Keyed apart from totals(), whose key is the flat tuple of its queries.
         asked = (query, tuple(counted)) if counted else query
         built = self._built.get(asked)
-        if built is not None:
-            return built
+        if built is None:
+            built = self._build_page(asked, query, counted, bare=False)
+        return built
+
+    def rows(self, query: LeadQuery) -> tuple[str, Sequence[Any]]:
+        """A page of ``query`` without any total: its rows' columns alone.
+
+        SQLite hands each column of each row to Python one by one, so nine totals
+        repeated in every row of a full page cost more than a second statement that
+        reads them once (:meth:`totals`): its unit of work reads a tab page and its
+        tab bar that way (PostgreSQL sends them in one round trip, :meth:`tab`)."""
+        asked = ("rows", query)
+        built = self._built.get(asked)
+        if built is None:
+            built = self._build_page(asked, query, (), bare=True)
+        return built
+
+    def _build_page(
+        self, asked: Any, query: LeadQuery, counted: Sequence[LeadQuery], *, bare: bool
+    ) -> tuple[str, tuple[Any, ...]]:
         key = (
             "page",
+            bare,
             query.order,
             tuple(self._clause_key(c) for c in query.clauses),
             _refinement_shape(query.refinement),
             self._totals_key(counted),
         )
         cached = self._tabs.get(key)
-        sql = _Sql(self.p, emit=cached is None, counted=counted)
+        sql = _Sql(self.p, emit=cached is None, counted=counted, bare=bare)
         if _refined(query):
             self._scan_page(sql, query)
         else:
@@ -238,26 +296,57 @@ class TabSql:
 
     def totals(self, queries: Sequence[LeadQuery]) -> tuple[str, Sequence[Any]]:
         """One row, one column per query (each with at least one clause): the total of
-        each, from the counters where its clauses allow (see :meth:`_total`)."""
+        each, from the counters where its clauses allow (see :meth:`_total`).
+
+        When the leads the counters cannot count belong to one holder (an installer's
+        tab bar: his own leads in five tabs), they are tallied in one pass over his
+        range of the holder index (:meth:`_holder_tally`), not once per tab."""
         asked = tuple(queries)
         built = self._built.get(asked)
         if built is not None:
             return built
-        key = ("totals", self._totals_key(queries))
+        holder = _one_holder(queries)
+        key = ("totals", holder is not None, self._totals_key(queries))
         cached = self._tabs.get(key)
         sql = _Sql(self.p, emit=cached is None)
         sql.text("SELECT ")
         for n, query in enumerate(queries):
             if n:
                 sql.text(", ")
-            self._query_total(sql, query)
+            if holder is not None and query.refinement is None:
+                self._total(sql, query.clauses, tally=n)
+            else:
+                self._query_total(sql, query)
             sql.text(f" AS n{n}")
+        if holder is not None:
+            self._holder_tally(sql, queries, holder)
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
         built = (cached, tuple(sql.params))
         self._built.remember(asked, built)
         return built
+
+    def _holder_tally(self, sql: _Sql, queries: Sequence[LeadQuery], holder: str) -> None:
+        """``FROM`` a one-row table ``h`` whose column ``a<n>`` counts the holder's
+        leads that the ``n``-th query selects and its counted clauses do not (see
+        :meth:`_total`): conditional sums over one range of the holder index."""
+        sql.text(" FROM (SELECT ")
+        first = True
+        for n, query in enumerate(queries):
+            scanned = _scanned(query.clauses) if query.refinement is None else []
+            if not scanned:
+                continue
+            sql.text("" if first else ", ")
+            first = False
+            sql.text("COALESCE(SUM(CASE WHEN (")
+            self._any(sql, [attrs.evolve(c, holder_id=None) for c in scanned], counter=False)
+            sql.text(")")
+            self._not_counted(sql, query.clauses, scanned)
+            sql.text(f" THEN 1 ELSE 0 END), 0) AS a{n}")
+        sql.text(" FROM qleads_lead WHERE holder_id = ")
+        sql.arg(holder)
+        sql.text(") AS h")
 
     def _totals_key(self, queries: Sequence[LeadQuery]) -> tuple[Any, ...]:
         return tuple(
@@ -272,8 +361,12 @@ class TabSql:
             self._scan_total(sql, query)
 
     def _page_totals(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
-        """A page's total columns: its own (``total``, from ``clauses``), then one per
-        query counted with it (``n0``, ``n1`` …)."""
+        """A page's total columns after its row columns: its own (``total``, from
+        ``clauses``), then one per query counted with it (``n0``, ``n1`` …); none in a
+        bare page."""
+        if sql.bare:
+            return
+        sql.text(", ")
         self._total(sql, clauses)
         sql.text(" AS total")
         self._counted_totals(sql)
@@ -323,7 +416,7 @@ class TabSql:
             return
         order = _ORDER_BY[query.order]
         clauses = query.clauses
-        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}")
         self._page_totals(sql, clauses)
         sql.text(" FROM qleads_lead WHERE ")
         paired = [c for c in clauses if self._pairs(c) is not None]
@@ -371,7 +464,7 @@ class TabSql:
         page and once more for its count."""
         order = _ORDER_BY[query.order]
         if query.refinement is None:
-            sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+            sql.text(f"SELECT {_SUMMARY_COLUMNS}")
             self._page_totals(sql, query.clauses)
             sql.text(" FROM qleads_lead WHERE ")
             self._scan_condition(sql, query)
@@ -382,8 +475,10 @@ class TabSql:
             return
         sql.text(f"WITH m AS (SELECT {_SORT_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
         self._scan_condition(sql, query)
-        sql.text(f") SELECT {_SUMMARY_COLUMNS}, (SELECT count(*) FROM m) AS total")  # noqa: S608
-        self._counted_totals(sql)
+        sql.text(f") SELECT {_SUMMARY_COLUMNS}")
+        if not sql.bare:
+            sql.text(", (SELECT count(*) FROM m) AS total")
+            self._counted_totals(sql)
         sql.text(f" FROM qleads_lead WHERE id IN (SELECT id FROM m ORDER BY {order} LIMIT ")  # noqa: S608
         sql.arg(query.limit)
         sql.text(" OFFSET ")
@@ -468,7 +563,7 @@ class TabSql:
         filtered = residual if residual != _NO_CONDITION else None
         territories = sorted(clause.territory_ids or ())
         if self.postgres:
-            sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}, ")
+            sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}")
             self._page_totals(sql, query.clauses)
             sql.text(" FROM (SELECT c.* FROM unnest(")
             sql.arg(territories)
@@ -483,7 +578,7 @@ class TabSql:
             sql.arg(query.offset)
             sql.text(f") AS p ORDER BY {order}")
             return
-        sql.text(f"SELECT {_SUMMARY_COLUMNS}, ")
+        sql.text(f"SELECT {_SUMMARY_COLUMNS}")
         self._page_totals(sql, query.clauses)
         sql.text(" FROM (")
         for n, territory in enumerate(territories):
@@ -591,7 +686,7 @@ class TabSql:
         sql.text(f" ORDER BY {order} LIMIT ")
         sql.arg(top)
 
-    def _total(self, sql: _Sql, clauses: Sequence[Clause]) -> None:
+    def _total(self, sql: _Sql, clauses: Sequence[Clause], tally: int | None = None) -> None:
         """The number of leads any of ``clauses`` selects, as a scalar expression.
 
         Clauses without a holder depend only on (territory, status, held), so their
@@ -599,10 +694,10 @@ class TabSql:
         counter table, whatever the number of leads. Clauses naming a holder (an
         installer's own leads: few, on ``ix_qleads_lead_holder_status_received``) are
         counted in the lead table, without the leads the counted clauses already hold
-        (``NOT COALESCE(…, FALSE)``: an unknown comparison with a NULL column means "no
-        match" in the pure rule, and these conditions use no negation)."""
+        (:meth:`_not_counted`); with ``tally``, taken from column ``a<tally>`` of the
+        holder's tally (:meth:`_holder_tally`) instead."""
         counted = [c for c in clauses if c.holder_id is None]
-        scanned = [c for c in clauses if c.holder_id is not None]
+        scanned = _scanned(clauses)
         if not clauses:
             sql.text("0")
             return
@@ -611,17 +706,29 @@ class TabSql:
             sql.text("(SELECT COALESCE(SUM(n), 0) FROM qleads_lead_count WHERE ")
             self._any(sql, counted, counter=True)
             sql.text(")")
-        if scanned:
+        if scanned and tally is not None:
+            sql.text(f" + h.a{tally}" if counted else f"h.a{tally}")
+        elif scanned:
             sql.text(" + (" if counted else "(")
             sql.text("SELECT count(*) FROM qleads_lead WHERE (")
             self._any(sql, scanned, counter=False)
             sql.text(")")
-            if counted:
-                sql.text(" AND NOT COALESCE((")
-                self._any(sql, counted, counter=False)
-                sql.text("), FALSE)")
+            self._not_counted(sql, clauses, scanned)
             sql.text(")")
         sql.text(")")
+
+    def _not_counted(self, sql: _Sql, clauses: Sequence[Clause], scanned: Sequence[Clause]) -> None:
+        """``AND NOT`` the counted clauses that may select a lead of ``scanned`` as well
+        (none for a pool's unheld leads beside a holder's own: :func:`_disjoint`), so
+        that such a lead counts once. ``NOT COALESCE(…, FALSE)``: an unknown comparison
+        with a NULL column means "no match" in the pure rule."""
+        overlapping = [
+            c for c in clauses if c.holder_id is None and not all(_disjoint(c, s) for s in scanned)
+        ]
+        if overlapping:
+            sql.text(" AND NOT COALESCE((")
+            self._any(sql, overlapping, counter=False)
+            sql.text("), FALSE)")
 
     def _any(self, sql: _Sql, clauses: Sequence[Clause], *, counter: bool) -> None:
         """A disjunction of clauses (``qleads.tabs.Clause.holds_for``) on the lead table,

@@ -161,6 +161,40 @@ class TabQueryContract:
                     assert counts == expected_counts
                 assert uow.find_counted(queries[0], []) == (uow.find(queries[0]), [])
 
+        def test_counts_of_several_holders_and_a_refined_query_agree(
+            self, repository: LeadRepository, stored: list[Lead]
+        ) -> None:
+            """R8: one counts() call over two installers' tabs, a rep's and a filtered
+            list (a portal's overview) counts each as the pure rule does; and a page read
+            with counts that leave out its own tab still carries its own total."""
+            anna = SCOPES["installer anna (Leipzig, Dresden)"]
+            carl = SCOPES["installer carl (Munich)"]
+            rep = SCOPES["rep of Leipzig and Dresden"]
+            refined = attrs.evolve(
+                query_for(anna, Tab.MINE),
+                refinement=Refinement(received_from=T0 - dt.timedelta(days=5)),
+            )
+            queries = [
+                *(query_for(anna, tab) for tab in Tab),
+                *(query_for(carl, tab) for tab in (Tab.ALL, Tab.IN_PROGRESS, Tab.CLOSED)),
+                query_for(rep, Tab.ALL),
+                refined,
+            ]
+            expected = [sum(1 for lead in stored if matches(q, lead)) for q in queries]
+            with repository.unit_of_work() as uow:
+                assert uow.counts(queries) == expected
+                assert uow.counts([refined, queries[0]]) == [expected[-1], expected[0]]
+                if isinstance(uow, FindsCounted):
+                    page_query = query_for(anna, Tab.MINE, limit=2)
+                    others = [query_for(anna, Tab.ALL), query_for(anna, Tab.CLOSED)]
+                    page, counts = uow.find_counted(page_query, others)
+                    assert page.total == expected[list(Tab).index(Tab.MINE)]
+                    assert len(page.leads) == min(2, page.total)
+                    assert counts == [
+                        expected[list(Tab).index(Tab.ALL)],
+                        expected[list(Tab).index(Tab.CLOSED)],
+                    ]
+
         def test_a_page_with_the_counts_sees_the_units_own_writes(
             self, repository: LeadRepository, stored: list[Lead]
         ) -> None:
