@@ -46,6 +46,15 @@ def _record(row: Any) -> AccessRecord:
 #: 500 at most) in one statement or a few.
 _ROWS_PER_INSERT: Final = 100
 _COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
+#: PostgreSQL: any number of records in one statement of one text, each column an
+#: array. psycopg parses a statement's placeholders anew whenever it has more than 50
+#: parameters (a multi-row ``VALUES`` of seven records), and the server plans each new
+#: text; this one is parsed once and prepared.
+_UNNEST_INSERT: Final = (
+    f"INSERT INTO qleads_access_log ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
+    "%s::timestamptz[], %s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[])"
+)
 
 
 class SqlAlchemyAccessLog:
@@ -69,9 +78,9 @@ class SqlAlchemyAccessLog:
         return text
 
     def append(self, records: Sequence[AccessRecord]) -> None:
-        """One multi-row ``INSERT`` straight through the driver for up to a hundred
-        records (every read of a page appends its rows before the page goes out: R14),
-        atomic on its own; more go in one transaction (:meth:`append_on`)."""
+        """One ``INSERT`` straight through the driver (every read of a page appends
+        its rows before the page goes out: R14), atomic on its own; on SQLite more than
+        a hundred records go in one transaction (:meth:`append_on`)."""
         if not records:
             return
         db = DriverConnection(self._engine)
@@ -86,11 +95,16 @@ class SqlAlchemyAccessLog:
         """:meth:`append` on a connection outside any transaction (a unit of work's
         that has only read: :class:`~qleads.personal_data_ports.AppendsAccessInUnit`).
 
-        A single statement needs no transaction around it. Inside one, SQLite keeps a
+        On PostgreSQL every record goes in one statement (:data:`_UNNEST_INSERT`). A
+        single statement needs no transaction around it. Inside one, SQLite keeps a
         statement journal for a multi-row ``INSERT`` (to undo the statement alone),
         which costs more than the insert: so only more than a hundred rows get a
         transaction."""
         if not records:
+            return
+        if self._postgres:
+            rows = self._codec.access_rows(records)
+            db.run(_UNNEST_INSERT, [list(column) for column in zip(*rows, strict=True)])
             return
         chunks = [
             records[start : start + _ROWS_PER_INSERT]
