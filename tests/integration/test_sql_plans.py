@@ -61,3 +61,22 @@ def test_a_pool_page_reads_the_territory_index(tmp_path: Path) -> None:
             assert all("INDEX ix_qleads_lead_territory_" in step for step in ranges), ranges
     finally:
         repository.close()
+
+
+def test_an_installers_tab_bar_reads_his_range_of_the_holder_index_once(tmp_path: Path) -> None:
+    """R8: the counts of an installer's seven tabs take his own leads from one range of
+    the holder index, read from the index alone, and the pool's from the counters: the
+    pool's unheld leads cannot be among his, so no lead row is looked up to exclude them."""
+    path = tmp_path / "plans.db"
+    repository = SqlAlchemyLeadRepository.from_url(f"sqlite:///{path}")
+    repository.upgrade_schema()
+    try:
+        scope = Scope(frozenset({"t-leipzig", "t-dresden"}), installer_id="i-anna")
+        statement, params = repository.counts_statement([query_for(scope, tab) for tab in Tab])
+        leads = [step for step in _plan(path, statement, params) if "qleads_lead " in step]
+        assert leads == [
+            "SEARCH qleads_lead USING COVERING INDEX ix_qleads_lead_holder_status_received "
+            "(holder_id=?)"
+        ], leads
+    finally:
+        repository.close()
