@@ -113,9 +113,9 @@ def _scanned(clauses: Sequence[Clause]) -> list[Clause]:
 
 
 def _one_holder(queries: Sequence[LeadQuery]) -> str | None:
-    """The holder every clause naming one names, across the queries a total is not
-    scanned for (see :meth:`TabSql._holder_tally`); ``None`` if there are none or
-    several."""
+    """The one holder that the clauses of ``queries`` name (see
+    :meth:`TabSql._holder_tally`; a refined query's total is a scan of its own and does
+    not count); ``None`` if they name none or several."""
     holders = {
         c.holder_id
         for query in queries
