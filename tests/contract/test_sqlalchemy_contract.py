@@ -268,6 +268,27 @@ class TestSqliteTabPlans:
             for r in reads
         ), plan
 
+    @pytest.mark.parametrize(("tab", "index"), _COVERED_TABS)
+    def test_a_tab_of_one_territory_is_one_ordered_range(
+        self, tmp_path: Path, tab: Tab, index: str
+    ) -> None:
+        """R8: a rep of one territory has his "all", "mine" and "closed" pages read as
+        one range of that covering index, in the page's order and cut there, as a
+        hand-written query would: nothing merged, nothing sorted."""
+        repository = _sqlite_repository(tmp_path / "plan.db")
+        scope = Scope(territory_ids=frozenset({"t-1"}))
+        statement, params = repository.tab_statement(query_for(scope, tab))
+        with repository.engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(params)).all()
+        repository.close()
+        steps = [row[-1] for row in plan]
+        assert steps[0].startswith(
+            f"SEARCH qleads_lead USING COVERING INDEX ix_qleads_lead_territory_{index}_rows "
+            "(territory_id=?)"
+        ), plan
+        rest = [step for step in steps[1:] if " qleads_lead " in f"{step} " or "B-TREE" in step]
+        assert not rest, plan
+
 
 @pytest.mark.postgres
 class TestPostgresTabPlans:

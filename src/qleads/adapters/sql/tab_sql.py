@@ -92,6 +92,23 @@ def _by_pairs(clause: Clause) -> str | None:
     return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
 
 
+def _one_range(clause: Clause) -> bool:
+    """Whether one range of an index holds ``clause``'s leads in a page's order: one
+    territory and one status (``ix_qleads_lead_territory_status_received``), every
+    status (``ix_qleads_lead_territory_received_rows``) or the closed ones (its partial
+    twin). SQLite reads such a page with one ordered, limited scan of that range, as a
+    hand-written query would (:meth:`TabSql._page`)."""
+    territories = clause.territory_ids
+    statuses = clause.statuses
+    return (
+        clause.holder_id is None
+        and not clause.unrouted
+        and territories is not None
+        and len(territories) == 1
+        and (statuses is None or len(statuses) == 1 or statuses == TERMINAL_STATUSES)
+    )
+
+
 def _covered(query: LeadQuery) -> bool:
     """Whether ``query`` is one clause of territories, newest first, without a status
     filter (a rep's "all" and "mine" tabs, R8) or of the closed leads (his "closed"
@@ -410,16 +427,20 @@ class TabSql:
         :data:`_MAX_PAIRS` pairs) goes into one ordered, limited scan of its own.
         The follow-up order (``due_at``, id) is sorted per pair (no index has it). A
         rep's "all", "mine" and "closed" tabs skip the fetch by id
-        (:meth:`_covered_page`)."""
-        if _covered(query):
+        (:meth:`_covered_page`). On SQLite a clause that one index range holds
+        (:func:`_one_range`: the pool of one territory, a rep's tab of one territory) is
+        that range, scanned in order and cut, from the covering index where the tab has
+        one: no merge, and no sort of the page's rows."""
+        clauses = query.clauses
+        one_range = not self.postgres and len(clauses) == 1 and _one_range(clauses[0])
+        if _covered(query) and not one_range:
             self._covered_page(sql, query)
             return
         order = _ORDER_BY[query.order]
-        clauses = query.clauses
         sql.text(f"SELECT {_SUMMARY_COLUMNS}")
         self._page_totals(sql, clauses)
         sql.text(" FROM qleads_lead WHERE ")
-        paired = [c for c in clauses if self._pairs(c) is not None]
+        paired = [] if one_range else [c for c in clauses if self._pairs(c) is not None]
         if not paired:
             self._any(sql, clauses, counter=False)
             sql.text(f" ORDER BY {order} LIMIT ")
