@@ -47,9 +47,9 @@ def _record(row: Any) -> AccessRecord:
 _ROWS_PER_INSERT: Final = 100
 _COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 #: PostgreSQL: any number of records in one statement of one text, each column an
-#: array. psycopg parses a statement's placeholders anew whenever it has more than 50
-#: parameters (a multi-row ``VALUES`` of seven records), and the server plans each new
-#: text; this one is parsed once and prepared.
+#: array. psycopg parses the parameter marks of a statement with more than 50 parameters
+#: (a multi-row ``VALUES`` of seven records) on every execution, and the server plans
+#: each new text; this one is parsed once and prepared.
 _UNNEST_INSERT: Final = (
     f"INSERT INTO qleads_access_log ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
     "%s::timestamptz[], %s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], "
