@@ -161,6 +161,18 @@ class ConditionSql:
         }
         self._contains = "strpos" if postgres else "instr"
 
+    def _remember(
+        self, asked: Any, key: Any, cached: str | None, sql: SqlText
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The statement ``sql`` wrote (or the text cached under ``key``, whose
+        parameters it collected), kept for the queries ``asked``."""
+        if cached is None:
+            cached = "".join(sql.parts)
+            self._tabs.remember(key, cached)
+        built = (cached, tuple(sql.params))
+        self._built.remember(asked, built)
+        return built
+
     def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
         """What the text of a clause depends on: its shape, on SQLite the number of its
         territory ids (one mark each), and whether it is read pair by pair."""

@@ -145,12 +145,7 @@ class TabSql(TotalsSql):
             self._scan_page(sql, query)
         else:
             self._page(sql, query)
-        if cached is None:
-            cached = "".join(sql.parts)
-            self._tabs.remember(key, cached)
-        built = (cached, tuple(sql.params))
-        self._built.remember(asked, built)
-        return built
+        return self._remember(asked, key, cached, sql)
 
     def _page(self, sql: SqlText, query: LeadQuery) -> None:
         """``SELECT`` the page, newest (or earliest due) first, with the total.

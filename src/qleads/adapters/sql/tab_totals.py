@@ -76,12 +76,7 @@ class TotalsSql(ConditionSql):
             sql.text(f" AS n{n}")
         if holder is not None:
             self._holder_tally(sql, queries, holder)
-        if cached is None:
-            cached = "".join(sql.parts)
-            self._tabs.remember(key, cached)
-        built = (cached, tuple(sql.params))
-        self._built.remember(asked, built)
-        return built
+        return self._remember(asked, key, cached, sql)
 
     def _holder_tally(self, sql: SqlText, queries: Sequence[LeadQuery], holder: str) -> None:
         """``FROM`` a one-row table ``h`` whose column ``a<n>`` counts the holder's
