@@ -269,6 +269,34 @@ class TabQueryContract:
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         )
         @given(drafts=st.lists(stored_leads(), min_size=1, max_size=6))
+        def test_any_leads_are_counted_as_the_rule_selects(
+            self, repository: LeadRepository, drafts: list[Lead]
+        ) -> None:
+            """Property (R8): on arbitrary leads every scope's tab bar counts what the
+            rule selects, read alone and beside a page."""
+            unique = [
+                attrs.evolve(d, document=attrs.evolve(d.document, source_id=f"c-{next(_COUNTER)}"))
+                for d in drafts
+            ]
+            store_leads(repository, unique)
+            with repository.unit_of_work() as uow:
+                everything = list(uow.find(query_for(Scope(None), Tab.ALL, limit=500)).leads)
+                for scope in SCOPES.values():
+                    counted = [query_for(scope, tab) for tab in Tab]
+                    expected = [sum(1 for lead in everything if matches(q, lead)) for q in counted]
+                    assert uow.counts(counted) == expected
+                    if isinstance(uow, FindsCounted):
+                        mine = query_for(scope, Tab.MINE, limit=3)
+                        page, counts = uow.find_counted(mine, counted)
+                        assert counts == expected
+                        assert page.total == expected[list(Tab).index(Tab.MINE)]
+
+        @settings(
+            max_examples=examples(0.15),
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+        @given(drafts=st.lists(stored_leads(), min_size=1, max_size=6))
         def test_any_leads_agree(self, repository: LeadRepository, drafts: list[Lead]) -> None:
             """Property (R8): on arbitrary leads the query and the rule agree too."""
             unique = [
