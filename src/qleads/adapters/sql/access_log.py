@@ -42,8 +42,8 @@ def _record(row: Any) -> AccessRecord:
     )
 
 
-#: Rows per ``INSERT`` of :meth:`SqlAlchemyAccessLog.append`: a page's rows (50, or
-#: 500 at most) in one statement or a few.
+#: SQLite: rows per ``INSERT`` of :meth:`SqlAlchemyAccessLog.append`, a page's rows (50,
+#: or 500 at most) in one statement or a few.
 _ROWS_PER_INSERT: Final = 100
 _COLUMNS: Final = ", ".join(ACCESS_COLUMNS)
 #: PostgreSQL: any number of records in one statement of one text, each column an
