@@ -87,6 +87,17 @@ def _find(repository: LeadRepository, query: LeadQuery) -> Page:
         return uow.find(query)
 
 
+def _store_drafts(repository: LeadRepository, drafts: list[Lead]) -> None:
+    """Store drawn leads, each under a source id of its own (a drawn one may repeat)."""
+    store_leads(
+        repository,
+        [
+            attrs.evolve(d, document=attrs.evolve(d.document, source_id=f"p-{next(_COUNTER)}"))
+            for d in drafts
+        ],
+    )
+
+
 class TabQueryContract:
     """The tab queries' share of :class:`~qleads.testing.contract.RepositoryContract`,
     which provides the ``repository`` fixture."""
@@ -274,11 +285,7 @@ class TabQueryContract:
         ) -> None:
             """Property (R8): on arbitrary leads every scope's tab bar counts what the
             rule selects, read alone and beside a page."""
-            unique = [
-                attrs.evolve(d, document=attrs.evolve(d.document, source_id=f"c-{next(_COUNTER)}"))
-                for d in drafts
-            ]
-            store_leads(repository, unique)
+            _store_drafts(repository, drafts)
             with repository.unit_of_work() as uow:
                 everything = list(uow.find(query_for(Scope(None), Tab.ALL, limit=500)).leads)
                 for scope in SCOPES.values():
@@ -299,11 +306,7 @@ class TabQueryContract:
         @given(drafts=st.lists(stored_leads(), min_size=1, max_size=6))
         def test_any_leads_agree(self, repository: LeadRepository, drafts: list[Lead]) -> None:
             """Property (R8): on arbitrary leads the query and the rule agree too."""
-            unique = [
-                attrs.evolve(d, document=attrs.evolve(d.document, source_id=f"p-{next(_COUNTER)}"))
-                for d in drafts
-            ]
-            store_leads(repository, unique)
+            _store_drafts(repository, drafts)
             with repository.unit_of_work() as uow:
                 everything = list(uow.find(query_for(Scope(None), Tab.ALL, limit=500)).leads)
                 for scope in SCOPES.values():
