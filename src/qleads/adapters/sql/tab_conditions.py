@@ -180,7 +180,7 @@ class ConditionSql:
         return (_clause_shape(clause), size, self._pairs(clause))
 
     def _pairs(self, clause: Clause) -> str | None:
-        """:func:`_by_pairs` in this dialect. SQLite reads an installer's own leads in
+        """:func:`by_pairs` in this dialect. SQLite reads an installer's own leads in
         one range of the holder index, sorted, as a hand-written query would: an
         installer holds tens of leads, and nine per-status subqueries merged through
         temporary B-trees cost twice as much as sorting them (a holder of thousands

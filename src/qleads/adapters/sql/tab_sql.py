@@ -302,7 +302,8 @@ class TabSql(TotalsSql):
         whole: bool,
     ) -> bool:
         """The top ``top`` rows of every (value, status) pair of ``clause``, by the
-        column :func:`_by_pairs` names; the clause's other conditions filter each pair.
+        column :func:`~qleads.adapters.sql.tab_conditions.by_pairs` names; the clause's
+        other conditions filter each pair.
 
         With ``whole`` (newest first), a clause of territories without a status filter
         (a rep's "all" and "mine" tabs) is read per territory instead, on the index of
