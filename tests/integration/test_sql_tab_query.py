@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qleads.adapters.sql import SqlAlchemyLeadRepository
+from qleads.adapters.sql.tab_sql import TabSql
 from qleads.lifecycle import Status
 from qleads.model import Lead
 from qleads.tabs import Clause, LeadQuery, Order, Scope, Tab, matches, query_for, sort_key
@@ -174,3 +176,62 @@ class TestSqlTabQueryIsThePureRule:
     ) -> None:
         """R2/R8: same leads, same order, same page, same totals on PostgreSQL."""
         _agrees(postgres_repository, drafts, asked)
+
+
+#: The ids a drawn query may name, and a few more to rename them to.
+_IDS = (*TERRITORIES, "t-nowhere", *HOLDERS, "i-nobody")
+_RENAMED_TO = (*_IDS, "t-elsewhere", "i-newcomer")
+
+
+def _renamed(query: LeadQuery, to: dict[str, str]) -> LeadQuery:
+    """``query`` with every territory and holder id it names replaced by ``to``'s."""
+    return attrs.evolve(
+        query,
+        clauses=tuple(
+            attrs.evolve(
+                clause,
+                territory_ids=None
+                if clause.territory_ids is None
+                else frozenset(to[t] for t in clause.territory_ids),
+                holder_id=None if clause.holder_id is None else to[clause.holder_id],
+            )
+            for clause in query.clauses
+        ),
+    )
+
+
+def _statements(compiler: TabSql, asked: list[LeadQuery]) -> list[tuple[str, Sequence[Any]]]:
+    """Every statement a unit of work may ask of ``compiler`` for ``asked``."""
+    counted = [q for q in asked if q.clauses]
+    made = [compiler.totals(counted)] if counted else []
+    first = asked[0]
+    if first.clauses:
+        made += [compiler.rows(first), compiler.tab(first, counted[1:])]
+    return made
+
+
+class TestStatementsOfTheSameShape:
+    @settings(max_examples=examples(2))
+    @given(
+        asked=st.lists(queries(), min_size=1, max_size=7),
+        to=st.fixed_dictionaries({i: st.sampled_from(_RENAMED_TO) for i in _IDS}),
+        paging=st.none() | st.tuples(st.integers(0, 12), st.integers(1, 12)),
+        postgres=st.booleans(),
+    )
+    def test_a_statement_filled_in_for_someone_else_is_his_own(
+        self,
+        asked: list[LeadQuery],
+        to: dict[str, str],
+        paging: tuple[int, int] | None,
+        postgres: bool,
+    ) -> None:
+        """R8: after a compiler has written the statements of one person's queries,
+        those of another person whose queries differ only in the territory and holder
+        ids (some of them now equal, or sets of another size), and perhaps in the page
+        asked, are exactly what a compiler that never saw the first writes for him."""
+        other = [_renamed(query, to) for query in asked]
+        if paging is not None:
+            other[0] = attrs.evolve(other[0], offset=paging[0], limit=paging[1])
+        shared = TabSql(postgres=postgres)
+        _statements(shared, asked)
+        assert _statements(shared, other) == _statements(TabSql(postgres=postgres), other)

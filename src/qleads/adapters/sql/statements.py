@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.engine import Dialect
 
@@ -32,9 +32,12 @@ __all__ = [
     "ACCESS_COLUMNS",
     "CACHED_ROWS",
     "STATEMENT_CACHE_SIZE",
+    "BoundedCache",
     "Statements",
     "TextCache",
 ]
+
+_V = TypeVar("_V")
 
 #: At most this many texts per statement cache; a full cache is emptied (the texts are
 #: cheap to build again, and a process meets few shapes).
@@ -83,8 +86,8 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class TextCache(dict[Any, str]):
-    """SQL texts by what they depend on, at most :data:`STATEMENT_CACHE_SIZE`; read as a
+class BoundedCache(dict[Any, _V]):
+    """Values by what they depend on, at most :data:`STATEMENT_CACHE_SIZE`; read as a
     plain ``dict`` (no lock), written through :meth:`remember`."""
 
     __slots__ = ("_lock",)
@@ -93,11 +96,17 @@ class TextCache(dict[Any, str]):
         super().__init__()
         self._lock = threading.Lock()
 
-    def remember(self, key: Any, text: str) -> None:
+    def remember(self, key: Any, value: _V) -> None:
         with self._lock:
             if len(self) >= STATEMENT_CACHE_SIZE:
                 self.clear()
-            self[key] = text
+            self[key] = value
+
+
+class TextCache(BoundedCache[str]):
+    """SQL texts by what they depend on (see :class:`BoundedCache`)."""
+
+    __slots__ = ()
 
 
 class Statements:

@@ -11,12 +11,11 @@ collect the parameters, so text and parameters cannot drift apart.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from qleads.adapters.sql.schema import UNROUTED, status_in
-from qleads.adapters.sql.statements import STATEMENT_CACHE_SIZE, TextCache
+from qleads.adapters.sql.statements import STATEMENT_CACHE_SIZE, BoundedCache, TextCache
 from qleads.lifecycle import Status
 from qleads.tabs import Clause, LeadQuery, Refinement
 
@@ -57,11 +56,20 @@ def by_pairs(clause: Clause) -> str | None:
     return "territory_id" if len(territories) * per_value <= _MAX_PAIRS else None
 
 
+#: The source of a parameter that is the same for every query of a statement's shape.
+_CONSTANT: Final = object()
+
+
 class SqlText:
     """SQL text and its DB-API parameters, written together; with ``emit=False`` only
-    the parameters are collected (the text is cached)."""
+    the parameters are collected (the text is cached).
 
-    __slots__ = ("bare", "counted", "emit", "mark", "params", "parts")
+    A parameter is either a territory's or a holder's id (:meth:`id_arg`,
+    :meth:`ids_arg`), which differ between people whose queries have the same shape,
+    or anything else (:meth:`arg`); ``sources`` remembers which, for a
+    :class:`Recipe`."""
+
+    __slots__ = ("bare", "counted", "emit", "mark", "params", "parts", "sources")
 
     def __init__(
         self,
@@ -75,6 +83,7 @@ class SqlText:
         self.emit = emit
         self.parts: list[str] = []
         self.params: list[Any] = []
+        self.sources: list[Any] = []
         #: Queries whose totals a page statement carries beside its own (the tab bar).
         self.counted = counted
         #: A page statement without any total: its rows' columns only.
@@ -85,9 +94,63 @@ class SqlText:
             self.parts.append(text)
 
     def arg(self, value: Any) -> None:
+        """A parameter that every query of the statement's shape and paging has."""
+        self._add(value, _CONSTANT)
+
+    def id_arg(self, value: str) -> None:
+        """A territory's or a holder's id, taken from a clause."""
+        self._add(value, value)
+
+    def ids_arg(self, values: list[str]) -> None:
+        """An array of territory or holder ids, taken from a clause (PostgreSQL)."""
+        self._add(values, tuple(values))
+
+    def _add(self, value: Any, source: Any) -> None:
         self.params.append(value)
+        self.sources.append(source)
         if self.emit:
             self.parts.append(self.mark)
+
+
+class Recipe:
+    """A statement and how its parameters follow from the territory and holder ids of
+    the queries it was written for (:meth:`ConditionSql._ids`), so that the queries of
+    another person with the same shape get theirs without writing it again: a page's
+    statements are written for each person the first time he opens it, and a rep's
+    team has dozens of installers whose scopes differ only in these ids."""
+
+    __slots__ = ("slots", "text")
+
+    def __init__(self, text: str, slots: tuple[tuple[int, Any], ...]) -> None:
+        self.text = text
+        #: Per parameter: (0, the value), (1, the index of an id) or (2, indexes of ids).
+        self.slots = slots
+
+    @classmethod
+    def of(cls, text: str, sql: SqlText, ids: Sequence[str]) -> Recipe | None:
+        """The recipe of ``sql``'s parameters, written for queries whose ids are
+        ``ids``; ``None`` if a parameter names an id the queries do not hold."""
+        index = {value: n for n, value in reversed(list(enumerate(ids)))}
+        slots: list[tuple[int, Any]] = []
+        for value, source in zip(sql.params, sql.sources, strict=True):
+            if source is _CONSTANT:
+                slots.append((0, value))
+            elif isinstance(source, tuple):
+                if not all(v in index for v in source):
+                    return None
+                slots.append((2, tuple(index[v] for v in source)))
+            elif source in index:
+                slots.append((1, index[source]))
+            else:
+                return None
+        return cls(text, tuple(slots))
+
+    def fill(self, ids: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        """The statement with the parameters of queries whose ids are ``ids``."""
+        return self.text, tuple(
+            x if kind == 0 else ids[x] if kind == 1 else [ids[n] for n in x]
+            for kind, x in self.slots
+        )
 
 
 def _clause_shape(clause: Clause) -> _ClauseShape:
@@ -121,21 +184,8 @@ def refinement_shape(refinement: Refinement | None) -> tuple[bool, ...] | None:
     )
 
 
-class Built(dict[Any, tuple[str, tuple[Any, ...]]]):
-    """Statements with their parameters, at most :data:`STATEMENT_CACHE_SIZE`; read as a
-    plain ``dict`` (no lock), written through :meth:`remember`."""
-
-    __slots__ = ("_lock",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
-    def remember(self, key: Any, built: tuple[str, tuple[Any, ...]]) -> None:
-        with self._lock:
-            if len(self) >= STATEMENT_CACHE_SIZE:
-                self.clear()
-            self[key] = built
+#: Statements with their parameters, by the queries they were written for.
+Built = BoundedCache[tuple[str, tuple[Any, ...]]]
 
 
 class ConditionSql:
@@ -151,6 +201,9 @@ class ConditionSql:
         #: person opens the same tabs again and again, and a page asks for all seven
         #: counts each time (queries are immutable values).
         self._built = Built()
+        #: Statements by text key, walk of ids and paging (see :meth:`_statement`).
+        self._recipes: BoundedCache[Recipe] = BoundedCache()
+        self._sorted_ids: dict[frozenset[str], list[str]] = {}
         collate = ' COLLATE "C"' if postgres else ""
         self._fold = {
             (column, umlauts): (_FOLDED if umlauts else _LOWERED).format(
@@ -161,17 +214,73 @@ class ConditionSql:
         }
         self._contains = "strpos" if postgres else "instr"
 
-    def _remember(
-        self, asked: Any, key: Any, cached: str | None, sql: SqlText
+    def _statement(
+        self,
+        asked: Any,
+        key: Any,
+        queries: Sequence[LeadQuery],
+        write: Callable[[SqlText], None],
+        *,
+        paging: tuple[int, int] | None = None,
+        counted: Sequence[LeadQuery] = (),
+        bare: bool = False,
     ) -> tuple[str, tuple[Any, ...]]:
-        """The statement ``sql`` wrote (or the text cached under ``key``, whose
-        parameters it collected), kept for the queries ``asked``."""
+        """The statement that ``write`` writes for ``queries`` (its text cached under
+        ``key``), kept for ``asked``. Where another person's queries of the same shape
+        and paging had one, it is that statement's :class:`Recipe` filled with these
+        queries' ids, and ``write`` does not run."""
+        found = self._ids(queries)
+        recipe_key = None if found is None else (key, found[1], paging)
+        if found is not None:
+            recipe = self._recipes.get(recipe_key)
+            if recipe is not None:
+                built = recipe.fill(found[0])
+                self._built.remember(asked, built)
+                return built
+        cached = self._tabs.get(key)
+        sql = SqlText(self.p, emit=cached is None, counted=counted, bare=bare)
+        write(sql)
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(key, cached)
         built = (cached, tuple(sql.params))
         self._built.remember(asked, built)
+        if found is not None:
+            recipe = Recipe.of(cached, sql, found[0])
+            if recipe is not None:
+                self._recipes.remember(recipe_key, recipe)
         return built
+
+    def _ids(self, queries: Sequence[LeadQuery]) -> tuple[list[str], tuple[int, ...]] | None:
+        """The territory and holder ids of ``queries``' clauses, each once, in the order
+        a walk of the clauses meets them, and that walk as indexes into them (which
+        clause names which id: two queries with the same shape and walk differ only in
+        the ids); ``None`` when a query is refined (a search's parameters are its
+        own)."""
+        index: dict[str, int] = {}
+        walk: list[int] = []
+        for query in queries:
+            if query.refinement is not None:
+                return None
+            for clause in query.clauses:
+                territories = clause.territory_ids
+                if territories:
+                    for territory in self._sorted(territories):
+                        walk.append(index.setdefault(territory, len(index)))
+                if clause.holder_id is not None:
+                    walk.append(index.setdefault(clause.holder_id, len(index)))
+        return list(index), tuple(walk)
+
+    def _sorted(self, territories: frozenset[str]) -> list[str]:
+        """``territories`` in order, as parameters list them; kept per set (the sets
+        of one rep's scopes are one object)."""
+        found = self._sorted_ids.get(territories)
+        if found is None:
+            found = sorted(territories)
+            if len(self._sorted_ids) >= STATEMENT_CACHE_SIZE:
+                self._sorted_ids.clear()
+            self._sorted_ids[territories] = found
+        return found
 
     def _clause_key(self, clause: Clause) -> tuple[Any, ...]:
         """What the text of a clause depends on: its shape, on SQLite the number of its
@@ -274,17 +383,17 @@ class ConditionSql:
                 sql.text("1 = 0")
             elif self.postgres:
                 sql.text("territory_id = ANY(")
-                sql.arg(sorted(territories))
+                sql.ids_arg(self._sorted(territories))
                 sql.text(")")
             else:
                 sql.text("territory_id IN (")
-                for n, territory in enumerate(sorted(territories)):
+                for n, territory in enumerate(self._sorted(territories)):
                     sql.text(", " if n else "")
-                    sql.arg(territory)
+                    sql.id_arg(territory)
                 sql.text(")")
         if clause.holder_id is not None:
             sql.text(" AND holder_id = " if terms else "holder_id = ")
-            sql.arg(clause.holder_id)
+            sql.id_arg(clause.holder_id)
             terms = 1
         if clause.held:
             sql.text(" AND " if terms else "")

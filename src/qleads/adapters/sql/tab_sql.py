@@ -139,13 +139,16 @@ class TabSql(TotalsSql):
             refinement_shape(query.refinement),
             self._totals_key(counted),
         )
-        cached = self._tabs.get(key)
-        sql = SqlText(self.p, emit=cached is None, counted=counted, bare=bare)
-        if _refined(query):
-            self._scan_page(sql, query)
-        else:
-            self._page(sql, query)
-        return self._remember(asked, key, cached, sql)
+        write = self._scan_page if _refined(query) else self._page
+        return self._statement(
+            asked,
+            key,
+            (query, *counted),
+            lambda sql: write(sql, query),
+            paging=(query.offset, query.limit),
+            counted=counted,
+            bare=bare,
+        )
 
     def _page(self, sql: SqlText, query: LeadQuery) -> None:
         """``SELECT`` the page, newest (or earliest due) first, with the total.
@@ -263,7 +266,7 @@ class TabSql(TotalsSql):
             sql.text(f"SELECT {_HANDLED_SUMMARY_COLUMNS}")
             self._page_totals(sql, query.clauses)
             sql.text(" FROM (SELECT c.* FROM unnest(")
-            sql.arg(territories)
+            sql.ids_arg(territories)
             sql.text(
                 f"::text[]) AS pv(v) CROSS JOIN LATERAL (SELECT {_INDEXED_SUMMARY_COLUMNS} "  # noqa: S608
                 "FROM qleads_lead WHERE territory_id = pv.v"
@@ -282,7 +285,7 @@ class TabSql(TotalsSql):
             sql.text(" UNION ALL " if n else "")
             sql.text(f"SELECT * FROM (SELECT {_SUMMARY_COLUMNS} FROM qleads_lead WHERE ")  # noqa: S608
             sql.text("territory_id = ")
-            sql.arg(territory)
+            sql.id_arg(territory)
             self._filtered_top(sql, filtered, order, top)
             sql.text(")")
         sql.text(f") ORDER BY {order} LIMIT ")
@@ -331,7 +334,7 @@ class TabSql(TotalsSql):
         if self.postgres:
             sql.text("" if first else " UNION ")
             sql.text(f"SELECT c.id, c.{key} FROM unnest(")  # noqa: S608
-            sql.arg(values)
+            sql.ids_arg(values)
             sql.text("::text[]) AS pv(v) CROSS JOIN unnest(")
             sql.arg(list(statuses))
             sql.text(f"::text[]) AS ps(s) CROSS JOIN LATERAL ({inner}pv.v AND status = ps.s")
@@ -343,7 +346,7 @@ class TabSql(TotalsSql):
                 sql.text("" if first else " UNION ")
                 first = False
                 sql.text(f"SELECT id, {key} FROM ({inner}")  # noqa: S608
-                sql.arg(value)
+                sql.id_arg(value)
                 sql.text(f" AND status = '{status}'")
                 self._filtered_top(sql, filtered, order, top)
                 sql.text(")")
@@ -363,7 +366,7 @@ class TabSql(TotalsSql):
         if self.postgres:
             sql.text("" if first else " UNION ")
             sql.text("SELECT c.id, c.received_at FROM unnest(")
-            sql.arg(territories)
+            sql.ids_arg(territories)
             sql.text(f"::text[]) AS pv(v) CROSS JOIN LATERAL ({inner}pv.v")
             self._filtered_top(sql, residual, order, top)
             sql.text(") AS c")
@@ -372,7 +375,7 @@ class TabSql(TotalsSql):
             sql.text("" if first else " UNION ")
             first = False
             sql.text(f"SELECT id, received_at FROM ({inner}")  # noqa: S608
-            sql.arg(territory)
+            sql.id_arg(territory)
             self._filtered_top(sql, residual, order, top)
             sql.text(")")
 

@@ -63,20 +63,21 @@ class TotalsSql(ConditionSql):
             return built
         holder = _one_holder(queries)
         key = ("totals", holder is not None, self._totals_key(queries))
-        cached = self._tabs.get(key)
-        sql = SqlText(self.p, emit=cached is None)
-        sql.text("SELECT ")
-        for n, query in enumerate(queries):
-            if n:
-                sql.text(", ")
-            if holder is not None and query.refinement is None:
-                self._total(sql, query.clauses, tally=n)
-            else:
-                self._query_total(sql, query)
-            sql.text(f" AS n{n}")
-        if holder is not None:
-            self._holder_tally(sql, queries, holder)
-        return self._remember(asked, key, cached, sql)
+
+        def write(sql: SqlText) -> None:
+            sql.text("SELECT ")
+            for n, query in enumerate(queries):
+                if n:
+                    sql.text(", ")
+                if holder is not None and query.refinement is None:
+                    self._total(sql, query.clauses, tally=n)
+                else:
+                    self._query_total(sql, query)
+                sql.text(f" AS n{n}")
+            if holder is not None:
+                self._holder_tally(sql, queries, holder)
+
+        return self._statement(asked, key, queries, write)
 
     def _holder_tally(self, sql: SqlText, queries: Sequence[LeadQuery], holder: str) -> None:
         """``FROM`` a one-row table ``h`` whose column ``a<n>`` counts the holder's
@@ -96,7 +97,7 @@ class TotalsSql(ConditionSql):
             self._not_counted(sql, query.clauses, scanned)
             sql.text(f" THEN 1 ELSE 0 END), 0) AS a{n}")
         sql.text(" FROM qleads_lead WHERE holder_id = ")
-        sql.arg(holder)
+        sql.id_arg(holder)
         sql.text(") AS h")
 
     def _totals_key(self, queries: Sequence[LeadQuery]) -> tuple[Any, ...]:
