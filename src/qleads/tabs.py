@@ -36,6 +36,7 @@ __all__ = [
     "TextSearch",
     "fold",
     "matches",
+    "queries_for",
     "query_for",
     "sort_key",
     "tab_of",
@@ -239,6 +240,18 @@ class Scope:
     installer_id: str | None = None
 
 
+def _offset(_query: object, attribute: attrs.Attribute[int], value: int) -> None:
+    # One plain function per field: attrs' composed validators cost more than the
+    # rest of the query's construction, and a page builds eight of them per scope.
+    if value < 0:
+        raise ValueError(f"{attribute.name!r} must be >= 0: {value!r}")
+
+
+def _limit(_query: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not 1 <= value <= 500:
+        raise ValueError(f"{attribute.name!r} must be between 1 and 500: {value!r}")
+
+
 @attrs.frozen(cache_hash=True)
 class LeadQuery:
     """One page of one tab, as data: the leads any clause selects and, where given, the
@@ -246,10 +259,8 @@ class LeadQuery:
 
     clauses: tuple[Clause, ...]
     order: Order = Order.RECEIVED_DESC
-    offset: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    limit: int = attrs.field(
-        default=50, validator=[attrs.validators.ge(1), attrs.validators.le(500)]
-    )
+    offset: int = attrs.field(default=0, validator=_offset)
+    limit: int = attrs.field(default=50, validator=_limit)
     refinement: Refinement | None = None
 
 
@@ -257,12 +268,18 @@ class LeadQuery:
 def query_for(scope: Scope, tab: Tab, *, offset: int = 0, limit: int = 50) -> LeadQuery:
     """The query of ``tab`` as seen by ``scope`` (R2, R8). Cached: a page counts every
     tab, and scopes and queries are immutable values."""
-    order = Order.DUE_ASC if tab is Tab.FOLLOW_UP else Order.RECEIVED_DESC
-    return LeadQuery(_clauses(scope, tab), order=order, offset=offset, limit=limit)
+    return LeadQuery(_scope_clauses(scope)[tab], _order_of(tab), offset, limit)
 
 
-def _clauses(scope: Scope, tab: Tab) -> tuple[Clause, ...]:
-    return _scope_clauses(scope)[tab]
+def queries_for(scope: Scope, tabs: tuple[Tab, ...]) -> tuple[LeadQuery, ...]:
+    """The first page's query of each of ``tabs`` (:func:`query_for`), made together:
+    what a tab bar counts, for a scope met the first time."""
+    clauses = _scope_clauses(scope)
+    return tuple(LeadQuery(clauses[tab], _order_of(tab)) for tab in tabs)
+
+
+def _order_of(tab: Tab) -> Order:
+    return Order.DUE_ASC if tab is Tab.FOLLOW_UP else Order.RECEIVED_DESC
 
 
 _NEW: Final = frozenset({Status.NEW})

@@ -6,6 +6,7 @@ leads, the tab queries (``qleads.tabs``) express the same rule for lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -25,6 +26,7 @@ __all__ = [
     "previously_handled",
     "view",
     "view_row",
+    "view_rows",
 ]
 
 _Shown = TypeVar("_Shown", Lead, LeadSummary)
@@ -159,6 +161,25 @@ def view(scope: Scope, lead: Lead, policy: Policy) -> LeadView:
 def view_row(scope: Scope, row: LeadSummary, policy: Policy) -> RowView:
     hidden = contact_hidden(scope, row, policy)
     return RowView(_row_as_seen(scope, row, hidden), previously_handled(scope, row), hidden)
+
+
+def view_rows(
+    scope: Scope, rows: Sequence[LeadSummary], policy_of: Callable[[str | None], Policy]
+) -> tuple[RowView, ...]:
+    """:func:`view_row` for each of a page's rows, with ``policy_of`` its territory's
+    policy, asked once per territory. Staff see every row as it is (R16 and R2c
+    concern installers only), so their rows need no policy."""
+    if scope.installer_id is None:
+        return tuple(RowView(row) for row in rows)
+    policies: dict[str | None, Policy] = {}
+    views = []
+    for row in rows:
+        territory = row.territory_id
+        policy = policies.get(territory)
+        if policy is None:
+            policy = policies[territory] = policy_of(territory)
+        views.append(view_row(scope, row, policy))
+    return tuple(views)
 
 
 def _row_as_seen(scope: Scope, row: LeadSummary, hidden: bool) -> LeadSummary:

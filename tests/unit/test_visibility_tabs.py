@@ -9,7 +9,17 @@ import pytest
 
 from qleads.lifecycle import Status
 from qleads.model import Lead, Policy
-from qleads.tabs import INSTALLER_TABS, Order, Scope, Tab, matches, query_for, sort_key, tab_of
+from qleads.tabs import (
+    INSTALLER_TABS,
+    Order,
+    Scope,
+    Tab,
+    matches,
+    queries_for,
+    query_for,
+    sort_key,
+    tab_of,
+)
 from qleads.testing.world import make_lead
 from qleads.visibility import (
     ContactView,
@@ -18,6 +28,7 @@ from qleads.visibility import (
     previously_handled,
     view,
     view_row,
+    view_rows,
 )
 
 UTC = dt.UTC
@@ -246,6 +257,35 @@ class TestTabRows:
             withheld = {"previous_holders": frozenset()}
         assert row.lead == attrs.evolve(summary, **withheld)
 
+    @pytest.mark.parametrize("scope", [ANNA, BEN, CARL, REP_EAST, ADMIN])
+    def test_a_page_of_rows_is_each_row_as_its_territory_shows_it(self, scope: Scope) -> None:
+        """R16 per territory: a page's rows are viewed as :func:`view_row` views each,
+        under the policy of the row's own territory, which is asked once per territory
+        and not at all for staff."""
+        rows = [
+            lead(1).summary(),
+            lead(2, territory="t-dresden").summary(),
+            lead(3, Status.CLAIMED, holder="i-anna").summary(),
+            lead(4, previous=frozenset({"i-ben"})).summary(),
+            lead(5, territory="t-dresden", previous=frozenset({"i-anna"})).summary(),
+            lead(6, territory=None).summary(),
+        ]
+        policies = {"t-dresden": Policy(contact_before_claim="shown")}
+        asked: list[str | None] = []
+
+        def policy_of(territory: str | None) -> Policy:
+            asked.append(territory)
+            return policies.get(territory or "", Policy())
+
+        views = view_rows(scope, rows, policy_of)
+        assert views == tuple(
+            view_row(scope, row, policies.get(row.territory_id or "", Policy())) for row in rows
+        )
+        if scope.installer_id is None:
+            assert asked == []
+        else:
+            assert asked == ["t-leipzig", "t-dresden", None]
+
 
 class TestTabs:
     @pytest.mark.parametrize(
@@ -331,6 +371,12 @@ class TestTabs:
         assert query.order is Order.DUE_ASC
         ordered = sorted(leads, key=lambda x: sort_key(query.order, x))
         assert [x.id for x in ordered] == [2, 1, 3]
+
+    @pytest.mark.parametrize("scope", [ANNA, REP_EAST, ADMIN])
+    def test_the_tab_bar_asks_each_tabs_first_page(self, scope: Scope) -> None:
+        """R8: the queries a tab bar counts are the tabs' first pages, in its order."""
+        tabs = (*INSTALLER_TABS, Tab.UNROUTED)
+        assert queries_for(scope, tabs) == tuple(query_for(scope, tab) for tab in tabs)
 
     def test_paging_parameters(self) -> None:
         """R8: each tab is paged; a page holds 1 to 500 rows."""

@@ -19,8 +19,8 @@ from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
 from qleads.ports import FindsCounted
-from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, query_for
-from qleads.visibility import LeadView, RowView, can_see, view_row
+from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, queries_for, query_for
+from qleads.visibility import LeadView, RowView, can_see, view_rows
 
 __all__ = ["ReadingDesk", "TabPage", "check_paging", "count_queries", "read_page", "tabs_for"]
 
@@ -160,9 +160,8 @@ def read_page(
             found, totals = cast(FindsCounted, uow).find_counted(query, count_queries(scope, tabs))
         else:
             found, totals = uow.find(query), uow.counts(count_queries(scope, tabs))
-        items = tuple(
-            view_row(scope, row, effective_policy(desk, row.territory_id, uow))
-            for row in found.leads
+        items = view_rows(
+            scope, found.leads, lambda territory: effective_policy(desk, territory, uow)
         )
         named = [item.lead for item in items if not item.contact_hidden]
         now = current_time(desk.clock)
@@ -181,7 +180,7 @@ def read_page(
 def count_queries(scope: Scope, tabs: tuple[Tab, ...]) -> tuple[LeadQuery, ...]:
     """The queries that count ``tabs`` for ``scope`` (the tab bar, R8). Cached like
     :func:`~qleads.tabs.query_for`: every page asks for the same ones."""
-    return tuple(query_for(scope, tab) for tab in tabs)
+    return queries_for(scope, tabs)
 
 
 def tabs_for(actor: Actor) -> tuple[Tab, ...]:
