@@ -130,7 +130,7 @@ class Recipe:
     def of(cls, text: str, sql: SqlText, ids: Sequence[str]) -> Recipe | None:
         """The recipe of ``sql``'s parameters, written for queries whose ids are
         ``ids``; ``None`` if a parameter names an id the queries do not hold."""
-        index = {value: n for n, value in reversed(list(enumerate(ids)))}
+        index = {value: n for n, value in enumerate(ids)}
         slots: list[tuple[int, Any]] = []
         for value, source in zip(sql.params, sql.sources, strict=True):
             if source is _CONSTANT:

@@ -52,10 +52,9 @@ class TabReadsUnitOfWork:
         db = self._for_reading()
         statement, params = self._tabs.tab(query)
         rows = db.run(statement, params).fetchall()
-        summary = self._codec.summary
         if rows:
             total = int(rows[0][-1]) + self._pending(query)
-            return Page(leads=tuple(summary(row) for row in rows), total=total)
+            return Page(leads=self._codec.summaries(rows), total=total)
         # An empty page (past the end): the total still counts.
         return Page(leads=(), total=self._counts(db, [query])[0])
 
@@ -79,9 +78,8 @@ class TabReadsUnitOfWork:
             return Page(leads=(), total=totals[0]), totals[1:]
         first = rows[0]
         width = len(first) - len(asked)
-        summary = self._codec.summary
         page = Page(
-            leads=tuple(summary(row) for row in rows),
+            leads=self._codec.summaries(rows),
             total=int(first[width - 1]) + self._pending(query),
         )
         found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
@@ -101,8 +99,7 @@ class TabReadsUnitOfWork:
         )
         totals = self._counts(db, counted if own is not None else [*counted, query])
         total = totals[own] if own is not None else totals.pop()
-        summary = self._codec.summary
-        return Page(leads=tuple(summary(row) for row in rows), total=total), totals
+        return Page(leads=self._codec.summaries(rows), total=total), totals
 
     def counts(self: _Reader, queries: Sequence[LeadQuery]) -> list[int]:
         if not queries:
