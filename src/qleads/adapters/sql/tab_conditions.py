@@ -114,7 +114,7 @@ class SqlText:
 
 class Recipe:
     """A statement and how its parameters follow from the territory and holder ids of
-    the queries it was written for (:meth:`ConditionSql._ids`), so that the queries of
+    the queries it was written for (:meth:`ConditionSql._signature`), so that the queries of
     another person with the same shape get theirs without writing it again: a page's
     statements are written for each person the first time he opens it, and a rep's
     team has dozens of installers whose scopes differ only in these ids."""
@@ -201,7 +201,7 @@ class ConditionSql:
         #: person opens the same tabs again and again, and a page asks for all seven
         #: counts each time (queries are immutable values).
         self._built = Built()
-        #: Statements by text key, walk of ids and paging (see :meth:`_statement`).
+        #: Statements by signature (see :meth:`_statement`).
         self._recipes: BoundedCache[Recipe] = BoundedCache()
         self._sorted_ids: dict[frozenset[str], list[str]] = {}
         collate = ' COLLATE "C"' if postgres else ""
@@ -217,59 +217,79 @@ class ConditionSql:
     def _statement(
         self,
         asked: Any,
-        key: Any,
+        tag: tuple[Any, ...],
         queries: Sequence[LeadQuery],
+        key: Callable[[], Any],
         write: Callable[[SqlText], None],
         *,
-        paging: tuple[int, int] | None = None,
         counted: Sequence[LeadQuery] = (),
         bare: bool = False,
     ) -> tuple[str, tuple[Any, ...]]:
         """The statement that ``write`` writes for ``queries`` (its text cached under
-        ``key``), kept for ``asked``. Where another person's queries of the same shape
-        and paging had one, it is that statement's :class:`Recipe` filled with these
-        queries' ids, and ``write`` does not run."""
-        found = self._ids(queries)
-        recipe_key = None if found is None else (key, found[1], paging)
+        ``key()``), kept for ``asked``. Where another person's queries of the same
+        signature (:meth:`_signature`, under ``tag``) had one, it is that statement's
+        :class:`Recipe` filled with these queries' ids: neither ``key`` nor ``write``
+        runs."""
+        found = self._signature(tag, queries)
         if found is not None:
-            recipe = self._recipes.get(recipe_key)
+            recipe = self._recipes.get(found[0])
             if recipe is not None:
-                built = recipe.fill(found[0])
+                built = recipe.fill(found[1])
                 self._built.remember(asked, built)
                 return built
-        cached = self._tabs.get(key)
+        text_key = key()
+        cached = self._tabs.get(text_key)
         sql = SqlText(self.p, emit=cached is None, counted=counted, bare=bare)
         write(sql)
         if cached is None:
             cached = "".join(sql.parts)
-            self._tabs.remember(key, cached)
+            self._tabs.remember(text_key, cached)
         built = (cached, tuple(sql.params))
         self._built.remember(asked, built)
         if found is not None:
-            recipe = Recipe.of(cached, sql, found[0])
+            recipe = Recipe.of(cached, sql, found[1])
             if recipe is not None:
-                self._recipes.remember(recipe_key, recipe)
+                self._recipes.remember(found[0], recipe)
         return built
 
-    def _ids(self, queries: Sequence[LeadQuery]) -> tuple[list[str], tuple[int, ...]] | None:
-        """The territory and holder ids of ``queries``' clauses, each once, in the order
-        a walk of the clauses meets them, and that walk as indexes into them (which
-        clause names which id: two queries with the same shape and walk differ only in
-        the ids); ``None`` when a query is refined (a search's parameters are its
-        own)."""
+    def _signature(
+        self, tag: tuple[Any, ...], queries: Sequence[LeadQuery]
+    ) -> tuple[tuple[Any, ...], list[str]] | None:
+        """What a statement for ``queries`` depends on besides their ids, in one pass:
+        ``tag`` (the kind of statement, its paging), each query's order and each
+        clause's shape with the number of its territories (which decide its text, see
+        :meth:`_clause_key`), and the walk of ids (which clause names which id, as
+        indexes into the ids met, each once). Returns it with those ids; ``None``
+        when a query is refined (a search's parameters are its own)."""
         index: dict[str, int] = {}
         walk: list[int] = []
+        shapes: list[Any] = []
         for query in queries:
             if query.refinement is not None:
                 return None
+            shapes.append(query.order)
             for clause in query.clauses:
                 territories = clause.territory_ids
-                if territories:
+                if territories is None:
+                    size = -1
+                else:
+                    size = len(territories)
                     for territory in self._sorted(territories):
                         walk.append(index.setdefault(territory, len(index)))
-                if clause.holder_id is not None:
-                    walk.append(index.setdefault(clause.holder_id, len(index)))
-        return list(index), tuple(walk)
+                holder = clause.holder_id
+                if holder is not None:
+                    walk.append(index.setdefault(holder, len(index)))
+                shapes.append(
+                    (
+                        clause.statuses,
+                        size,
+                        holder is not None,
+                        clause.held,
+                        clause.unrouted,
+                        clause.unheld,
+                    )
+                )
+        return (tag, tuple(shapes), tuple(walk)), list(index)
 
     def _sorted(self, territories: frozenset[str]) -> list[str]:
         """``territories`` in order, as parameters list them; kept per set (the sets

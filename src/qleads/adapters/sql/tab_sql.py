@@ -131,21 +131,20 @@ class TabSql(TotalsSql):
     def _build_page(
         self, asked: Any, query: LeadQuery, counted: Sequence[LeadQuery], *, bare: bool
     ) -> tuple[str, tuple[Any, ...]]:
-        key = (
-            "page",
-            bare,
-            query.order,
-            tuple(self._clause_key(c) for c in query.clauses),
-            refinement_shape(query.refinement),
-            self._totals_key(counted),
-        )
         write = self._scan_page if _refined(query) else self._page
         return self._statement(
             asked,
-            key,
+            ("page", bare, query.offset, query.limit),
             (query, *counted),
+            lambda: (
+                "page",
+                bare,
+                query.order,
+                tuple(self._clause_key(c) for c in query.clauses),
+                refinement_shape(query.refinement),
+                self._totals_key(counted),
+            ),
             lambda sql: write(sql, query),
-            paging=(query.offset, query.limit),
             counted=counted,
             bare=bare,
         )

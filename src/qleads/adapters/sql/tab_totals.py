@@ -62,7 +62,6 @@ class TotalsSql(ConditionSql):
         if built is not None:
             return built
         holder = _one_holder(queries)
-        key = ("totals", holder is not None, self._totals_key(queries))
 
         def write(sql: SqlText) -> None:
             sql.text("SELECT ")
@@ -77,7 +76,13 @@ class TotalsSql(ConditionSql):
             if holder is not None:
                 self._holder_tally(sql, queries, holder)
 
-        return self._statement(asked, key, queries, write)
+        return self._statement(
+            asked,
+            ("totals",),
+            queries,
+            lambda: ("totals", holder is not None, self._totals_key(queries)),
+            write,
+        )
 
     def _holder_tally(self, sql: SqlText, queries: Sequence[LeadQuery], holder: str) -> None:
         """``FROM`` a one-row table ``h`` whose column ``a<n>`` counts the holder's
