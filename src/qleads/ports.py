@@ -28,13 +28,14 @@ from qleads.model import (
     Territory,
 )
 from qleads.scorecard import EventCount, Holding
-from qleads.tabs import LeadQuery
+from qleads.tabs import LeadQuery, Scope, Tab
 
 __all__ = [
     "Clock",
     "Directory",
     "DirectoryBatchReads",
     "FindsCounted",
+    "FindsTab",
     "LeadRepository",
     "Page",
     "UnitOfWork",
@@ -271,6 +272,22 @@ class FindsCounted(Protocol):
         self, query: LeadQuery, counted: Sequence[LeadQuery]
     ) -> tuple[Page, list[int]]:
         """``(find(query), counts(counted))``, as one read where the backend allows."""
+        ...
+
+
+@runtime_checkable
+class FindsTab(Protocol):
+    """Optional beside :class:`UnitOfWork`: a tab page and its tab bar asked by the
+    scope and the tabs rather than by their queries. The queries of two people differ
+    only in their territory and holder ids; a unit that offers this may prepare its
+    reads once per shape of scope (an installer of a rep with two territories …), where
+    it would otherwise prepare them for each person's first page."""
+
+    def find_tab(
+        self, scope: Scope, tab: Tab, tabs: Sequence[Tab], *, offset: int, limit: int
+    ) -> tuple[Page, list[int]]:
+        """``find_counted(query_for(scope, tab, offset=offset, limit=limit),
+        [query_for(scope, t) for t in tabs])``, exactly."""
         ...
 
 

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qleads.adapters.sql import SqlAlchemyLeadRepository
+from qleads.adapters.sql.tab_scopes import ScopedTabSql
 from qleads.adapters.sql.tab_sql import TabSql
 from qleads.lifecycle import Status
 from qleads.model import Lead
@@ -263,3 +264,58 @@ class TestStatementsOfTheSameShape:
         shared = TabSql(postgres=postgres)
         _statements(shared, before)
         assert _statements(shared, after) == _statements(TabSql(postgres=postgres), after)
+
+
+_SCOPE_IDS = (*TERRITORIES, "t-nowhere", *HOLDERS)
+
+
+@st.composite
+def scope_pairs(draw: st.DrawFn) -> tuple[Scope, Scope]:
+    """Two scopes, half the time of one shape (both an installer's or both staff, with
+    as many territories, or both an admin's), the ids drawn apart (an installer's id may
+    be one of his territories')."""
+
+    def shape() -> tuple[bool, int | None]:
+        return draw(st.booleans()), draw(st.none() | st.integers(0, 3))
+
+    def scope(installer: bool, size: int | None) -> Scope:
+        territories = None
+        if size is not None:
+            drawn = st.lists(st.sampled_from(_SCOPE_IDS), min_size=size, max_size=size, unique=True)
+            territories = frozenset(draw(drawn))
+        return Scope(territories, draw(st.sampled_from(_SCOPE_IDS)) if installer else None)
+
+    first = shape()
+    second = first if draw(st.booleans()) else shape()
+    return scope(*first), scope(*second)
+
+
+class TestStatementsOfTheSameScopeShape:
+    @settings(max_examples=examples(10))
+    @given(
+        scopes=scope_pairs(),
+        tab=st.sampled_from(Tab),
+        tabs=st.lists(st.sampled_from(Tab), min_size=1, max_size=8).map(tuple),
+        paging=st.tuples(st.integers(0, 12), st.integers(1, 12)),
+        postgres=st.booleans(),
+    )
+    def test_a_scopes_statements_made_for_another_are_its_own(
+        self,
+        scopes: tuple[Scope, Scope],
+        tab: Tab,
+        tabs: tuple[Tab, ...],
+        paging: tuple[int, int],
+        postgres: bool,
+    ) -> None:
+        """R2/R8: a tab page's statements, prepared by one scope and then asked for a
+        second (of the same shape, filled in from the first's; of another, prepared
+        anew), are exactly what is prepared for the second alone."""
+        first, second = scopes
+        shared = ScopedTabSql(postgres=postgres)
+        shared.for_scope(first, tab, tabs, *paging)
+
+        def statements(compiler: ScopedTabSql) -> object:
+            made = compiler.for_scope(second, tab, tabs, *paging)
+            return None if made is None else made.statements(compiler, second)
+
+        assert statements(shared) == statements(ScopedTabSql(postgres=postgres))

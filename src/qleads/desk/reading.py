@@ -18,7 +18,7 @@ from qleads.desk.policies import effective_policy
 from qleads.errors import InvalidInput, LeadNotFound, NotPermitted
 from qleads.model import Actor, Admin, HistoryEvent
 from qleads.personal_data import AccessKind
-from qleads.ports import FindsCounted
+from qleads.ports import FindsCounted, FindsTab, Page, UnitOfWork
 from qleads.tabs import INSTALLER_TABS, LeadQuery, Scope, Tab, queries_for, query_for
 from qleads.visibility import LeadView, RowView, can_see, view_rows
 
@@ -103,13 +103,12 @@ class ReadingDesk(DeskBase):
         tabs = tabs_for(actor)
         if tab not in tabs:
             raise NotPermitted(actor.id, f"open the tab {tab.value!r}")
-        query = query_for(scope, tab, offset=(page - 1) * per_page, limit=per_page)
         return read_page(
             self,
             actor,
             scope,
             tab,
-            query,
+            None,
             page=page,
             per_page=per_page,
             access=access,
@@ -139,7 +138,7 @@ def read_page(
     actor: Actor,
     scope: Scope,
     tab: Tab,
-    query: LeadQuery,
+    query: LeadQuery | None,
     *,
     page: int,
     per_page: int,
@@ -147,19 +146,13 @@ def read_page(
     client: str,
     counts: bool = True,
 ) -> TabPage:
-    """One page of ``tab`` read by ``query``, with every tab's count (none with
-    ``counts=False``), each row as the reader may see it under its territory's rules;
-    each row that shows the customer's name is an access (R14). What a tab page and a
-    searched page share."""
+    """One page of ``tab`` read by ``query`` (``None``: the tab's own, of ``scope``),
+    with every tab's count (none with ``counts=False``), each row as the reader may see
+    it under its territory's rules; each row that shows the customer's name is an
+    access (R14). What a tab page and a searched page share."""
     tabs = tabs_for(actor) if counts else ()
-    totals: list[int] = []
     with desk.repository.unit_of_work() as uow:
-        if not tabs:
-            found = uow.find(query)
-        elif offers(uow, "find_counted"):
-            found, totals = cast(FindsCounted, uow).find_counted(query, count_queries(scope, tabs))
-        else:
-            found, totals = uow.find(query), uow.counts(count_queries(scope, tabs))
+        found, totals = _found(uow, scope, tab, query, tabs, (page - 1) * per_page, per_page)
         items = view_rows(
             scope, found.leads, lambda territory: effective_policy(desk, territory, uow)
         )
@@ -174,6 +167,30 @@ def read_page(
         per_page=per_page,
         counts=dict(zip(tabs, totals, strict=True)),
     )
+
+
+def _found(
+    uow: UnitOfWork,
+    scope: Scope,
+    tab: Tab,
+    query: LeadQuery | None,
+    tabs: tuple[Tab, ...],
+    offset: int,
+    limit: int,
+) -> tuple[Page, list[int]]:
+    """The page ``query`` reads (``None``: ``tab``'s own) and the counts of ``tabs``, in
+    as few reads as the unit offers: by the scope itself (``FindsTab``), the page with
+    its counts (``FindsCounted``), or the page and the counts apart."""
+    if query is None:
+        if tabs and offers(uow, "find_tab"):
+            return cast(FindsTab, uow).find_tab(scope, tab, tabs, offset=offset, limit=limit)
+        query = query_for(scope, tab, offset=offset, limit=limit)
+    if not tabs:
+        return uow.find(query), []
+    counted = count_queries(scope, tabs)
+    if offers(uow, "find_counted"):
+        return cast(FindsCounted, uow).find_counted(query, counted)
+    return uow.find(query), uow.counts(counted)
 
 
 @functools.lru_cache(maxsize=4096)

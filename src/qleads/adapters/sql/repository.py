@@ -23,7 +23,7 @@ from qleads.adapters.sql.limits_sql import LimitsSql
 from qleads.adapters.sql.personal_data import SqlAlchemyPersonalData
 from qleads.adapters.sql.schema import RECOUNT_SQL, outbox_table
 from qleads.adapters.sql.statements import Statements
-from qleads.adapters.sql.tab_sql import TabSql
+from qleads.adapters.sql.tab_scopes import ScopedTabSql
 from qleads.adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from qleads.adapters.sql.wal import stop_checkpoints
 from qleads.model import Notification
@@ -47,7 +47,7 @@ class SqlAlchemyLeadRepository:
         self._owns_engine = False
         postgres = engine.dialect.name == "postgresql"
         self._statements = Statements(engine.dialect)
-        self._tabs = TabSql(postgres=postgres)
+        self._tabs = ScopedTabSql(postgres=postgres)
         self._codec = RowCodec(postgres=postgres, document_cache_size=document_cache_size)
         self._limits = LimitsSql(postgres=postgres)
         #: R14: the access log and the storage side of export, erasure and retention.

@@ -14,12 +14,22 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import attrs
+
 from qleads.adapters.sql.schema import UNROUTED, status_in
 from qleads.adapters.sql.statements import STATEMENT_CACHE_SIZE, BoundedCache, TextCache
 from qleads.lifecycle import Status
 from qleads.tabs import Clause, LeadQuery, Refinement
 
-__all__ = ["ALL_STATUS_VALUES", "ConditionSql", "SqlText", "by_pairs", "refinement_shape"]
+__all__ = [
+    "ALL_STATUS_VALUES",
+    "ConditionSql",
+    "Recipe",
+    "Spec",
+    "SqlText",
+    "by_pairs",
+    "refinement_shape",
+]
 
 
 #: Shape of a clause for the statement cache: the statuses (part of the SQL, so that
@@ -184,6 +194,20 @@ def refinement_shape(refinement: Refinement | None) -> tuple[bool, ...] | None:
     )
 
 
+@attrs.frozen
+class Spec:
+    """What a statement is written from: its kind and paging (``tag``), the queries
+    whose ids fill it in, the key of its text (computed only when the text is
+    needed) and the routine that writes it (:class:`SqlText`)."""
+
+    tag: tuple[Any, ...]
+    queries: Sequence[LeadQuery]
+    key: Callable[[], Any]
+    write: Callable[[SqlText], None]
+    counted: Sequence[LeadQuery] = ()
+    bare: bool = False
+
+
 #: Statements with their parameters, by the queries they were written for.
 Built = BoundedCache[tuple[str, tuple[Any, ...]]]
 
@@ -214,43 +238,47 @@ class ConditionSql:
         }
         self._contains = "strpos" if postgres else "instr"
 
-    def _statement(
-        self,
-        asked: Any,
-        tag: tuple[Any, ...],
-        queries: Sequence[LeadQuery],
-        key: Callable[[], Any],
-        write: Callable[[SqlText], None],
-        *,
-        counted: Sequence[LeadQuery] = (),
-        bare: bool = False,
-    ) -> tuple[str, tuple[Any, ...]]:
-        """The statement that ``write`` writes for ``queries`` (its text cached under
-        ``key()``), kept for ``asked``. Where another person's queries of the same
-        signature (:meth:`_signature`, under ``tag``) had one, it is that statement's
-        :class:`Recipe` filled with these queries' ids: neither ``key`` nor ``write``
-        runs."""
-        found = self._signature(tag, queries)
-        if found is not None:
-            recipe = self._recipes.get(found[0])
-            if recipe is not None:
-                built = recipe.fill(found[1])
-                self._built.remember(asked, built)
-                return built
-        text_key = key()
+    def _statement(self, asked: Any, spec: Spec) -> tuple[str, tuple[Any, ...]]:
+        """The statement ``spec`` describes, kept for ``asked``: where another person's
+        queries of the same signature (:meth:`_signature`) had one, that statement's
+        :class:`Recipe` filled with these queries' ids, written otherwise."""
+        made = self.recipe(spec)
+        if made is not None:
+            built = made[0].fill(made[1])
+        else:
+            text, sql = self._written(spec)
+            built = (text, tuple(sql.params))
+        self._built.remember(asked, built)
+        return built
+
+    def recipe(self, spec: Spec) -> tuple[Recipe, list[str]] | None:
+        """The :class:`Recipe` of the statement ``spec`` describes, and the ids of its
+        queries that fill it in; ``None`` for refined queries (a search's parameters
+        are its own). Found by signature: its text key is computed and its text written
+        only for the first queries of a signature."""
+        found = self._signature(spec.tag, spec.queries)
+        if found is None:
+            return None
+        recipe = self._recipes.get(found[0])
+        if recipe is None:
+            text, sql = self._written(spec)
+            recipe = Recipe.of(text, sql, found[1])
+            if recipe is None:
+                return None
+            self._recipes.remember(found[0], recipe)
+        return recipe, found[1]
+
+    def _written(self, spec: Spec) -> tuple[str, SqlText]:
+        """``spec``'s statement written (its text from the cache where it is there) and
+        the parameters collected."""
+        text_key = spec.key()
         cached = self._tabs.get(text_key)
-        sql = SqlText(self.p, emit=cached is None, counted=counted, bare=bare)
-        write(sql)
+        sql = SqlText(self.p, emit=cached is None, counted=spec.counted, bare=spec.bare)
+        spec.write(sql)
         if cached is None:
             cached = "".join(sql.parts)
             self._tabs.remember(text_key, cached)
-        built = (cached, tuple(sql.params))
-        self._built.remember(asked, built)
-        if found is not None:
-            recipe = Recipe.of(cached, sql, found[1])
-            if recipe is not None:
-                self._recipes.remember(found[0], recipe)
-        return built
+        return cached, sql
 
     def _signature(
         self, tag: tuple[Any, ...], queries: Sequence[LeadQuery]
@@ -274,7 +302,7 @@ class ConditionSql:
                     size = -1
                 else:
                     size = len(territories)
-                    for territory in self._sorted(territories):
+                    for territory in self.sorted_ids(territories):
                         walk.append(index.setdefault(territory, len(index)))
                 holder = clause.holder_id
                 if holder is not None:
@@ -291,7 +319,7 @@ class ConditionSql:
                 )
         return (tag, tuple(shapes), tuple(walk)), list(index)
 
-    def _sorted(self, territories: frozenset[str]) -> list[str]:
+    def sorted_ids(self, territories: frozenset[str]) -> list[str]:
         """``territories`` in order, as parameters list them; kept per set (the sets
         of one rep's scopes are one object)."""
         found = self._sorted_ids.get(territories)
@@ -403,11 +431,11 @@ class ConditionSql:
                 sql.text("1 = 0")
             elif self.postgres:
                 sql.text("territory_id = ANY(")
-                sql.ids_arg(self._sorted(territories))
+                sql.ids_arg(self.sorted_ids(territories))
                 sql.text(")")
             else:
                 sql.text("territory_id IN (")
-                for n, territory in enumerate(self._sorted(territories)):
+                for n, territory in enumerate(self.sorted_ids(territories)):
                     sql.text(", " if n else "")
                     sql.id_arg(territory)
                 sql.text(")")

@@ -8,15 +8,15 @@ are added to the totals it reads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from qleads.adapters.sql.codec import RowCodec
 from qleads.adapters.sql.counters import Cell, counts_cell
 from qleads.adapters.sql.driver import DriverConnection
-from qleads.adapters.sql.tab_sql import TabSql
+from qleads.adapters.sql.tab_scopes import ScopedTabSql
 from qleads.ports import Page
-from qleads.tabs import LeadQuery
+from qleads.tabs import LeadQuery, Scope, Tab, query_for
 
 __all__ = ["TabReadsUnitOfWork"]
 
@@ -24,7 +24,7 @@ __all__ = ["TabReadsUnitOfWork"]
 class _Reader(Protocol):
     """What the mixin needs of the SQL unit of work."""
 
-    _tabs: TabSql
+    _tabs: ScopedTabSql
     _codec: RowCodec
     _deltas: dict[Cell, int]
 
@@ -36,6 +36,10 @@ class _Reader(Protocol):
 
     def _counts(self, db: DriverConnection, queries: Sequence[LeadQuery]) -> list[int]: ...
 
+    def find_counted(
+        self, query: LeadQuery, counted: Sequence[LeadQuery]
+    ) -> tuple[Page, list[int]]: ...
+
     def _pending(self, query: LeadQuery) -> int: ...
 
     def _rows_then_totals(
@@ -43,8 +47,16 @@ class _Reader(Protocol):
     ) -> tuple[Page, list[int]]: ...
 
 
+def _spread(values: Iterable[int], counted: Sequence[bool]) -> list[int]:
+    """``values``, one per query that has clauses, in the places of ``counted`` (0
+    where a query has none: nothing to count)."""
+    found = iter(values)
+    return [next(found) if has else 0 for has in counted]
+
+
 class TabReadsUnitOfWork:
-    """:meth:`find`, :meth:`find_counted` and :meth:`counts` of the SQL unit of work."""
+    """:meth:`find`, :meth:`find_counted`, :meth:`find_tab` and :meth:`counts` of the SQL
+    unit of work."""
 
     def find(self: _Reader, query: LeadQuery) -> Page:
         if not query.clauses:
@@ -82,8 +94,43 @@ class TabReadsUnitOfWork:
             leads=self._codec.summaries(rows),
             total=int(first[width - 1]) + self._pending(query),
         )
-        found = iter(int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
-        return page, [next(found) if q.clauses else 0 for q in counted]
+        found = (int(v) + self._pending(q) for v, q in zip(first[width:], asked, strict=True))
+        return page, _spread(found, [bool(q.clauses) for q in counted])
+
+    def find_tab(
+        self: _Reader, scope: Scope, tab: Tab, tabs: Sequence[Tab], *, offset: int, limit: int
+    ) -> tuple[Page, list[int]]:
+        """The :class:`~qleads.ports.FindsTab` capability: :meth:`find_counted` of the
+        tab's query and of the counted tabs', by statements made once per shape of
+        scope (:class:`~qleads.adapters.sql.tab_scopes.ScopedTabSql`). A unit with
+        uncommitted changes of its own reads query by query (they are added per
+        query)."""
+        made = (
+            None if self._deltas else self._tabs.for_scope(scope, tab, tuple(tabs), offset, limit)
+        )
+        if made is None:
+            return self.find_counted(
+                query_for(scope, tab, offset=offset, limit=limit),
+                [query_for(scope, t) for t in tabs],
+            )
+        (page_sql, page_params), (totals_sql, totals_params) = made.statements(self._tabs, scope)
+        db = self._for_reading()
+        rows = db.run(page_sql, page_params).fetchall()
+        if not self._tabs.postgres or not rows:
+            # SQLite: the rows, then the totals (the page's own among them, or last);
+            # PostgreSQL: a page without rows, then its total and the counted ones.
+            values = [int(v) for v in db.run(totals_sql, totals_params).fetchone()]
+            if self._tabs.postgres:
+                return Page(leads=(), total=values[0]), _spread(values[1:], made.counted)
+            total = values[made.own] if made.own is not None else values[-1]
+            return Page(leads=self._codec.summaries(rows), total=total), _spread(
+                values, made.counted
+            )
+        first = rows[0]
+        width = len(first) - sum(made.counted)
+        return Page(leads=self._codec.summaries(rows), total=int(first[width - 1])), _spread(
+            (int(v) for v in first[width:]), made.counted
+        )
 
     def _rows_then_totals(
         self: _Reader, db: DriverConnection, query: LeadQuery, counted: Sequence[LeadQuery]
@@ -113,8 +160,7 @@ class TabReadsUnitOfWork:
             statement, params = self._tabs.totals(asked)
             row = db.run(statement, params).fetchone()
             totals = [int(v) + self._pending(q) for v, q in zip(row, asked, strict=True)]
-        found = iter(totals)
-        return [next(found) if q.clauses else 0 for q in queries]
+        return _spread(totals, [bool(q.clauses) for q in queries])
 
     def _pending(self: _Reader, query: LeadQuery) -> int:
         """This unit's own counter deltas in the cells the clauses of ``query`` count

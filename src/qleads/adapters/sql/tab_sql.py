@@ -19,6 +19,8 @@ import attrs
 
 from qleads.adapters.sql.tab_conditions import (
     ALL_STATUS_VALUES,
+    Recipe,
+    Spec,
     SqlText,
     by_pairs,
     refinement_shape,
@@ -112,7 +114,7 @@ class TabSql(TotalsSql):
         asked = (query, tuple(counted)) if counted else query
         built = self._built.get(asked)
         if built is None:
-            built = self._build_page(asked, query, counted, bare=False)
+            built = self._statement(asked, self._page_spec(query, counted, bare=False))
         return built
 
     def rows(self, query: LeadQuery) -> tuple[str, Sequence[Any]]:
@@ -125,15 +127,22 @@ class TabSql(TotalsSql):
         asked = ("rows", query)
         built = self._built.get(asked)
         if built is None:
-            built = self._build_page(asked, query, (), bare=True)
+            built = self._statement(asked, self._page_spec(query, (), bare=True))
         return built
 
-    def _build_page(
-        self, asked: Any, query: LeadQuery, counted: Sequence[LeadQuery], *, bare: bool
-    ) -> tuple[str, tuple[Any, ...]]:
+    def tab_recipe(
+        self, query: LeadQuery, counted: Sequence[LeadQuery] = ()
+    ) -> tuple[Recipe, list[str]] | None:
+        """:meth:`tab` as a :class:`Recipe` and the ids that fill it in."""
+        return self.recipe(self._page_spec(query, counted, bare=False))
+
+    def rows_recipe(self, query: LeadQuery) -> tuple[Recipe, list[str]] | None:
+        """:meth:`rows` as a :class:`Recipe` and the ids that fill it in."""
+        return self.recipe(self._page_spec(query, (), bare=True))
+
+    def _page_spec(self, query: LeadQuery, counted: Sequence[LeadQuery], *, bare: bool) -> Spec:
         write = self._scan_page if _refined(query) else self._page
-        return self._statement(
-            asked,
+        return Spec(
             ("page", bare, query.offset, query.limit),
             (query, *counted),
             lambda: (
@@ -145,8 +154,8 @@ class TabSql(TotalsSql):
                 self._totals_key(counted),
             ),
             lambda sql: write(sql, query),
-            counted=counted,
-            bare=bare,
+            counted,
+            bare,
         )
 
     def _page(self, sql: SqlText, query: LeadQuery) -> None:

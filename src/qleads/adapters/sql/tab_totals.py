@@ -10,7 +10,13 @@ from typing import Any
 
 import attrs
 
-from qleads.adapters.sql.tab_conditions import ConditionSql, SqlText, refinement_shape
+from qleads.adapters.sql.tab_conditions import (
+    ConditionSql,
+    Recipe,
+    Spec,
+    SqlText,
+    refinement_shape,
+)
 from qleads.tabs import Clause, LeadQuery
 
 __all__ = ["TotalsSql"]
@@ -61,6 +67,13 @@ class TotalsSql(ConditionSql):
         built = self._built.get(asked)
         if built is not None:
             return built
+        return self._statement(asked, self._totals_spec(queries))
+
+    def totals_recipe(self, queries: Sequence[LeadQuery]) -> tuple[Recipe, list[str]] | None:
+        """:meth:`totals` as a :class:`Recipe` and the ids that fill it in."""
+        return self.recipe(self._totals_spec(queries))
+
+    def _totals_spec(self, queries: Sequence[LeadQuery]) -> Spec:
         holder = _one_holder(queries)
 
         def write(sql: SqlText) -> None:
@@ -76,8 +89,7 @@ class TotalsSql(ConditionSql):
             if holder is not None:
                 self._holder_tally(sql, queries, holder)
 
-        return self._statement(
-            asked,
+        return Spec(
             ("totals",),
             queries,
             lambda: ("totals", holder is not None, self._totals_key(queries)),

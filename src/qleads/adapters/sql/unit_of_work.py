@@ -31,7 +31,7 @@ from qleads.adapters.sql.schema import UNROUTED
 from qleads.adapters.sql.scorecard_sql import ScorecardUnitOfWork
 from qleads.adapters.sql.statements import CACHED_ROWS, Statements
 from qleads.adapters.sql.tab_reads import TabReadsUnitOfWork
-from qleads.adapters.sql.tab_sql import TabSql
+from qleads.adapters.sql.tab_scopes import ScopedTabSql
 from qleads.errors import IntakeConflict, LeadNotFound, QleadsError, StaleUpdate
 from qleads.model import HistoryEvent, Lead, Notification, ReleaseReason
 from qleads.personal_data import AccessRecord
@@ -137,7 +137,7 @@ class SqlAlchemyUnitOfWork(TabReadsUnitOfWork, LimitsUnitOfWork, ScorecardUnitOf
         self,
         engine: Engine,
         statements: Statements,
-        tabs: TabSql,
+        tabs: ScopedTabSql,
         codec: RowCodec,
         *,
         writing: bool = False,

@@ -20,8 +20,17 @@ from hypothesis import strategies as st
 
 from qleads.lifecycle import Status
 from qleads.model import Deadline, DeadlineKind, Lead, LeadSummary
-from qleads.ports import FindsCounted, LeadRepository, Page
-from qleads.tabs import LeadQuery, Refinement, Scope, Tab, matches, query_for, sort_key
+from qleads.ports import FindsCounted, FindsTab, LeadRepository, Page
+from qleads.tabs import (
+    INSTALLER_TABS,
+    LeadQuery,
+    Refinement,
+    Scope,
+    Tab,
+    matches,
+    query_for,
+    sort_key,
+)
 from qleads.testing.profiles import examples
 from qleads.testing.strategies import stored_leads
 from qleads.testing.world import T0, make_lead, store_leads
@@ -172,6 +181,28 @@ class TabQueryContract:
                     assert counts == expected_counts
                 assert uow.find_counted(queries[0], []) == (uow.find(queries[0]), [])
 
+        @pytest.mark.parametrize("offset", [0, 2, 500])
+        def test_a_tab_asked_by_its_scope_is_the_tab_asked_by_its_queries(
+            self, repository: LeadRepository, stored: list[Lead], offset: int
+        ) -> None:
+            """R8: a tab page with the tab bar asked by the scope (``find_tab``) is
+            exactly the page and counts of their queries (``find_counted``): every scope,
+            two installers of one shape in turn (the second is read with what the first
+            one's page prepared), an installer whose id is also one of his territories',
+            every tab, counting every tab, an installer's tabs or a few."""
+            scopes = [
+                *SCOPES.values(),
+                Scope(frozenset({"t-leipzig", "i-anna"}), installer_id="i-anna"),
+            ]
+            tab_bars = [tuple(Tab), INSTALLER_TABS, (Tab.CLOSED, Tab.ALL), (Tab.UNROUTED,)]
+            with repository.unit_of_work() as uow:
+                assert isinstance(uow, FindsTab)
+                assert isinstance(uow, FindsCounted)
+                for scope, tab, tabs in itertools.product(scopes, Tab, tab_bars):
+                    query = query_for(scope, tab, offset=offset, limit=3)
+                    expected = uow.find_counted(query, [query_for(scope, t) for t in tabs])
+                    assert uow.find_tab(scope, tab, tabs, offset=offset, limit=3) == expected
+
         def test_counts_of_several_holders_and_a_refined_query_agree(
             self, repository: LeadRepository, stored: list[Lead]
         ) -> None:
@@ -220,6 +251,12 @@ class TabQueryContract:
                 before = uow.counts(counted)
                 uow.add(draft)
                 page, counts = uow.find_counted(query_for(scope, Tab.AVAILABLE), counted)
+                assert isinstance(uow, FindsTab)
+                tabs = tuple(Tab)
+                assert uow.find_tab(scope, Tab.AVAILABLE, tabs, offset=0, limit=50) == (
+                    page,
+                    counts,
+                )
                 assert counts == uow.counts(counted)
                 assert counts[list(Tab).index(Tab.AVAILABLE)] == before[1] + 1
                 assert page.total == counts[list(Tab).index(Tab.AVAILABLE)]
