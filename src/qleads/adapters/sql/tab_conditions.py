@@ -4,8 +4,10 @@ statements, shared by the totals (:mod:`qleads.adapters.sql.tab_totals`) and the
 (:mod:`qleads.adapters.sql.tab_sql`).
 
 A condition is written by one routine that both emits the text and collects the
-parameters (:class:`SqlText`); once a text is cached, the routine runs again only to
-collect the parameters, so text and parameters cannot drift apart.
+parameters (:class:`SqlText`), so text and parameters cannot drift apart. The routine
+also notes which parameters are territory and holder ids: the statement is kept as a
+:class:`Recipe` that the queries of anyone else of the same shape fill in with their
+own ids, without writing it again.
 """
 
 from __future__ import annotations

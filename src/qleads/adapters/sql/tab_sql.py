@@ -7,7 +7,8 @@ and merges them, and a total sums the counter table ``qleads_lead_count``, so a 
 the same at 10k and 1M leads (see :meth:`TabSql._page`, :meth:`TotalsSql._total`). Text and
 parameters are written together (:class:`~qleads.adapters.sql.tab_conditions.SqlText`).
 A query asked again (the same person's tab) gets its statement and parameters from a
-cache keyed by the query itself.
+cache keyed by the query itself; another person's query of the same shape, from the
+recipe of the first (:class:`~qleads.adapters.sql.tab_conditions.Recipe`).
 """
 
 from __future__ import annotations
