@@ -113,13 +113,13 @@ class TabReadsUnitOfWork:
                 query_for(scope, tab, offset=offset, limit=limit),
                 [query_for(scope, t) for t in tabs],
             )
-        (page_sql, page_params), (totals_sql, totals_params) = made.statements(self._tabs, scope)
+        ids = made.ids(self._tabs, scope)
         db = self._for_reading()
-        rows = db.run(page_sql, page_params).fetchall()
+        rows = db.run(*made.page.statement(ids)).fetchall()
         if not self._tabs.postgres or not rows:
             # SQLite: the rows, then the totals (the page's own among them, or last);
             # PostgreSQL: a page without rows, then its total and the counted ones.
-            values = [int(v) for v in db.run(totals_sql, totals_params).fetchone()]
+            values = [int(v) for v in db.run(*made.totals.statement(ids)).fetchone()]
             if self._tabs.postgres:
                 return Page(leads=(), total=values[0]), _spread(values[1:], made.counted)
             total = values[made.own] if made.own is not None else values[-1]

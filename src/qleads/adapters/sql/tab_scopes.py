@@ -18,13 +18,13 @@ from qleads.adapters.sql.tab_conditions import Recipe
 from qleads.adapters.sql.tab_sql import TabSql
 from qleads.tabs import Scope, Tab, query_for
 
-__all__ = ["ScopeStatements", "ScopedTabSql"]
+__all__ = ["Filled", "ScopeStatements", "ScopedTabSql"]
 
 
 @attrs.frozen
-class _Filled:
+class Filled:
     """A recipe, and for each of its ids the index of that id among a scope's ids
-    (:func:`_ids`)."""
+    (:meth:`ScopeStatements.ids`)."""
 
     recipe: Recipe
     positions: tuple[int, ...]
@@ -41,17 +41,14 @@ class ScopeStatements:
     (the page's own total among them at ``own``, or last); on PostgreSQL ``page``
     reads both and ``totals`` is for a page without rows."""
 
-    page: _Filled
-    totals: _Filled
+    page: Filled
+    totals: Filled
     counted: tuple[bool, ...]
     own: int | None
 
-    def statements(
-        self, compiler: TabSql, scope: Scope
-    ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
-        """The page's and the totals' statements for ``scope``."""
-        ids = _ids(compiler, scope)
-        return self.page.statement(ids), self.totals.statement(ids)
+    def ids(self, compiler: TabSql, scope: Scope) -> list[str]:
+        """``scope``'s ids in the positions the statements take them from."""
+        return _ids(compiler, scope)
 
 
 #: A scope's shape, the tab, the counted tabs and the paging.
@@ -116,7 +113,7 @@ class ScopedTabSql(TabSql):
         for recipe, ids in (page, totals):
             if not all(value in where for value in ids):
                 return None
-            filled.append(_Filled(recipe, tuple(where[value] for value in ids)))
+            filled.append(Filled(recipe, tuple(where[value] for value in ids)))
         return ScopeStatements(filled[0], filled[1], tuple(bool(q.clauses) for q in counted), own)
 
 
