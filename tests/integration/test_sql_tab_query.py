@@ -318,7 +318,7 @@ class TestStatementsOfTheSameScopeShape:
             made = compiler.for_scope(second, tab, tabs, *paging)
             if made is None:
                 return None
-            ids = made.ids(compiler, second)
+            ids = compiler.scope_ids(second)
             return made.page.statement(ids), made.totals.statement(ids)
 
         assert statements(shared) == statements(ScopedTabSql(postgres=postgres))

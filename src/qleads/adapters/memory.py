@@ -46,7 +46,7 @@ from qleads.personal_data_ports import MailRecord
 from qleads.ports import Page
 from qleads.rep_queue import check_installer_id
 from qleads.scorecard import COUNTED_KINDS, EventCount, Holding
-from qleads.tabs import LeadQuery, Scope, Tab, matches, query_for, sort_key
+from qleads.tabs import LeadQuery, Scope, Tab, matches, queries_for, query_for, sort_key
 
 __all__ = [
     "InMemoryDirectory",
@@ -331,7 +331,7 @@ class InMemoryUnitOfWork:
         self, scope: Scope, tab: Tab, tabs: Sequence[Tab], *, offset: int, limit: int
     ) -> tuple[Page, list[int]]:
         return self.find_counted(
-            query_for(scope, tab, offset=offset, limit=limit), [query_for(scope, t) for t in tabs]
+            query_for(scope, tab, offset=offset, limit=limit), queries_for(scope, tuple(tabs))
         )
 
     def counts(self, queries: Sequence[LeadQuery]) -> list[int]:

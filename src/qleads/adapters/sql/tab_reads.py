@@ -16,7 +16,7 @@ from qleads.adapters.sql.counters import Cell, counts_cell
 from qleads.adapters.sql.driver import DriverConnection
 from qleads.adapters.sql.tab_scopes import ScopedTabSql
 from qleads.ports import Page
-from qleads.tabs import LeadQuery, Scope, Tab, query_for
+from qleads.tabs import LeadQuery, Scope, Tab, queries_for, query_for
 
 __all__ = ["TabReadsUnitOfWork"]
 
@@ -110,10 +110,9 @@ class TabReadsUnitOfWork:
         )
         if made is None:
             return self.find_counted(
-                query_for(scope, tab, offset=offset, limit=limit),
-                [query_for(scope, t) for t in tabs],
+                query_for(scope, tab, offset=offset, limit=limit), queries_for(scope, tuple(tabs))
             )
-        ids = made.ids(self._tabs, scope)
+        ids = self._tabs.scope_ids(scope)
         db = self._for_reading()
         rows = db.run(*made.page.statement(ids)).fetchall()
         if not self._tabs.postgres or not rows:

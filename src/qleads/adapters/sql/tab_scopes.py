@@ -16,7 +16,7 @@ import attrs
 from qleads.adapters.sql.statements import BoundedCache
 from qleads.adapters.sql.tab_conditions import Recipe
 from qleads.adapters.sql.tab_sql import TabSql
-from qleads.tabs import Scope, Tab, query_for
+from qleads.tabs import Scope, Tab, queries_for, query_for
 
 __all__ = ["Filled", "ScopeStatements", "ScopedTabSql"]
 
@@ -24,7 +24,7 @@ __all__ = ["Filled", "ScopeStatements", "ScopedTabSql"]
 @attrs.frozen
 class Filled:
     """A recipe, and for each of its ids the index of that id among a scope's ids
-    (:meth:`ScopeStatements.ids`)."""
+    (:meth:`ScopedTabSql.scope_ids`)."""
 
     recipe: Recipe
     positions: tuple[int, ...]
@@ -45,10 +45,6 @@ class ScopeStatements:
     totals: Filled
     counted: tuple[bool, ...]
     own: int | None
-
-    def ids(self, compiler: TabSql, scope: Scope) -> list[str]:
-        """``scope``'s ids in the positions the statements take them from."""
-        return _ids(compiler, scope)
 
 
 #: A scope's shape, the tab, the counted tabs and the paging.
@@ -90,11 +86,19 @@ class ScopedTabSql(TabSql):
             self._scopes.remember(key, made)
             return made
 
+    def scope_ids(self, scope: Scope) -> list[str]:
+        """``scope``'s ids in the positions the statements take them from: its
+        territories in order, then its installer."""
+        ids = list(self.sorted_ids(scope.territory_ids or frozenset()))
+        if scope.installer_id is not None:
+            ids.append(scope.installer_id)
+        return ids
+
     def _made(
         self, scope: Scope, tab: Tab, tabs: tuple[Tab, ...], offset: int, limit: int
     ) -> ScopeStatements | None:
         query = query_for(scope, tab, offset=offset, limit=limit)
-        counted = [query_for(scope, t) for t in tabs]
+        counted = queries_for(scope, tabs)
         asked = [q for q in counted if q.clauses]
         if not query.clauses or not asked:
             return None
@@ -108,18 +112,10 @@ class ScopedTabSql(TabSql):
             totals = self.totals_recipe(asked if own is not None else [*asked, query])
         if page is None or totals is None:
             return None
-        where = {value: n for n, value in enumerate(_ids(self, scope))}
+        where = {value: n for n, value in enumerate(self.scope_ids(scope))}
         filled = []
         for recipe, ids in (page, totals):
             if not all(value in where for value in ids):
                 return None
             filled.append(Filled(recipe, tuple(where[value] for value in ids)))
         return ScopeStatements(filled[0], filled[1], tuple(bool(q.clauses) for q in counted), own)
-
-
-def _ids(compiler: TabSql, scope: Scope) -> list[str]:
-    """A scope's ids in their positions: its territories in order, then its installer."""
-    ids = list(compiler.sorted_ids(scope.territory_ids or frozenset()))
-    if scope.installer_id is not None:
-        ids.append(scope.installer_id)
-    return ids
